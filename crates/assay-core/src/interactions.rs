@@ -44,7 +44,13 @@ impl Interactions {
             }
             indptr.push(indices.len());
         }
-        Interactions { n_users, n_items, indptr, indices, weights }
+        Interactions {
+            n_users,
+            n_items,
+            indptr,
+            indices,
+            weights,
+        }
     }
 
     /// The binary interactions of the events at `rows` of `data`: weight 1 per (user, item) pair.
@@ -52,7 +58,13 @@ impl Interactions {
         let mut matrix = Interactions::from_triples(
             data.users.len(),
             data.items.len(),
-            rows.iter().map(|&e| (data.events.user[e as usize], data.events.item[e as usize], 1.0)),
+            rows.iter().map(|&e| {
+                (
+                    data.events.user[e as usize],
+                    data.events.item[e as usize],
+                    1.0,
+                )
+            }),
         );
         matrix.weights.iter_mut().for_each(|w| *w = 1.0);
         matrix
@@ -116,7 +128,8 @@ mod tests {
 
     #[test]
     fn duplicates_are_summed_and_rows_sorted() {
-        let m = Interactions::from_triples(2, 3, [(0, 2, 1.0), (0, 0, 1.0), (0, 2, 2.0), (1, 1, 5.0)]);
+        let m =
+            Interactions::from_triples(2, 3, [(0, 2, 1.0), (0, 0, 1.0), (0, 2, 2.0), (1, 1, 5.0)]);
         assert_eq!(m.items_of(0), &[0, 2]);
         assert_eq!(m.weights_of(0), &[1.0, 3.0]);
         assert_eq!(m.items_of(1), &[1]);

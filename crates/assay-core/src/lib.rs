@@ -15,13 +15,14 @@ mod dataset;
 mod ids;
 mod interactions;
 
-
-
-
+pub mod clean;
+pub mod split;
+pub mod stats;
+pub mod time;
 
 pub use dataset::{
     Attributes, Dataset, EventKind, Events, Items, Judgment, NumericFeatures, Users, NO_POSITION,
-    NO_SESSION, NO_QUERY, NO_TIME,
+    NO_QUERY, NO_SESSION, NO_TIME,
 };
 pub use ids::IdMap;
 pub use interactions::Interactions;
