@@ -58,6 +58,13 @@ enum Inner {
         /// Cells of the current row, by column; only columns in `used` are filled.
         cells: Vec<String>,
         used: Vec<bool>,
+        /// Whether any object so far had the column's key.
+        seen: Vec<bool>,
+        /// Required columns the first object lacked, with why they are required: objects may
+        /// leave out keys, so such a column is an error only if no object in the file has it.
+        absent: Vec<(usize, String)>,
+        /// Number of keys of the first object (the leading columns of `header`).
+        first_keys: usize,
         /// The first object, read while opening to learn the columns.
         pending: Option<serde_json::Map<String, serde_json::Value>>,
         next_line: u64,
@@ -154,6 +161,9 @@ impl Table {
                 buf,
                 cells: vec![String::new(); width],
                 used: vec![false; width],
+                seen: vec![true; width],
+                absent: Vec::new(),
+                first_keys: width,
                 pending: Some(first),
                 next_line: line,
             },
@@ -202,16 +212,30 @@ impl Table {
 
     /// The index of column `name`, or an error naming it, saying `why` it is needed and listing the
     /// columns found.
+    ///
+    /// In JSON Lines the column may first appear in a later object; the check is then made at the
+    /// end of the file.
     pub(crate) fn require(&mut self, name: &str, why: &str) -> Result<usize, ImportError> {
         if let Some(column) = self.column(name) {
             return Ok(column);
         }
-        let found = self
-            .header
-            .iter()
-            .map(|n| format!("'{n}'"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        if let Inner::Json {
+            cells,
+            used,
+            seen,
+            absent,
+            ..
+        } = &mut self.inner
+        {
+            let column = self.header.len();
+            self.header.push(name.to_owned());
+            cells.push(String::new());
+            used.push(true);
+            seen.push(false);
+            absent.push((column, why.to_owned()));
+            return Ok(column);
+        }
+        let found = quoted_list(&self.header);
         Err(ImportError::data(
             &self.path,
             Some(self.header_line),
@@ -249,6 +273,9 @@ impl Table {
                 buf,
                 cells,
                 used,
+                seen,
+                absent,
+                first_keys,
                 pending,
                 next_line,
             } => {
@@ -259,10 +286,31 @@ impl Table {
                 match object {
                     Some(object) => {
                         self.line = *next_line;
-                        fill_cells(&self.path, self.line, &self.header, used, cells, &object)?;
+                        let row = Row {
+                            header: &self.header,
+                            used,
+                            seen,
+                            cells,
+                        };
+                        fill_cells(&self.path, self.line, row, &object)?;
                         true
                     }
-                    None => false,
+                    None => {
+                        if let Some((column, why)) = absent.iter().find(|(c, _)| !seen[*c]) {
+                            let found = quoted_list(&self.header[..*first_keys]);
+                            return Err(ImportError::data(
+                                &self.path,
+                                None,
+                                None,
+                                format!(
+                                    "missing column '{}' {why}: no object has this key; keys \
+                                     of the first object: {found}",
+                                    self.header[*column]
+                                ),
+                            ));
+                        }
+                        false
+                    }
                 }
             }
         };
@@ -286,6 +334,15 @@ impl Table {
             Inner::Json { cells, .. } => &cells[column],
         }
     }
+}
+
+/// `'a', 'b'`.
+fn quoted_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Says which delimiter a one-column header seems to use, if it is not `delimiter`.
@@ -419,22 +476,39 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
     }
 }
 
-/// Copies the used columns of `object` into `cells` as text; missing keys and `null` give "".
+/// The current JSON row's buffers.
+struct Row<'a> {
+    header: &'a [String],
+    used: &'a [bool],
+    seen: &'a mut [bool],
+    cells: &'a mut [String],
+}
+
+/// Copies the used columns of `object` into the row's cells as text; missing keys and `null`
+/// give "".
 fn fill_cells(
     path: &Path,
     line: u64,
-    header: &[String],
-    used: &[bool],
-    cells: &mut [String],
+    row: Row<'_>,
     object: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<(), ImportError> {
+    let Row {
+        header,
+        used,
+        seen,
+        cells,
+    } = row;
     for (column, name) in header.iter().enumerate() {
         if !used[column] {
             continue;
         }
         let cell = &mut cells[column];
         cell.clear();
-        match object.get(name) {
+        let value = object.get(name);
+        if value.is_some() {
+            seen[column] = true;
+        }
+        match value {
             None | Some(serde_json::Value::Null) => {}
             Some(serde_json::Value::String(text)) => cell.push_str(text),
             Some(serde_json::Value::Number(number)) => {
