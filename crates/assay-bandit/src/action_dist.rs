@@ -1,0 +1,423 @@
+//! The evaluation policy's action distribution `pi(action, position | round)`.
+//!
+//! OBP passes a dense `(n_rounds, n_actions, len_list)` array. At 1M rounds, 80 actions and 3 slots
+//! that is 1.9 GB of f64, so a context-free policy (the same distribution every round, like OBP's
+//! Bernoulli TS batch distribution) is stored once and shared by every round.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::error::{bad_file, BanditError, Result};
+
+/// How far a position's probabilities may stray from 1 (files print rounded decimals).
+pub const SUM_TOLERANCE: f64 = 1e-6;
+
+/// `pi(action, position | round)`: for each round and slot, a distribution over actions.
+///
+/// Storage is position-major: the probabilities of every action at one slot are contiguous, since
+/// the direct method sums over actions at the logged slot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionDist {
+    n_rounds: Option<usize>,
+    n_actions: usize,
+    len_list: usize,
+    probs: Vec<f64>,
+}
+
+impl ActionDist {
+    /// A context-free distribution: `probs[position][action]`, the same in every round.
+    ///
+    /// Each position's row must have `n_actions` entries, lie in [0, 1] and sum to 1 within
+    /// [`SUM_TOLERANCE`].
+    pub fn context_free(probs: &[Vec<f64>]) -> Result<ActionDist> {
+        let len_list = probs.len();
+        let n_actions = probs.first().map_or(0, Vec::len);
+        let mut flat = Vec::with_capacity(len_list * n_actions);
+        for (k, row) in probs.iter().enumerate() {
+            if row.len() != n_actions {
+                return Err(BanditError::Invalid(format!(
+                    "position {k} has {} actions, position 0 has {n_actions}",
+                    row.len()
+                )));
+            }
+            check_distribution(row)
+                .map_err(|m| BanditError::Invalid(format!("position {k}: {m}")))?;
+            flat.extend_from_slice(row);
+        }
+        if len_list == 0 || n_actions == 0 {
+            return Err(BanditError::Invalid("empty action distribution".into()));
+        }
+        Ok(ActionDist {
+            n_rounds: None,
+            n_actions,
+            len_list,
+            probs: flat,
+        })
+    }
+
+    /// A per-round distribution from OBP's layout: `action_dist[(round * n_actions + action) * len_list + position]`.
+    pub fn from_obp_layout(
+        n_rounds: usize,
+        n_actions: usize,
+        len_list: usize,
+        action_dist: &[f64],
+    ) -> Result<ActionDist> {
+        if action_dist.len() != n_rounds * n_actions * len_list || n_actions == 0 || len_list == 0 {
+            return Err(BanditError::Invalid(format!(
+                "action_dist has {} values, expected {n_rounds} x {n_actions} x {len_list}",
+                action_dist.len()
+            )));
+        }
+        let mut probs = vec![0.0; action_dist.len()];
+        for i in 0..n_rounds {
+            for a in 0..n_actions {
+                for k in 0..len_list {
+                    probs[(i * len_list + k) * n_actions + a] =
+                        action_dist[(i * n_actions + a) * len_list + k];
+                }
+            }
+        }
+        for i in 0..n_rounds {
+            for k in 0..len_list {
+                let row =
+                    &probs[(i * len_list + k) * n_actions..(i * len_list + k + 1) * n_actions];
+                check_distribution(row)
+                    .map_err(|m| BanditError::Invalid(format!("round {i}, position {k}: {m}")))?;
+            }
+        }
+        Ok(ActionDist {
+            n_rounds: Some(n_rounds),
+            n_actions,
+            len_list,
+            probs,
+        })
+    }
+
+    /// Reads a CSV file: `action,position,prob` (context-free) or `round,action,position,prob`.
+    ///
+    /// Actions and positions are labelled as in the logs: actions are dense item indices
+    /// (`0..n_actions`; for OBD the `item_id`), positions count from 1. Rounds count from 0 in the
+    /// order of the logged feedback. Missing rows mean probability 0. Each position's
+    /// probabilities (per round) must sum to 1 within [`SUM_TOLERANCE`]. Errors name the file,
+    /// the line and the field.
+    pub fn from_csv(
+        path: &Path,
+        n_rounds: usize,
+        n_actions: usize,
+        len_list: usize,
+    ) -> Result<ActionDist> {
+        let text = std::fs::read_to_string(path).map_err(|source| BanditError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        ActionDist::parse_csv(path, &text, n_rounds, n_actions, len_list)
+    }
+
+    /// Parses the text of an action-distribution CSV; `path` only labels errors. See [`ActionDist::from_csv`].
+    pub fn parse_csv(
+        path: &Path,
+        text: &str,
+        n_rounds: usize,
+        n_actions: usize,
+        len_list: usize,
+    ) -> Result<ActionDist> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| bad_file(path, 1, "header", e.to_string()))?
+            .clone();
+        let names: Vec<&str> = headers.iter().collect();
+        let per_round = match names.as_slice() {
+            ["action", "position", "prob"] => false,
+            ["round", "action", "position", "prob"] => true,
+            _ => return Err(bad_file(
+                path,
+                1,
+                "header",
+                format!(
+                    "expected `action,position,prob` or `round,action,position,prob`, found `{}`",
+                    names.join(",")
+                ),
+            )),
+        };
+        let rounds = if per_round { n_rounds } else { 1 };
+        let mut probs = vec![0.0; rounds * len_list * n_actions];
+        let mut seen_line: HashMap<(usize, usize, usize), u64> = HashMap::new();
+        let mut sum_line: Vec<u64> = vec![0; rounds * len_list];
+        for record in reader.records() {
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line());
+                bad_file(path, line, "row", e.to_string())
+            })?;
+            let line = record.position().map_or(0, |p| p.line());
+            let field = |k: usize| record.get(k).unwrap_or("");
+            let offset = usize::from(per_round);
+            let round = if per_round {
+                let value = field(0);
+                let round: usize = value.parse().map_err(|_| {
+                    bad_file(
+                        path,
+                        line,
+                        "round",
+                        format!("expected a round number, found `{value}`"),
+                    )
+                })?;
+                if round >= n_rounds {
+                    return Err(bad_file(
+                        path,
+                        line,
+                        "round",
+                        format!("round {round} is outside the {n_rounds} logged rounds (counted from 0)"),
+                    ));
+                }
+                round
+            } else {
+                0
+            };
+            let value = field(offset);
+            let action: usize = value.parse().map_err(|_| {
+                bad_file(
+                    path,
+                    line,
+                    "action",
+                    format!("expected an action index, found `{value}`"),
+                )
+            })?;
+            if action >= n_actions {
+                return Err(bad_file(
+                    path,
+                    line,
+                    "action",
+                    format!("action {action} is outside the item set 0..{n_actions}"),
+                ));
+            }
+            let value = field(offset + 1);
+            let position: usize = value.parse().map_err(|_| {
+                bad_file(
+                    path,
+                    line,
+                    "position",
+                    format!("expected a position counted from 1, found `{value}`"),
+                )
+            })?;
+            if position == 0 || position > len_list {
+                return Err(bad_file(
+                    path,
+                    line,
+                    "position",
+                    format!("position {position} is outside 1..={len_list}"),
+                ));
+            }
+            let value = field(offset + 2);
+            let prob: f64 = value.parse().map_err(|_| {
+                bad_file(
+                    path,
+                    line,
+                    "prob",
+                    format!("expected a probability, found `{value}`"),
+                )
+            })?;
+            if !(0.0..=1.0).contains(&prob) {
+                return Err(bad_file(
+                    path,
+                    line,
+                    "prob",
+                    format!("probability {prob} is outside [0, 1]"),
+                ));
+            }
+            if let Some(first) = seen_line.insert((round, action, position), line) {
+                return Err(bad_file(
+                    path,
+                    line,
+                    "action",
+                    format!("duplicate row for action {action} at position {position} (first on line {first})"),
+                ));
+            }
+            let slot = round * len_list + position - 1;
+            probs[slot * n_actions + action] = prob;
+            sum_line[slot] = sum_line[slot].max(line);
+        }
+        for slot in 0..rounds * len_list {
+            let sum: f64 = probs[slot * n_actions..(slot + 1) * n_actions].iter().sum();
+            if (sum - 1.0).abs() > SUM_TOLERANCE {
+                let (round, position) = (slot / len_list, slot % len_list + 1);
+                let which = if per_round {
+                    format!("round {round}, position {position}")
+                } else {
+                    format!("position {position}")
+                };
+                return Err(bad_file(
+                    path,
+                    sum_line[slot],
+                    "prob",
+                    format!("the probabilities of {which} sum to {sum}, expected 1"),
+                ));
+            }
+        }
+        Ok(ActionDist {
+            n_rounds: per_round.then_some(n_rounds),
+            n_actions,
+            len_list,
+            probs,
+        })
+    }
+
+    /// Writes the distribution as CSV in the format [`ActionDist::from_csv`] reads (zero rows omitted).
+    pub fn to_csv(&self) -> String {
+        let mut out = String::new();
+        match self.n_rounds {
+            None => {
+                out.push_str("action,position,prob\n");
+                for k in 0..self.len_list {
+                    for a in 0..self.n_actions {
+                        let p = self.probs[k * self.n_actions + a];
+                        if p != 0.0 {
+                            out.push_str(&format!("{a},{},{p:?}\n", k + 1));
+                        }
+                    }
+                }
+            }
+            Some(n_rounds) => {
+                out.push_str("round,action,position,prob\n");
+                for i in 0..n_rounds {
+                    for k in 0..self.len_list {
+                        for a in 0..self.n_actions {
+                            let p = self.at_position(i, k)[a];
+                            if p != 0.0 {
+                                out.push_str(&format!("{i},{a},{},{p:?}\n", k + 1));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Number of rounds for a per-round distribution; `None` when context-free.
+    pub fn n_rounds(&self) -> Option<usize> {
+        self.n_rounds
+    }
+
+    /// Number of actions.
+    pub fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+
+    /// Number of positions.
+    pub fn len_list(&self) -> usize {
+        self.len_list
+    }
+
+    /// True when every round shares one distribution.
+    pub fn is_context_free(&self) -> bool {
+        self.n_rounds.is_none()
+    }
+
+    /// The probabilities of every action at zero-based `position` in `round`.
+    ///
+    /// # Panics
+    /// When `round` or `position` is out of range.
+    #[inline]
+    pub fn at_position(&self, round: usize, position: usize) -> &[f64] {
+        let slot = match self.n_rounds {
+            None => position,
+            Some(_) => round * self.len_list + position,
+        };
+        &self.probs[slot * self.n_actions..(slot + 1) * self.n_actions]
+    }
+
+    /// `pi(action, position | round)`, zero-based position.
+    #[inline]
+    pub fn prob(&self, round: usize, action: usize, position: usize) -> f64 {
+        self.at_position(round, position)[action]
+    }
+}
+
+fn check_distribution(row: &[f64]) -> Result<(), String> {
+    if let Some(a) = row.iter().position(|p| !(0.0..=1.0).contains(p)) {
+        return Err(format!(
+            "probability {} of action {a} is outside [0, 1]",
+            row[a]
+        ));
+    }
+    let sum: f64 = row.iter().sum();
+    if (sum - 1.0).abs() > SUM_TOLERANCE {
+        return Err(format!("probabilities sum to {sum}, expected 1"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, n_rounds: usize) -> Result<ActionDist> {
+        ActionDist::parse_csv(Path::new("pi.csv"), text, n_rounds, 3, 2)
+    }
+
+    #[test]
+    fn context_free_file_with_missing_rows() {
+        let pi = parse("action,position,prob\n0,1,0.25\n2,1,0.75\n1,2,1\n", 5).unwrap();
+        assert!(pi.is_context_free());
+        assert_eq!(pi.at_position(4, 0), &[0.25, 0.0, 0.75]);
+        assert_eq!(pi.prob(0, 1, 1), 1.0);
+        let again = parse(&pi.to_csv(), 5).unwrap();
+        assert_eq!(again, pi);
+    }
+
+    #[test]
+    fn per_round_file() {
+        let text = "round,action,position,prob\n0,0,1,1\n0,1,2,1\n1,2,1,1\n1,2,2,1\n";
+        let pi = parse(text, 2).unwrap();
+        assert_eq!(pi.prob(1, 2, 1), 1.0);
+        assert_eq!(pi.prob(0, 2, 1), 0.0);
+        assert_eq!(parse(&pi.to_csv(), 2).unwrap(), pi);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_field() {
+        let err = parse("action,position,prob\n0,1,0.5\n1,1,0.4\n0,2,1\n", 1).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "pi.csv:3: field `prob`: the probabilities of position 1 sum to 0.9, expected 1"
+        );
+        let err = parse("action,position,prob\n0,1,1\n7,2,1\n", 1).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "pi.csv:3: field `action`: action 7 is outside the item set 0..3"
+        );
+        let err = parse("action,position,prob\n0,0,1\n", 1).unwrap_err();
+        assert!(
+            err.to_string().starts_with("pi.csv:2: field `position`"),
+            "{err}"
+        );
+        let err = parse("action,position,prob\n0,1,x\n", 1).unwrap_err();
+        assert!(
+            err.to_string().starts_with("pi.csv:2: field `prob`"),
+            "{err}"
+        );
+        let err = parse("a,b\n", 1).unwrap_err();
+        assert!(
+            err.to_string().starts_with("pi.csv:1: field `header`"),
+            "{err}"
+        );
+        let err = parse("round,action,position,prob\n3,0,1,1\n", 2).unwrap_err();
+        assert!(
+            err.to_string().starts_with("pi.csv:2: field `round`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn obp_layout_is_transposed() {
+        // One round, two actions, two positions; OBP index (a * 2 + k).
+        let pi = ActionDist::from_obp_layout(1, 2, 2, &[0.3, 0.9, 0.7, 0.1]).unwrap();
+        assert_eq!(pi.at_position(0, 0), &[0.3, 0.7]);
+        assert_eq!(pi.at_position(0, 1), &[0.9, 0.1]);
+        assert!(ActionDist::from_obp_layout(1, 2, 2, &[0.3, 0.9, 0.6, 0.1]).is_err());
+    }
+}
