@@ -719,12 +719,12 @@ fn read_events(
         .file_stem()
         .and_then(|stem| stem.to_str())
         .unwrap_or("events");
-    let default_source = match &spec.source {
+    let default_name = match &spec.source {
         Some(ColumnOr::Constant(name)) => name.as_str(),
         _ => stem,
     };
-    let default_source = source_index(&mut dataset.sources, default_source)
-        .map_err(|m| ImportError::data(path, None, None, m))?;
+    // Interned on first use, so a file whose rows all name their source adds no unused one.
+    let mut default_source: Option<u16> = None;
     let source = match &spec.source {
         Some(ColumnOr::Column(name)) => Some(table.require(name, &declared(&key("source")))?),
         _ => None,
@@ -808,7 +808,14 @@ fn read_events(
                 source_index(&mut dataset.sources, table.get(column))
                     .map_err(|m| table.error(column, m))?
             }
-            _ => default_source,
+            _ => match default_source {
+                Some(index) => index,
+                None => {
+                    let index = source_index(&mut dataset.sources, default_name)
+                        .map_err(|m| ImportError::data(path, None, None, m))?;
+                    *default_source.insert(index)
+                }
+            },
         };
         let session_index = match session {
             Some(column) if !table.get(column).is_empty() => {
