@@ -133,15 +133,17 @@ impl ActionDist {
         let per_round = match names.as_slice() {
             ["action", "position", "prob"] => false,
             ["round", "action", "position", "prob"] => true,
-            _ => return Err(bad_file(
-                path,
-                1,
-                "header",
-                format!(
+            _ => {
+                return Err(bad_file(
+                    path,
+                    1,
+                    "header",
+                    format!(
                     "expected `action,position,prob` or `round,action,position,prob`, found `{}`",
                     names.join(",")
                 ),
-            )),
+                ))
+            }
         };
         let rounds = if per_round { n_rounds } else { 1 };
         let mut probs = vec![0.0; rounds * len_list * n_actions];

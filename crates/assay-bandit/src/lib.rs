@@ -20,6 +20,7 @@ mod action_dist;
 mod error;
 mod estimators;
 mod feedback;
+mod reward_model;
 
 pub use action_dist::{ActionDist, SUM_TOLERANCE};
 pub use error::{BanditError, Result};
@@ -28,3 +29,4 @@ pub use estimators::{
     EstimatorKind, RewardModel, RoundTerms,
 };
 pub use feedback::{FeedbackParts, LoggedFeedback};
+pub use reward_model::{sigmoid, CrossFittedRewards, LogisticRegression, RewardModelConfig};
