@@ -15,11 +15,14 @@
 //! 3 slots need tens of megabytes instead of the 1.9 GB a dense array would take.
 
 #![warn(missing_docs)]
+// Numeric kernels index several parallel arrays by one loop variable; that reads best as a range loop.
+#![allow(clippy::needless_range_loop)]
 
 mod action_dist;
 mod error;
 mod estimators;
 mod feedback;
+pub mod policy;
 mod reward_model;
 
 pub use action_dist::{ActionDist, SUM_TOLERANCE};
