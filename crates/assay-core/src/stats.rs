@@ -25,7 +25,7 @@ pub struct Stats {
     pub by_kind: BTreeMap<EventKind, usize>,
     /// Clicks per impression, when the log has impressions.
     pub ctr: Option<f64>,
-    /// Purchases per click, when the log has clicks.
+    /// Purchases per click, when the log has clicks and records purchases at all.
     pub conversion: Option<f64>,
     /// Sum of purchase values, when the log has purchases.
     pub revenue: Option<f64>,
@@ -144,7 +144,12 @@ pub fn summarize(data: &Dataset) -> Stats {
             1.0
         },
         ctr: ratio(count(EventKind::Click), count(EventKind::Impression)),
-        conversion: ratio(count(EventKind::Purchase), count(EventKind::Click)),
+        // A log without any purchase events does not record conversions; 0% would mislead.
+        conversion: if count(EventKind::Purchase) > 0 {
+            ratio(count(EventKind::Purchase), count(EventKind::Click))
+        } else {
+            None
+        },
         revenue: (count(EventKind::Purchase) > 0).then_some(revenue),
         positions: per_position.len(),
         judgments: data.judgments.len(),

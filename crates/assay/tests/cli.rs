@@ -1,0 +1,180 @@
+//! End-to-end tests of the `assay` binary: one temporary directory per test, and failure
+//! messages that show the command, its status, stdout and stderr.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Run {
+    args: Vec<String>,
+    output: Output,
+}
+
+impl Run {
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+    #[track_caller]
+    fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code(),
+            Some(code),
+            "assay {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.args.join(" "),
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+}
+
+/// Runs the binary with an isolated cache and no shared data unless the test provides it.
+fn assay(home: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(args)
+        .env("ASSAY_HOME", home.join("cache"))
+        .env("ASSAY_SHARED_DATA", home.join("no-shared-data"))
+        .output()
+        .expect("the assay binary runs");
+    Run { args: args.iter().map(|s| s.to_string()).collect(), output }
+}
+
+fn write(path: &Path, text: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+/// A tiny shop project with two sources.
+fn tiny_shop(dir: &Path) -> PathBuf {
+    let shop = dir.join("shop");
+    write(
+        &shop.join("assay.toml"),
+        r#"
+[items]
+path = "items.csv"
+id = "sku"
+title = "name"
+price = "price"
+
+[[events]]
+path = "events.csv"
+user = "user"
+item = "sku"
+kind = "kind"
+timestamp = "ts"
+source = "channel"
+"#,
+    );
+    write(&shop.join("items.csv"), "sku,name,price\na,Red dress,40\nb,Blue shirt,25\nc,Green hat,10\n");
+    let mut events = String::from("user,sku,kind,ts,channel\n");
+    for (u, items) in [("u1", "abc"), ("u2", "ab"), ("u3", "bc"), ("u4", "a")] {
+        for (k, item) in items.chars().enumerate() {
+            events.push_str(&format!("{u},{item},click,{},app\n", 1_700_000_000 + k * 86_400));
+            events.push_str(&format!("{u},{item},impression,{},web\n", 1_700_000_000 + k * 86_400));
+        }
+    }
+    write(&shop.join("events.csv"), &events);
+    shop
+}
+
+#[test]
+fn stats_of_a_project_directory_as_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = tiny_shop(tmp.path());
+    let run = assay(tmp.path(), &["data", "stats", shop.to_str().unwrap(), "--json"]);
+    run.expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    // 8 (user, item) pairs, each with one click and one impression.
+    assert_eq!(json["items"], 3);
+    assert_eq!(json["users"], 4);
+    assert_eq!(json["events"], 16);
+    assert_eq!(json["by_kind"]["click"], 8);
+    assert_eq!(json["ctr"], 1.0);
+    assert_eq!(json["interactions"], 8);
+    assert_eq!(json["per_source"][0]["key"], "app");
+    assert_eq!(json["per_source"][1]["impressions"], 8);
+}
+
+#[test]
+fn bad_input_exits_2_with_a_located_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = tiny_shop(tmp.path());
+    write(&shop.join("items.csv"), "sku,name,price\na,Red dress,40\nb,Blue shirt,-3\n");
+    let run = assay(tmp.path(), &["data", "stats", shop.to_str().unwrap()]);
+    run.expect_code(2);
+    let stderr = run.stderr();
+    assert!(stderr.contains("items.csv:3"), "{stderr}");
+    assert!(stderr.contains("price"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let run = assay(tmp.path(), &["data", "stats", "no-such-dataset"]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("unknown dataset 'no-such-dataset'"), "{}", run.stderr());
+
+    let run = assay(tmp.path(), &["data", "stats", "ml-100k"]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("run `assay data fetch ml-100k` first"), "{}", run.stderr());
+
+    // A flag value clap cannot parse is a usage error, also exit 2.
+    assay(tmp.path(), &["simulate", "--out", "x", "--events", "many"]).expect_code(2);
+    let run = assay(tmp.path(), &["simulate", "--out", "x", "--bots", "1.5"]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("bot_fraction"), "{}", run.stderr());
+}
+
+#[test]
+fn split_is_seeded_and_writes_three_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = tiny_shop(tmp.path());
+    let shop = shop.to_str().unwrap();
+    let out_a = tmp.path().join("a");
+    let out_b = tmp.path().join("b");
+    for out in [&out_a, &out_b] {
+        assay(tmp.path(), &["data", "split", shop, "--seed", "7", "--out", out.to_str().unwrap(), "--json"])
+            .expect_code(0);
+    }
+    for name in ["train.csv", "valid.csv", "test.csv"] {
+        assert_eq!(fs::read(out_a.join(name)).unwrap(), fs::read(out_b.join(name)).unwrap(), "{name}");
+    }
+    let lines = |name: &str| fs::read_to_string(out_a.join(name)).unwrap().lines().count() - 1;
+    assert_eq!(lines("train.csv") + lines("valid.csv") + lines("test.csv"), 16);
+}
+
+#[test]
+fn simulate_twice_with_one_seed_gives_identical_bytes_that_import_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs: Vec<PathBuf> = ["s1", "s2"].iter().map(|d| tmp.path().join(d)).collect();
+    for dir in &dirs {
+        assay(tmp.path(), &["simulate", "--out", dir.to_str().unwrap(), "--events", "5000", "--seed", "9", "--json"])
+            .expect_code(0);
+    }
+    let mut files: Vec<PathBuf> = Vec::new();
+    collect_files(&dirs[0], &mut files);
+    assert!(files.len() >= 5, "{files:?}");
+    for file in &files {
+        let twin = dirs[1].join(file.strip_prefix(&dirs[0]).unwrap());
+        assert_eq!(fs::read(file).unwrap(), fs::read(&twin).unwrap(), "{}", file.display());
+    }
+    let run = assay(tmp.path(), &["data", "stats", dirs[0].to_str().unwrap(), "--json"]);
+    run.expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert!(json["events"].as_u64().unwrap() > 1000);
+    assert!(json["judgments"].as_u64().unwrap() > 0);
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect_files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
