@@ -8,6 +8,16 @@ use std::path::Path;
 /// failed write leaves the old file untouched (the temporary file is removed). The rename is
 /// atomic because the temporary file is on the same file system. The new file gets mode 0644 on
 /// Unix, like a file created the ordinary way under the common umask.
+///
+/// ```
+/// use std::io::Write;
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("report.json");
+/// assay_import::write_atomically(&path, |out| writeln!(out, "{{\"ok\": true}}"))?;
+/// assert_eq!(std::fs::read_to_string(&path)?, "{\"ok\": true}\n");
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn write_atomically(
     path: &Path,
     f: impl FnOnce(&mut dyn Write) -> io::Result<()>,

@@ -155,9 +155,23 @@ pub struct Dropped {
 /// is a [`Format::Project`]; one holding a `*.inter` file is [`Format::RecBole`] (the dataset name
 /// is the file stem); one holding `item_context.csv` and one other `*.csv` is [`Format::Obd`].
 /// Messages name files as `path` joined with the file name.
+///
+/// ```no_run
+/// use assay_import::{load, LoadOptions, UnknownRefs};
+///
+/// let loaded = load("data/ml-100k".as_ref(), &LoadOptions::new(UnknownRefs::Fail))?;
+/// println!("{} events from {}", loaded.dataset.events.len(), loaded.report.format);
+/// # Ok::<(), assay_import::ImportError>(())
+/// ```
 pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, ImportError> {
-    if path.is_file() && path.file_name().is_some_and(|name| name == PROJECT_FILE) {
-        return project::load(path, options);
+    if path.is_file() {
+        if path.file_name().is_some_and(|name| name == PROJECT_FILE) {
+            return project::load(path, options);
+        }
+        return Err(ImportError::Unrecognized {
+            path: path.to_owned(),
+            message: format!("not a dataset: expected a directory, or its {PROJECT_FILE}"),
+        });
     }
     let entries = std::fs::read_dir(path).map_err(|e| ImportError::io(path, e))?;
     let mut names = Vec::new();

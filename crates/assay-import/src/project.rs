@@ -672,6 +672,29 @@ struct Refs<'a> {
     unknown_refs: UnknownRefs,
 }
 
+/// A one-entry cache in front of an [`IdMap`]: a session's events usually come in a run, so
+/// comparing with the previous row's text skips most hash look-ups.
+#[derive(Default)]
+struct LastSeen {
+    text: String,
+    index: Option<u32>,
+}
+
+impl LastSeen {
+    fn intern(&mut self, map: &mut IdMap, text: &str) -> u32 {
+        if let Some(index) = self.index {
+            if self.text == text {
+                return index;
+            }
+        }
+        let index = map.intern(text);
+        self.text.clear();
+        self.text.push_str(text);
+        self.index = Some(index);
+        index
+    }
+}
+
 /// The kind of an event from its cell; exact lowercase names are tried first because
 /// [`EventKind::parse`] allocates.
 fn kind_of(text: &str) -> Option<EventKind> {
@@ -730,6 +753,7 @@ fn read_events(
         _ => None,
     };
 
+    let (mut last_session, mut last_query) = (LastSeen::default(), LastSeen::default());
     let drop_unknown = refs.unknown_refs == UnknownRefs::Drop;
     let unknown = |table: &Table, column: usize, what: &str, text: &str, file: &Path| {
         table.error(
@@ -819,13 +843,13 @@ fn read_events(
         };
         let session_index = match session {
             Some(column) if !table.get(column).is_empty() => {
-                dataset.sessions.intern(table.get(column))
+                last_session.intern(&mut dataset.sessions, table.get(column))
             }
             _ => assay_core::NO_SESSION,
         };
         let query_index = match query {
             Some(column) if !table.get(column).is_empty() => {
-                dataset.queries.intern(table.get(column))
+                last_query.intern(&mut dataset.queries, table.get(column))
             }
             _ => assay_core::NO_QUERY,
         };

@@ -529,3 +529,15 @@ fn open_bandit_rules() {
         "item_context.csv:3: field 'item_id': duplicate item id \"0\", first on line 2"
     );
 }
+
+#[test]
+fn a_plain_file_is_not_a_dataset() {
+    let dir = write_dir(&[("items.csv", common::ITEMS.as_bytes())]);
+    let error = load(&dir.path().join("items.csv"), &LoadOptions::default())
+        .err()
+        .map(|e| common::message(&e, dir.path()));
+    assert_eq!(
+        error.as_deref(),
+        Some("items.csv: not a dataset: expected a directory, or its assay.toml")
+    );
+}
