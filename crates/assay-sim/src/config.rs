@@ -144,7 +144,7 @@ impl SimConfig {
             policy_noise: 0.5,
             latent_dim: 8,
             preference_scale: 1.5,
-            attractiveness_bias: -1.0,
+            attractiveness_bias: -2.0,
             relevance_weight: 1.5,
             cart_rate: 0.5,
             purchase_rate: 0.8,

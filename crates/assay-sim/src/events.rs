@@ -12,7 +12,8 @@ use rand_chacha::ChaCha8Rng;
 use crate::config::SimConfig;
 use crate::output::Table;
 use crate::random::{bernoulli, index, normal, sigmoid, stream_rng, Categorical, Stream};
-use crate::shop::{grade, Catalog, Population, Query, QueryPool, SEGMENTS};
+use crate::shop::{grade, query_id, user_id, Catalog, Population, Query, QueryPool, SEGMENTS};
+use crate::vocab::TAXONOMY;
 use crate::SimError;
 
 /// Weight `kappa` of the match term in the logging policy's score.
@@ -209,8 +210,8 @@ enum Context {
     Search { query: u32 },
 }
 
-/// Simulates sessions until the target number of rows is written; writes `events.csv` and
-/// `truth/bad_events.csv`.
+/// Simulates sessions until the target number of rows is written; writes `events.csv`,
+/// `truth/bad_events.csv` and `truth/sessions.csv`.
 pub(crate) fn simulate_log(
     config: &SimConfig,
     catalog: &Catalog,
@@ -235,6 +236,18 @@ pub(crate) fn simulate_log(
         ],
     )?;
     let bad_events = Table::create(&dir.join("truth"), "bad_events.csv", &["row", "label"])?;
+    let mut sessions = Table::create(
+        &dir.join("truth"),
+        "sessions.csv",
+        &[
+            "session_id",
+            "user_id",
+            "source",
+            "context",
+            "category",
+            "query_id",
+        ],
+    )?;
     let mut log = Log {
         config,
         population,
@@ -294,6 +307,15 @@ pub(crate) fn simulate_log(
             Context::Browse { leaf } => (leaf, None),
             Context::Search { query } => (pool.queries[query as usize].leaf, Some(query)),
         };
+
+        sessions.write([
+            format!("s{session}").as_str(),
+            &user_id(user),
+            &config.sources[source as usize].name,
+            if query.is_some() { "search" } else { "browse" },
+            TAXONOMY[focus_leaf as usize].path,
+            &query.map_or(String::new(), |q| query_id(q as usize)),
+        ])?;
 
         draw_candidates(
             &mut rng,
@@ -427,6 +449,7 @@ pub(crate) fn simulate_log(
     }
     log.events.finish()?;
     log.bad_events.finish()?;
+    sessions.finish()?;
     Ok(log.counts)
 }
 
@@ -549,7 +572,7 @@ fn attractiveness(
         }
         Context::Search { query } => {
             let query: &Query = &pool.queries[query as usize];
-            config.relevance_weight * (f64::from(grade(catalog, query, item)) - 2.0)
+            config.relevance_weight * (f64::from(grade(catalog, query, item)) - 1.0)
         }
     };
     sigmoid(

@@ -67,7 +67,7 @@
 //! clicks with probability `A(u, i) = sigmoid(alpha + <f_u, g_i> + q_i - beta_u z_i + t)`,
 //! where `alpha = attractiveness_bias` and the context term is
 //! `t = ln(C * pref_u[c_i])` when browsing (`C` leaves) and
-//! `t = gamma * (grade(q, i) - 2)` when searching (`gamma = relevance_weight`).
+//! `t = gamma * (grade(q, i) - 1)` when searching (`gamma = relevance_weight`).
 //! So `P(click at k) = e_k * A(u, i)`.
 //! Before that, with probability `click_noise` of the source, the impression gets a spurious
 //! click (labelled `noisy_click`) with nothing after it.
@@ -102,12 +102,15 @@
 //!   grade that overflows).
 //! - `truth/config.json` (the full config), `truth/summary.json` ([`SimSummary`]),
 //!   `truth/examination.csv` (`position,probability`),
-//!   `truth/queries.csv` (`query_id,query,intent_category,target_item,attribute,typo,synonym,paraphrase,lang`),
+//!   `truth/queries.csv` (`query_id,query,intent_category,target_item,typo,synonym,paraphrase,lang,attribute`;
+//!   `attribute` is the colour or feature word asked for, in English),
 //!   `truth/users.csv` (`user_id,segment,is_bot,activity,price_sensitivity,pref0..,f0..`),
 //!   `truth/items.csv` (`item_id,category_index,color,feature,quality,policy_noise,price_z,g0..`),
 //!   `truth/categories.csv` (leaf index, path, parent, nouns and `|`-separated synonyms),
 //!   `truth/segments.csv`, `truth/sources.csv` (`source,weight,item_noise,click_noise`),
-//!   `truth/model.csv` (the fixed constants of the formulas above), and
+//!   `truth/model.csv` (the fixed constants of the formulas above),
+//!   `truth/sessions.csv` (`session_id,user_id,source,context,category,query_id`: whether the
+//!   session browsed or searched, and the focus leaf the logging policy matched against), and
 //!   `truth/bad_events.csv` (`row,label`: 1-based data-row number in `events.csv`, one line per
 //!   label, labels `bot|duplicate|flipped_rating|noisy_click|noisy_item`).
 //!
@@ -310,6 +313,7 @@ fn write_shop(config: &SimConfig, dir: &Path) -> Result<SimSummary, SimError> {
         ("truth/categories.csv", n_leaves),
         ("truth/segments.csv", shop::SEGMENTS.len() as u64),
         ("truth/bad_events.csv", n_bad),
+        ("truth/sessions.csv", log.n_sessions),
         ("truth/examination.csv", examination_rows),
         ("truth/sources.csv", source_rows),
         ("truth/model.csv", model_rows),

@@ -179,7 +179,8 @@ pub(crate) fn user_id(user: u32) -> String {
     format!("u{user}")
 }
 
-fn query_id(query: usize) -> String {
+/// External id of query `q`.
+pub(crate) fn query_id(query: usize) -> String {
     format!("q{query}")
 }
 
@@ -504,11 +505,11 @@ pub(crate) fn generate_queries(
             "query",
             "intent_category",
             "target_item",
-            "attribute",
             "typo",
             "synonym",
             "paraphrase",
             "lang",
+            "attribute",
         ],
     )?;
     let mut judgments = Table::create(
@@ -573,11 +574,11 @@ pub(crate) fn generate_queries(
             &query.text,
             leaf.path,
             &item_id(target),
-            attribute,
             flag(drawn.typo),
             flag(drawn.synonym),
             flag(drawn.paraphrase),
             if drawn.zh { "zh" } else { "en" },
+            attribute,
         ])?;
 
         // Candidates are the items of leaves under the same parent; everything else is grade 0.

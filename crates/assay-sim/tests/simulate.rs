@@ -110,6 +110,7 @@ fn same_seed_gives_identical_bytes_and_another_seed_does_not() {
         "truth/config.json",
         "truth/examination.csv",
         "truth/queries.csv",
+        "truth/sessions.csv",
         "truth/sources.csv",
         "truth/users.csv",
     ] {
@@ -255,21 +256,46 @@ fn files_are_consistent_with_each_other_and_the_summary() {
 }
 
 #[test]
-fn clicks_fall_with_position() {
+fn clicks_follow_position_and_relevance() {
     let shop = Shop::new(&SimConfig {
         n_events_target: 30_000,
         ..SimConfig::small(4)
     });
+    let mut grades: BTreeMap<(String, String), u32> = BTreeMap::new();
+    for judgment in shop.table("judgments.tsv") {
+        grades.insert(
+            (judgment["query"].clone(), judgment["item_id"].clone()),
+            judgment["grade"].parse().unwrap(),
+        );
+    }
     let mut shown = [0u32; 11];
     let mut clicked = [0u32; 11];
+    let mut shown_by_grade = [0u32; 4];
+    let mut clicked_by_grade = [0u32; 4];
     for event in shop.table("events.csv") {
+        // The app is the clean source: no spurious clicks or wrong item ids.
         if event["source"] != "app" {
             continue;
         }
         let position: usize = event["position"].parse().unwrap();
+        let grade = grades
+            .get(&(event["query"].clone(), event["item_id"].clone()))
+            .copied()
+            .unwrap_or(0) as usize;
+        let search = !event["query"].is_empty();
         match event["kind"].as_str() {
-            "impression" => shown[position] += 1,
-            "click" => clicked[position] += 1,
+            "impression" => {
+                shown[position] += 1;
+                if search {
+                    shown_by_grade[grade] += 1;
+                }
+            }
+            "click" => {
+                clicked[position] += 1;
+                if search {
+                    clicked_by_grade[grade] += 1;
+                }
+            }
             _ => {}
         }
     }
@@ -281,6 +307,15 @@ fn clicks_fall_with_position() {
         ctr(3)
     );
     assert!(ctr(3) > ctr(10), "CTR@3 {} vs CTR@10 {}", ctr(3), ctr(10));
+    let ctr_of_grade = |g: usize| f64::from(clicked_by_grade[g]) / f64::from(shown_by_grade[g]);
+    assert!(
+        ctr_of_grade(3) > ctr_of_grade(2),
+        "{clicked_by_grade:?} of {shown_by_grade:?}"
+    );
+    assert!(
+        ctr_of_grade(2) > 2.0 * ctr_of_grade(0),
+        "{clicked_by_grade:?} of {shown_by_grade:?}"
+    );
 }
 
 #[test]
