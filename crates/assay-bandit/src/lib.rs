@@ -22,6 +22,7 @@ mod action_dist;
 mod error;
 mod estimators;
 mod feedback;
+mod ope;
 pub mod policy;
 mod reward_model;
 
@@ -32,4 +33,8 @@ pub use estimators::{
     EstimatorKind, RewardModel, RoundTerms,
 };
 pub use feedback::{FeedbackParts, LoggedFeedback};
+pub use ope::{
+    bts_action_dist, obd_benchmark, relative_error, run_ope, run_ope_with_model, Estimate,
+    ObdBenchmark, ObdBenchmarkConfig, OpeConfig, RelativeErrorSummary,
+};
 pub use reward_model::{sigmoid, CrossFittedRewards, LogisticRegression, RewardModelConfig};
