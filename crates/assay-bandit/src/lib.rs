@@ -25,6 +25,7 @@ mod feedback;
 mod ope;
 pub mod policy;
 mod reward_model;
+pub mod sim;
 
 pub use action_dist::{ActionDist, SUM_TOLERANCE};
 pub use error::{BanditError, Result};
