@@ -42,9 +42,15 @@
 //! gets one character edit (deletion, doubling, swap or substitution) in the noun with
 //! probability `typo_rate`, and is phrased with a paraphrase template ("looking for a red
 //! sofa", "红色的沙发") with probability `paraphrase_rate`, else "attribute noun". The four
-//! draws are independent and recorded per query. Texts are unique. The graded relevance of
+//! draws are independent and recorded per query. Texts are unique: on a collision the
+//! content (target, attribute, word choices) is redrawn but not the four flags, so their
+//! rates stay unbiased (a query is skipped after 50 collisions). The graded relevance of
 //! item `i` to query `q` is `grade(q, i)` = 3 if `c_i = c_q` and `i` has the asked attribute,
 //! 2 if `c_i = c_q`, 1 if they share the parent category, else 0, whatever the languages.
+//! It can be recomputed for any item from `truth/queries.csv` (`intent_category`,
+//! `attribute`), `truth/items.csv` (`category_index`, `color`, `feature`) and
+//! `truth/categories.csv` (index to path and parent), which matters
+//! for large catalogs where `judgments.tsv` holds only a bounded sample.
 //!
 //! **Sessions.** Until `events.csv` holds `n_events_target` rows, a session picks a user with
 //! probability proportional to `a_u` and a source with probability proportional to its

@@ -547,22 +547,14 @@ pub(crate) fn generate_queries(
         let Some((target, text, attribute)) = accepted else {
             continue;
         };
-        let drawn = DrawnQuery {
-            text,
-            attribute,
-            typo: flags.typo,
-            synonym: flags.synonym,
-            paraphrase: flags.paraphrase,
-            zh: flags.zh,
-        };
         let item = &catalog.items[target as usize];
         let leaf = &leaves[item.leaf as usize];
         let query_index = queries.len();
         let id = query_id(query_index);
         let query = Query {
-            text: drawn.text,
+            text,
             leaf: item.leaf,
-            attribute: drawn.attribute,
+            attribute,
         };
         let attribute = match query.attribute {
             Attribute::Color(color) => COLORS[color as usize].0,
@@ -574,10 +566,10 @@ pub(crate) fn generate_queries(
             &query.text,
             leaf.path,
             &item_id(target),
-            flag(drawn.typo),
-            flag(drawn.synonym),
-            flag(drawn.paraphrase),
-            if drawn.zh { "zh" } else { "en" },
+            flag(flags.typo),
+            flag(flags.synonym),
+            flag(flags.paraphrase),
+            if flags.zh { "zh" } else { "en" },
             attribute,
         ])?;
 
@@ -624,15 +616,6 @@ struct Flags {
     synonym: bool,
     typo: bool,
     paraphrase: bool,
-}
-
-struct DrawnQuery {
-    text: String,
-    attribute: Attribute,
-    typo: bool,
-    synonym: bool,
-    paraphrase: bool,
-    zh: bool,
 }
 
 /// Draws the text of a query aimed at `item` with the transformations in `flags`.
