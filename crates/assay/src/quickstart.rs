@@ -36,7 +36,7 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
         })?;
         let s = stats::summarize(&loaded.dataset);
         println!(
-            "   {name:<15} {} users, {} items, {} events, sparsity {:.2}%, CTR {}",
+            "   {name:<15} {} users, {} items, {} events, sparsity {:.4}%, CTR {}",
             count(s.users),
             count(s.items),
             count(s.events),
@@ -67,7 +67,7 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
     })?;
     let s = stats::summarize(&loaded.dataset);
     println!(
-        "   {} users, {} items, {} events over {} sources, {} judged queries' judgments, CTR {}, conversion {}",
+        "   {} users, {} items, {} events over {} sources, {} search judgments, CTR {}, conversion {}",
         count(s.users),
         count(s.items),
         count(s.events),

@@ -42,7 +42,10 @@ fn assay(home: &Path, args: &[&str]) -> Run {
         .env("ASSAY_SHARED_DATA", home.join("no-shared-data"))
         .output()
         .expect("the assay binary runs");
-    Run { args: args.iter().map(|s| s.to_string()).collect(), output }
+    Run {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        output,
+    }
 }
 
 fn write(path: &Path, text: &str) {
@@ -71,12 +74,21 @@ timestamp = "ts"
 source = "channel"
 "#,
     );
-    write(&shop.join("items.csv"), "sku,name,price\na,Red dress,40\nb,Blue shirt,25\nc,Green hat,10\n");
+    write(
+        &shop.join("items.csv"),
+        "sku,name,price\na,Red dress,40\nb,Blue shirt,25\nc,Green hat,10\n",
+    );
     let mut events = String::from("user,sku,kind,ts,channel\n");
     for (u, items) in [("u1", "abc"), ("u2", "ab"), ("u3", "bc"), ("u4", "a")] {
         for (k, item) in items.chars().enumerate() {
-            events.push_str(&format!("{u},{item},click,{},app\n", 1_700_000_000 + k * 86_400));
-            events.push_str(&format!("{u},{item},impression,{},web\n", 1_700_000_000 + k * 86_400));
+            events.push_str(&format!(
+                "{u},{item},click,{},app\n",
+                1_700_000_000 + k * 86_400
+            ));
+            events.push_str(&format!(
+                "{u},{item},impression,{},web\n",
+                1_700_000_000 + k * 86_400
+            ));
         }
     }
     write(&shop.join("events.csv"), &events);
@@ -87,7 +99,10 @@ source = "channel"
 fn stats_of_a_project_directory_as_json() {
     let tmp = tempfile::tempdir().unwrap();
     let shop = tiny_shop(tmp.path());
-    let run = assay(tmp.path(), &["data", "stats", shop.to_str().unwrap(), "--json"]);
+    let run = assay(
+        tmp.path(),
+        &["data", "stats", shop.to_str().unwrap(), "--json"],
+    );
     run.expect_code(0);
     let json: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
     // 8 (user, item) pairs, each with one click and one impression.
@@ -105,7 +120,10 @@ fn stats_of_a_project_directory_as_json() {
 fn bad_input_exits_2_with_a_located_message() {
     let tmp = tempfile::tempdir().unwrap();
     let shop = tiny_shop(tmp.path());
-    write(&shop.join("items.csv"), "sku,name,price\na,Red dress,40\nb,Blue shirt,-3\n");
+    write(
+        &shop.join("items.csv"),
+        "sku,name,price\na,Red dress,40\nb,Blue shirt,-3\n",
+    );
     let run = assay(tmp.path(), &["data", "stats", shop.to_str().unwrap()]);
     run.expect_code(2);
     let stderr = run.stderr();
@@ -115,11 +133,20 @@ fn bad_input_exits_2_with_a_located_message() {
 
     let run = assay(tmp.path(), &["data", "stats", "no-such-dataset"]);
     run.expect_code(2);
-    assert!(run.stderr().contains("unknown dataset 'no-such-dataset'"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("unknown dataset 'no-such-dataset'"),
+        "{}",
+        run.stderr()
+    );
 
     let run = assay(tmp.path(), &["data", "stats", "ml-100k"]);
     run.expect_code(2);
-    assert!(run.stderr().contains("run `assay data fetch ml-100k` first"), "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("run `assay data fetch ml-100k` first"),
+        "{}",
+        run.stderr()
+    );
 
     // A flag value clap cannot parse is a usage error, also exit 2.
     assay(tmp.path(), &["simulate", "--out", "x", "--events", "many"]).expect_code(2);
@@ -136,14 +163,39 @@ fn split_is_seeded_and_writes_three_files() {
     let out_a = tmp.path().join("a");
     let out_b = tmp.path().join("b");
     for out in [&out_a, &out_b] {
-        assay(tmp.path(), &["data", "split", shop, "--seed", "7", "--out", out.to_str().unwrap(), "--json"])
-            .expect_code(0);
+        assay(
+            tmp.path(),
+            &[
+                "data",
+                "split",
+                shop,
+                "--seed",
+                "7",
+                "--out",
+                out.to_str().unwrap(),
+                "--json",
+            ],
+        )
+        .expect_code(0);
     }
     for name in ["train.csv", "valid.csv", "test.csv"] {
-        assert_eq!(fs::read(out_a.join(name)).unwrap(), fs::read(out_b.join(name)).unwrap(), "{name}");
+        assert_eq!(
+            fs::read(out_a.join(name)).unwrap(),
+            fs::read(out_b.join(name)).unwrap(),
+            "{name}"
+        );
     }
-    let lines = |name: &str| fs::read_to_string(out_a.join(name)).unwrap().lines().count() - 1;
-    assert_eq!(lines("train.csv") + lines("valid.csv") + lines("test.csv"), 16);
+    let lines = |name: &str| {
+        fs::read_to_string(out_a.join(name))
+            .unwrap()
+            .lines()
+            .count()
+            - 1
+    };
+    assert_eq!(
+        lines("train.csv") + lines("valid.csv") + lines("test.csv"),
+        16
+    );
 }
 
 #[test]
@@ -151,17 +203,37 @@ fn simulate_twice_with_one_seed_gives_identical_bytes_that_import_reads() {
     let tmp = tempfile::tempdir().unwrap();
     let dirs: Vec<PathBuf> = ["s1", "s2"].iter().map(|d| tmp.path().join(d)).collect();
     for dir in &dirs {
-        assay(tmp.path(), &["simulate", "--out", dir.to_str().unwrap(), "--events", "5000", "--seed", "9", "--json"])
-            .expect_code(0);
+        assay(
+            tmp.path(),
+            &[
+                "simulate",
+                "--out",
+                dir.to_str().unwrap(),
+                "--events",
+                "5000",
+                "--seed",
+                "9",
+                "--json",
+            ],
+        )
+        .expect_code(0);
     }
     let mut files: Vec<PathBuf> = Vec::new();
     collect_files(&dirs[0], &mut files);
     assert!(files.len() >= 5, "{files:?}");
     for file in &files {
         let twin = dirs[1].join(file.strip_prefix(&dirs[0]).unwrap());
-        assert_eq!(fs::read(file).unwrap(), fs::read(&twin).unwrap(), "{}", file.display());
+        assert_eq!(
+            fs::read(file).unwrap(),
+            fs::read(&twin).unwrap(),
+            "{}",
+            file.display()
+        );
     }
-    let run = assay(tmp.path(), &["data", "stats", dirs[0].to_str().unwrap(), "--json"]);
+    let run = assay(
+        tmp.path(),
+        &["data", "stats", dirs[0].to_str().unwrap(), "--json"],
+    );
     run.expect_code(0);
     let json: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
     assert!(json["events"].as_u64().unwrap() > 1000);
