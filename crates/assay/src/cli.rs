@@ -30,6 +30,9 @@ pub enum Command {
     /// Write a synthetic shop with known ground truth (catalog, users, sessions, queries,
     /// judgments, impressions, clicks, carts, purchases, optional labelled bad data).
     Simulate(SimulateArgs),
+    /// Off-policy evaluation: estimate from logged impressions and clicks what another policy
+    /// would earn (Open Bandit Pipeline's estimators), with bootstrap intervals.
+    Ope(OpeArgs),
     /// Fetch the sample data and run every stage end to end, printing what it did and where
     /// the outputs went.
     Quickstart(QuickstartArgs),
@@ -177,4 +180,43 @@ pub struct QuickstartArgs {
     /// Directory for the outputs.
     #[arg(long, default_value = "assay-quickstart")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct OpeArgs {
+    /// The logging policy's logs (e.g. obd/random/all): impressions with positions and
+    /// propensities, and clicks.
+    #[command(flatten)]
+    pub data: DatasetArgs,
+    /// The policy to evaluate: `bts` (Bernoulli Thompson sampling with the OBD prior),
+    /// `uniform`, or a CSV file of its action distribution: `action,position,prob` or
+    /// `round,action,position,prob` (actions and positions as in the logs, rounds from 0).
+    #[arg(long, default_value = "bts")]
+    pub policy: String,
+    /// Estimators, comma-separated: replay, dm, ipw, snipw, dr, sndr, switch-dr:TAU,
+    /// dr-os:LAMBDA; or `all` (all eight, tau = lambda = 100).
+    #[arg(long, default_value = "all")]
+    pub estimators: String,
+    /// Prior file for `--policy bts` (OBP's prior_bts.yaml format). Default: the OBD pack's.
+    #[arg(long)]
+    pub prior: Option<PathBuf>,
+    /// Campaign whose prior to use (all, men, women). Default: the dataset's last path part.
+    #[arg(long)]
+    pub campaign: Option<String>,
+    /// Monte-Carlo simulations for the BTS action distribution (OBP's n_sim).
+    #[arg(long, default_value_t = 100_000)]
+    pub n_sim: usize,
+    /// Bootstrap resamples for the 95% intervals (0: no intervals).
+    #[arg(long, default_value_t = 200)]
+    pub bootstrap: usize,
+    /// Logs of the evaluated policy itself, whose mean reward is the ground truth. Default:
+    /// obd/bts/C for obd/random/C with --policy bts.
+    #[arg(long, value_name = "DATASET")]
+    pub truth: Option<String>,
+    /// Seed of the simulations, the cross-fitting folds and the bootstrap.
+    #[arg(long, default_value_t = 12345)]
+    pub seed: u64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

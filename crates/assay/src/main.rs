@@ -7,6 +7,7 @@
 
 mod cli;
 mod data;
+mod ope;
 mod output;
 mod quickstart;
 mod simulate;
@@ -39,6 +40,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
     match args.command {
         cli::Command::Data(cmd) => data::run(cmd),
         cli::Command::Simulate(cmd) => simulate::run(cmd),
+        cli::Command::Ope(cmd) => ope::run(cmd),
         cli::Command::Quickstart(cmd) => quickstart::run(cmd),
     }
 }
@@ -59,6 +61,14 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause.is::<BadInput>()
             || cause.is::<assay_import::ImportError>()
+            || matches!(
+                cause.downcast_ref::<assay_bandit::BanditError>(),
+                Some(
+                    assay_bandit::BanditError::BadFile { .. }
+                        | assay_bandit::BanditError::BadRound { .. }
+                        | assay_bandit::BanditError::Io { .. }
+                )
+            )
             || matches!(
                 cause.downcast_ref::<assay_fetch::FetchError>(),
                 Some(

@@ -250,3 +250,85 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
         }
     }
 }
+
+/// The public sample data beside the project, when present (as in CI).
+fn shared_data() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    if dir.join("obd").is_dir() {
+        return Some(dir);
+    }
+    eprintln!("note: ../shared/data is absent; skipping a test on the public sample data");
+    None
+}
+
+fn assay_with_shared(home: &Path, shared: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(args)
+        .env("ASSAY_HOME", home.join("cache"))
+        .env("ASSAY_SHARED_DATA", shared)
+        .output()
+        .expect("the assay binary runs");
+    Run {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        output,
+    }
+}
+
+#[test]
+fn stats_of_the_public_samples_match_their_known_counts() {
+    let Some(shared) = shared_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let run = assay_with_shared(tmp.path(), &shared, &["data", "stats", "ml-100k", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&run.expect_code(0).stdout()).unwrap();
+    assert_eq!(
+        (json["users"].as_u64(), json["items"].as_u64()),
+        (Some(943), Some(1682))
+    );
+    assert_eq!(json["by_kind"]["rating"], 100_000);
+    let run = assay_with_shared(
+        tmp.path(),
+        &shared,
+        &["data", "stats", "obd/random/all", "--json"],
+    );
+    let json: serde_json::Value = serde_json::from_str(&run.expect_code(0).stdout()).unwrap();
+    assert_eq!(json["by_kind"]["impression"], 10_000);
+    assert_eq!(json["by_kind"]["click"], 38);
+    assert_eq!(json["items"], 80);
+    assert_eq!(json["positions"], 3);
+}
+
+#[test]
+fn ope_on_obd_matches_open_bandit_pipeline() {
+    let Some(shared) = shared_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let args = [
+        "ope",
+        "obd/random/all",
+        "--estimators",
+        "ipw,snipw",
+        "--bootstrap",
+        "0",
+        "--json",
+    ];
+    let run = assay_with_shared(tmp.path(), &shared, &args);
+    let json: serde_json::Value = serde_json::from_str(&run.expect_code(0).stdout()).unwrap();
+    assert_eq!(json["ground_truth"], 0.0042);
+    // OBP 0.4.1's IPW and SNIPW on the same logs with its own BTS distribution (issue 6).
+    for (row, reference) in [(0, 0.004553), (1, 0.004776)] {
+        let value = json["estimates"][row]["value"].as_f64().unwrap();
+        assert!(
+            (value - reference).abs() / reference < 0.02,
+            "{value} vs {reference}"
+        );
+    }
+    // A policy file whose probabilities do not sum to 1 is bad input, named by file and line.
+    let bad = tmp.path().join("pi.csv");
+    write(&bad, "action,position,prob\n0,1,0.5\n");
+    let run = assay_with_shared(
+        tmp.path(),
+        &shared,
+        &["ope", "obd/random/all", "--policy", bad.to_str().unwrap()],
+    );
+    run.expect_code(2);
+    assert!(run.stderr().contains("pi.csv"), "{}", run.stderr());
+}

@@ -1,0 +1,190 @@
+//! `assay ope`: what would a new policy earn, estimated from another policy's logs.
+
+use std::path::Path;
+
+use anyhow::Context;
+use assay_bandit::policy::BetaPrior;
+use assay_bandit::{ActionDist, EstimatorKind, LoggedFeedback, OpeConfig, RewardModelConfig};
+use serde::Serialize;
+
+use crate::cli::{DatasetArgs, OpeArgs};
+use crate::data;
+use crate::output::{print_json, Table};
+use crate::BadInput;
+
+#[derive(Serialize)]
+struct OpeOutput {
+    dataset: String,
+    policy: String,
+    rounds: usize,
+    actions: usize,
+    positions: usize,
+    logging_policy_value: f64,
+    ground_truth: Option<f64>,
+    ground_truth_from: Option<String>,
+    estimates: Vec<assay_bandit::Estimate>,
+}
+
+pub fn run(args: OpeArgs) -> anyhow::Result<()> {
+    let estimators = parse_estimators(&args.estimators)?;
+    let loaded = data::load(&args.data)?;
+    let logs = LoggedFeedback::from_dataset(&loaded.dataset).context("building logged feedback")?;
+    let pi = evaluation_policy(&args, &logs)?;
+    let truth = ground_truth(&args)?;
+    let config = OpeConfig {
+        alpha: 0.05,
+        n_bootstrap: args.bootstrap,
+        seed: args.seed,
+        ground_truth: truth.as_ref().map(|(_, value)| *value),
+        reward_model: RewardModelConfig::obp_example(args.seed),
+    };
+    let estimates = assay_bandit::run_ope(&logs, &pi, &estimators, &config)?;
+    let output = OpeOutput {
+        dataset: loaded.dataset.name.clone(),
+        policy: args.policy.clone(),
+        rounds: logs.n_rounds(),
+        actions: logs.n_actions(),
+        positions: logs.len_list(),
+        logging_policy_value: logs.mean_reward(),
+        ground_truth: config.ground_truth,
+        ground_truth_from: truth.map(|(name, _)| name),
+        estimates,
+    };
+    if args.json {
+        return print_json(&output);
+    }
+    println!(
+        "{}: {} rounds, {} actions, {} positions; logging policy's CTR {:.6}",
+        output.dataset,
+        output.rounds,
+        output.actions,
+        output.positions,
+        output.logging_policy_value
+    );
+    if let (Some(value), Some(from)) = (output.ground_truth, &output.ground_truth_from) {
+        println!("ground truth: on-policy value {value:.6} in {from}");
+    }
+    let mut table = Table::new(&["estimator", "value", "95% CI", "relative error"]);
+    for e in &output.estimates {
+        let ci = match (e.ci_low, e.ci_high) {
+            (Some(lo), Some(hi)) => format!("[{lo:.6}, {hi:.6}]"),
+            _ => "-".to_owned(),
+        };
+        let err = e
+            .relative_error
+            .map(|r| format!("{:.2}%", r * 100.0))
+            .unwrap_or_else(|| "-".into());
+        table.row(vec![
+            e.estimator.clone(),
+            format!("{:.6}", e.value),
+            ci,
+            err,
+        ]);
+    }
+    table.print()?;
+    Ok(())
+}
+
+fn parse_estimators(text: &str) -> anyhow::Result<Vec<EstimatorKind>> {
+    if text == "all" {
+        return Ok(EstimatorKind::REFERENCE_SET.to_vec());
+    }
+    text.split(',')
+        .map(|name| {
+            EstimatorKind::parse(name).ok_or_else(|| {
+                BadInput(format!(
+                    "--estimators: unknown estimator '{name}': expected a comma-separated list of \
+                     replay, dm, ipw, snipw, dr, sndr, switch-dr:TAU, dr-os:LAMBDA, or 'all'"
+                ))
+                .into()
+            })
+        })
+        .collect()
+}
+
+/// The campaign (all, men, women) of an OBD dataset argument: the last path component.
+fn campaign_of(dataset: &str) -> String {
+    let trimmed = dataset.trim_end_matches('/');
+    trimmed.rsplit('/').next().unwrap_or(trimmed).to_owned()
+}
+
+fn evaluation_policy(args: &OpeArgs, logs: &LoggedFeedback) -> anyhow::Result<ActionDist> {
+    match args.policy.as_str() {
+        "bts" => {
+            let home = assay_fetch::Home::from_env();
+            let prior_path = match &args.prior {
+                Some(path) => path.clone(),
+                None => assay_fetch::obd_prior(&home).ok_or_else(|| {
+                    BadInput("--policy bts needs the OBD prior: run `assay data fetch obd` or pass --prior FILE".into())
+                })?,
+            };
+            let campaign = args
+                .campaign
+                .clone()
+                .unwrap_or_else(|| campaign_of(&args.data.dataset));
+            let prior = BetaPrior::from_yaml_file(&prior_path, &campaign)?;
+            if prior.alpha.len() != logs.n_actions() {
+                return Err(BadInput(format!(
+                    "{}: the prior for campaign '{campaign}' has {} items, the logs have {} actions",
+                    prior_path.display(),
+                    prior.alpha.len(),
+                    logs.n_actions()
+                ))
+                .into());
+            }
+            Ok(assay_bandit::bts_action_dist(
+                &prior,
+                logs.len_list(),
+                args.n_sim,
+                args.seed,
+            )?)
+        }
+        "uniform" => {
+            let p = 1.0 / logs.n_actions() as f64;
+            Ok(ActionDist::context_free(&vec![
+                vec![p; logs.n_actions()];
+                logs.len_list()
+            ])?)
+        }
+        file => {
+            let path = Path::new(file);
+            if !path.is_file() {
+                return Err(BadInput(format!(
+                    "--policy: expected bts, uniform, or an action-distribution CSV file; '{file}' is none of these"
+                ))
+                .into());
+            }
+            Ok(ActionDist::from_csv(
+                path,
+                logs.n_rounds(),
+                logs.n_actions(),
+                logs.len_list(),
+            )?)
+        }
+    }
+}
+
+/// The on-policy value of the evaluation policy, when its own logs exist: for `obd/random/C`
+/// and policy `bts`, the mean reward of `obd/bts/C` (or of `--truth DATASET`).
+fn ground_truth(args: &OpeArgs) -> anyhow::Result<Option<(String, f64)>> {
+    let name = match &args.truth {
+        Some(name) => name.clone(),
+        None => {
+            let dataset = args.data.dataset.trim_end_matches('/');
+            let sibling = dataset
+                .strip_prefix("obd/random/")
+                .map(|c| format!("obd/bts/{c}"));
+            match sibling {
+                Some(name) if args.policy == "bts" => name,
+                _ => return Ok(None),
+            }
+        }
+    };
+    let loaded = data::load(&DatasetArgs {
+        dataset: name.clone(),
+        unknown_refs: args.data.unknown_refs,
+    })
+    .with_context(|| format!("loading the ground-truth logs {name}"))?;
+    let logs = LoggedFeedback::from_dataset(&loaded.dataset)?;
+    Ok(Some((name, logs.mean_reward())))
+}
