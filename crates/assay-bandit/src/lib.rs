@@ -18,6 +18,7 @@
 // Numeric kernels index several parallel arrays by one loop variable; that reads best as a range loop.
 #![allow(clippy::needless_range_loop)]
 
+pub mod ab;
 mod action_dist;
 mod error;
 mod estimators;
@@ -27,6 +28,7 @@ pub mod policy;
 mod reward_model;
 pub mod sim;
 
+pub use ab::{analyze, read_ab_csv, AbConfig, AbData, AbReport};
 pub use action_dist::{ActionDist, SUM_TOLERANCE};
 pub use error::{BanditError, Result};
 pub use estimators::{
