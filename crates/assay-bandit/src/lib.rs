@@ -20,6 +20,7 @@
 
 pub mod ab;
 mod action_dist;
+pub mod business;
 mod error;
 mod estimators;
 mod feedback;
@@ -30,6 +31,7 @@ pub mod sim;
 
 pub use ab::{analyze, read_ab_csv, AbConfig, AbData, AbReport};
 pub use action_dist::{ActionDist, SUM_TOLERANCE};
+pub use business::{business_metrics, BusinessConfig, BusinessReport, BusinessRow, Unit};
 pub use error::{BanditError, Result};
 pub use estimators::{
     bootstrap_interval, percentile_sorted, round_rewards, BootstrapInterval, DenseRewards,
