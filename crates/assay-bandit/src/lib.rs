@@ -24,6 +24,7 @@ pub mod business;
 mod error;
 mod estimators;
 mod feedback;
+pub mod learner;
 mod ope;
 pub mod policy;
 mod reward_model;
@@ -38,6 +39,7 @@ pub use estimators::{
     EstimatorKind, RewardModel, RoundTerms,
 };
 pub use feedback::{FeedbackParts, LoggedFeedback};
+pub use learner::{learn_ipw_policy, IpwLearner, LearnerConfig, LearnerOutput};
 pub use ope::{
     bts_action_dist, obd_benchmark, relative_error, run_ope, run_ope_with_model, Estimate,
     ObdBenchmark, ObdBenchmarkConfig, OpeConfig, RelativeErrorSummary,
