@@ -13,6 +13,11 @@
 //! computed in one parallel pass. A context-free policy is stored once ([`ActionDist`]) and the
 //! reward model is evaluated on demand ([`RewardModel`]), so a million rounds with 80 actions and
 //! 3 slots need tens of megabytes instead of the 1.9 GB a dense array would take.
+//!
+//! Beyond OPE: [`learner`] learns a policy from the logs (OBP's IPW learner) whose
+//! [`ActionDist`] the estimators evaluate; [`business`] computes business metrics (CTR,
+//! conversion, GMV, dwell, retention) with intervals from a dataset's log; [`ab`] reads and
+//! analyzes A/B tests (z and Welch tests, lift, power, CUPED, a peeking check).
 
 #![warn(missing_docs)]
 // Numeric kernels index several parallel arrays by one loop variable; that reads best as a range loop.
