@@ -1,0 +1,49 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong while fitting, saving, loading or evaluating a model.
+#[derive(Debug, thiserror::Error)]
+pub enum RecommendError {
+    /// A model specification could not be parsed.
+    #[error("bad model spec `{spec}`: {reason}")]
+    Spec {
+        /// The text as given.
+        spec: String,
+        /// What was expected.
+        reason: String,
+    },
+    /// A hyper-parameter is out of its valid range.
+    #[error("bad parameter {name} = {value}: {reason}")]
+    Param {
+        /// Parameter name.
+        name: &'static str,
+        /// Its value, as text.
+        value: String,
+        /// The valid range.
+        reason: &'static str,
+    },
+    /// A linear solve failed (the Gram matrix was not positive definite).
+    #[error("linear algebra failed: {0}")]
+    LinearAlgebra(String),
+    /// The data cannot be used for this step (no users, no items, an empty split...).
+    #[error("unusable data: {0}")]
+    Data(String),
+    /// Reading or writing a model file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A model file is not what this version writes.
+    #[error("{path}: {reason}")]
+    ModelFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// `Result` with [`RecommendError`].
+pub type Result<T, E = RecommendError> = std::result::Result<T, E>;

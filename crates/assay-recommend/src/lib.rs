@@ -1,0 +1,136 @@
+//! Recommenders for assay, their model files, and offline evaluation on RecBole's protocol.
+//!
+//! The main trait is [`Recommender`]: a *fitted* model that scores every item for a user and
+//! returns a top-K list without the user's training items. Hyper-parameters are plain structs
+//! ([`PopParams`], [`ItemKnnParams`], [`EaseParams`], [`AlsParams`], [`BprParams`],
+//! [`ContentParams`], [`HybridParams`]) whose [`Fit::fit`] turns training [`Interactions`] plus
+//! the [`Dataset`] (for side information such as item text) into a model. [`ModelSpec`] names a
+//! model and its parameters as text (`"itemknn:k=50"`), and [`eval::evaluate`] runs whole
+//! protocols over seeds.
+//!
+//! Key design decision: every fitted model keeps the training history it was fitted on (a
+//! [`History`]) and is scored through [`Recommender::score_user`] into a caller-owned buffer.
+//! History-based models (ItemKNN, EASE, content) need the history to score at all, the
+//! evaluator needs it to mask training items as RecBole does, and keeping it inside the model
+//! means a model file is self-contained: `load(dir)` gives the same scores, bit for bit, with no
+//! dataset at hand. Tensors are stored as safetensors, everything else as JSON (see [`store`]).
+//!
+//! [`Interactions`]: assay_core::Interactions
+//! [`Dataset`]: assay_core::Dataset
+
+#![warn(missing_docs)]
+
+mod error;
+mod history;
+mod models;
+mod spec;
+
+pub mod eval;
+pub mod store;
+
+use std::path::Path;
+
+use assay_core::{Dataset, Interactions, ItemIdx, UserIdx};
+
+pub use error::{RecommendError, Result};
+pub use history::History;
+pub use models::als::{AlsModel, AlsParams};
+pub use models::bpr::{BprModel, BprParams};
+pub use models::content::{ContentModel, ContentParams};
+pub use models::ease::{EaseModel, EaseParams};
+pub use models::hybrid::{Fusion, HybridModel, HybridParams};
+pub use models::itemknn::{ItemKnnModel, ItemKnnParams};
+pub use models::pop::{PopModel, PopParams};
+pub use spec::{load_model, ModelSpec};
+
+/// A fitted model: scores items for users it was fitted on.
+pub trait Recommender: Send + Sync {
+    /// The model's kind as written in [`ModelSpec`] and model files ("ease", "itemknn"...).
+    fn kind(&self) -> &'static str;
+
+    /// The training items of every user, as fitted.
+    fn history(&self) -> &History;
+
+    /// Writes a score for every item into `scores` (length [`History::n_items`]); larger is
+    /// better. Training items are scored too; [`Recommender::top_k`] removes them.
+    ///
+    /// # Panics
+    /// When `user` is out of range or `scores` has the wrong length: a bug in the caller.
+    fn score_user(&self, user: UserIdx, scores: &mut [f32]);
+
+    /// Saves the model into directory `dir` (created if missing): `meta.json` plus
+    /// `tensors.safetensors`.
+    fn save(&self, dir: &Path) -> Result<()>;
+
+    /// The `k` best items for `user` with their scores, best first, leaving out the user's
+    /// training items and the items in `exclude` (any order). Ties go to the lower item index.
+    fn top_k(&self, user: UserIdx, k: usize, exclude: &[ItemIdx]) -> Vec<(ItemIdx, f32)> {
+        let mut scores = vec![0.0; self.history().n_items()];
+        self.score_user(user, &mut scores);
+        mask(&mut scores, self.history().items_of(user));
+        mask(&mut scores, exclude);
+        top_k_of(&scores, k)
+    }
+}
+
+/// Turns hyper-parameters into a fitted model.
+pub trait Fit {
+    /// The fitted model.
+    type Model: Recommender + 'static;
+
+    /// Fits on the training matrix `train` (users x items), with `data` for side information.
+    ///
+    /// `validate`, when given, scores a candidate model on held-out data (larger is better);
+    /// iterative models use it for early stopping and keep their best state.
+    fn fit(
+        &self,
+        train: &Interactions,
+        data: &Dataset,
+        validate: Option<&Validate<'_>>,
+    ) -> Result<Self::Model>;
+}
+
+/// A validation callback for early stopping: the score of a candidate model.
+pub type Validate<'a> = dyn Fn(&dyn Recommender) -> f64 + Sync + 'a;
+
+/// Sets `scores[i]` to negative infinity for every `i` in `items`.
+pub fn mask(scores: &mut [f32], items: &[ItemIdx]) {
+    for &item in items {
+        scores[item as usize] = f32::NEG_INFINITY;
+    }
+}
+
+/// The indices and values of the `k` largest finite-or-infinite scores other than negative
+/// infinity, best first; ties broken by lower index.
+pub fn top_k_of(scores: &[f32], k: usize) -> Vec<(ItemIdx, f32)> {
+    let better = |a: &(ItemIdx, f32), b: &(ItemIdx, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    let mut candidates: Vec<(ItemIdx, f32)> = scores
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| **s != f32::NEG_INFINITY && !s.is_nan())
+        .map(|(i, &s)| (i as ItemIdx, s))
+        .collect();
+    if k == 0 {
+        return Vec::new();
+    }
+    if candidates.len() > k {
+        candidates.select_nth_unstable_by(k - 1, better);
+        candidates.truncate(k);
+    }
+    candidates.sort_unstable_by(better);
+    candidates
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_k_orders_by_score_then_index_and_skips_masked() {
+        let mut scores = [0.5, 2.0, 0.5, -1.0, 3.0];
+        mask(&mut scores, &[4]);
+        assert_eq!(top_k_of(&scores, 3), vec![(1, 2.0), (0, 0.5), (2, 0.5)]);
+        assert_eq!(top_k_of(&scores, 10).len(), 4);
+        assert!(top_k_of(&scores, 0).is_empty());
+    }
+}

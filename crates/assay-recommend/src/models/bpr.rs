@@ -1,0 +1,330 @@
+//! BPR matrix factorisation (Rendle et al. 2009), trained as RecBole's `BPR`.
+//!
+//! Score `u·i`; loss `-ln σ(u·i - u·j)` averaged over mini-batches of (user, positive,
+//! negative) triples, one uniformly sampled negative (an item outside the user's training
+//! items) per training pair; hand-written Adam with PyTorch's update rule over the whole
+//! embedding tables (dense moments, as `torch.optim.Adam` on `nn.Embedding`); Xavier-normal
+//! initialisation. With a validation callback it evaluates after every epoch and stops after
+//! `patience` epochs without improvement, keeping the best epoch's embeddings (RecBole's
+//! `stopping_step`). RecBole's defaults: 64 factors, lr 0.001, batch 2048, 300 epochs,
+//! patience 10.
+
+use std::path::Path;
+
+use assay_core::{Dataset, Interactions, UserIdx};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr_normal::standard_normal;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::als::{dot, score_factors};
+use super::{expect_kind, load_f32, non_negative, positive};
+use crate::store::{self, ModelFile, Tensors};
+use crate::{Fit, History, RecommendError, Recommender, Result, Validate};
+
+/// Hyper-parameters of [`BprModel`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BprParams {
+    /// Embedding dimension.
+    pub factors: usize,
+    /// Adam learning rate.
+    pub lr: f32,
+    /// L2 penalty added to the gradient of every parameter (Adam `weight_decay`).
+    pub reg: f32,
+    /// Training triples per Adam step.
+    pub batch: usize,
+    /// Maximum number of epochs.
+    pub epochs: usize,
+    /// Epochs without validation improvement before stopping.
+    pub patience: usize,
+    /// Seed of initialisation, shuffling and negative sampling.
+    pub seed: u64,
+}
+
+impl Default for BprParams {
+    fn default() -> BprParams {
+        BprParams {
+            factors: 64,
+            lr: 0.001,
+            reg: 0.0,
+            batch: 2048,
+            epochs: 300,
+            patience: 10,
+            seed: 0,
+        }
+    }
+}
+
+/// Fitted BPR: user and item embeddings, row-major.
+#[derive(Debug, Clone)]
+pub struct BprModel {
+    params: BprParams,
+    history: History,
+    user_factors: Vec<f32>,
+    item_factors: Vec<f32>,
+    epochs_run: usize,
+}
+
+impl Fit for BprParams {
+    type Model = BprModel;
+
+    fn fit(
+        &self,
+        train: &Interactions,
+        _: &Dataset,
+        validate: Option<&Validate<'_>>,
+    ) -> Result<BprModel> {
+        self.fit_with(train, validate, &|_, _| {})
+    }
+}
+
+/// Adam state of one parameter table.
+struct Adam {
+    m: Vec<f32>,
+    v: Vec<f32>,
+}
+
+impl Adam {
+    fn new(n: usize) -> Adam {
+        Adam {
+            m: vec![0.0; n],
+            v: vec![0.0; n],
+        }
+    }
+
+    /// PyTorch's Adam step number `t` (from 1) on `params` with gradient `grad`.
+    fn step(&mut self, params: &mut [f32], grad: &[f32], t: i32, lr: f32, reg: f32) {
+        const B1: f32 = 0.9;
+        const B2: f32 = 0.999;
+        const EPS: f32 = 1e-8;
+        let step_size = lr / (1.0 - B1.powi(t));
+        let bc2_sqrt = (1.0 - B2.powi(t)).sqrt();
+        const CHUNK: usize = 8192;
+        params
+            .par_chunks_mut(CHUNK)
+            .zip(grad.par_chunks(CHUNK))
+            .zip(self.m.par_chunks_mut(CHUNK))
+            .zip(self.v.par_chunks_mut(CHUNK))
+            .for_each(|(((p, g), m), v)| {
+                for k in 0..p.len() {
+                    let gk = g[k] + reg * p[k];
+                    m[k] = B1 * m[k] + (1.0 - B1) * gk;
+                    v[k] = B2 * v[k] + (1.0 - B2) * gk * gk;
+                    let denom = v[k].sqrt() / bc2_sqrt + EPS;
+                    p[k] -= step_size * m[k] / denom;
+                }
+            });
+    }
+}
+
+impl BprParams {
+    fn check(&self, train: &Interactions) -> Result<()> {
+        let bad = |name, value: String, reason| {
+            Err(RecommendError::Param {
+                name,
+                value,
+                reason,
+            })
+        };
+        if self.factors == 0 {
+            return bad("factors", "0".into(), "must be at least 1");
+        }
+        if !positive(self.lr) {
+            return bad("lr", self.lr.to_string(), "must be a positive number");
+        }
+        if !non_negative(self.reg) {
+            return bad("reg", self.reg.to_string(), "must be a non-negative number");
+        }
+        if self.batch == 0 {
+            return bad("batch", "0".into(), "must be at least 1");
+        }
+        if train.nnz() == 0 {
+            return Err(RecommendError::Data("no training interactions".into()));
+        }
+        Ok(())
+    }
+
+    /// Fits, calling `on_epoch(epoch, validation score)` after every epoch.
+    pub fn fit_with(
+        &self,
+        train: &Interactions,
+        validate: Option<&Validate<'_>>,
+        on_epoch: &(dyn Fn(usize, Option<f64>) + Sync),
+    ) -> Result<BprModel> {
+        self.check(train)?;
+        let f = self.factors;
+        let (n_users, n_items) = (train.n_users(), train.n_items());
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        // Xavier normal on an (n, f) table: std = sqrt(2 / (n + f)).
+        let mut xavier = |n: usize| -> Vec<f32> {
+            let std = (2.0 / (n + f) as f64).sqrt();
+            (0..n * f)
+                .map(|_| (standard_normal(&mut rng) * std) as f32)
+                .collect()
+        };
+        let mut model = BprModel {
+            params: *self,
+            history: History::of(train),
+            user_factors: xavier(n_users),
+            item_factors: xavier(n_items),
+            epochs_run: 0,
+        };
+        let mut pairs: Vec<(u32, u32)> = (0..n_users as u32)
+            .flat_map(|u| train.items_of(u).iter().map(move |&i| (u, i)))
+            .collect();
+        let mut user_adam = Adam::new(n_users * f);
+        let mut item_adam = Adam::new(n_items * f);
+        let mut user_grad = vec![0.0f32; n_users * f];
+        let mut item_grad = vec![0.0f32; n_items * f];
+        let mut diff = vec![0.0f32; f];
+        let mut t = 0i32;
+        let mut best: Option<(f64, usize, Vec<f32>, Vec<f32>)> = None;
+        for epoch in 1..=self.epochs {
+            pairs.shuffle(&mut rng);
+            for batch in pairs.chunks(self.batch) {
+                user_grad.fill(0.0);
+                item_grad.fill(0.0);
+                let scale = 1.0 / batch.len() as f32;
+                for &(u, i) in batch {
+                    let j = sample_negative(train, u, n_items, &mut rng);
+                    let (u, i, j) = (u as usize, i as usize, j as usize);
+                    let pu = &model.user_factors[u * f..(u + 1) * f];
+                    let qi = &model.item_factors[i * f..(i + 1) * f];
+                    let qj = &model.item_factors[j * f..(j + 1) * f];
+                    for k in 0..f {
+                        diff[k] = qi[k] - qj[k];
+                    }
+                    let x = dot(pu, &diff);
+                    // d/dx of -ln σ(x) is -σ(-x).
+                    let g = -scale / (1.0 + x.exp());
+                    for k in 0..f {
+                        user_grad[u * f + k] += g * diff[k];
+                        item_grad[i * f + k] += g * pu[k];
+                        item_grad[j * f + k] -= g * pu[k];
+                    }
+                }
+                t += 1;
+                user_adam.step(&mut model.user_factors, &user_grad, t, self.lr, self.reg);
+                item_adam.step(&mut model.item_factors, &item_grad, t, self.lr, self.reg);
+            }
+            model.epochs_run = epoch;
+            let Some(validate) = validate else {
+                on_epoch(epoch, None);
+                continue;
+            };
+            let score = validate(&model);
+            on_epoch(epoch, Some(score));
+            match &best {
+                Some((best_score, best_epoch, _, _)) if score <= *best_score => {
+                    if epoch - best_epoch >= self.patience {
+                        break;
+                    }
+                }
+                _ => {
+                    best = Some((
+                        score,
+                        epoch,
+                        model.user_factors.clone(),
+                        model.item_factors.clone(),
+                    ))
+                }
+            }
+        }
+        if let Some((_, _, users, items)) = best {
+            model.user_factors = users;
+            model.item_factors = items;
+        }
+        Ok(model)
+    }
+}
+
+/// A uniformly random item outside `user`'s training items (any item when the user has them
+/// all).
+fn sample_negative(train: &Interactions, user: u32, n_items: usize, rng: &mut ChaCha8Rng) -> u32 {
+    let seen = train.items_of(user);
+    if seen.len() >= n_items {
+        return rng.random_range(0..n_items as u32);
+    }
+    loop {
+        let j = rng.random_range(0..n_items as u32);
+        if seen.binary_search(&j).is_err() {
+            return j;
+        }
+    }
+}
+
+mod rand_distr_normal {
+    use rand::Rng;
+
+    /// A standard normal draw by Box-Muller (one of the pair; simple and seeded).
+    pub fn standard_normal(rng: &mut impl Rng) -> f64 {
+        let u1: f64 = 1.0 - rng.random::<f64>();
+        let u2: f64 = rng.random::<f64>();
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+}
+
+impl BprModel {
+    /// Reads a model written by [`Recommender::save`].
+    pub fn load(dir: &Path) -> Result<BprModel> {
+        let file = ModelFile::read(dir)?;
+        expect_kind(&file, "bpr")?;
+        let params: BprParams = file.params()?;
+        let history = History::load(&file)?;
+        let f = params.factors;
+        let user_factors = load_f32(&file, "user_factors", &[history.n_users(), f])?;
+        let item_factors = load_f32(&file, "item_factors", &[history.n_items(), f])?;
+        Ok(BprModel {
+            params,
+            history,
+            user_factors,
+            item_factors,
+            epochs_run: 0,
+        })
+    }
+
+    /// The hyper-parameters fitted with.
+    pub fn params(&self) -> &BprParams {
+        &self.params
+    }
+
+    /// Epochs trained (0 for a loaded model).
+    pub fn epochs_run(&self) -> usize {
+        self.epochs_run
+    }
+}
+
+impl Recommender for BprModel {
+    fn kind(&self) -> &'static str {
+        "bpr"
+    }
+
+    fn history(&self) -> &History {
+        &self.history
+    }
+
+    fn score_user(&self, user: UserIdx, scores: &mut [f32]) {
+        let f = self.params.factors;
+        let pu = &self.user_factors[user as usize * f..(user as usize + 1) * f];
+        score_factors(pu, &self.item_factors, scores);
+    }
+
+    fn save(&self, dir: &Path) -> Result<()> {
+        let f = self.params.factors;
+        let mut tensors = Tensors::default();
+        self.history.save(&mut tensors);
+        tensors.f32(
+            "user_factors",
+            &[self.history.n_users(), f],
+            &self.user_factors,
+        );
+        tensors.f32(
+            "item_factors",
+            &[self.history.n_items(), f],
+            &self.item_factors,
+        );
+        store::write(dir, "bpr", &self.params, tensors)
+    }
+}

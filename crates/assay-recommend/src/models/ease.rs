@@ -1,0 +1,154 @@
+//! EASE (Steck 2019), closed form, as RecBole's `EASE`.
+//!
+//! With `X` the binary training matrix and `λ` the regularisation, `P = (XᵀX + λI)⁻¹` and
+//! `B = I - P·diag(1/diag(P))`, i.e. `B[i][j] = -P[i][j] / P[j][j]` off the diagonal and 0 on it.
+//! A user's scores are `x_u B`: the sum of the rows of `B` of their training items. The inverse
+//! comes from a dense Cholesky factorisation (faer), in `f32` like RecBole's numpy code.
+
+use std::path::Path;
+
+use assay_core::{Dataset, Interactions, UserIdx};
+use faer::linalg::solvers::DenseSolveCore;
+use faer::{MatRef, Side};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{expect_kind, load_f32, positive};
+use crate::store::{self, ModelFile, Tensors};
+use crate::{Fit, History, RecommendError, Recommender, Result, Validate};
+
+/// Hyper-parameters of [`EaseModel`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EaseParams {
+    /// L2 regularisation λ added to the Gram matrix's diagonal; RecBole's `reg_weight`, 250.
+    pub reg: f32,
+}
+
+impl Default for EaseParams {
+    fn default() -> EaseParams {
+        EaseParams { reg: 250.0 }
+    }
+}
+
+/// Fitted EASE: the dense item-item weight matrix `B`, row-major.
+#[derive(Debug, Clone)]
+pub struct EaseModel {
+    params: EaseParams,
+    history: History,
+    weights: Vec<f32>,
+}
+
+impl Fit for EaseParams {
+    type Model = EaseModel;
+
+    fn fit(
+        &self,
+        train: &Interactions,
+        _: &Dataset,
+        _: Option<&Validate<'_>>,
+    ) -> Result<EaseModel> {
+        if !positive(self.reg) {
+            return Err(RecommendError::Param {
+                name: "reg",
+                value: self.reg.to_string(),
+                reason: "must be a positive number",
+            });
+        }
+        let n = train.n_items();
+        if n == 0 {
+            return Err(RecommendError::Data("no items".into()));
+        }
+        let gram = gram_matrix(train, self.reg);
+        let inverse = MatRef::from_row_major_slice(&gram, n, n)
+            .llt(Side::Lower)
+            .map_err(|e| RecommendError::LinearAlgebra(format!("{e:?}")))?
+            .inverse();
+        drop(gram);
+        let diag: Vec<f32> = (0..n).map(|j| inverse[(j, j)]).collect();
+        let mut weights = vec![0.0f32; n * n];
+        weights.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
+            let column = inverse.col_as_slice(i);
+            for (j, w) in row.iter_mut().enumerate() {
+                // P is symmetric: P[i][j] = P[j][i], read down column i for contiguity.
+                *w = if i == j { 0.0 } else { -column[j] / diag[j] };
+            }
+        });
+        Ok(EaseModel {
+            params: *self,
+            history: History::of(train),
+            weights,
+        })
+    }
+}
+
+/// `XᵀX + reg·I` for binary `X`, row-major, built row by row in parallel from the item-user
+/// transpose so no two threads write the same row.
+fn gram_matrix(train: &Interactions, reg: f32) -> Vec<f32> {
+    let n = train.n_items();
+    let by_item = train.transpose();
+    let mut gram = vec![0.0f32; n * n];
+    gram.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
+        for &u in by_item.items_of(i as u32) {
+            for &j in train.items_of(u) {
+                row[j as usize] += 1.0;
+            }
+        }
+        row[i] += reg;
+    });
+    gram
+}
+
+impl EaseModel {
+    /// Reads a model written by [`Recommender::save`].
+    pub fn load(dir: &Path) -> Result<EaseModel> {
+        let file = ModelFile::read(dir)?;
+        expect_kind(&file, "ease")?;
+        let params: EaseParams = file.params()?;
+        let history = History::load(&file)?;
+        let n = history.n_items();
+        let weights = load_f32(&file, "b", &[n, n])?;
+        Ok(EaseModel {
+            params,
+            history,
+            weights,
+        })
+    }
+
+    /// The hyper-parameters fitted with.
+    pub fn params(&self) -> &EaseParams {
+        &self.params
+    }
+
+    /// Row `i` of `B`: how much having item `i` adds to each item's score.
+    pub fn weights_row(&self, item: u32) -> &[f32] {
+        let n = self.history.n_items();
+        &self.weights[item as usize * n..(item as usize + 1) * n]
+    }
+}
+
+impl Recommender for EaseModel {
+    fn kind(&self) -> &'static str {
+        "ease"
+    }
+
+    fn history(&self) -> &History {
+        &self.history
+    }
+
+    fn score_user(&self, user: UserIdx, scores: &mut [f32]) {
+        scores.fill(0.0);
+        for &i in self.history.items_of(user) {
+            for (s, w) in scores.iter_mut().zip(self.weights_row(i)) {
+                *s += w;
+            }
+        }
+    }
+
+    fn save(&self, dir: &Path) -> Result<()> {
+        let n = self.history.n_items();
+        let mut tensors = Tensors::default();
+        self.history.save(&mut tensors);
+        tensors.f32("b", &[n, n], &self.weights);
+        store::write(dir, "ease", &self.params, tensors)
+    }
+}

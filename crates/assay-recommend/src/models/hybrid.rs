@@ -1,0 +1,175 @@
+//! Hybrid: a weighted blend of other models, by normalised scores or by reciprocal rank fusion.
+//!
+//! - [`Fusion::Score`]: each part's scores over the user's candidate items (all but training
+//!   items) are min-max normalised to [0, 1] and summed with the part weights.
+//! - [`Fusion::Rank`]: each part contributes `weight / (60 + rank)` (rank from 1 among the
+//!   candidates; Cormack et al. 2009).
+//!
+//! Training items get score 0 from every part; [`Recommender::top_k`] removes them anyway.
+
+use std::path::Path;
+
+use assay_core::{Dataset, Interactions, UserIdx};
+use serde::{Deserialize, Serialize};
+
+use crate::spec::{load_model, ModelSpec};
+use crate::store::{self, ModelFile, Tensors};
+use crate::{Fit, History, RecommendError, Recommender, Result, Validate};
+
+/// How part scores are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fusion {
+    /// Weighted sum of min-max normalised scores.
+    Score,
+    /// Weighted reciprocal rank fusion with constant 60.
+    Rank,
+}
+
+/// Hyper-parameters of [`HybridModel`]: the parts and their weights.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HybridParams {
+    /// Each part's model and weight.
+    pub parts: Vec<(ModelSpec, f32)>,
+    /// The combination rule.
+    pub fusion: Fusion,
+}
+
+/// A fitted hybrid.
+pub struct HybridModel {
+    history: History,
+    parts: Vec<(Box<dyn Recommender>, f32)>,
+    fusion: Fusion,
+}
+
+impl std::fmt::Debug for HybridModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kinds: Vec<(&str, f32)> = self.parts.iter().map(|(m, w)| (m.kind(), *w)).collect();
+        f.debug_struct("HybridModel")
+            .field("parts", &kinds)
+            .field("fusion", &self.fusion)
+            .finish()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedParams {
+    weights: Vec<f32>,
+    fusion: Fusion,
+}
+
+impl Fit for HybridParams {
+    type Model = HybridModel;
+
+    fn fit(
+        &self,
+        train: &Interactions,
+        data: &Dataset,
+        validate: Option<&Validate<'_>>,
+    ) -> Result<HybridModel> {
+        if self.parts.is_empty() {
+            return Err(RecommendError::Spec {
+                spec: "hybrid".into(),
+                reason: "needs at least one part".into(),
+            });
+        }
+        let mut parts = Vec::with_capacity(self.parts.len());
+        for (spec, weight) in &self.parts {
+            parts.push((spec.fit(train, data, validate, &|_, _| {})?, *weight));
+        }
+        Ok(HybridModel {
+            history: History::of(train),
+            parts,
+            fusion: self.fusion,
+        })
+    }
+}
+
+impl HybridModel {
+    /// Reads a model written by [`Recommender::save`]; parts live in `part0/`, `part1/`...
+    pub fn load(dir: &Path) -> Result<HybridModel> {
+        let file = ModelFile::read(dir)?;
+        super::expect_kind(&file, "hybrid")?;
+        let saved: SavedParams = file.params()?;
+        let history = History::load(&file)?;
+        let mut parts = Vec::with_capacity(saved.weights.len());
+        for (k, &weight) in saved.weights.iter().enumerate() {
+            let part = load_model(&dir.join(format!("part{k}")))?;
+            if part.history().n_items() != history.n_items() {
+                return Err(file.error(format!("part{k} has a different catalog")));
+            }
+            parts.push((part, weight));
+        }
+        Ok(HybridModel {
+            history,
+            parts,
+            fusion: saved.fusion,
+        })
+    }
+}
+
+impl Recommender for HybridModel {
+    fn kind(&self) -> &'static str {
+        "hybrid"
+    }
+
+    fn history(&self) -> &History {
+        &self.history
+    }
+
+    fn score_user(&self, user: UserIdx, scores: &mut [f32]) {
+        let n = scores.len();
+        let seen = self.history.items_of(user);
+        let mut candidate = vec![true; n];
+        for &i in seen {
+            candidate[i as usize] = false;
+        }
+        scores.fill(0.0);
+        let mut part_scores = vec![0.0f32; n];
+        for (part, weight) in &self.parts {
+            part.score_user(user, &mut part_scores);
+            match self.fusion {
+                Fusion::Score => {
+                    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+                    for (j, &s) in part_scores.iter().enumerate() {
+                        if candidate[j] && s.is_finite() {
+                            lo = lo.min(s);
+                            hi = hi.max(s);
+                        }
+                    }
+                    let span = if hi > lo { hi - lo } else { 1.0 };
+                    for (j, &s) in part_scores.iter().enumerate() {
+                        if candidate[j] && s.is_finite() {
+                            scores[j] += weight * (s - lo) / span;
+                        }
+                    }
+                }
+                Fusion::Rank => {
+                    let mut order: Vec<u32> =
+                        (0..n as u32).filter(|&j| candidate[j as usize]).collect();
+                    order.sort_unstable_by(|&a, &b| {
+                        part_scores[b as usize]
+                            .total_cmp(&part_scores[a as usize])
+                            .then(a.cmp(&b))
+                    });
+                    for (rank, &j) in order.iter().enumerate() {
+                        scores[j as usize] += weight / (60.0 + (rank + 1) as f32);
+                    }
+                }
+            }
+        }
+    }
+
+    fn save(&self, dir: &Path) -> Result<()> {
+        for (k, (part, _)) in self.parts.iter().enumerate() {
+            part.save(&dir.join(format!("part{k}")))?;
+        }
+        let mut tensors = Tensors::default();
+        self.history.save(&mut tensors);
+        let saved = SavedParams {
+            weights: self.parts.iter().map(|p| p.1).collect(),
+            fusion: self.fusion,
+        };
+        store::write(dir, "hybrid", &saved, tensors)
+    }
+}

@@ -1,0 +1,208 @@
+//! Item-based k-nearest neighbours with cosine similarity, as RecBole's `ItemKNN`.
+//!
+//! `sim(i, j) = |U(i) ∩ U(j)| / (sqrt|U(i)| sqrt|U(j)| + shrink + 1e-6)` over the binary
+//! training matrix; each target item `j` keeps its `k` most similar items as neighbours, and
+//! `score(u, j) = sum of sim(i, j) over the user's items i among j's neighbours`.
+
+use std::path::Path;
+
+use assay_core::{Dataset, Interactions, ItemIdx, UserIdx};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{expect_kind, load_f32, non_negative};
+use crate::store::{self, ModelFile, Tensors};
+use crate::{Fit, History, RecommendError, Recommender, Result, Validate};
+
+/// Hyper-parameters of [`ItemKnnModel`]; RecBole's defaults are `k = 100`, `shrink = 0`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ItemKnnParams {
+    /// Neighbours kept per item.
+    pub k: usize,
+    /// Added to the cosine denominator; damps similarities backed by few users.
+    pub shrink: f32,
+}
+
+impl Default for ItemKnnParams {
+    fn default() -> ItemKnnParams {
+        ItemKnnParams {
+            k: 100,
+            shrink: 0.0,
+        }
+    }
+}
+
+/// Fitted ItemKNN: the sparse similarity matrix, stored by source item.
+#[derive(Debug, Clone)]
+pub struct ItemKnnModel {
+    params: ItemKnnParams,
+    history: History,
+    /// Row `i` lists the targets `j` that have `i` among their neighbours.
+    indptr: Vec<u64>,
+    targets: Vec<u32>,
+    sims: Vec<f32>,
+}
+
+impl Fit for ItemKnnParams {
+    type Model = ItemKnnModel;
+
+    fn fit(
+        &self,
+        train: &Interactions,
+        _: &Dataset,
+        _: Option<&Validate<'_>>,
+    ) -> Result<ItemKnnModel> {
+        if self.k == 0 {
+            return Err(RecommendError::Param {
+                name: "k",
+                value: "0".into(),
+                reason: "must be at least 1",
+            });
+        }
+        if !non_negative(self.shrink) {
+            return Err(RecommendError::Param {
+                name: "shrink",
+                value: self.shrink.to_string(),
+                reason: "must be a non-negative number",
+            });
+        }
+        let n_items = train.n_items();
+        let by_item = train.transpose();
+        let norms: Vec<f32> = (0..n_items)
+            .map(|i| (by_item.items_of(i as u32).len() as f32).sqrt())
+            .collect();
+        // Neighbours of each target item j, computed independently per j.
+        let neighbours: Vec<Vec<(ItemIdx, f32)>> = (0..n_items)
+            .into_par_iter()
+            .map_init(
+                || vec![0.0f32; n_items],
+                |co, j| {
+                    let users = by_item.items_of(j as u32);
+                    if users.is_empty() {
+                        return Vec::new();
+                    }
+                    let mut touched: Vec<ItemIdx> = Vec::new();
+                    for &u in users {
+                        for &i in train.items_of(u) {
+                            if co[i as usize] == 0.0 {
+                                touched.push(i);
+                            }
+                            co[i as usize] += 1.0;
+                        }
+                    }
+                    let mut cands: Vec<(ItemIdx, f32)> = Vec::with_capacity(touched.len());
+                    for &i in &touched {
+                        let count = std::mem::take(&mut co[i as usize]);
+                        if i as usize == j {
+                            continue;
+                        }
+                        let sim = count / (norms[i as usize] * norms[j] + self.shrink + 1e-6);
+                        if sim != 0.0 {
+                            cands.push((i, sim));
+                        }
+                    }
+                    let better = |a: &(ItemIdx, f32), b: &(ItemIdx, f32)| {
+                        b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+                    };
+                    if cands.len() > self.k {
+                        cands.select_nth_unstable_by(self.k - 1, better);
+                        cands.truncate(self.k);
+                    }
+                    cands
+                },
+            )
+            .collect();
+        // Transpose into rows by source item i.
+        let mut counts = vec![0u64; n_items + 1];
+        for list in &neighbours {
+            for &(i, _) in list {
+                counts[i as usize + 1] += 1;
+            }
+        }
+        for i in 0..n_items {
+            counts[i + 1] += counts[i];
+        }
+        let indptr = counts.clone();
+        let nnz = indptr[n_items] as usize;
+        let mut targets = vec![0u32; nnz];
+        let mut sims = vec![0.0f32; nnz];
+        let mut next = counts;
+        for (j, list) in neighbours.iter().enumerate() {
+            for &(i, sim) in list {
+                let at = next[i as usize] as usize;
+                targets[at] = j as u32;
+                sims[at] = sim;
+                next[i as usize] += 1;
+            }
+        }
+        Ok(ItemKnnModel {
+            params: *self,
+            history: History::of(train),
+            indptr,
+            targets,
+            sims,
+        })
+    }
+}
+
+impl ItemKnnModel {
+    /// Reads a model written by [`Recommender::save`].
+    pub fn load(dir: &Path) -> Result<ItemKnnModel> {
+        let file = ModelFile::read(dir)?;
+        expect_kind(&file, "itemknn")?;
+        let params: ItemKnnParams = file.params()?;
+        let history = History::load(&file)?;
+        let indptr = file.u64("w.indptr")?;
+        let targets = file.u32("w.targets")?;
+        let sims = load_f32(&file, "w.sims", &[targets.len()])?;
+        let n_items = history.n_items();
+        let consistent = indptr.len() == n_items + 1
+            && indptr.windows(2).all(|w| w[0] <= w[1])
+            && indptr.last().copied() == Some(targets.len() as u64)
+            && targets.iter().all(|&j| (j as usize) < n_items);
+        if !consistent {
+            return Err(file.error("similarity arrays are inconsistent"));
+        }
+        Ok(ItemKnnModel {
+            params,
+            history,
+            indptr,
+            targets,
+            sims,
+        })
+    }
+
+    /// The hyper-parameters fitted with.
+    pub fn params(&self) -> &ItemKnnParams {
+        &self.params
+    }
+}
+
+impl Recommender for ItemKnnModel {
+    fn kind(&self) -> &'static str {
+        "itemknn"
+    }
+
+    fn history(&self) -> &History {
+        &self.history
+    }
+
+    fn score_user(&self, user: UserIdx, scores: &mut [f32]) {
+        scores.fill(0.0);
+        for &i in self.history.items_of(user) {
+            let range = self.indptr[i as usize] as usize..self.indptr[i as usize + 1] as usize;
+            for (&j, &sim) in self.targets[range.clone()].iter().zip(&self.sims[range]) {
+                scores[j as usize] += sim;
+            }
+        }
+    }
+
+    fn save(&self, dir: &Path) -> Result<()> {
+        let mut tensors = Tensors::default();
+        self.history.save(&mut tensors);
+        tensors.u64("w.indptr", &self.indptr);
+        tensors.u32("w.targets", &self.targets);
+        tensors.f32("w.sims", &[self.sims.len()], &self.sims);
+        store::write(dir, "itemknn", &self.params, tensors)
+    }
+}

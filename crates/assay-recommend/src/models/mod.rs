@@ -1,0 +1,42 @@
+//! The models. Each file holds one params struct (implementing [`Fit`](crate::Fit)) and one
+//! fitted model (implementing [`Recommender`](crate::Recommender)).
+
+pub mod als;
+pub mod bpr;
+pub mod content;
+pub mod ease;
+pub mod hybrid;
+pub mod itemknn;
+pub mod pop;
+
+use crate::store::ModelFile;
+use crate::Result;
+
+/// Reads an `f32` tensor and checks its shape.
+pub(crate) fn load_f32(file: &ModelFile, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+    let (found, values) = file.f32(name)?;
+    if found != shape {
+        return Err(file.error(format!(
+            "tensor {name} has shape {found:?}, expected {shape:?}"
+        )));
+    }
+    Ok(values)
+}
+
+/// Checks that `kind` is what the file says.
+pub(crate) fn expect_kind(file: &ModelFile, kind: &str) -> Result<()> {
+    if file.kind() != kind {
+        return Err(file.error(format!("holds a {} model, not {kind}", file.kind())));
+    }
+    Ok(())
+}
+
+/// A finite number at least 0.
+pub(crate) fn non_negative(x: f32) -> bool {
+    x.is_finite() && x >= 0.0
+}
+
+/// A finite number above 0.
+pub(crate) fn positive(x: f32) -> bool {
+    x.is_finite() && x > 0.0
+}

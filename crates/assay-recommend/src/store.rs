@@ -1,0 +1,210 @@
+//! Model files: a directory with `meta.json` (kind, format version, hyper-parameters and other
+//! small values) and `tensors.safetensors` (every array, little-endian, by name).
+//!
+//! Both files are written to a temporary name and renamed into place, so a crash never leaves a
+//! half-written model behind.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::{RecommendError, Result};
+
+/// Version written into `meta.json`; loading refuses other versions.
+pub const FORMAT_VERSION: u32 = 1;
+/// Name of the metadata file inside a model directory.
+pub const META_FILE: &str = "meta.json";
+/// Name of the tensor file inside a model directory.
+pub const TENSOR_FILE: &str = "tensors.safetensors";
+
+/// Arrays to write, collected by name.
+#[derive(Debug, Default)]
+pub struct Tensors {
+    entries: Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
+}
+
+impl Tensors {
+    /// Adds an `f32` array of the given shape.
+    ///
+    /// # Panics
+    /// When the shape does not match the length (a bug in the model code).
+    pub fn f32(&mut self, name: &str, shape: &[usize], values: &[f32]) {
+        assert_eq!(shape.iter().product::<usize>(), values.len(), "{name}");
+        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.entries
+            .push((name.to_owned(), Dtype::F32, shape.to_vec(), bytes));
+    }
+
+    /// Adds a one-dimensional `u32` array.
+    pub fn u32(&mut self, name: &str, values: &[u32]) {
+        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.entries
+            .push((name.to_owned(), Dtype::U32, vec![values.len()], bytes));
+    }
+
+    /// Adds a one-dimensional `u64` array.
+    pub fn u64(&mut self, name: &str, values: &[u64]) {
+        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.entries
+            .push((name.to_owned(), Dtype::U64, vec![values.len()], bytes));
+    }
+}
+
+/// The small part of a model file.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Meta {
+    /// Always "assay-model".
+    pub format: String,
+    /// [`FORMAT_VERSION`] when written.
+    pub version: u32,
+    /// The model kind ("ease"...).
+    pub kind: String,
+    /// Hyper-parameters and other small values, model-specific.
+    pub params: serde_json::Value,
+}
+
+/// Writes a model directory.
+pub fn write(dir: &Path, kind: &str, params: &impl Serialize, tensors: Tensors) -> Result<()> {
+    fs::create_dir_all(dir).map_err(|source| io(dir, source))?;
+    let meta = Meta {
+        format: "assay-model".into(),
+        version: FORMAT_VERSION,
+        kind: kind.into(),
+        params: serde_json::to_value(params).map_err(|e| file_error(dir, e.to_string()))?,
+    };
+    let json = serde_json::to_vec_pretty(&meta).map_err(|e| file_error(dir, e.to_string()))?;
+    let mut views = Vec::with_capacity(tensors.entries.len());
+    for (name, dtype, shape, bytes) in &tensors.entries {
+        let view = TensorView::new(*dtype, shape.clone(), bytes)
+            .map_err(|e| file_error(dir, format!("tensor {name}: {e}")))?;
+        views.push((name.clone(), view));
+    }
+    let blob = safetensors::serialize(views, None::<HashMap<String, String>>)
+        .map_err(|e| file_error(dir, e.to_string()))?;
+    atomic_write(&dir.join(TENSOR_FILE), &blob)?;
+    atomic_write(&dir.join(META_FILE), &json)
+}
+
+fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    fs::write(&tmp, bytes).map_err(|source| io(&tmp, source))?;
+    fs::rename(&tmp, path).map_err(|source| io(path, source))
+}
+
+/// A model directory read back.
+#[derive(Debug)]
+pub struct ModelFile {
+    dir: PathBuf,
+    meta: Meta,
+    blob: Vec<u8>,
+}
+
+impl ModelFile {
+    /// Reads `meta.json` and `tensors.safetensors` from `dir` and checks the format version.
+    pub fn read(dir: &Path) -> Result<ModelFile> {
+        let meta_path = dir.join(META_FILE);
+        let json = fs::read(&meta_path).map_err(|source| io(&meta_path, source))?;
+        let meta: Meta = serde_json::from_slice(&json)
+            .map_err(|e| file_error(&meta_path, format!("not a model description: {e}")))?;
+        if meta.format != "assay-model" || meta.version != FORMAT_VERSION {
+            return Err(file_error(
+                &meta_path,
+                format!(
+                    "format {} version {}, expected assay-model version {FORMAT_VERSION}",
+                    meta.format, meta.version
+                ),
+            ));
+        }
+        let tensor_path = dir.join(TENSOR_FILE);
+        let blob = fs::read(&tensor_path).map_err(|source| io(&tensor_path, source))?;
+        SafeTensors::deserialize(&blob).map_err(|e| file_error(&tensor_path, e.to_string()))?;
+        Ok(ModelFile {
+            dir: dir.to_owned(),
+            meta,
+            blob,
+        })
+    }
+
+    /// The model kind.
+    pub fn kind(&self) -> &str {
+        &self.meta.kind
+    }
+
+    /// The directory read from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The parameters, as the model's own type.
+    pub fn params<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_value(self.meta.params.clone())
+            .map_err(|e| file_error(&self.dir.join(META_FILE), format!("bad params: {e}")))
+    }
+
+    fn raw(&self, name: &str, dtype: Dtype) -> Result<(Vec<usize>, &[u8])> {
+        let path = self.dir.join(TENSOR_FILE);
+        let tensors =
+            SafeTensors::deserialize(&self.blob).map_err(|e| file_error(&path, e.to_string()))?;
+        let view = tensors
+            .tensor(name)
+            .map_err(|e| file_error(&path, format!("tensor {name}: {e}")))?;
+        if view.dtype() != dtype {
+            return Err(file_error(
+                &path,
+                format!("tensor {name} is {:?}, expected {dtype:?}", view.dtype()),
+            ));
+        }
+        Ok((view.shape().to_vec(), view.data()))
+    }
+
+    /// The `f32` array `name` and its shape.
+    pub fn f32(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
+        let (shape, bytes) = self.raw(name, Dtype::F32)?;
+        let values = bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        Ok((shape, values))
+    }
+
+    /// The `u32` array `name`.
+    pub fn u32(&self, name: &str) -> Result<Vec<u32>> {
+        let (_, bytes) = self.raw(name, Dtype::U32)?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
+
+    /// The `u64` array `name`.
+    pub fn u64(&self, name: &str) -> Result<Vec<u64>> {
+        let (_, bytes) = self.raw(name, Dtype::U64)?;
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+            .collect())
+    }
+
+    /// An error about this file.
+    pub fn error(&self, reason: impl Into<String>) -> RecommendError {
+        file_error(&self.dir, reason.into())
+    }
+}
+
+fn io(path: &Path, source: std::io::Error) -> RecommendError {
+    RecommendError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn file_error(path: &Path, reason: impl Into<String>) -> RecommendError {
+    RecommendError::ModelFile {
+        path: path.to_owned(),
+        reason: reason.into(),
+    }
+}
