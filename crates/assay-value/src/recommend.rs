@@ -1,0 +1,361 @@
+//! Recommender utilities: `U(S)` = a RecBole ranking metric of a model fitted on the event
+//! rows of the players in `S`, scored on a fixed validation split.
+//!
+//! A [`Player`] is a named set of training event rows: a data source, a time window, a
+//! category, a user segment, a user, an item, one interaction ([`players`] builds the usual
+//! groupings). Training rows that belong to no player are always in the training set.
+//!
+//! **Value to others vs. total.** Removing a user's data also removes that user's own
+//! history, so their own recommendations degrade; that part of a user's value is a value *to
+//! themselves*. [`Audience::Others`] (the default to use) evaluates only validation users who
+//! own no player, so a player's value is exactly its effect on other people's
+//! recommendations. [`Audience::Total`] evaluates every validation user, including players
+//! who lose their own history when removed. Either way every evaluated user's full training
+//! items stay masked out of their top-K list (as RecBole masks them), whether or not their
+//! rows are in the subset, so a removed history never lets its own training items count as
+//! hits or take up list slots. For players that own no users (sources, windows, items,
+//! interactions) both audiences are the same.
+
+use assay_core::{Dataset, Interactions, ItemIdx, UserIdx};
+use assay_metrics::Metric;
+use assay_recommend::ModelSpec;
+use rayon::prelude::*;
+
+use crate::{Result, Utility, ValueError};
+
+/// A named group of training event rows, and the users whose own data it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Player {
+    /// Name in the values table ("source=app", "user=u17", "2024-03").
+    pub name: String,
+    /// Training event rows (indices into `Dataset::events`).
+    pub rows: Vec<u32>,
+    /// Users whose own data this is (empty for sources, windows, items, interactions); these
+    /// users are left out of the audience in [`Audience::Others`].
+    pub users: Vec<UserIdx>,
+}
+
+/// Whose recommendations the utility scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Validation users who own no player: a player's value to others.
+    Others,
+    /// All validation users: value to others plus value to the players themselves.
+    Total,
+}
+
+/// What the utility measures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecConfig {
+    /// The model, refitted for every subset.
+    pub model: ModelSpec,
+    /// The ranking metric (RecBole's definition, from `assay-metrics`).
+    pub metric: Metric,
+    /// The cut-off K of the metric.
+    pub k: usize,
+    /// Whose recommendations count.
+    pub audience: Audience,
+}
+
+/// `U(S)` = mean `metric@k` over the audience of `model` fitted on the base rows plus the
+/// rows of the players in `S`.
+pub struct RecommenderUtility<'a> {
+    data: &'a Dataset,
+    config: RecConfig,
+    players: Vec<Player>,
+    base_rows: Vec<u32>,
+    /// Per evaluated user: (user, relevant validation items, all training items to mask).
+    audience: Vec<(UserIdx, Vec<ItemIdx>, Vec<ItemIdx>)>,
+}
+
+impl<'a> RecommenderUtility<'a> {
+    /// A utility over `players`, whose rows must be a subset of `train_rows`; `valid_rows`
+    /// hold the validation events. Training rows in no player are always used.
+    pub fn new(
+        data: &'a Dataset,
+        train_rows: &[u32],
+        valid_rows: &[u32],
+        players: Vec<Player>,
+        config: RecConfig,
+    ) -> Result<RecommenderUtility<'a>> {
+        if players.is_empty() {
+            return Err(ValueError::Empty("no players".into()));
+        }
+        if config.k == 0 {
+            return crate::error::param("k", config.k, "must be at least 1");
+        }
+        let n_events = data.events.len();
+        let mut owner = vec![false; n_events];
+        for player in &players {
+            for &row in &player.rows {
+                if row as usize >= n_events {
+                    return crate::error::param("player row", row, "must index an event");
+                }
+                owner[row as usize] = true;
+            }
+        }
+        let base_rows: Vec<u32> = train_rows
+            .iter()
+            .copied()
+            .filter(|&r| !owner[r as usize])
+            .collect();
+        let full_train = Interactions::from_events(data, train_rows);
+        let valid = Interactions::from_events(data, valid_rows);
+        let mut player_user = vec![false; data.users.len()];
+        if config.audience == Audience::Others {
+            players
+                .iter()
+                .flat_map(|p| &p.users)
+                .for_each(|&u| player_user[u as usize] = true);
+        }
+        let audience: Vec<(UserIdx, Vec<ItemIdx>, Vec<ItemIdx>)> = (0..data.users.len() as u32)
+            .filter(|&u| !valid.items_of(u).is_empty() && !player_user[u as usize])
+            .map(|u| {
+                let train_items = full_train.items_of(u);
+                let relevant: Vec<ItemIdx> = valid
+                    .items_of(u)
+                    .iter()
+                    .copied()
+                    .filter(|i| train_items.binary_search(i).is_err())
+                    .collect();
+                (u, relevant, train_items.to_vec())
+            })
+            .filter(|(_, relevant, _)| !relevant.is_empty())
+            .collect();
+        if audience.is_empty() {
+            return Err(ValueError::Empty(
+                "no validation user to evaluate (in `others` mode, users who are players are left out)"
+                    .into(),
+            ));
+        }
+        Ok(RecommenderUtility {
+            data,
+            config,
+            players,
+            base_rows,
+            audience,
+        })
+    }
+
+    /// The evaluated users.
+    pub fn audience(&self) -> impl Iterator<Item = UserIdx> + '_ {
+        self.audience.iter().map(|a| a.0)
+    }
+
+    /// The training rows of `subset`: base rows plus the players' rows.
+    pub fn rows_of(&self, subset: &[usize]) -> Vec<u32> {
+        let mut rows = self.base_rows.clone();
+        for &p in subset {
+            rows.extend_from_slice(&self.players[p].rows);
+        }
+        rows
+    }
+
+    /// The metric of a model fitted on `rows`; a model that cannot be fitted (say, on no
+    /// data) recommends nothing and scores 0.
+    pub fn score_rows(&self, rows: &[u32]) -> f64 {
+        let train = Interactions::from_events(self.data, rows);
+        let no_epochs = |_: usize, _: Option<f64>| {};
+        let Ok(model) = self.config.model.fit(&train, self.data, None, &no_epochs) else {
+            return 0.0;
+        };
+        let total: f64 = self
+            .audience
+            .par_iter()
+            .map(|(user, relevant, mask)| {
+                let ranked: Vec<u32> = model
+                    .top_k(*user, self.config.k, mask)
+                    .into_iter()
+                    .map(|(item, _)| item)
+                    .collect();
+                let hits = assay_metrics::hit_vector(&ranked, relevant);
+                self.config.metric.at(&hits, relevant.len(), self.config.k)
+            })
+            .collect::<Vec<f64>>()
+            .iter()
+            .sum();
+        total / self.audience.len() as f64
+    }
+}
+
+impl Utility for RecommenderUtility<'_> {
+    fn name(&self) -> String {
+        let audience = match self.config.audience {
+            Audience::Others => "to others",
+            Audience::Total => "total",
+        };
+        format!(
+            "{} {}@{} [{audience}]",
+            self.config.model,
+            self.config.metric.name(),
+            self.config.k
+        )
+    }
+
+    fn n_players(&self) -> usize {
+        self.players.len()
+    }
+
+    fn player_name(&self, player: usize) -> String {
+        self.players[player].name.clone()
+    }
+
+    fn eval(&self, subset: &[usize]) -> f64 {
+        self.score_rows(&self.rows_of(subset))
+    }
+}
+
+/// Builders of the usual players from a list of training rows.
+pub mod players {
+    use std::collections::BTreeMap;
+
+    use assay_core::{Dataset, NO_TIME};
+
+    use super::Player;
+
+    fn grouped(
+        data: &Dataset,
+        rows: &[u32],
+        key: impl Fn(u32) -> Option<String>,
+        owners: bool,
+    ) -> Vec<Player> {
+        let mut groups: BTreeMap<String, (Vec<u32>, Vec<u32>)> = BTreeMap::new();
+        for &row in rows {
+            if let Some(name) = key(row) {
+                let entry = groups.entry(name).or_default();
+                entry.0.push(row);
+                if owners {
+                    entry.1.push(data.events.user[row as usize]);
+                }
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(name, (rows, mut users))| {
+                users.sort_unstable();
+                users.dedup();
+                Player { name, rows, users }
+            })
+            .collect()
+    }
+
+    /// One player per data source (`source=NAME`).
+    pub fn by_source(data: &Dataset, rows: &[u32]) -> Vec<Player> {
+        grouped(
+            data,
+            rows,
+            |r| {
+                let s = data.events.source[r as usize];
+                Some(format!(
+                    "source={}",
+                    data.sources
+                        .names()
+                        .get(s as usize)
+                        .map_or("?", String::as_str)
+                ))
+            },
+            false,
+        )
+    }
+
+    /// One player per user (`user=ID`), owning that user.
+    pub fn by_user(data: &Dataset, rows: &[u32]) -> Vec<Player> {
+        grouped(
+            data,
+            rows,
+            |r| {
+                let u = data.events.user[r as usize];
+                Some(format!("user={}", data.users.ids.name(u)))
+            },
+            true,
+        )
+    }
+
+    /// One player per item (`item=ID`).
+    pub fn by_item(data: &Dataset, rows: &[u32]) -> Vec<Player> {
+        grouped(
+            data,
+            rows,
+            |r| {
+                let i = data.events.item[r as usize];
+                Some(format!("item={}", data.items.ids.name(i)))
+            },
+            false,
+        )
+    }
+
+    /// One player per top-level category of the item (`category=Women`).
+    pub fn by_category(data: &Dataset, rows: &[u32]) -> Vec<Player> {
+        grouped(
+            data,
+            rows,
+            |r| {
+                let path = &data.items.category[data.events.item[r as usize] as usize];
+                let top = path.split('/').next().unwrap_or("").trim();
+                Some(format!(
+                    "category={}",
+                    if top.is_empty() { "?" } else { top }
+                ))
+            },
+            false,
+        )
+    }
+
+    /// One player per value of the user attribute `attribute` (`segment=vip`), owning those
+    /// users; `None` when the attribute does not exist.
+    pub fn by_segment(data: &Dataset, rows: &[u32], attribute: &str) -> Option<Vec<Player>> {
+        let column = data.users.attributes.column(attribute)?;
+        Some(grouped(
+            data,
+            rows,
+            |r| {
+                let value = &column[data.events.user[r as usize] as usize];
+                Some(format!(
+                    "{attribute}={}",
+                    if value.is_empty() { "?" } else { value }
+                ))
+            },
+            true,
+        ))
+    }
+
+    /// `n_windows` players of equal time span between the first and the last timed row
+    /// (`window=3/8`); rows without a timestamp belong to no player.
+    pub fn by_time_window(data: &Dataset, rows: &[u32], n_windows: usize) -> Vec<Player> {
+        let times: Vec<i64> = rows
+            .iter()
+            .map(|&r| data.events.timestamp[r as usize])
+            .filter(|&t| t != NO_TIME)
+            .collect();
+        let (Some(&lo), Some(&hi)) = (times.iter().min(), times.iter().max()) else {
+            return Vec::new();
+        };
+        let n = n_windows.max(1);
+        let span = (hi - lo) as f64 + 1.0;
+        let width = (n as f64).log10().floor() as usize + 1;
+        grouped(
+            data,
+            rows,
+            |r| {
+                let t = data.events.timestamp[r as usize];
+                if t == NO_TIME {
+                    return None;
+                }
+                let w = (((t - lo) as f64 / span) * n as f64) as usize;
+                Some(format!("window={:0width$}/{n}", w.min(n - 1) + 1))
+            },
+            false,
+        )
+    }
+
+    /// One player per interaction row (`row=17`).
+    pub fn by_interaction(rows: &[u32]) -> Vec<Player> {
+        rows.iter()
+            .map(|&r| Player {
+                name: format!("row={r}"),
+                rows: vec![r],
+                users: Vec::new(),
+            })
+            .collect()
+    }
+}
