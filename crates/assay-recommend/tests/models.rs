@@ -86,8 +86,8 @@ fn itemknn_matches_hand_cosines_and_truncates_neighbourhoods() {
     assert!((scores(&shrunk, 2)[0] - 0.25).abs() < 1e-6);
 }
 
-/// Solves `(XᵀX + λI) P = I` by Gauss-Jordan in f64: an independent EASE reference.
-fn ease_reference(train: &Interactions, reg: f64) -> Vec<Vec<f64>> {
+/// Solves `(XᵀX + diag(λ + e·Gᵢᵢ)) P = I` by Gauss-Jordan in f64: an independent EASE reference.
+fn ease_reference(train: &Interactions, reg: f64, emphasis: f64) -> Vec<Vec<f64>> {
     let n = train.n_items();
     let mut g = vec![vec![0.0f64; 2 * n]; n];
     for u in 0..train.n_users() as u32 {
@@ -98,7 +98,7 @@ fn ease_reference(train: &Interactions, reg: f64) -> Vec<Vec<f64>> {
         }
     }
     for (i, row) in g.iter_mut().enumerate() {
-        row[i] += reg;
+        row[i] += reg + emphasis * row[i];
         row[n + i] = 1.0;
     }
     for c in 0..n {
@@ -131,23 +131,40 @@ fn ease_matches_an_independent_inverse() {
         6,
         &[&[0, 1, 2], &[1, 2, 3], &[0, 3, 4], &[4, 5], &[0, 1, 5]],
     );
-    let model = EaseParams { reg: 2.0 }
-        .fit(&train, &empty_data(6), None)
-        .unwrap();
-    let b = ease_reference(&train, 2.0);
-    for u in 0..5u32 {
-        let got = scores(&model, u);
-        for (j, g) in got.iter().enumerate() {
-            let want: f64 = train.items_of(u).iter().map(|&i| b[i as usize][j]).sum();
-            assert!(
-                (*g as f64 - want).abs() < 1e-5,
-                "user {u} item {j}: {g} vs {want}"
-            );
+    let model = EaseParams {
+        reg: 2.0,
+        dropout: 0.0,
+    }
+    .fit(&train, &empty_data(6), None)
+    .unwrap();
+    // Dropout 0.2 emphasises the diagonal by 0.2 / 0.8 = 0.25 of each item's count.
+    let denoised = EaseParams {
+        reg: 2.0,
+        dropout: 0.2,
+    }
+    .fit(&train, &empty_data(6), None)
+    .unwrap();
+    for (model, b) in [
+        (model, ease_reference(&train, 2.0, 0.0)),
+        (denoised, ease_reference(&train, 2.0, 0.25)),
+    ] {
+        for u in 0..5u32 {
+            let got = scores(&model, u);
+            for (j, g) in got.iter().enumerate() {
+                let want: f64 = train.items_of(u).iter().map(|&i| b[i as usize][j]).sum();
+                assert!(
+                    (*g as f64 - want).abs() < 1e-5,
+                    "user {u} item {j}: {g} vs {want}"
+                );
+            }
         }
     }
-    assert!(EaseParams { reg: 0.0 }
-        .fit(&train, &empty_data(6), None)
-        .is_err());
+    assert!(EaseParams {
+        reg: 0.0,
+        dropout: 0.0
+    }
+    .fit(&train, &empty_data(6), None)
+    .is_err());
 }
 
 #[test]
@@ -174,7 +191,14 @@ fn factor_models_and_itemknn_find_the_missing_block_item() {
         Box::new(als.fit(&train, &data, None).unwrap()),
         Box::new(bpr.fit(&train, &data, None).unwrap()),
         Box::new(ItemKnnParams::default().fit(&train, &data, None).unwrap()),
-        Box::new(EaseParams { reg: 1.0 }.fit(&train, &data, None).unwrap()),
+        Box::new(
+            EaseParams {
+                reg: 1.0,
+                dropout: 0.0,
+            }
+            .fit(&train, &data, None)
+            .unwrap(),
+        ),
     ];
     for model in &models {
         for u in 0..12u32 {

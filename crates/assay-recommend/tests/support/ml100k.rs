@@ -8,9 +8,12 @@ use std::path::{Path, PathBuf};
 
 use assay_core::{Dataset, EventKind, NO_POSITION, NO_QUERY, NO_SESSION};
 
-/// `../../../shared/data/ml-100k` relative to this crate, if present.
+/// `$ASSAY_ML100K_DIR`, else `../../../shared/data/ml-100k` relative to this crate, if present.
 pub fn data_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ml-100k");
+    let dir = match std::env::var_os("ASSAY_ML100K_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ml-100k"),
+    };
     dir.join("ml-100k.inter").is_file().then_some(dir)
 }
 
