@@ -6,8 +6,10 @@
 //! embedding tables (dense moments, as `torch.optim.Adam` on `nn.Embedding`); Xavier-normal
 //! initialisation. With a validation callback it evaluates after every epoch and stops after
 //! `patience` epochs without improvement, keeping the best epoch's embeddings (RecBole's
-//! `stopping_step`). RecBole's defaults: 64 factors, lr 0.001, batch 2048, 300 epochs,
-//! patience 10.
+//! `stopping_step`). Defaults follow RecBole (64 factors, lr 0.001, batch 2048, 300 epochs)
+//! except patience: 20 instead of RecBole's 10, because validation MRR@10 is noisy from epoch to
+//! epoch at this learning rate and 10 stopped some ml-100k seeds early (5 seeds: valid MRR@10
+//! 0.390 with 10, 0.401 with 20; test NDCG@10 0.2775 ± 0.0108 and 0.2856 ± 0.0042).
 
 use std::path::Path;
 
@@ -51,7 +53,7 @@ impl Default for BprParams {
             reg: 0.0,
             batch: 2048,
             epochs: 300,
-            patience: 10,
+            patience: 20,
             seed: 0,
         }
     }
