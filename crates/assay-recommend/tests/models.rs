@@ -369,3 +369,60 @@ fn protocols_split_all_events() {
     assert_eq!(p.test.items_of(2), &[4]);
     assert_eq!(p.valid.items_of(2), &[3]);
 }
+
+/// 30 users in three taste groups of 10 items each, every user with 8 of their group's items.
+fn grouped_dataset() -> Dataset {
+    let mut data = empty_data(30);
+    for u in 0..30u32 {
+        let user = data.users.intern(&format!("u{u}"));
+        let base = (u % 3) * 10;
+        for k in 0..8u32 {
+            let item = base + (u + k) % 10;
+            data.events.push(
+                user,
+                item,
+                EventKind::Click,
+                f64::NAN,
+                k as i64,
+                NO_SESSION,
+                NO_QUERY,
+                NO_POSITION,
+                f64::NAN,
+                0,
+            );
+        }
+    }
+    data
+}
+
+#[test]
+fn evaluate_reports_every_model_and_seed_and_search_picks_the_best_validation_score() {
+    use assay_recommend::eval::{evaluate, search, Progress};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let data = grouped_dataset();
+    let models = ModelSpec::parse_list("pop,ease:reg=1,bpr:factors=4;epochs=3;batch=16").unwrap();
+    let finished = AtomicUsize::new(0);
+    let progress = |p: Progress<'_>| {
+        if let Progress::Finished { .. } = p {
+            finished.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    let rows = evaluate(&data, &Protocol::recbole(), &models, &[1, 2], &progress).unwrap();
+    assert_eq!(finished.load(Ordering::Relaxed), 6);
+    assert_eq!(rows.len(), 3);
+    for row in &rows {
+        assert_eq!(row.runs.len(), 2);
+        let mean = (row.runs[0].test.ndcg + row.runs[1].test.ndcg) / 2.0;
+        assert!((row.test.mean.ndcg - mean).abs() < 1e-12);
+        let sd = (row.runs[0].test.ndcg - row.runs[1].test.ndcg).abs() / 2f64.sqrt();
+        assert!((row.test.std.ndcg - sd).abs() < 1e-12);
+    }
+    // Within-group structure: EASE must beat popularity on test NDCG@10.
+    assert!(rows[1].test.mean.ndcg > rows[0].test.mean.ndcg);
+    let candidates = ModelSpec::grid("ease:reg=0.5|5|500").unwrap();
+    let result = search(&data, &Protocol::recbole(), &candidates, 1, &|_| {}).unwrap();
+    assert_eq!(result.tried.len(), 3);
+    let best = result.tried[result.best].1;
+    assert!(result.tried.iter().all(|t| t.1 <= best));
+    assert!(serde_json::to_string(&rows).unwrap().contains("\"ndcg\""));
+}
