@@ -30,9 +30,24 @@ pub enum Command {
     /// Write a synthetic shop with known ground truth (catalog, users, sessions, queries,
     /// judgments, impressions, clicks, carts, purchases, optional labelled bad data).
     Simulate(SimulateArgs),
+    /// Evaluate recommenders on a protocol (recbole: per-user random 80/10/10, full ranking,
+    /// K = 10), over several seeds: one row per model with validation and test metrics.
+    Eval(EvalArgs),
+    /// Hyper-parameter search on the validation split: `--grid "itemknn:k=50|100;shrink=0|10"`.
+    Tune(TuneArgs),
+    /// Fit a model on all of a dataset's interactions and save it (safetensors + JSON).
+    Train(TrainArgs),
+    /// Top-k items for a user from a saved model, with titles and scores.
+    Recommend(RecommendArgs),
     /// Off-policy evaluation: estimate from logged impressions and clicks what another policy
     /// would earn (Open Bandit Pipeline's estimators), with bootstrap intervals.
     Ope(OpeArgs),
+    /// Business metrics of a log: CTR, conversion, revenue per impression and session, dwell,
+    /// N-day retention; overall, per segment and per source, with 95% intervals.
+    Business(BusinessArgs),
+    /// Analyse an A/B test from a CSV `variant,metric[,pre_metric][,day]` (one row per user or
+    /// session): z-test or Welch, lift, bootstrap, power, CUPED, a peeking check.
+    Ab(AbArgs),
     /// Fetch the sample data and run every stage end to end, printing what it did and where
     /// the outputs went.
     Quickstart(QuickstartArgs),
@@ -215,6 +230,135 @@ pub struct OpeArgs {
     pub truth: Option<String>,
     /// Seed of the simulations, the cross-fitting folds and the bootstrap.
     #[arg(long, default_value_t = 12345)]
+    pub seed: u64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub data: DatasetArgs,
+    /// Evaluation protocol: recbole, loo (leave-last-out in time order) or temporal (global
+    /// time cut points).
+    #[arg(long, default_value = "recbole")]
+    pub protocol: String,
+    /// Models, comma-separated, each `kind[:key=value;...]`: pop, itemknn, ease, als, bpr,
+    /// content, hybrid:ease*0.7+itemknn*0.3, rrf:ease+als.
+    #[arg(long, default_value = "pop,itemknn,ease,als,bpr")]
+    pub models: String,
+    /// Number of seeds (splits); results are mean ± std over them.
+    #[arg(long, default_value_t = 1)]
+    pub seeds: usize,
+    /// First seed (RecBole's default is 2020).
+    #[arg(long, default_value_t = 2020)]
+    pub seed: u64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    #[command(flatten)]
+    pub data: DatasetArgs,
+    /// Protocol whose validation split is used.
+    #[arg(long, default_value = "recbole")]
+    pub protocol: String,
+    /// A model spec whose values list alternatives with `|`.
+    #[arg(long)]
+    pub grid: String,
+    /// Split seed.
+    #[arg(long, default_value_t = 2020)]
+    pub seed: u64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DatasetArgs,
+    /// The model spec, e.g. `ease` or `itemknn:k=50`.
+    #[arg(long, default_value = "ease")]
+    pub model: String,
+    /// Directory to save the model into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Seed of randomised models.
+    #[arg(long, default_value_t = 2020)]
+    pub seed: u64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RecommendArgs {
+    /// A model directory written by `assay train`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The user's id as in the data.
+    #[arg(long)]
+    pub user: String,
+    /// How many items.
+    #[arg(short, long, default_value_t = 10)]
+    pub k: usize,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UnitArg {
+    /// Sessions are the unit of the intervals.
+    Session,
+    /// Users are the unit of the intervals.
+    User,
+}
+
+#[derive(Debug, Args)]
+pub struct BusinessArgs {
+    #[command(flatten)]
+    pub data: DatasetArgs,
+    /// A user attribute to break the metrics down by (e.g. segment).
+    #[arg(long)]
+    pub segment: Option<String>,
+    /// N of N-day retention.
+    #[arg(long, default_value_t = 7)]
+    pub retention_days: u32,
+    /// Unit of randomisation for the intervals of ratio metrics.
+    #[arg(long, value_enum, default_value = "session")]
+    pub unit: UnitArg,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AbArgs {
+    /// CSV with columns variant, metric and optionally pre_metric (CUPED) and day (peeking
+    /// check); the first variant seen is the control.
+    pub file: PathBuf,
+    /// Significance level.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Power for the sample-size answer.
+    #[arg(long, default_value_t = 0.8)]
+    pub power: f64,
+    /// Minimal detectable effect (absolute) for the sample-size answer.
+    #[arg(long)]
+    pub mde: Option<f64>,
+    /// Planned units per arm (a test stopped earlier is flagged).
+    #[arg(long)]
+    pub planned_n: Option<usize>,
+    /// Bootstrap resamples of the difference (0: none).
+    #[arg(long, default_value_t = 1000)]
+    pub bootstrap: usize,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 7)]
     pub seed: u64,
     /// Print the result as JSON.
     #[arg(long)]

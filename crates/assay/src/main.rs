@@ -7,9 +7,11 @@
 
 mod cli;
 mod data;
+mod experiment;
 mod ope;
 mod output;
 mod quickstart;
+mod recommend;
 mod simulate;
 
 use std::io::Write;
@@ -40,7 +42,13 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
     match args.command {
         cli::Command::Data(cmd) => data::run(cmd),
         cli::Command::Simulate(cmd) => simulate::run(cmd),
+        cli::Command::Eval(cmd) => recommend::eval(cmd),
+        cli::Command::Tune(cmd) => recommend::tune(cmd),
+        cli::Command::Train(cmd) => recommend::train(cmd),
+        cli::Command::Recommend(cmd) => recommend::recommend(cmd),
         cli::Command::Ope(cmd) => ope::run(cmd),
+        cli::Command::Business(cmd) => experiment::business(cmd),
+        cli::Command::Ab(cmd) => experiment::ab(cmd),
         cli::Command::Quickstart(cmd) => quickstart::run(cmd),
     }
 }

@@ -12,25 +12,55 @@ use crate::data;
 use crate::output::{print_json, Table};
 use crate::BadInput;
 
+/// What `assay ope` reports.
 #[derive(Serialize)]
-struct OpeOutput {
-    dataset: String,
-    policy: String,
-    rounds: usize,
-    actions: usize,
-    positions: usize,
-    logging_policy_value: f64,
-    ground_truth: Option<f64>,
-    ground_truth_from: Option<String>,
-    estimates: Vec<assay_bandit::Estimate>,
+pub struct OpeOutput {
+    pub dataset: String,
+    pub policy: String,
+    pub rounds: usize,
+    pub actions: usize,
+    pub positions: usize,
+    pub logging_policy_value: f64,
+    pub ground_truth: Option<f64>,
+    pub ground_truth_from: Option<String>,
+    pub estimates: Vec<assay_bandit::Estimate>,
 }
 
 pub fn run(args: OpeArgs) -> anyhow::Result<()> {
+    let json = args.json;
+    let output = estimate(&args)?;
+    if json {
+        return print_json(&output);
+    }
+    print_output(&output)
+}
+
+/// IPW, SNIPW and DR of Bernoulli TS on `logs`, with the truth from `truth`; for quickstart.
+pub fn quick_ope(logs: &str, truth: &str) -> anyhow::Result<OpeOutput> {
+    let args = OpeArgs {
+        data: DatasetArgs {
+            dataset: logs.to_owned(),
+            unknown_refs: None,
+        },
+        policy: "bts".to_owned(),
+        estimators: "ipw,snipw,dm,dr".to_owned(),
+        prior: None,
+        campaign: None,
+        n_sim: 100_000,
+        bootstrap: 0,
+        truth: Some(truth.to_owned()),
+        seed: 12345,
+        json: false,
+    };
+    estimate(&args)
+}
+
+fn estimate(args: &OpeArgs) -> anyhow::Result<OpeOutput> {
     let estimators = parse_estimators(&args.estimators)?;
     let loaded = data::load(&args.data)?;
     let logs = LoggedFeedback::from_dataset(&loaded.dataset).context("building logged feedback")?;
-    let pi = evaluation_policy(&args, &logs)?;
-    let truth = ground_truth(&args)?;
+    let pi = evaluation_policy(args, &logs)?;
+    let truth = ground_truth(args)?;
     let config = OpeConfig {
         alpha: 0.05,
         n_bootstrap: args.bootstrap,
@@ -50,9 +80,10 @@ pub fn run(args: OpeArgs) -> anyhow::Result<()> {
         ground_truth_from: truth.map(|(name, _)| name),
         estimates,
     };
-    if args.json {
-        return print_json(&output);
-    }
+    Ok(output)
+}
+
+fn print_output(output: &OpeOutput) -> anyhow::Result<()> {
     println!(
         "{}: {} rounds, {} actions, {} positions; logging policy's CTR {:.6}",
         output.dataset,

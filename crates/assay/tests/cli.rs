@@ -332,3 +332,76 @@ fn ope_on_obd_matches_open_bandit_pipeline() {
     run.expect_code(2);
     assert!(run.stderr().contains("pi.csv"), "{}", run.stderr());
 }
+
+#[test]
+fn train_then_recommend_leaves_out_what_the_user_has() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = tiny_shop(tmp.path());
+    let model = tmp.path().join("model");
+    let args = [
+        "train",
+        shop.to_str().unwrap(),
+        "--model",
+        "pop",
+        "--out",
+        model.to_str().unwrap(),
+        "--json",
+    ];
+    assay(tmp.path(), &args).expect_code(0);
+    // Item popularity over all events: a and b have 3 users each, c has 2. User u4 has a.
+    let run = assay(
+        tmp.path(),
+        &[
+            "recommend",
+            "--model",
+            model.to_str().unwrap(),
+            "--user",
+            "u4",
+            "-k",
+            "2",
+            "--json",
+        ],
+    );
+    let list: serde_json::Value = serde_json::from_str(&run.expect_code(0).stdout()).unwrap();
+    assert_eq!(list[0]["item"], "b");
+    assert_eq!(list[0]["title"], "Blue shirt");
+    assert_eq!(list[1]["item"], "c");
+    let run = assay(
+        tmp.path(),
+        &[
+            "recommend",
+            "--model",
+            model.to_str().unwrap(),
+            "--user",
+            "nobody",
+        ],
+    );
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains("no user 'nobody'"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn ab_reads_a_test_and_computes_the_z_test_by_hand() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 200 of 1000 control users converted, 250 of 1000 treatment users.
+    let mut csv = String::from("variant,metric\n");
+    for (arm, hits) in [("control", 200), ("treatment", 250)] {
+        for i in 0..1000 {
+            csv.push_str(&format!("{arm},{}\n", u8::from(i < hits)));
+        }
+    }
+    let file = tmp.path().join("ab.csv");
+    write(&file, &csv);
+    let run = assay(tmp.path(), &["ab", file.to_str().unwrap(), "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&run.expect_code(0).stdout()).unwrap();
+    // Pooled p = 0.225, se = sqrt(0.225 * 0.775 * (2 / 1000)) = 0.0186748, z = 0.05 / se = 2.677398,
+    // two-sided p = 2 * (1 - Phi(2.677398)) = 0.0074196.
+    let z = report["test"]["statistic"].as_f64().unwrap();
+    let p = report["test"]["p_value"].as_f64().unwrap();
+    assert!((z - 2.677398).abs() < 1e-5, "{z}");
+    assert!((p - 0.0074196).abs() < 1e-6, "{p}");
+}

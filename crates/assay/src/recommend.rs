@@ -1,0 +1,289 @@
+//! `assay eval`, `assay tune`, `assay train`, `assay recommend`: recommenders on RecBole's
+//! protocol, hyper-parameter search, model files and top-k lists.
+
+use std::path::Path;
+
+use anyhow::Context;
+use assay_core::{Dataset, Interactions};
+use assay_metrics::Metric;
+use assay_recommend::eval::{self, Progress, Protocol};
+use assay_recommend::{load_model, ModelSpec};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use crate::cli::{EvalArgs, RecommendArgs, TrainArgs, TuneArgs};
+use crate::data;
+use crate::output::{print_json, Table};
+use crate::BadInput;
+
+/// The file beside a saved model that maps its dense indices back to the shop's ids.
+const IDS_FILE: &str = "ids.json";
+
+fn protocol(name: &str) -> anyhow::Result<Protocol> {
+    Protocol::parse(name).map_err(|e| BadInput(format!("--protocol: {e}")).into())
+}
+
+fn specs(text: &str) -> anyhow::Result<Vec<ModelSpec>> {
+    ModelSpec::parse_list(text).map_err(|e| BadInput(format!("--models: {e}")).into())
+}
+
+/// A progress bar over fits, hidden when stderr is not a terminal.
+fn fit_bar(total: usize) -> ProgressBar {
+    let bar = ProgressBar::new(total as u64);
+    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} fits  {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+fn on_progress(bar: &ProgressBar) -> impl Fn(Progress<'_>) + Sync + '_ {
+    move |event| match event {
+        Progress::Fitting { model, seed, .. } => bar.set_message(format!("{model} (seed {seed})")),
+        Progress::Epoch {
+            model,
+            epoch,
+            valid,
+        } => {
+            let score = valid.map(|v| format!(", valid {v:.4}")).unwrap_or_default();
+            bar.set_message(format!("{model}: epoch {epoch}{score}"));
+        }
+        Progress::Finished { .. } => bar.inc(1),
+    }
+}
+
+pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    let protocol = protocol(&args.protocol)?;
+    let models = specs(&args.models)?;
+    if args.seeds == 0 {
+        return Err(BadInput("--seeds: expected at least 1".into()).into());
+    }
+    let loaded = data::load(&args.data)?;
+    let seeds: Vec<u64> = (0..args.seeds as u64).map(|s| args.seed + s).collect();
+    let bar = fit_bar(models.len() * seeds.len());
+    let rows = eval::evaluate(
+        &loaded.dataset,
+        &protocol,
+        &models,
+        &seeds,
+        &on_progress(&bar),
+    )?;
+    bar.finish_and_clear();
+    if args.json {
+        return print_json(&rows);
+    }
+    let k = protocol.k;
+    println!(
+        "{} on protocol {} (K = {k}), {} seed(s) from {}; test metrics, mean ± std over seeds",
+        loaded.dataset.name,
+        protocol.name(),
+        seeds.len(),
+        args.seed
+    );
+    let titles = [
+        "model".to_owned(),
+        format!("recall@{k}"),
+        format!("mrr@{k}"),
+        format!("ndcg@{k}"),
+        format!("hit@{k}"),
+        format!("precision@{k}"),
+        format!("valid {}@{k}", protocol.valid_metric.name()),
+        "coverage".into(),
+        "fit s".into(),
+        "eval s".into(),
+    ];
+    let header: Vec<&str> = titles.iter().map(String::as_str).collect();
+    let mut table = Table::new(&header);
+    for row in &rows {
+        let cell = |metric: Metric| {
+            let mean = row.test.mean.get(metric);
+            let std = row.test.std.get(metric);
+            if seeds.len() > 1 {
+                format!("{mean:.4}±{std:.4}")
+            } else {
+                format!("{mean:.4}")
+            }
+        };
+        table.row(vec![
+            row.model.clone(),
+            cell(Metric::Recall),
+            cell(Metric::Mrr),
+            cell(Metric::Ndcg),
+            cell(Metric::Hit),
+            cell(Metric::Precision),
+            format!("{:.4}", row.valid.mean.get(protocol.valid_metric)),
+            format!("{:.3}", row.test_coverage),
+            format!("{:.2}", row.fit_seconds),
+            format!("{:.2}", row.eval_seconds),
+        ]);
+    }
+    table.print()?;
+    Ok(())
+}
+
+pub fn tune(args: TuneArgs) -> anyhow::Result<()> {
+    let protocol = protocol(&args.protocol)?;
+    let candidates = ModelSpec::grid(&args.grid).map_err(|e| BadInput(format!("--grid: {e}")))?;
+    let loaded = data::load(&args.data)?;
+    let bar = fit_bar(candidates.len());
+    let result = eval::search(
+        &loaded.dataset,
+        &protocol,
+        &candidates,
+        args.seed,
+        &on_progress(&bar),
+    )?;
+    bar.finish_and_clear();
+    if args.json {
+        return print_json(&result);
+    }
+    let mut table = Table::new(&["candidate", "validation score", "best"]);
+    for (i, (spec, score)) in result.tried.iter().enumerate() {
+        let mark = if i == result.best { "*" } else { "" };
+        table.row(vec![spec.clone(), format!("{score:.4}"), mark.into()]);
+    }
+    table.print()?;
+    Ok(())
+}
+
+/// External ids and titles saved beside a model, so `recommend` needs no dataset.
+#[derive(Serialize, Deserialize)]
+struct Ids {
+    dataset: String,
+    users: Vec<String>,
+    items: Vec<String>,
+    titles: Vec<String>,
+}
+
+pub fn train(args: TrainArgs) -> anyhow::Result<()> {
+    let spec = ModelSpec::parse(&args.model).map_err(|e| BadInput(format!("--model: {e}")))?;
+    let loaded = data::load(&args.data)?;
+    let data = &loaded.dataset;
+    let rows: Vec<u32> = (0..data.events.len() as u32).collect();
+    let interactions = Interactions::from_events(data, &rows);
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message(format!(
+        "fitting {spec} on {} interactions",
+        interactions.nnz()
+    ));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let started = std::time::Instant::now();
+    let model = spec
+        .with_seed(args.seed)
+        .fit(&interactions, data, None, &|_, _| {})?;
+    spinner.finish_and_clear();
+    let fit_seconds = started.elapsed().as_secs_f64();
+    model
+        .save(&args.out)
+        .with_context(|| format!("saving the model to {}", args.out.display()))?;
+    write_ids(&args.out.join(IDS_FILE), data)?;
+    if args.json {
+        return print_json(&serde_json::json!({
+            "model": spec.to_string(),
+            "dir": args.out,
+            "users": data.users.len(),
+            "items": data.items.len(),
+            "interactions": interactions.nnz(),
+            "fit_seconds": fit_seconds,
+        }));
+    }
+    println!(
+        "fitted {spec} on {} interactions of {} users and {} items in {fit_seconds:.2} s; saved to {}",
+        interactions.nnz(),
+        data.users.len(),
+        data.items.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn write_ids(path: &Path, data: &Dataset) -> anyhow::Result<()> {
+    let ids = Ids {
+        dataset: data.name.clone(),
+        users: data.users.ids.names().to_vec(),
+        items: data.items.ids.names().to_vec(),
+        titles: data.items.title.clone(),
+    };
+    assay_import::write_atomically(path, |w| {
+        serde_json::to_writer(w, &ids).map_err(std::io::Error::other)
+    })
+    .with_context(|| format!("writing {}", path.display()))
+}
+
+#[derive(Serialize)]
+struct Recommendation {
+    rank: usize,
+    item: String,
+    title: String,
+    score: f32,
+}
+
+pub fn recommend(args: RecommendArgs) -> anyhow::Result<()> {
+    let ids_path = args.model.join(IDS_FILE);
+    let text = std::fs::read_to_string(&ids_path).map_err(|e| {
+        BadInput(format!(
+            "{}: {e}; expected a model directory written by `assay train`",
+            ids_path.display()
+        ))
+    })?;
+    let ids: Ids = serde_json::from_str(&text)
+        .map_err(|e| BadInput(format!("{}: not a valid ids file: {e}", ids_path.display())))?;
+    let model = load_model(&args.model).map_err(|e| BadInput(e.to_string()))?;
+    let Some(user) = ids.users.iter().position(|u| *u == args.user) else {
+        return Err(BadInput(format!(
+            "--user: no user '{}' in the model's data ({})",
+            args.user, ids.dataset
+        ))
+        .into());
+    };
+    if model.history().n_items() != ids.items.len() {
+        return Err(BadInput(format!(
+            "{}: the ids file does not match the model",
+            ids_path.display()
+        ))
+        .into());
+    }
+    let list: Vec<Recommendation> = model
+        .top_k(user as u32, args.k, &[])
+        .into_iter()
+        .enumerate()
+        .map(|(rank, (item, score))| Recommendation {
+            rank: rank + 1,
+            item: ids.items[item as usize].clone(),
+            title: ids.titles.get(item as usize).cloned().unwrap_or_default(),
+            score,
+        })
+        .collect();
+    if args.json {
+        return print_json(&list);
+    }
+    let seen = model.history().items_of(user as u32).len();
+    println!(
+        "top {} for user {} ({} items in their history left out)",
+        args.k, args.user, seen
+    );
+    let mut table = Table::new(&["rank", "item", "title", "score"]);
+    for r in &list {
+        table.row(vec![
+            r.rank.to_string(),
+            r.item.clone(),
+            r.title.clone(),
+            format!("{:.4}", r.score),
+        ]);
+    }
+    table.print()?;
+    Ok(())
+}
+
+/// A shorthand used by quickstart: evaluate `models` on `dataset` with the RecBole protocol.
+pub fn quick_eval(
+    dataset: &Dataset,
+    models: &str,
+    seed: u64,
+) -> anyhow::Result<Vec<eval::EvalRow>> {
+    let protocol = Protocol::recbole();
+    let specs = specs(models)?;
+    let bar = fit_bar(specs.len());
+    let rows = eval::evaluate(dataset, &protocol, &specs, &[seed], &on_progress(&bar))?;
+    bar.finish_and_clear();
+    Ok(rows)
+}
