@@ -42,6 +42,10 @@ pub enum Command {
     /// Off-policy evaluation: estimate from logged impressions and clicks what another policy
     /// would earn (Open Bandit Pipeline's estimators), with bootstrap intervals.
     Ope(OpeArgs),
+    /// Bandit policies that explore: online runs against a synthetic shop with known click
+    /// probabilities.
+    #[command(subcommand)]
+    Bandit(BanditCommand),
     /// Business metrics of a log: CTR, conversion, revenue per impression and session, dwell,
     /// N-day retention; overall, per segment and per source, with 95% intervals.
     Business(BusinessArgs),
@@ -361,6 +365,34 @@ pub struct AbArgs {
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
     /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BanditCommand {
+    /// Run policies online on a synthetic contextual bandit; print their regret curves.
+    Simulate(BanditSimulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BanditSimulateArgs {
+    /// Policies, comma-separated: uniform, egreedy, bts, linucb, lints, logucb, logts.
+    #[arg(long, default_value = "uniform,egreedy,bts,linucb,lints")]
+    pub policies: String,
+    /// Rounds to run.
+    #[arg(long, default_value_t = 5000)]
+    pub rounds: usize,
+    /// Number of actions (items).
+    #[arg(long, default_value_t = 10)]
+    pub actions: usize,
+    /// Context dimension.
+    #[arg(long, default_value_t = 5)]
+    pub dim: usize,
+    /// Seed of the environment and of every policy's draws.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print the curves as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -5,6 +5,7 @@
 //! tables for people or JSON for machines. It owns exit codes: 0 on success, 2 when the input (a
 //! flag, a file, a dataset name) is wrong, 1 when anything else fails.
 
+mod bandit;
 mod cli;
 mod data;
 mod experiment;
@@ -47,6 +48,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Train(cmd) => recommend::train(cmd),
         cli::Command::Recommend(cmd) => recommend::recommend(cmd),
         cli::Command::Ope(cmd) => ope::run(cmd),
+        cli::Command::Bandit(cli::BanditCommand::Simulate(cmd)) => bandit::simulate(cmd),
         cli::Command::Business(cmd) => experiment::business(cmd),
         cli::Command::Ab(cmd) => experiment::ab(cmd),
         cli::Command::Quickstart(cmd) => quickstart::run(cmd),

@@ -405,3 +405,34 @@ fn ab_reads_a_test_and_computes_the_z_test_by_hand() {
     assert!((z - 2.677398).abs() < 1e-5, "{z}");
     assert!((p - 0.0074196).abs() < 1e-6, "{p}");
 }
+
+#[test]
+fn contextual_bandits_regret_less_than_random_and_runs_repeat() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = [
+        "bandit",
+        "simulate",
+        "--rounds",
+        "2000",
+        "--policies",
+        "uniform,linucb",
+        "--json",
+    ];
+    let first = assay(tmp.path(), &args);
+    let curves: serde_json::Value = serde_json::from_str(&first.expect_code(0).stdout()).unwrap();
+    let uniform = curves[0]["final_regret"].as_f64().unwrap();
+    let linucb = curves[1]["final_regret"].as_f64().unwrap();
+    assert!(
+        linucb < 0.7 * uniform,
+        "linucb {linucb} vs uniform {uniform}"
+    );
+    // Regret is cumulative, so it never decreases.
+    let regret: Vec<f64> = curves[1]["regret"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!(regret.windows(2).all(|w| w[1] >= w[0]));
+    assert_eq!(assay(tmp.path(), &args).stdout(), first.stdout());
+}
