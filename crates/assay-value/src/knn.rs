@@ -34,7 +34,7 @@ pub fn knn_shapley(train: &LabelledTable, test: &LabelledTable, k: usize) -> Res
         .par_chunks(CHUNK)
         .map(|chunk| {
             let mut sum = vec![0.0; n];
-            let mut order: Vec<(f64, u32)> = Vec::with_capacity(n);
+            let mut order: Vec<(u64, u32)> = Vec::with_capacity(n);
             for &t in chunk {
                 sorted_neighbours(train, test.row(t), &mut order);
                 add_one_test_point(train, test.labels[t], k, &order, &mut sum);
@@ -101,7 +101,11 @@ fn check(train: &LabelledTable, test: &LabelledTable, k: usize) -> Result<()> {
 }
 
 /// Training rows sorted by squared Euclidean distance to `x`, ties by row index.
-fn sorted_neighbours(train: &LabelledTable, x: &[f64], order: &mut Vec<(f64, u32)>) {
+///
+/// Sorted as `(distance bits, row)` integer pairs: a squared distance is a non-negative float
+/// (never -0.0, never NaN for finite input), whose bit pattern orders like its value, and
+/// integer comparisons sort faster than `total_cmp`.
+fn sorted_neighbours(train: &LabelledTable, x: &[f64], order: &mut Vec<(u64, u32)>) {
     order.clear();
     order.extend((0..train.len()).map(|r| {
         let d: f64 = train
@@ -110,9 +114,9 @@ fn sorted_neighbours(train: &LabelledTable, x: &[f64], order: &mut Vec<(f64, u32
             .zip(x)
             .map(|(a, b)| (a - b) * (a - b))
             .sum();
-        (d, r as u32)
+        (d.to_bits(), r as u32)
     }));
-    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    order.sort_unstable();
 }
 
 /// Adds one test point's exact values (the recursion of Theorem 1) into `values`.
@@ -120,7 +124,7 @@ fn add_one_test_point(
     train: &LabelledTable,
     label: u32,
     k: usize,
-    order: &[(f64, u32)],
+    order: &[(u64, u32)],
     values: &mut [f64],
 ) {
     let n = order.len();

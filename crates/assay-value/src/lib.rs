@@ -41,6 +41,7 @@ mod table;
 mod utility;
 mod values;
 
+pub mod assess;
 pub mod recommend;
 
 pub use error::{Result, ValueError};

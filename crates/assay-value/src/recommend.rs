@@ -70,7 +70,9 @@ pub struct RecommenderUtility<'a> {
 
 impl<'a> RecommenderUtility<'a> {
     /// A utility over `players`, whose rows must be a subset of `train_rows`; `valid_rows`
-    /// hold the validation events. Training rows in no player are always used.
+    /// hold the validation events. Training rows in no player are always used. With no
+    /// players, [`RecommenderUtility::score_rows`] still evaluates any training set (the
+    /// valuation methods refuse a game without players).
     pub fn new(
         data: &'a Dataset,
         train_rows: &[u32],
@@ -78,9 +80,6 @@ impl<'a> RecommenderUtility<'a> {
         players: Vec<Player>,
         config: RecConfig,
     ) -> Result<RecommenderUtility<'a>> {
-        if players.is_empty() {
-            return Err(ValueError::Empty("no players".into()));
-        }
         if config.k == 0 {
             return crate::error::param("k", config.k, "must be at least 1");
         }
@@ -137,6 +136,12 @@ impl<'a> RecommenderUtility<'a> {
         })
     }
 
+    /// Keeps only the evaluated users for which `keep` is true (say, known humans in a
+    /// benchmark); an empty audience makes every score 0.
+    pub fn restrict_audience(&mut self, keep: impl Fn(UserIdx) -> bool) {
+        self.audience.retain(|a| keep(a.0));
+    }
+
     /// The evaluated users.
     pub fn audience(&self) -> impl Iterator<Item = UserIdx> + '_ {
         self.audience.iter().map(|a| a.0)
@@ -174,7 +179,7 @@ impl<'a> RecommenderUtility<'a> {
             .collect::<Vec<f64>>()
             .iter()
             .sum();
-        total / self.audience.len() as f64
+        total / self.audience.len().max(1) as f64
     }
 }
 
