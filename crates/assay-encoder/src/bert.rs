@@ -1,0 +1,262 @@
+//! The candle backend: a BERT sentence-transformers model from local files.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+use crate::{l2_normalize, Encoder, EncoderError, Result};
+
+/// How a [`BertEncoder`] runs.
+#[derive(Debug, Clone)]
+pub struct BertOptions {
+    /// Texts per forward pass (default 32).
+    pub batch_size: usize,
+    /// Worker threads; 0 means one per available core.
+    pub threads: usize,
+    /// Longest input in tokens; `None` reads `sentence_bert_config.json` (256 for MiniLM),
+    /// falling back to 256.
+    pub max_seq_length: Option<usize>,
+}
+
+impl Default for BertOptions {
+    fn default() -> Self {
+        BertOptions {
+            batch_size: 32,
+            threads: 0,
+            max_seq_length: None,
+        }
+    }
+}
+
+/// A BERT sentence encoder run with candle on the CPU: mean pooling over the attention mask,
+/// then L2 normalisation — the recipe of sentence-transformers' all-MiniLM-L6-v2.
+pub struct BertEncoder {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    device: Device,
+    dim: usize,
+    id: String,
+    batch_size: usize,
+    pool: rayon::ThreadPool,
+}
+
+impl std::fmt::Debug for BertEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BertEncoder")
+            .field("id", &self.id)
+            .field("dim", &self.dim)
+            .field("batch_size", &self.batch_size)
+            .field("threads", &self.pool.current_num_threads())
+            .finish()
+    }
+}
+
+fn required(dir: &Path, name: &str) -> Result<PathBuf> {
+    let path = dir.join(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(EncoderError::MissingFile { path })
+    }
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(|source| EncoderError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| EncoderError::Json {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn model_err(e: candle_core::Error) -> EncoderError {
+    EncoderError::Model(e.to_string())
+}
+
+/// A fingerprint of the model: config and tokenizer in full, the weights by size and by their
+/// first MiB (the safetensors header and the start of the data).
+fn fingerprint(config: &Path, tokenizer: &Path, weights: &Path) -> Result<String> {
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EncoderError {
+        let path = path.to_owned();
+        move |source| EncoderError::Io { path, source }
+    }
+    let mut h = Sha256::new();
+    h.update(std::fs::read(config).map_err(io(config))?);
+    h.update(std::fs::read(tokenizer).map_err(io(tokenizer))?);
+    let file = std::fs::File::open(weights).map_err(io(weights))?;
+    let len = file.metadata().map_err(io(weights))?.len();
+    h.update(len.to_le_bytes());
+    let mut head = Vec::with_capacity(1 << 20);
+    file.take(1 << 20)
+        .read_to_end(&mut head)
+        .map_err(io(weights))?;
+    h.update(&head);
+    let digest = h.finalize();
+    Ok(digest[..8].iter().map(|b| format!("{b:02x}")).collect())
+}
+
+impl BertEncoder {
+    /// Loads the model in `dir` (config.json, model.safetensors, tokenizer.json).
+    pub fn load(dir: &Path, options: &BertOptions) -> Result<BertEncoder> {
+        let config_path = required(dir, "config.json")?;
+        let weights_path = required(dir, "model.safetensors")?;
+        let tokenizer_path = required(dir, "tokenizer.json")?;
+        let config: Config =
+            serde_json::from_value(read_json(&config_path)?).map_err(|source| {
+                EncoderError::Json {
+                    path: config_path.clone(),
+                    source,
+                }
+            })?;
+        let max_len = match options.max_seq_length {
+            Some(n) => n,
+            None => {
+                let st = dir.join("sentence_bert_config.json");
+                let from_file = if st.is_file() {
+                    read_json(&st)?
+                        .get("max_seq_length")
+                        .and_then(|v| v.as_u64())
+                        .map(|v| v as usize)
+                } else {
+                    None
+                };
+                from_file.unwrap_or(256)
+            }
+        }
+        .clamp(2, config.max_position_embeddings);
+
+        let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
+            .map_err(|e| EncoderError::Tokenizer(format!("{}: {e}", tokenizer_path.display())))?;
+        // The shipped tokenizer.json pads to a fixed length; pad each batch to its longest text.
+        let mut padding = tokenizer.get_padding().cloned().unwrap_or_default();
+        padding.strategy = PaddingStrategy::BatchLongest;
+        padding.pad_to_multiple_of = None;
+        tokenizer.with_padding(Some(PaddingParams { ..padding }));
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: max_len,
+                ..Default::default()
+            }))
+            .map_err(|e| EncoderError::Tokenizer(e.to_string()))?;
+
+        let device = Device::Cpu;
+        // SAFETY: the weights file is memory-mapped read-only; assay never writes model files
+        // while an encoder is alive.
+        let vb = unsafe {
+            VarBuilder::from_mmaped_safetensors(&[&weights_path], DType::F32, &device)
+                .map_err(model_err)?
+        };
+        let model = BertModel::load(vb, &config).map_err(model_err)?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "bert".into());
+        let id = format!(
+            "{name}@{}",
+            fingerprint(&config_path, &tokenizer_path, &weights_path)?
+        );
+        let threads = if options.threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            options.threads
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| EncoderError::Model(format!("thread pool: {e}")))?;
+        Ok(BertEncoder {
+            model,
+            tokenizer,
+            device,
+            dim: config.hidden_size,
+            id,
+            batch_size: options.batch_size.max(1),
+            pool,
+        })
+    }
+
+    fn encode_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| EncoderError::Tokenizer(e.to_string()))?;
+        let rows = encodings.len();
+        let len = encodings.first().map_or(0, |e| e.get_ids().len());
+        let mut ids = Vec::with_capacity(rows * len);
+        let mut mask = Vec::with_capacity(rows * len);
+        for e in &encodings {
+            ids.extend_from_slice(e.get_ids());
+            mask.extend_from_slice(e.get_attention_mask());
+        }
+        let ids = Tensor::from_vec(ids, (rows, len), &self.device).map_err(model_err)?;
+        let mask = Tensor::from_vec(mask, (rows, len), &self.device).map_err(model_err)?;
+        let types = ids.zeros_like().map_err(model_err)?;
+        let hidden = self
+            .model
+            .forward(&ids, &types, Some(&mask))
+            .map_err(model_err)?;
+        // Mean over the real tokens: sum(h * m) / sum(m).
+        let m = mask
+            .to_dtype(DType::F32)
+            .and_then(|m| m.unsqueeze(2))
+            .map_err(model_err)?;
+        let summed = hidden
+            .broadcast_mul(&m)
+            .and_then(|x| x.sum(1))
+            .map_err(model_err)?;
+        let counts = m
+            .sum(1)
+            .and_then(|c| c.clamp(1e-9, f32::MAX))
+            .map_err(model_err)?;
+        let pooled = summed.broadcast_div(&counts).map_err(model_err)?;
+        let mut out: Vec<Vec<f32>> = pooled.to_vec2().map_err(model_err)?;
+        for v in &mut out {
+            l2_normalize(v);
+        }
+        Ok(out)
+    }
+}
+
+impl Encoder for BertEncoder {
+    fn model_id(&self) -> &str {
+        &self.id
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Batch texts of similar length together so little padding is computed.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
+        let sorted: Vec<&str> = order.iter().map(|&i| texts[i]).collect();
+        let batches: Vec<&[&str]> = sorted.chunks(self.batch_size).collect();
+        let encoded: Vec<Vec<Vec<f32>>> = if batches.len() == 1 {
+            vec![self.pool.install(|| self.encode_batch(batches[0]))?]
+        } else {
+            self.pool.install(|| {
+                batches
+                    .par_iter()
+                    .map(|b| self.encode_batch(b))
+                    .collect::<Result<_>>()
+            })?
+        };
+        let mut out = vec![Vec::new(); texts.len()];
+        for (slot, v) in order.into_iter().zip(encoded.into_iter().flatten()) {
+            out[slot] = v;
+        }
+        Ok(out)
+    }
+}

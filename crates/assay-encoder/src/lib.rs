@@ -1,0 +1,175 @@
+//! Sentence encoders for assay: text in, unit-length vectors out.
+//!
+//! The "large model" of assay is a pretrained sentence-transformers model (all-MiniLM-L6-v2 by
+//! default) loaded from local files — `config.json`, `model.safetensors`, `tokenizer.json` — and
+//! run with candle ([`BertEncoder`]). It reproduces sentence-transformers exactly: the tokenizer
+//! pads each batch to its longest text (the model's `tokenizer.json` pads to a fixed 128 tokens,
+//! which would cost ~9x on short product titles), truncates at the model's `max_seq_length`
+//! (256), mean-pools the last hidden state over the attention mask and L2-normalises.
+//!
+//! **Key design decision:** every backend hides behind the object-safe [`Encoder`] trait, and
+//! candle types never leave this crate. Callers (the search index, recommenders) see only
+//! `Vec<Vec<f32>>`, so a second backend or a cache ([`CachedEncoder`], keyed by model id and a
+//! SHA-256 of the text) composes without touching them. [`HashEncoder`] is a tiny, deterministic
+//! bag-of-words encoder for tests and for machines without the model files.
+//!
+//! No network access ever happens here: a model is a directory on disk.
+
+#![warn(missing_docs)]
+
+mod bert;
+mod cache;
+mod hash;
+
+use std::path::PathBuf;
+
+pub use bert::{BertEncoder, BertOptions};
+pub use cache::CachedEncoder;
+pub use hash::HashEncoder;
+
+/// What can go wrong while loading a model or encoding text.
+#[derive(Debug, thiserror::Error)]
+pub enum EncoderError {
+    /// A model file is missing from the model directory.
+    #[error("model file {path} not found (fetch the model with `assay data fetch minilm`)")]
+    MissingFile {
+        /// The file that was looked for.
+        path: PathBuf,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A JSON model file could not be parsed.
+    #[error("{path}: invalid JSON: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: serde_json::Error,
+    },
+    /// The tokenizer failed to load or to encode.
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    /// The tensor backend failed.
+    #[error("model: {0}")]
+    Model(String),
+    /// A cache file exists but belongs to another model or dimension.
+    #[error("embedding cache {path}: {reason}")]
+    Cache {
+        /// The cache file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T> = std::result::Result<T, EncoderError>;
+
+/// A sentence encoder: maps each text to a vector of [`Encoder::dim`] floats.
+///
+/// Implementations return unit-length vectors (cosine = dot product) in input order, and are
+/// safe to share between threads.
+pub trait Encoder: Send + Sync {
+    /// A stable identifier of the model and its weights; two encoders with the same id return
+    /// the same vectors. Used as the cache key.
+    fn model_id(&self) -> &str;
+
+    /// Length of every vector.
+    fn dim(&self) -> usize;
+
+    /// Encodes `texts`, one vector per text, in order.
+    fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
+
+    /// Encodes one text.
+    fn encode_one(&self, text: &str) -> Result<Vec<f32>> {
+        let mut out = self.encode(&[text])?;
+        out.pop()
+            .ok_or_else(|| EncoderError::Model("encoder returned no vector".into()))
+    }
+}
+
+impl<E: Encoder + ?Sized> Encoder for std::sync::Arc<E> {
+    fn model_id(&self) -> &str {
+        (**self).model_id()
+    }
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        (**self).encode(texts)
+    }
+}
+
+impl<E: Encoder + ?Sized> Encoder for &E {
+    fn model_id(&self) -> &str {
+        (**self).model_id()
+    }
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        (**self).encode(texts)
+    }
+}
+
+/// Scales `v` to unit Euclidean length in place; a zero vector stays zero.
+pub fn l2_normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        for x in v {
+            *x /= norm;
+        }
+    }
+}
+
+/// Cosine similarity of two vectors of equal length (0 when either is zero).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
+}
+
+/// The shared data folder used by tests and benchmarks: `$ASSAY_SHARED_DATA`, else
+/// `../../../shared/data` relative to this crate's manifest (the workspace's sibling `shared/`).
+/// `None` when it does not exist.
+pub fn shared_data_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os("ASSAY_SHARED_DATA") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+    };
+    dir.is_dir().then_some(dir)
+}
+
+/// The all-MiniLM-L6-v2 folder under [`shared_data_dir`], when present with its weights.
+pub fn shared_minilm_dir() -> Option<PathBuf> {
+    let dir = shared_data_dir()?.join("all-MiniLM-L6-v2");
+    dir.join("model.safetensors").is_file().then_some(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_and_cosine_by_hand() {
+        let mut v = vec![3.0, 4.0];
+        l2_normalize(&mut v);
+        assert_eq!(v, vec![0.6, 0.8]);
+        assert!((cosine(&[1.0, 0.0], &[1.0, 1.0]) - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-6);
+        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 1.0]), 0.0);
+        let mut z = vec![0.0, 0.0];
+        l2_normalize(&mut z);
+        assert_eq!(z, vec![0.0, 0.0]);
+    }
+}
