@@ -39,6 +39,10 @@ pub enum Command {
     Train(TrainArgs),
     /// Top-k items for a user from a saved model, with titles and scores.
     Recommend(RecommendArgs),
+    /// The value of data: how much each source, category, time window, segment, user, item or
+    /// interaction adds to recommendation quality (Shapley, Banzhaf, Beta Shapley, LOO), or
+    /// KNN-Shapley values of the rows of any labelled CSV.
+    Value(ValueArgs),
     /// Off-policy evaluation: estimate from logged impressions and clicks what another policy
     /// would earn (Open Bandit Pipeline's estimators), with bootstrap intervals.
     Ope(OpeArgs),
@@ -393,6 +397,70 @@ pub struct BanditSimulateArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Print the curves as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValueArgs {
+    /// The data (not needed with --method knn-shapley).
+    pub dataset: Option<String>,
+    /// Events naming unknown items or users: fail or drop.
+    #[arg(long, value_enum)]
+    pub unknown_refs: Option<UnknownRefsArg>,
+    /// Who the players are: sources, categories, windows, segments, users, items,
+    /// interactions.
+    #[arg(long, default_value = "sources")]
+    pub players: String,
+    /// Method: loo, shapley (exact), tmc (truncated Monte-Carlo Shapley), banzhaf (MSR),
+    /// banzhaf-exact, beta (Beta(16,1) Shapley), beta-exact, knn-shapley.
+    #[arg(long, default_value = "tmc")]
+    pub method: String,
+    /// The model refitted on every subset of the data.
+    #[arg(long, default_value = "itemknn")]
+    pub model: String,
+    /// The quality measured on the validation split: METRIC@K (ndcg, recall, mrr, hit,
+    /// precision, map).
+    #[arg(long, default_value = "ndcg@10")]
+    pub utility: String,
+    /// Count a user's value to themselves too (their own recommendations); default: value
+    /// to other users only.
+    #[arg(long)]
+    pub total: bool,
+    /// Number of time windows for --players windows.
+    #[arg(long, default_value_t = 4)]
+    pub windows: usize,
+    /// User attribute for --players segments.
+    #[arg(long, default_value = "segment")]
+    pub segment_attribute: String,
+    /// Fewest Monte-Carlo samples before stopping.
+    #[arg(long, default_value_t = 32)]
+    pub min_samples: u64,
+    /// Most Monte-Carlo samples.
+    #[arg(long, default_value_t = 200)]
+    pub max_samples: u64,
+    /// Stop when every standard error is below this share of its value.
+    #[arg(long, default_value_t = 0.05)]
+    pub rtol: f64,
+    /// Seed of the split and the sampling.
+    #[arg(long, default_value_t = 2020)]
+    pub seed: u64,
+    /// knn-shapley: the training CSV (feature columns and a label column).
+    #[arg(long)]
+    pub train: Option<PathBuf>,
+    /// knn-shapley: the test CSV with the same columns.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// knn-shapley: the label column.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// knn-shapley: neighbours.
+    #[arg(long, default_value_t = 5)]
+    pub k: usize,
+    /// Rows shown at the top and bottom of the table.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Print the values table as JSON.
     #[arg(long)]
     pub json: bool,
 }

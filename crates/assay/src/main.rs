@@ -14,6 +14,7 @@ mod output;
 mod quickstart;
 mod recommend;
 mod simulate;
+mod value;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -47,6 +48,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Tune(cmd) => recommend::tune(cmd),
         cli::Command::Train(cmd) => recommend::train(cmd),
         cli::Command::Recommend(cmd) => recommend::recommend(cmd),
+        cli::Command::Value(cmd) => value::run(cmd),
         cli::Command::Ope(cmd) => ope::run(cmd),
         cli::Command::Bandit(cli::BanditCommand::Simulate(cmd)) => bandit::simulate(cmd),
         cli::Command::Business(cmd) => experiment::business(cmd),

@@ -436,3 +436,54 @@ fn contextual_bandits_regret_less_than_random_and_runs_repeat() {
     assert!(regret.windows(2).all(|w| w[1] >= w[0]));
     assert_eq!(assay(tmp.path(), &args).stdout(), first.stdout());
 }
+
+#[test]
+fn knn_shapley_of_a_labelled_csv_matches_pydvl() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../assay-value/tests/fixtures/pydvl-knn");
+    let (train, test) = (fixture.join("train.csv"), fixture.join("test.csv"));
+    let args = [
+        "value",
+        "--method",
+        "knn-shapley",
+        "--train",
+        train.to_str().unwrap(),
+        "--test",
+        test.to_str().unwrap(),
+        "--label",
+        "label",
+        "--k",
+        "5",
+        "--json",
+    ];
+    let run = assay(tmp.path(), &args);
+    let values: serde_json::Value = serde_json::from_str(&run.expect_code(0).stdout()).unwrap();
+    // pyDVL 0.10's KNNShapleyValuation on the same files (see the fixture's README).
+    let reference = fs::read_to_string(fixture.join("pydvl_values.csv")).unwrap();
+    let players = values["players"].as_array().unwrap();
+    let mut compared = 0;
+    for line in reference.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let row: usize = cells[0].parse().unwrap();
+        let expected: f64 = cells[3].parse().unwrap();
+        let actual = players[row]["value"].as_f64().unwrap();
+        assert!(
+            (actual - expected).abs() < 1e-9,
+            "row {row}: {actual} vs pyDVL {expected}"
+        );
+        compared += 1;
+    }
+    assert_eq!(compared, players.len());
+    let run = assay(
+        tmp.path(),
+        &[
+            "value",
+            "--method",
+            "knn-shapley",
+            "--train",
+            train.to_str().unwrap(),
+        ],
+    );
+    run.expect_code(2);
+}

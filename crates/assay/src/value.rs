@@ -1,0 +1,199 @@
+//! `assay value`: what each piece of data is worth to recommendation quality.
+
+use anyhow::Context;
+use assay_core::{clean, split, EventKind};
+use assay_metrics::Metric;
+use assay_recommend::ModelSpec;
+use assay_value::recommend::{players, Audience, RecConfig, RecommenderUtility};
+use assay_value::{Convergence, Method, ValueConfig, Values};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{DatasetArgs, ValueArgs};
+use crate::data;
+use crate::output::{print_json, Table};
+use crate::BadInput;
+
+pub fn run(args: ValueArgs) -> anyhow::Result<()> {
+    let values = if args.method == "knn-shapley" {
+        knn_shapley(&args)?
+    } else {
+        recommender_values(&args)?
+    };
+    if args.json {
+        return print_json(&values);
+    }
+    print_values(&values, args.top)
+}
+
+fn knn_shapley(args: &ValueArgs) -> anyhow::Result<Values> {
+    let (Some(train), Some(test), Some(label)) = (&args.train, &args.test, &args.label) else {
+        return Err(BadInput(
+            "--method knn-shapley needs --train FILE, --test FILE and --label COLUMN".into(),
+        )
+        .into());
+    };
+    if args.k == 0 {
+        return Err(BadInput("--k: expected at least 1".into()).into());
+    }
+    assay_value::knn_shapley_csv(train, test, label, args.k)
+        .map_err(|e| BadInput(e.to_string()).into())
+}
+
+fn parse_utility(text: &str) -> anyhow::Result<(Metric, usize)> {
+    let bad = || {
+        BadInput(format!(
+            "--utility: expected METRIC@K such as ndcg@10 or recall@20, found '{text}'"
+        ))
+    };
+    let (name, k) = text.split_once('@').ok_or_else(bad)?;
+    let metric = Metric::parse(name).ok_or_else(bad)?;
+    let k: usize = k.parse().map_err(|_| bad())?;
+    if k == 0 {
+        return Err(bad().into());
+    }
+    Ok((metric, k))
+}
+
+fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
+    let Some(dataset) = &args.dataset else {
+        return Err(BadInput(
+            "a DATASET is needed (or --method knn-shapley with --train/--test)".into(),
+        )
+        .into());
+    };
+    let method = Method::parse(&args.method).ok_or_else(|| {
+        BadInput(format!(
+            "--method: unknown method '{}': expected loo, shapley, tmc, banzhaf, banzhaf-exact, beta, beta-exact or knn-shapley",
+            args.method
+        ))
+    })?;
+    let (metric, k) = parse_utility(&args.utility)?;
+    let model = ModelSpec::parse(&args.model).map_err(|e| BadInput(format!("--model: {e}")))?;
+    let loaded = data::load(&DatasetArgs {
+        dataset: dataset.clone(),
+        unknown_refs: args.unknown_refs,
+    })?;
+    let data = &loaded.dataset;
+    // Impressions are exposure, not preference: the recommender learns from the rest.
+    let all: Vec<u32> = (0..data.events.len() as u32).collect();
+    let kinds: Vec<EventKind> = EventKind::ALL
+        .into_iter()
+        .filter(|&k| k != EventKind::Impression)
+        .collect();
+    let rows = clean::of_kinds(data, &all, &kinds);
+    let parts = split::by_ratio(
+        data,
+        &rows,
+        [0.8, 0.2, 0.0],
+        split::Order::Random { seed: args.seed },
+    );
+    let players = match args.players.as_str() {
+        "sources" => players::by_source(data, &parts.train),
+        "categories" => players::by_category(data, &parts.train),
+        "windows" => players::by_time_window(data, &parts.train, args.windows),
+        "segments" => players::by_segment(data, &parts.train, &args.segment_attribute).ok_or_else(|| {
+            BadInput(format!("--players segments: the users have no attribute '{}'", args.segment_attribute))
+        })?,
+        "users" => players::by_user(data, &parts.train),
+        "items" => players::by_item(data, &parts.train),
+        "interactions" => players::by_interaction(&parts.train),
+        other => {
+            return Err(BadInput(format!(
+                "--players: unknown kind '{other}': expected sources, categories, windows, segments, users, items or interactions"
+            ))
+            .into())
+        }
+    };
+    if players.is_empty() {
+        return Err(BadInput(format!(
+            "--players {}: the training data has none",
+            args.players
+        ))
+        .into());
+    }
+    let audience = if args.total {
+        Audience::Total
+    } else {
+        Audience::Others
+    };
+    let config = RecConfig {
+        model,
+        metric,
+        k,
+        audience,
+    };
+    let utility = RecommenderUtility::new(data, &parts.train, &parts.valid, players, config)
+        .context("building the utility")?;
+    let convergence = Convergence {
+        batch: 16,
+        min_samples: args.min_samples,
+        max_samples: args.max_samples,
+        rtol: args.rtol,
+        atol: 0.0,
+    };
+    let bar = ProgressBar::new(args.max_samples);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} samples {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let values = assay_value::value_players(
+        &utility,
+        &method,
+        &ValueConfig {
+            seed: args.seed,
+            convergence,
+        },
+        &progress,
+    )
+    .map_err(|e| BadInput(e.to_string()))?;
+    bar.finish_and_clear();
+    Ok(values)
+}
+
+fn print_values(values: &Values, top: usize) -> anyhow::Result<()> {
+    println!(
+        "{} values under {} ({} utility evaluations)",
+        values.method, values.utility, values.utility_evals
+    );
+    let mut order: Vec<usize> = (0..values.players.len()).collect();
+    order.sort_by(|&a, &b| values.players[b].value.total_cmp(&values.players[a].value));
+    let mut table = Table::new(&["rank", "player", "value", "std error", "converged"]);
+    let shown: Vec<usize> = if order.len() <= 2 * top {
+        order.clone()
+    } else {
+        order[..top]
+            .iter()
+            .chain(&order[order.len() - top..])
+            .copied()
+            .collect()
+    };
+    for &i in &shown {
+        let rank = order.iter().position(|&j| j == i).unwrap_or(i) + 1;
+        let p = &values.players[i];
+        table.row(vec![
+            rank.to_string(),
+            p.name.clone(),
+            format!("{:.6}", p.value),
+            format!("{:.6}", p.std_error),
+            p.converged.to_string(),
+        ]);
+    }
+    table.print()?;
+    if shown.len() < order.len() {
+        println!(
+            "(top and bottom {top} of {} players; all in --json)",
+            order.len()
+        );
+    }
+    let harmful = values.players.iter().filter(|p| p.value < 0.0).count();
+    if harmful > 0 {
+        println!(
+            "{harmful} player(s) have a negative value: the model is better without their data"
+        );
+    }
+    Ok(())
+}
