@@ -2,7 +2,11 @@
 //! how well low values find the bots; then drop the lowest-valued 5% and re-measure test
 //! NDCG@10.
 //!
-//! `cargo run --release -p assay-value --example bots [SEED] [MSR_SAMPLES] [TMC_PERMUTATIONS]`
+//! `cargo run --release -p assay-value --example bots [SEED] [MSR_SAMPLES] [TMC_PERMUTATIONS] [EVENTS]`
+//!
+//! The shop is `SimConfig::small` (200 users, 500 items) with 5% bots and EVENTS events
+//! (default 100,000). Add the word `total` to value users in total (to others and to
+//! themselves) instead of to others.
 //!
 //! Users are split into two halves by index parity. Each half is valued as players with the
 //! other half as the audience ("value to others"), with EASE and NDCG@10 on a per-user
@@ -26,11 +30,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seed = args.first().copied().unwrap_or(1);
     let msr_samples = args.get(1).copied().unwrap_or(400);
     let tmc_permutations = args.get(2).copied().unwrap_or(8);
+    let n_events = args.get(3).copied().unwrap_or(100_000);
+    let audience = if std::env::args().any(|a| a == "total") {
+        Audience::Total
+    } else {
+        Audience::Others
+    };
 
     let dir = tempfile::tempdir()?;
     let shop = dir.path().join("shop");
     let mut config = assay_sim::SimConfig::small(seed);
     config.bot_fraction = 0.05;
+    config.n_events_target = n_events;
     let summary = assay_sim::simulate(&config, &shop)?;
     let loaded = assay_import::load(
         &shop,
@@ -73,13 +84,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .cloned()
                 .collect();
             let owners: Vec<UserIdx> = players.iter().map(|p| p.users[0]).collect();
-            let utility = RecommenderUtility::new(
-                &data,
-                &split.train,
-                &split.valid,
-                players,
-                rec(Audience::Others),
-            )?;
+            let utility =
+                RecommenderUtility::new(&data, &split.train, &split.valid, players, rec(audience))?;
             let samples = match method {
                 Method::MsrBanzhaf => msr_samples,
                 _ => tmc_permutations,

@@ -29,6 +29,10 @@
 //! exact enumeration, and fast paths never change what is computed. Every Monte-Carlo sample
 //! `k` uses ChaCha8 stream `k` of the seed and results are merged in sample order, so the same
 //! seed gives the same values whatever the thread count.
+//!
+//! Not here yet: model-specific incremental utilities (ItemKNN co-occurrence updates, EASE
+//! Woodbury updates) that would override [`Utility::eval_prefixes`], and business (OPE)
+//! utilities; [`recommend::RecommenderUtility`] refits the model for every subset.
 
 #![warn(missing_docs)]
 
