@@ -5,7 +5,7 @@ use assay_bandit::{AbConfig, BusinessConfig, Unit};
 
 use crate::cli::{AbArgs, BusinessArgs, UnitArg};
 use crate::data;
-use crate::output::{print_json, Table};
+use crate::output::{interval, print_json, Table};
 use crate::BadInput;
 
 pub fn ab(args: AbArgs) -> anyhow::Result<()> {
@@ -114,10 +114,7 @@ pub fn business(args: BusinessArgs) -> anyhow::Result<()> {
         } else {
             format!("{}={}", row.group, row.value)
         };
-        let ci = match (row.ci_low, row.ci_high) {
-            (Some(lo), Some(hi)) => format!("[{lo:.4}, {hi:.4}]"),
-            _ => "-".to_owned(),
-        };
+        let ci = interval(row.ci_low, row.ci_high, 4).unwrap_or_else(|| "-".to_owned());
         table.row(vec![
             group,
             row.metric.clone(),

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::cli::{DatasetArgs, OpeArgs};
 use crate::data;
-use crate::output::{print_json, Table};
+use crate::output::{interval, print_json, Table};
 use crate::BadInput;
 
 /// What `assay ope` reports.
@@ -97,10 +97,7 @@ fn print_output(output: &OpeOutput) -> anyhow::Result<()> {
     }
     let mut table = Table::new(&["estimator", "value", "95% CI", "relative error"]);
     for e in &output.estimates {
-        let ci = match (e.ci_low, e.ci_high) {
-            (Some(lo), Some(hi)) => format!("[{lo:.6}, {hi:.6}]"),
-            _ => "-".to_owned(),
-        };
+        let ci = interval(e.ci_low, e.ci_high, 6).unwrap_or_else(|| "-".to_owned());
         let err = e
             .relative_error
             .map(|r| format!("{:.2}%", r * 100.0))

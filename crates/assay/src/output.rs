@@ -77,6 +77,11 @@ fn looks_numeric(cell: &str) -> bool {
             .all(|c| c.is_ascii_digit() || ".,-+e%".contains(c))
 }
 
+/// A confidence interval as `[lo, hi]` with `digits` decimals, when both ends are known.
+pub fn interval(lo: Option<f64>, hi: Option<f64>, digits: usize) -> Option<String> {
+    Some(format!("[{:.digits$}, {:.digits$}]", lo?, hi?))
+}
+
 /// Prints `value` as pretty JSON on standard output.
 pub fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
@@ -134,5 +139,10 @@ mod tests {
         assert_eq!(percent(Some(0.0038)), "0.380%");
         assert_eq!(percent(Some(0.25)), "25.00%");
         assert_eq!(percent(None), "-");
+        assert_eq!(
+            interval(Some(0.1), Some(0.25), 3).as_deref(),
+            Some("[0.100, 0.250]")
+        );
+        assert_eq!(interval(None, Some(0.25), 3), None);
     }
 }

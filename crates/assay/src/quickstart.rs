@@ -12,7 +12,7 @@ use assay_sim::SimConfig;
 
 use crate::cli::{DatasetArgs, QuickstartArgs};
 use crate::data;
-use crate::output::{count, percent};
+use crate::output::{count, interval, percent};
 
 pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
     let out = &args.out;
@@ -122,10 +122,7 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
     };
     let business = assay_bandit::business_metrics(&loaded.dataset, &config)?;
     for row in business.rows.iter().filter(|r| r.group == "overall") {
-        let ci = match (row.ci_low, row.ci_high) {
-            (Some(lo), Some(hi)) => format!("[{lo:.4}, {hi:.4}]"),
-            _ => String::new(),
-        };
+        let ci = interval(row.ci_low, row.ci_high, 4).unwrap_or_default();
         println!("   {:<24} {:.4} {ci}", row.metric, row.estimate);
     }
     write_json(&out.join("business-shop.json"), &business)?;

@@ -36,16 +36,7 @@ impl Run {
 
 /// Runs the binary with an isolated cache and no shared data unless the test provides it.
 fn assay(home: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_assay"))
-        .args(args)
-        .env("ASSAY_HOME", home.join("cache"))
-        .env("ASSAY_SHARED_DATA", home.join("no-shared-data"))
-        .output()
-        .expect("the assay binary runs");
-    Run {
-        args: args.iter().map(|s| s.to_string()).collect(),
-        output,
-    }
+    assay_with_shared(home, &home.join("no-shared-data"), args)
 }
 
 fn write(path: &Path, text: &str) {
@@ -261,6 +252,7 @@ fn shared_data() -> Option<PathBuf> {
     None
 }
 
+/// Runs the binary with an isolated cache, reading sample data from `shared`.
 fn assay_with_shared(home: &Path, shared: &Path, args: &[&str]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_assay"))
         .args(args)
