@@ -56,6 +56,31 @@ fn pop_counts_training_users() {
 }
 
 #[test]
+fn recbole_pop_counts_batches_with_their_negatives() {
+    // One positive per batch (batch 2, one negative). User 0 has seen items 0 and 1 of 3, so
+    // each negative must be item 2, whatever the seed: two batches, each {own item, 2}.
+    let train = matrix(1, 3, &[&[0, 1]]);
+    for seed in [1, 2, 3] {
+        let params = PopParams {
+            batch: 2,
+            negatives: 1,
+            seed,
+        };
+        let model = params.fit(&train, &empty_data(3), None).unwrap();
+        assert_eq!(scores(&model, 0), vec![1.0, 1.0, 2.0]);
+    }
+    // Without negatives and one batch holding everything, every item present counts once.
+    let train = matrix(3, 4, &[&[0, 1], &[1], &[1, 3]]);
+    let params = PopParams {
+        batch: 100,
+        negatives: 0,
+        seed: 9,
+    };
+    let model = params.fit(&train, &empty_data(4), None).unwrap();
+    assert_eq!(scores(&model, 0), vec![1.0, 1.0, 0.0, 1.0]);
+}
+
+#[test]
 fn itemknn_matches_hand_cosines_and_truncates_neighbourhoods() {
     // Users: u0 {0,1}, u1 {0,1,2}, u2 {2}. Item users: i0 {u0,u1}, i1 {u0,u1}, i2 {u1,u2}.
     // cos(0,1) = 2 / (√2·√2) = 1; cos(0,2) = cos(1,2) = 1 / (√2·√2) = 0.5 (denominator + 1e-6).
@@ -133,7 +158,7 @@ fn ease_matches_an_independent_inverse() {
     );
     let model = EaseParams {
         reg: 2.0,
-        dropout: 0.0,
+        ..EaseParams::default()
     }
     .fit(&train, &empty_data(6), None)
     .unwrap();
@@ -141,6 +166,7 @@ fn ease_matches_an_independent_inverse() {
     let denoised = EaseParams {
         reg: 2.0,
         dropout: 0.2,
+        side: 0.0,
     }
     .fit(&train, &empty_data(6), None)
     .unwrap();
@@ -161,10 +187,47 @@ fn ease_matches_an_independent_inverse() {
     }
     assert!(EaseParams {
         reg: 0.0,
-        dropout: 0.0
+        ..EaseParams::default()
     }
     .fit(&train, &empty_data(6), None)
     .is_err());
+}
+
+#[test]
+fn ease_side_information_equals_tags_as_extra_users() {
+    let rows: [&[u32]; 5] = [&[0, 1, 2], &[1, 2, 3], &[0, 3, 4], &[4, 5], &[0, 1, 5]];
+    let train = matrix(5, 6, &rows);
+    let mut data = empty_data(6);
+    // Tags: category levels A {0, 2}, B and C {1, 3, 5}; year=1995 {0, 4}; "two words" is
+    // not a tag; item 4 has no category.
+    for (item, category) in ["A", "B/C", "A", "B/C", "", "B/C"].iter().enumerate() {
+        data.items.category[item] = (*category).to_owned();
+    }
+    data.items.attributes.names = vec!["year".into(), "note".into()];
+    data.items.attributes.values = vec![
+        ["1995", "", "", "", "1995", ""].map(String::from).to_vec(),
+        ["two words"; 6].map(String::from).to_vec(),
+    ];
+    let model = EaseParams {
+        reg: 2.0,
+        side: 1.0,
+        ..EaseParams::default()
+    }
+    .fit(&train, &data, None)
+    .unwrap();
+    // The same fit by hand: plain EASE on the users plus one pseudo-user per tag.
+    let mut with_tags: Vec<&[u32]> = rows.to_vec();
+    with_tags.extend([&[0u32, 2][..], &[1, 3, 5], &[1, 3, 5], &[0, 4]]);
+    let b = ease_reference(&matrix(9, 6, &with_tags), 2.0, 0.0);
+    for u in 0..5u32 {
+        for (j, g) in scores(&model, u).iter().enumerate() {
+            let want: f64 = train.items_of(u).iter().map(|&i| b[i as usize][j]).sum();
+            assert!(
+                (*g as f64 - want).abs() < 1e-5,
+                "user {u} item {j}: {g} vs {want}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -194,7 +257,7 @@ fn factor_models_and_itemknn_find_the_missing_block_item() {
         Box::new(
             EaseParams {
                 reg: 1.0,
-                dropout: 0.0,
+                ..EaseParams::default()
             }
             .fit(&train, &data, None)
             .unwrap(),

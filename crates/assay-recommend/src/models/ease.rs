@@ -8,6 +8,13 @@
 //! `dropout = p > 0` adds Steck's (2020) emphasized-denoising regulariser: item `i` gets
 //! `λ + p / (1 - p) · G[i][i]` on the diagonal instead of `λ` (EDLAE with the zero-diagonal
 //! constraint), which shrinks popular items more; `p = 0` is plain EASE.
+//!
+//! `side = α > 0` adds the catalog as side information, as in Jeunen et al.'s collective EASE
+//! (RecSys 2020): every item tag (each level of the category path, the brand, and each
+//! single-token attribute value such as a release year) becomes a pseudo-user with weight `α`
+//! who interacted with every item carrying the tag, i.e. `α²·FᵀF` is added to the Gram matrix.
+//! Items that share tags then share weight even when few users link them. Scores still come
+//! from the user's own items only.
 
 use std::path::Path;
 
@@ -29,6 +36,9 @@ pub struct EaseParams {
     /// Dropout probability `p` in `[0, 1)` of the denoising regulariser; 0 is plain EASE.
     #[serde(default)]
     pub dropout: f32,
+    /// Weight `α` of the catalog's item tags as pseudo-users; 0 ignores the catalog.
+    #[serde(default)]
+    pub side: f32,
 }
 
 impl Default for EaseParams {
@@ -36,6 +46,7 @@ impl Default for EaseParams {
         EaseParams {
             reg: 250.0,
             dropout: 0.0,
+            side: 0.0,
         }
     }
 }
@@ -54,7 +65,7 @@ impl Fit for EaseParams {
     fn fit(
         &self,
         train: &Interactions,
-        _: &Dataset,
+        data: &Dataset,
         _: Option<&Validate<'_>>,
     ) -> Result<EaseModel> {
         if !positive(self.reg) {
@@ -71,11 +82,21 @@ impl Fit for EaseParams {
                 reason: "must be in [0, 1)",
             });
         }
+        if !(self.side >= 0.0 && self.side.is_finite()) {
+            return Err(RecommendError::Param {
+                name: "side",
+                value: self.side.to_string(),
+                reason: "must be a non-negative number",
+            });
+        }
         let n = train.n_items();
         if n == 0 {
             return Err(RecommendError::Data("no items".into()));
         }
-        let gram = gram_matrix(train, self.reg, self.dropout / (1.0 - self.dropout));
+        let mut gram = gram_matrix(train, self.reg, self.dropout / (1.0 - self.dropout));
+        if self.side > 0.0 {
+            add_item_tags(&mut gram, n, data, self.side * self.side);
+        }
         let inverse = MatRef::from_row_major_slice(&gram, n, n)
             .llt(Side::Lower)
             .map_err(|e| RecommendError::LinearAlgebra(format!("{e:?}")))?
@@ -113,6 +134,66 @@ fn gram_matrix(train: &Interactions, reg: f32, emphasis: f32) -> Vec<f32> {
         row[i] += reg + emphasis * row[i];
     });
     gram
+}
+
+/// Adds `weight` to `gram[i][j]` for every tag items `i` and `j` share (`i == j` included).
+fn add_item_tags(gram: &mut [f32], n: usize, data: &Dataset, weight: f32) {
+    let tagged = item_tags(data, n);
+    gram.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
+        for tag in &tagged.of_item[i] {
+            for &j in &tagged.items[*tag] {
+                row[j as usize] += weight;
+            }
+        }
+    });
+}
+
+/// Item tags: for each tag the items carrying it, and for each item its tags.
+struct Tags {
+    items: Vec<Vec<u32>>,
+    of_item: Vec<Vec<usize>>,
+}
+
+/// The tags of the first `n` catalog items: category path levels, brand, and attribute values
+/// without whitespace (a multi-word value is free text or a joined token list, not a tag).
+fn item_tags(data: &Dataset, n: usize) -> Tags {
+    let catalog = &data.items;
+    let mut ids: std::collections::HashMap<String, usize> = Default::default();
+    let mut tags = Tags {
+        items: Vec::new(),
+        of_item: vec![Vec::new(); n],
+    };
+    let mut add = |item: usize, tag: String| {
+        let next = ids.len();
+        let id = *ids.entry(tag).or_insert(next);
+        if id == tags.items.len() {
+            tags.items.push(Vec::new());
+        }
+        if !tags.of_item[item].contains(&id) {
+            tags.of_item[item].push(id);
+            tags.items[id].push(item as u32);
+        }
+    };
+    for item in 0..n.min(catalog.len()) {
+        for level in catalog.category[item].split('/').filter(|l| !l.is_empty()) {
+            add(item, format!("category={level}"));
+        }
+        if !catalog.brand[item].is_empty() {
+            add(item, format!("brand={}", catalog.brand[item]));
+        }
+        for (name, values) in catalog
+            .attributes
+            .names
+            .iter()
+            .zip(&catalog.attributes.values)
+        {
+            let value = values[item].trim();
+            if !value.is_empty() && !value.contains(char::is_whitespace) {
+                add(item, format!("{name}={value}"));
+            }
+        }
+    }
+    tags
 }
 
 impl EaseModel {

@@ -6,12 +6,17 @@
 //! item's count is the number of mini-batches that contain it. Every item popular enough to be
 //! in nearly every batch ties at the top, and the tie order (item index) decides the ranking.
 //! `batch > 0` reproduces that count over one seeded shuffle, to compare with RecBole's numbers.
+//! RecBole trains `Pop` point-wise with one uniform negative per positive by default: a batch of
+//! `batch` rows holds `batch / (1 + negatives)` positives, each followed by `negatives` items the
+//! user has no training interaction with, and the negatives are counted too (the loss never looks
+//! at the label). `pop:batch=2048;negatives=1` is RecBole 1.2.1's default configuration; it lands
+//! near RecBole's published Pop numbers on ml-100k, far below true popularity.
 
 use std::path::Path;
 
 use assay_core::{Dataset, Interactions, UserIdx};
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +32,10 @@ pub struct PopParams {
     pub batch: usize,
     /// Seed of the shuffle when `batch > 0`.
     pub seed: u64,
+    /// Uniformly sampled negatives per positive in each batch when `batch > 0` (RecBole's
+    /// point-wise training rows); they count like positives.
+    #[serde(default)]
+    pub negatives: usize,
 }
 
 /// Fitted popularity: the number of training users of each item.
@@ -47,17 +56,7 @@ impl Fit for PopParams {
                 counts[item as usize] += 1.0;
             }
         } else {
-            let mut items = train.indices().to_vec();
-            items.shuffle(&mut ChaCha8Rng::seed_from_u64(self.seed));
-            let mut last_batch = vec![usize::MAX; train.n_items()];
-            for (b, chunk) in items.chunks(self.batch).enumerate() {
-                for &item in chunk {
-                    if last_batch[item as usize] != b {
-                        last_batch[item as usize] = b;
-                        counts[item as usize] += 1.0;
-                    }
-                }
-            }
+            counts = batch_counts(train, self);
         }
         Ok(PopModel {
             params: *self,
@@ -65,6 +64,46 @@ impl Fit for PopParams {
             counts,
         })
     }
+}
+
+/// The number of shuffled mini-batches containing each item, as a positive or as a sampled
+/// negative (RecBole's duplicate-index assignment adds 1 once per batch).
+fn batch_counts(train: &Interactions, params: &PopParams) -> Vec<f32> {
+    let n_items = train.n_items();
+    let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
+    let mut pairs: Vec<(UserIdx, u32)> = (0..train.n_users() as UserIdx)
+        .flat_map(|u| train.items_of(u).iter().map(move |&i| (u, i)))
+        .collect();
+    pairs.shuffle(&mut rng);
+    let positives_per_batch = (params.batch / (1 + params.negatives)).max(1);
+    let mut counts = vec![0.0f32; n_items];
+    let mut last_batch = vec![usize::MAX; n_items];
+    for (b, chunk) in pairs.chunks(positives_per_batch).enumerate() {
+        let mut mark = |item: u32| {
+            if last_batch[item as usize] != b {
+                last_batch[item as usize] = b;
+                counts[item as usize] += 1.0;
+            }
+        };
+        for &(user, item) in chunk {
+            mark(item);
+            let seen = train.items_of(user);
+            if seen.len() >= n_items {
+                continue;
+            }
+            for _ in 0..params.negatives {
+                // Rejection sampling like RecBole's sampler: redraw items the user has seen.
+                let negative = loop {
+                    let candidate = rng.random_range(0..n_items as u32);
+                    if seen.binary_search(&candidate).is_err() {
+                        break candidate;
+                    }
+                };
+                mark(negative);
+            }
+        }
+    }
+    counts
 }
 
 impl PopModel {
