@@ -82,6 +82,20 @@ pub struct SimConfig {
     pub bot_activity: f64,
     /// Probability that a bot clicks each shown slot, whatever the item.
     pub bot_click_rate: f64,
+    /// Size of the click farm's campaign: this many catalog items (uniform, seeded) that the
+    /// farm's bots click in every session on top of what they are shown, so the promoted
+    /// items co-occur with everything the bots click (a shilling attack). 0 (the default of a
+    /// config written before the field existed) gives no farm: every bot is a scraper.
+    #[serde(default)]
+    pub bot_promoted_items: u32,
+    /// Probability that a farm bot clicks each promoted item in a session.
+    #[serde(default = "default_bot_promoted_click_rate")]
+    pub bot_promoted_click_rate: f64,
+    /// Share of the bots that work for the click farm; the rest are scrapers, which only
+    /// click what they are shown (with `bot_click_rate`). Ignored when `bot_promoted_items`
+    /// is 0.
+    #[serde(default = "default_bot_farm_share")]
+    pub bot_farm_share: f64,
     /// Probability that an event row is written twice in a row.
     pub duplicate_fraction: f64,
     /// Probability that a rating `r` is written as `6 - r`.
@@ -102,6 +116,14 @@ pub struct SourceSpec {
     /// Probability that a human impression of this source gets a spurious click, whatever
     /// the item; such clicks have no dwell, cart or purchase.
     pub click_noise: f64,
+}
+
+fn default_bot_promoted_click_rate() -> f64 {
+    0.5
+}
+
+fn default_bot_farm_share() -> f64 {
+    1.0
 }
 
 impl SourceSpec {
@@ -157,6 +179,9 @@ impl SimConfig {
             bot_fraction: 0.0,
             bot_activity: 3.0,
             bot_click_rate: 0.5,
+            bot_promoted_items: 10,
+            bot_promoted_click_rate: default_bot_promoted_click_rate(),
+            bot_farm_share: 0.8,
             duplicate_fraction: 0.0,
             flipped_rating_fraction: 0.0,
             sources: SourceSpec::defaults(),
@@ -209,6 +234,8 @@ impl SimConfig {
             ("paraphrase_rate", self.paraphrase_rate),
             ("bot_fraction", self.bot_fraction),
             ("bot_click_rate", self.bot_click_rate),
+            ("bot_promoted_click_rate", self.bot_promoted_click_rate),
+            ("bot_farm_share", self.bot_farm_share),
             ("duplicate_fraction", self.duplicate_fraction),
             ("flipped_rating_fraction", self.flipped_rating_fraction),
         ];
@@ -249,6 +276,9 @@ impl SimConfig {
         }
         if self.n_items == 0 {
             return fail("n_items", "must be at least 1");
+        }
+        if self.bot_promoted_items > self.n_items {
+            return fail("bot_promoted_items", "must be at most n_items");
         }
         if self.n_users == 0 {
             return fail("n_users", "must be at least 1");

@@ -47,6 +47,7 @@ mod values;
 
 pub mod assess;
 pub mod recommend;
+pub mod recommend_oob;
 
 pub use error::{Result, ValueError};
 pub use exact::{exact_semivalue, exact_shapley, leave_one_out, Semivalue, MAX_EXACT_PLAYERS};
