@@ -82,6 +82,11 @@ pub struct SimConfig {
     pub bot_activity: f64,
     /// Probability that a bot clicks each shown slot, whatever the item.
     pub bot_click_rate: f64,
+    /// Mean number of uniformly random catalog items a bot opens directly (no slate) in each
+    /// session, on top of what it clicks in slates: crawling that carries no preference at
+    /// all. 0 is the default of a config written before the field existed.
+    #[serde(default)]
+    pub bot_random_clicks: f64,
     /// Size of the click farm's campaign: this many catalog items (uniform, seeded) that the
     /// farm's bots click in every session on top of what they are shown, so the promoted
     /// items co-occur with everything the bots click (a shilling attack). 0 (the default of a
@@ -178,7 +183,8 @@ impl SimConfig {
             max_judgments_per_query: 100,
             bot_fraction: 0.0,
             bot_activity: 3.0,
-            bot_click_rate: 0.5,
+            bot_click_rate: 0.1,
+            bot_random_clicks: 5.0,
             bot_promoted_items: 10,
             bot_promoted_click_rate: default_bot_promoted_click_rate(),
             bot_farm_share: 0.8,
@@ -270,6 +276,10 @@ impl SimConfig {
         }
         if !(self.policy_temperature.is_finite() && self.policy_temperature >= 0.01) {
             return fail("policy_temperature", "must be finite and >= 0.01");
+        }
+        if !(self.bot_random_clicks.is_finite() && (0.0..=1000.0).contains(&self.bot_random_clicks))
+        {
+            return fail("bot_random_clicks", "must be a number in [0, 1000]");
         }
         if !(self.bot_activity.is_finite() && self.bot_activity > 0.0) {
             return fail("bot_activity", "must be finite and > 0");

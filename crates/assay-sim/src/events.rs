@@ -497,14 +497,24 @@ pub(crate) fn simulate_log(
                 log.emit(&rated, 0)?;
             }
         }
-        if bots.is_farm[user as usize] {
-            // The farm's bots open the promoted items' pages directly (no slate, no query),
-            // dwell a moment and leave; the draws come from the bots' own stream.
+        if is_bot {
+            // Bots open pages directly (no slate, no query), dwell a moment and leave: random
+            // catalog items, then the farm's promoted items; the draws come from the bots'
+            // own stream.
             let mut click_time = start + 5 * (slate.len() as i64 + 1);
-            for &item in &bots.promoted {
-                if !bernoulli(&mut bot_rng, config.bot_promoted_click_rate) {
-                    continue;
+            let rate = config.bot_random_clicks;
+            let n_random = rate.floor() as usize + usize::from(bernoulli(&mut bot_rng, rate.fract()));
+            let mut direct: Vec<u32> = (0..n_random)
+                .map(|_| index(&mut bot_rng, catalog.items.len()) as u32)
+                .collect();
+            if bots.is_farm[user as usize] {
+                for &item in &bots.promoted {
+                    if bernoulli(&mut bot_rng, config.bot_promoted_click_rate) {
+                        direct.push(item);
+                    }
                 }
+            }
+            for item in direct {
                 click_time += bot_rng.random_range(2..10);
                 let click = Row {
                     item,

@@ -1,38 +1,41 @@
 //! Bad-data detection on the simulator: value every user of a shop with 5% bots (a click
-//! farm promoting a few items, plus scrapers), check how well low values find the bots, and
-//! whether dropping the lowest-valued users raises the humans' test NDCG@10.
+//! farm and scrapers), check how well low values find the bots, and whether dropping the
+//! lowest-valued users raises the humans' test NDCG@10.
 //!
-//! `cargo run --release -p assay-value --example bots -- [KEY=VALUE ...] [check] [total]`
+//! `cargo run --release -p assay-value --example bots -- [KEY=VALUE ...] [check] [base]`
 //!
 //! Keys (defaults in brackets): `seed` [1], `users` [400], `items` [500], `events`
-//! [200000], `model` (ease or itemknn, as `ModelSpec` text) [itemknn], `methods` [loo,msr,tmc,beta,oob], `msr` (subsets per
-//! half) [400], `tmc` (permutations per half) [4], `beta` (permutations per half) [4],
-//! `oob` (bags) [100]. `check` only measures how much the bots hurt (no valuation);
-//! `total` values users in total instead of to others. `bot_activity`, `bot_click_rate`,
-//! `bot_promoted_items`, `bot_promoted_click_rate` and `bot_farm_share` override the
-//! preset's `SimConfig` fields.
+//! [200000], `model` (`ModelSpec` text, ease or itemknn) [itemknn], `utility` (METRIC@K of
+//! the valuation) [ndcg@10], `valid` (validation share of each user's pairs) [0.15],
+//! `methods` [loo,msr,tmc,beta,oob], `msr` (subsets per half) [400], `tmc` and `beta`
+//! (permutations per half) [4], `oob` (bags) [100]; `bot_activity`, `bot_click_rate`,
+//! `bot_random_clicks`, `bot_promoted_items`, `bot_promoted_click_rate` and
+//! `bot_farm_share` override the preset's `SimConfig` fields. `check` only measures how much
+//! the bots hurt (no valuation); `base` switches the valuation utility to
+//! `RecommenderUtility` (see below).
 //!
-//! Protocol. The shop is `SimConfig::small` with `users` users (5% bots, the preset's click
-//! farm), `items` items and `events` events. The data are the click, cart and purchase rows,
-//! one row per distinct (user, item) pair (the first); each user's pairs are split at random
-//! 70/15/15 into train / validation / test. The model is an item-item one (ItemKNN by
-//! default, or EASE); "NDCG@10 of a set of training users" means: fit the item-item weights
-//! on those users' training rows, then rank
-//! items for every evaluated user from their *full* training history (dropping a user from
-//! the training data removes them from `B`, not from the shop's audience), masking that
-//! history, and average NDCG@10 over the evaluated users' held-out items. (The valuation
-//! utilities use `RecommenderUtility`, whose evaluated users are never players, so the two
-//! agree there.)
+//! Protocol. The shop is `SimConfig::small` with `users` users (5% bots with the preset's
+//! click farm and scrapers), `items` items and `events` events. The data are the click, cart
+//! and purchase rows, one row per distinct (user, item) pair (the first); each user's pairs
+//! are split at random into train / validation / test (70/15/15). The model is item-item
+//! (ItemKNN by default, or EASE): "NDCG@10 of a set of training users" means: fit the
+//! item-item weights on those users' training rows only, rank items for every evaluated user
+//! from their *full* training history (dropping a user from the training data removes them
+//! from the weights, not from the shop's audience), mask that history, and average NDCG@10
+//! over the evaluated users' held-out items.
 //!
-//! Valuation (players = users): the users are cut into two halves by index parity; each half
-//! is valued with the other half's training rows always in, and the utility is NDCG@10 on the
-//! *validation* items of the other half's humans ("value to others" on a trusted validation
-//! set: the evaluated users are known humans, the usual clean-validation-set assumption of
-//! data valuation; the labels are used for nothing else). Data-OOB (`recommend_oob::user_oob`)
-//! values all users at once and uses no validation data. Detection: AUC of "low value" for
-//! the bot labels and the two-cluster flag rule (OpenDataVal) with precision/recall/F1.
-//! Removal: drop the lowest-valued, the highest-valued or random users (5, 10, 20%) and
-//! report the humans' NDCG@10 on the *test* items, which no method saw.
+//! Valuation (players = users, value to others). The users are cut into two halves by index
+//! parity. Each half is a game whose utility `U(S)` is the validation metric of the other
+//! half's humans (a trusted validation set: the usual clean-validation-set assumption of
+//! data valuation; the bot labels are used for nothing else) under the model fitted on the
+//! training rows of `S` alone; the evaluated users' histories are queries, never fitted on.
+//! With `base`, `U(S)` is instead `RecommenderUtility` (Audience::Others): the model is
+//! fitted on `S` plus the other half's training rows, bots included. Data-OOB
+//! (`recommend_oob::user_oob`, in-bag share 0.5) values all users at once and needs no
+//! validation data. Detection: AUC of "low value" for the bot labels, and the two-cluster
+//! flag rule (OpenDataVal) with precision/recall/F1. Removal: drop the lowest-valued, the
+//! highest-valued or random users (5, 10, 20%) and report the humans' NDCG@10 on the *test*
+//! items, which no method saw.
 
 use std::time::Instant;
 
@@ -54,6 +57,8 @@ struct Args {
     items: u32,
     events: u64,
     model: ModelSpec,
+    metric: (Metric, usize),
+    valid: f64,
     methods: Vec<String>,
     msr: u64,
     tmc: u64,
@@ -61,9 +66,10 @@ struct Args {
     oob: usize,
     check: bool,
     total: bool,
+    query: bool,
     /// `SimConfig` bot knobs to override: activity, click rate, promoted items, promoted
     /// click rate, farm share.
-    bot: [Option<f64>; 5],
+    bot: [Option<f64>; 6],
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -73,6 +79,8 @@ fn parse_args() -> Result<Args, String> {
         items: 500,
         events: 200_000,
         model: ModelSpec::ItemKnn(Default::default()),
+        metric: (Metric::Ndcg, 10),
+        valid: 0.15,
         methods: ["loo", "msr", "tmc", "beta", "oob"].map(String::from).to_vec(),
         msr: 400,
         tmc: 4,
@@ -80,12 +88,14 @@ fn parse_args() -> Result<Args, String> {
         oob: 100,
         check: false,
         total: false,
-        bot: [None; 5],
+        query: true,
+        bot: [None; 6],
     };
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "check" => args.check = true,
             "total" => args.total = true,
+            "base" => args.query = false,
             _ => {
                 let (key, value) = arg
                     .split_once('=')
@@ -97,19 +107,28 @@ fn parse_args() -> Result<Args, String> {
                     "items" => args.items = value.parse().map_err(|e| bad(&e))?,
                     "events" => args.events = value.parse().map_err(|e| bad(&e))?,
                     "model" => args.model = ModelSpec::parse(value).map_err(|e| bad(&e))?,
+                    "utility" => {
+                        let (m, k) = value.split_once('@').ok_or(bad(&"METRIC@K"))?;
+                        args.metric = (
+                            Metric::parse(m).ok_or(bad(&"metric"))?,
+                            k.parse().map_err(|e| bad(&e))?,
+                        );
+                    }
+                    "valid" => args.valid = value.parse().map_err(|e| bad(&e))?,
                     "methods" => args.methods = value.split(',').map(String::from).collect(),
                     "msr" => args.msr = value.parse().map_err(|e| bad(&e))?,
                     "tmc" => args.tmc = value.parse().map_err(|e| bad(&e))?,
                     "beta" => args.beta = value.parse().map_err(|e| bad(&e))?,
                     "oob" => args.oob = value.parse().map_err(|e| bad(&e))?,
                     "bot_activity" | "bot_click_rate" | "bot_promoted_items"
-                    | "bot_promoted_click_rate" | "bot_farm_share" => {
+                    | "bot_promoted_click_rate" | "bot_farm_share" | "bot_random_clicks" => {
                         let slot = [
                             "bot_activity",
                             "bot_click_rate",
                             "bot_promoted_items",
                             "bot_promoted_click_rate",
                             "bot_farm_share",
+                            "bot_random_clicks",
                         ]
                         .iter()
                         .position(|k| *k == key)
@@ -163,6 +182,58 @@ fn ndcg_of(
     (total.0 / n, total.1 / n)
 }
 
+/// `U(S)` = mean metric@k, over a fixed audience scored from their own histories (which are
+/// not fitted on), of an item-item model fitted on the rows of the players in `S` only.
+struct QueryUtility<'a> {
+    data: &'a Dataset,
+    model: ModelSpec,
+    metric: (Metric, usize),
+    players: Vec<Player>,
+    audience: Vec<(UserIdx, Vec<ItemIdx>, Vec<ItemIdx>)>,
+}
+
+impl Utility for QueryUtility<'_> {
+    fn name(&self) -> String {
+        format!("{} {}@{} [held-out audience]", self.model, self.metric.0.name(), self.metric.1)
+    }
+    fn n_players(&self) -> usize {
+        self.players.len()
+    }
+    fn player_name(&self, player: usize) -> String {
+        self.players[player].name.clone()
+    }
+    fn eval(&self, subset: &[usize]) -> f64 {
+        let rows: Vec<u32> = subset
+            .iter()
+            .flat_map(|&p| self.players[p].rows.iter().copied())
+            .collect();
+        let matrix = Interactions::from_events(self.data, &rows);
+        let Ok(model) = ItemItem::fit(&self.model, &matrix, self.data) else {
+            return 0.0;
+        };
+        let (metric, k) = self.metric;
+        let n_items = matrix.n_items();
+        let total: f64 = self
+            .audience
+            .par_iter()
+            .map(|(_, relevant, history)| {
+                let mut scores = vec![0.0f32; n_items];
+                model.score_history(history, &mut scores);
+                assay_recommend::mask(&mut scores, history);
+                let ranked: Vec<ItemIdx> = assay_recommend::top_k_of(&scores, k)
+                    .into_iter()
+                    .map(|(item, _)| item)
+                    .collect();
+                let hits = assay_metrics::hit_vector(&ranked, relevant);
+                metric.at(&hits, relevant.len(), k)
+            })
+            .collect::<Vec<f64>>()
+            .iter()
+            .sum();
+        total / self.audience.len().max(1) as f64
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args()?;
     let seed = args.seed;
@@ -190,6 +261,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(v) = args.bot[4] {
         config.bot_farm_share = v;
     }
+    if let Some(v) = args.bot[5] {
+        config.bot_random_clicks = v;
+    }
     let summary = assay_sim::simulate(&config, &shop)?;
     let loaded = assay_import::load(
         &shop,
@@ -204,7 +278,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_iter()
         .filter(|&r| seen.insert((data.events.user[r as usize], data.events.item[r as usize])))
         .collect();
-    let split = by_ratio(&data, &rows, [0.7, 0.15, 0.15], Order::Random { seed });
+    let split = by_ratio(&data, &rows, [0.85 - args.valid, args.valid, 0.15], Order::Random { seed });
     let bot_rows = rows
         .iter()
         .filter(|&&r| is_bot[data.events.user[r as usize] as usize])
@@ -293,8 +367,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let rec = RecConfig {
         model: args.model.clone(),
-        metric: Metric::Ndcg,
-        k: 10,
+        metric: args.metric.0,
+        k: args.metric.1,
         audience,
     };
     let mut results: Vec<(String, Vec<f64>)> = Vec::new();
@@ -315,7 +389,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (method, samples) = match name.as_str() {
                 "loo" => (Method::LeaveOneOut, 0),
                 "msr" => (Method::MsrBanzhaf, args.msr),
-                "tmc" => (Method::TmcShapley { truncation: 0.01 }, args.tmc),
+                "tmc" => (Method::TmcShapley { truncation: 0.0 }, args.tmc),
                 "beta" => (
                     Method::BetaShapley {
                         alpha: 16.0,
@@ -332,20 +406,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .collect();
                 let players: Vec<Player> =
                     members.iter().map(|&p| all_users[p].clone()).collect();
-                let mut utility = RecommenderUtility::new(
-                    &data,
-                    &split.train,
-                    &split.valid,
-                    players,
-                    rec.clone(),
-                )?;
-                // The trusted validation set: the other half's humans.
-                utility.restrict_audience(|u| !is_bot[u as usize] && u % 2 != half);
                 let value_config = ValueConfig {
                     seed,
                     convergence: Convergence::fixed(samples.max(2)),
                 };
-                let table = value_players(&utility, &method, &value_config, &|_, _| {})?;
+                let table = if args.query {
+                    let utility = QueryUtility {
+                        data: &data,
+                        model: args.model.clone(),
+                        metric: args.metric,
+                        players,
+                        audience: audience_of(&split.valid, &|u| {
+                            !is_bot[u as usize] && u % 2 != half
+                        }),
+                    };
+                    value_players(&utility, &method, &value_config, &|_, _| {})?
+                } else {
+                    let mut utility = RecommenderUtility::new(
+                        &data,
+                        &split.train,
+                        &split.valid,
+                        players,
+                        rec.clone(),
+                    )?;
+                    // The trusted validation set: the other half's humans.
+                    utility.restrict_audience(|u| !is_bot[u as usize] && u % 2 != half);
+                    value_players(&utility, &method, &value_config, &|_, _| {})?
+                };
                 fits += table.utility_evals;
                 for (&p, v) in members.iter().zip(table.values()) {
                     values[p] = v;
@@ -355,6 +442,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let bad: Vec<bool> = user_ids.iter().map(|&u| is_bot[u as usize]).collect();
         let auc = auc_of_low_values(&values, &bad);
         let (p, r, f1) = precision_recall_f1(&two_cluster_flags(&values), &bad);
+        let stats = |bot: bool| {
+            let v: Vec<f64> = values
+                .iter()
+                .zip(&bad)
+                .filter(|p| *p.1 == bot)
+                .map(|p| *p.0)
+                .collect();
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+            format!("mean {mean:.2e} sd {sd:.2e}")
+        };
+        println!(
+            "{name:5} bots: {}; humans: {}",
+            stats(true),
+            stats(false)
+        );
         println!(
             "{name:5} AUC {auc:.3}  two-cluster P {p:.3} R {r:.3} F1 {f1:.3}  ({fits} fits, {:.1} s)",
             start.elapsed().as_secs_f64()

@@ -180,7 +180,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let table = interaction_oob(&data, &[], &rows, spec, &config)?;
                 let unscored = table.players.iter().filter(|p| p.n_evals == 0).count();
                 if unscored > 0 {
-                    println!("  ({unscored} rows were in every bag; value 0)");
+                    println!("  ({unscored} rows never scored out of bag; value 0.5)");
                 }
                 (table.values(), args.bags)
             }

@@ -164,7 +164,8 @@ fn table(method: &str, utility: String, names: Vec<String>, stats: &[Welford], b
             .map(|(player, (w, name))| PlayerValue {
                 player,
                 name,
-                value: w.mean,
+                // No out-of-bag score means no evidence either way: chance.
+                value: if w.count > 0 { w.mean } else { 0.5 },
                 std_error: w.std_error(),
                 n_evals: w.count,
                 converged: w.count > 0,
@@ -178,7 +179,8 @@ fn table(method: &str, utility: String, names: Vec<String>, stats: &[Welford], b
 /// Data-OOB with one player per row of `rows` (event rows of `data`, best as distinct
 /// (user, item) pairs: a row whose item is in the user's in-bag history is not scored in
 /// that bag). Rows in `base_rows` are in every bag and are not valued. Player `k` is
-/// `rows[k]`, named `row=R`. A row that no bag left out gets value 0 and `converged = false`.
+/// `rows[k]`, named `row=R`. A row that was never scored (in every bag, or its item always in
+/// the user's in-bag history) gets the chance value 0.5, `n_evals` 0 and `converged = false`.
 pub fn interaction_oob(
     data: &Dataset,
     base_rows: &[u32],
@@ -242,7 +244,9 @@ pub fn interaction_oob(
 /// [`crate::recommend::players::by_user`] builds them). Rows in `base_rows` that belong to no
 /// player are in every bag. An out-of-bag user's value in a bag is the mean, over their
 /// distinct items, of the item's percentile rank when scored by the bag's item-item model
-/// (`model`: EASE or ItemKNN, see [`ItemItem`]) from the user's other items.
+/// (`model`: EASE or ItemKNN, see [`ItemItem`]) from the user's other items. A user with
+/// fewer than two distinct items, or never out of bag, gets the chance value 0.5, `n_evals` 0
+/// and `converged = false`.
 pub fn user_oob(
     data: &Dataset,
     base_rows: &[u32],
