@@ -88,16 +88,16 @@ pub struct SimConfig {
     #[serde(default)]
     pub bot_random_clicks: f64,
     /// Size of the click farm's campaign: this many catalog items (uniform, seeded) that the
-    /// farm's bots click in every session on top of what they are shown, so the promoted
-    /// items co-occur with everything the bots click (a shilling attack). 0 (the default of a
-    /// config written before the field existed) gives no farm: every bot is a scraper.
+    /// farm's bots open directly in each session, so the promoted items co-occur with
+    /// everything the bots click (a shilling attack). 0 (the default of a config written
+    /// before the field existed) gives no farm: every bot is a scraper.
     #[serde(default)]
     pub bot_promoted_items: u32,
     /// Probability that a farm bot clicks each promoted item in a session.
     #[serde(default = "default_bot_promoted_click_rate")]
     pub bot_promoted_click_rate: f64,
-    /// Share of the bots that work for the click farm; the rest are scrapers, which only
-    /// click what they are shown (with `bot_click_rate`). Ignored when `bot_promoted_items`
+    /// Share of the bots that work for the click farm; the rest are scrapers, which click
+    /// what they are shown and crawl, but promote nothing. Ignored when `bot_promoted_items`
     /// is 0.
     #[serde(default = "default_bot_farm_share")]
     pub bot_farm_share: f64,
@@ -151,7 +151,10 @@ impl SourceSpec {
 
 impl SimConfig {
     /// A small clean shop for tests: 500 items, 200 users, about 20,000 events, all 36
-    /// categories, 300 queries, no bots, duplicates or flipped ratings.
+    /// categories, 300 queries, no bots, duplicates or flipped ratings. Should bots be
+    /// switched on (`bot_fraction`), they click 10% of shown slots, crawl 5 random items per
+    /// session, and 80% of them work for a click farm promoting 10 items (each clicked with
+    /// probability 0.5 per session).
     pub fn small(seed: u64) -> SimConfig {
         SimConfig {
             seed,
@@ -209,8 +212,8 @@ impl SimConfig {
         }
     }
 
-    /// [`SimConfig::small`] with labelled bad data: 5% bot users, 2% duplicated rows and 5%
-    /// flipped ratings.
+    /// [`SimConfig::small`] with labelled bad data: 5% bot users (the preset's click farm
+    /// and scrapers), 2% duplicated rows and 5% flipped ratings.
     pub fn small_with_bad_data(seed: u64) -> SimConfig {
         SimConfig {
             bot_fraction: 0.05,

@@ -87,17 +87,19 @@
 //! propensity.
 //!
 //! **Bots** pick uniform leaves and queries, click each shown slot with probability
-//! `bot_click_rate` whatever the item, dwell 1-3 s and never cart or buy. A bot works for the
-//! click farm with probability `bot_farm_share` (when `bot_promoted_items > 0`; else every
-//! bot is such a *scraper*): the farm promotes `bot_promoted_items` uniform catalog items, and
-//! at the end of each session a farm bot opens each promoted item directly (a click with no
-//! position, propensity or query, then a 1-3 s dwell) with probability
-//! `bot_promoted_click_rate`. So every farm bot's history holds the promoted items next to
-//! whatever it was shown (mostly items the logging policy ranks high), which is what a
-//! shilling attack does to an item-item model: the promoted items co-occur with popular items
-//! and leak into humans' recommendations. Farm membership, the promoted set and the farm's
-//! extra clicks come from their own random stream, so the humans' sessions are the same draws
-//! whatever the bots do (only their timestamps shift with the rows written).
+//! `bot_click_rate` whatever the item, then open about `bot_random_clicks` uniform catalog
+//! items directly per session (crawling: a click with no position, propensity or query);
+//! every click dwells 1-3 s, and bots never cart or buy. A bot works for the
+//! click farm with probability `bot_farm_share` (when `bot_promoted_items > 0`; the others
+//! are *scrapers*): the farm promotes `bot_promoted_items` uniform catalog items, and in each
+//! session a farm bot also opens each promoted item directly with probability
+//! `bot_promoted_click_rate`. So every bot's history spreads over the whole catalog (noise in
+//! every item-item co-occurrence), and every farm bot's history holds the promoted items next
+//! to everything else, which is what a shilling attack does to an item-item model. Farm
+//! membership, the promoted set and the bots' direct clicks come from their own random
+//! stream (the rows they add still shift the corruption draws and the timing of later
+//! sessions). A config without the bot fields (written before they existed) has no crawling
+//! and no farm: bots only click slots.
 //!
 //! **Corruption** (all labelled in `truth/bad_events.csv`): every row of a bot is `bot`; a
 //! row of a source with `item_noise` carries a uniformly wrong item id with that probability

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bad-data detection benchmarks of BENCHMARKS.md: bots on the simulator (3 seeds) and
+# Bad-data detection benchmarks of BENCHMARKS.md: bots on the simulator (2 seeds) and
 # corrupted interactions on ml-100k. Usage:
 #   crates/assay-value/bench/detection.sh BIN_DIR ML100K_DIR OUT_DIR
 # where BIN_DIR holds the release examples `bots` and `corruption`
@@ -9,11 +9,11 @@ set -euo pipefail
 bin=$1 ml=$2 out=$3
 mkdir -p "$out"
 TIMEFORMAT='wall %R s, user %U s, sys %S s'
-nproc > "$out/nproc.txt"
-for seed in 1 2 3; do
-  { time "$bin/bots" seed=$seed msr=2000 tmc=8 beta=16 oob=200 > "$out/bots_seed$seed.txt"; } 2> "$out/bots_seed$seed.time"
+{ nproc; uptime; } > "$out/machine.txt"
+for seed in 1 2; do
+  { time "$bin/bots" seed=$seed msr=1000 tmc=4 beta=8 oob=100 > "$out/bots_seed$seed.txt"; } 2> "$out/bots_seed$seed.time"
 done
-{ time "$bin/bots" seed=1 base methods=loo,msr,oob msr=2000 oob=200 > "$out/bots_base_seed1.txt"; } 2> "$out/bots_base_seed1.time"
+{ time "$bin/bots" seed=1 base methods=loo,msr msr=1000 > "$out/bots_base_seed1.txt"; } 2> "$out/bots_base_seed1.time"
 "$bin/bots" seed=1 model=ease:reg=100 check > "$out/bots_ease_check_seed1.txt"
-{ time "$bin/corruption" "$ml" bags=50 > "$out/corruption_seed1.txt"; } 2> "$out/corruption_seed1.time"
+{ time "$bin/corruption" "$ml" bags=30 > "$out/corruption_seed1.txt"; } 2> "$out/corruption_seed1.time"
 uptime > "$out/uptime.txt"
