@@ -503,7 +503,8 @@ pub(crate) fn simulate_log(
             // own stream.
             let mut click_time = start + 5 * (slate.len() as i64 + 1);
             let rate = config.bot_random_clicks;
-            let n_random = rate.floor() as usize + usize::from(bernoulli(&mut bot_rng, rate.fract()));
+            let n_random =
+                rate.floor() as usize + usize::from(bernoulli(&mut bot_rng, rate.fract()));
             let mut direct: Vec<u32> = (0..n_random)
                 .map(|_| index(&mut bot_rng, catalog.items.len()) as u32)
                 .collect();

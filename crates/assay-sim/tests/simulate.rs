@@ -483,7 +483,10 @@ fn configs_without_the_farm_fields_mean_no_farm() {
         ..old
     });
     assert!(shop.table("truth/promoted_items.csv").is_empty());
-    assert_eq!(shop.column("truth/bots.csv", "kind"), ["scraper".to_owned()].into());
+    assert_eq!(
+        shop.column("truth/bots.csv", "kind"),
+        ["scraper".to_owned()].into()
+    );
     assert!(shop
         .table("events.csv")
         .iter()

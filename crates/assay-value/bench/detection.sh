@@ -11,9 +11,11 @@ mkdir -p "$out"
 TIMEFORMAT='wall %R s, user %U s, sys %S s'
 { nproc; uptime; } > "$out/machine.txt"
 for seed in 1 2; do
-  { time "$bin/bots" seed=$seed msr=1000 tmc=4 beta=8 oob=100 > "$out/bots_seed$seed.txt"; } 2> "$out/bots_seed$seed.time"
+  { time "$bin/bots" seed=$seed tmc=4 beta=8 oob=100 > "$out/bots_seed$seed.txt"; } 2> "$out/bots_seed$seed.time"
 done
-{ time "$bin/bots" seed=1 base methods=loo,msr msr=1000 > "$out/bots_base_seed1.txt"; } 2> "$out/bots_base_seed1.time"
-"$bin/bots" seed=1 model=ease:reg=100 check > "$out/bots_ease_check_seed1.txt"
+{ time "$bin/bots" seed=1 base methods=loo,msr > "$out/bots_base_seed1.txt"; } 2> "$out/bots_base_seed1.time"
+for model in itemknn itemknn:shrink=50 ease:reg=100; do
+  for seed in 1 2; do "$bin/bots" seed=$seed model=$model check; done
+done > "$out/bots_models_check.txt"
 { time "$bin/corruption" "$ml" bags=30 > "$out/corruption_seed1.txt"; } 2> "$out/corruption_seed1.time"
 uptime > "$out/uptime.txt"

@@ -5,9 +5,9 @@
 //! `cargo run --release -p assay-value --example bots -- [KEY=VALUE ...] [check] [base]`
 //!
 //! Keys (defaults in brackets): `seed` [1], `users` [400], `items` [500], `events`
-//! [200000], `model` (`ModelSpec` text, ease or itemknn) [itemknn], `utility` (METRIC@K of
+//! [200000], `model` (`ModelSpec` text, ease or itemknn) [itemknn:k=100;shrink=10], `utility` (METRIC@K of
 //! the valuation) [ndcg@10], `valid` (validation share of each user's pairs) [0.15],
-//! `methods` [loo,msr,tmc,beta,oob], `msr` (subsets per half) [400], `tmc` and `beta`
+//! `methods` [loo,msr,tmc,beta,oob], `msr` (subsets per half) [1500], `tmc` and `beta`
 //! (permutations per half) [4], `oob` (bags) [100]; `bot_activity`, `bot_click_rate`,
 //! `bot_random_clicks`, `bot_promoted_items`, `bot_promoted_click_rate` and
 //! `bot_farm_share` override the preset's `SimConfig` fields. `check` only measures how much
@@ -78,11 +78,18 @@ fn parse_args() -> Result<Args, String> {
         users: 400,
         items: 500,
         events: 200_000,
-        model: ModelSpec::ItemKnn(Default::default()),
+        // RecBole's ItemKNN with a small shrink: on this shop it ranks better than shrink 0
+        // or 50 with or without the bots (see BENCHMARKS.md).
+        model: ModelSpec::ItemKnn(assay_recommend::ItemKnnParams {
+            k: 100,
+            shrink: 10.0,
+        }),
         metric: (Metric::Ndcg, 10),
         valid: 0.15,
-        methods: ["loo", "msr", "tmc", "beta", "oob"].map(String::from).to_vec(),
-        msr: 400,
+        methods: ["loo", "msr", "tmc", "beta", "oob"]
+            .map(String::from)
+            .to_vec(),
+        msr: 1500,
         tmc: 4,
         beta: 4,
         oob: 100,
@@ -97,9 +104,9 @@ fn parse_args() -> Result<Args, String> {
             "total" => args.total = true,
             "base" => args.query = false,
             _ => {
-                let (key, value) = arg
-                    .split_once('=')
-                    .ok_or(format!("expected KEY=VALUE, `check` or `total`, found `{arg}`"))?;
+                let (key, value) = arg.split_once('=').ok_or(format!(
+                    "expected KEY=VALUE, `check` or `total`, found `{arg}`"
+                ))?;
                 let bad = |_: &dyn std::fmt::Debug| format!("{key}: cannot parse `{value}`");
                 match key {
                     "seed" => args.seed = value.parse().map_err(|e| bad(&e))?,
@@ -120,8 +127,12 @@ fn parse_args() -> Result<Args, String> {
                     "tmc" => args.tmc = value.parse().map_err(|e| bad(&e))?,
                     "beta" => args.beta = value.parse().map_err(|e| bad(&e))?,
                     "oob" => args.oob = value.parse().map_err(|e| bad(&e))?,
-                    "bot_activity" | "bot_click_rate" | "bot_promoted_items"
-                    | "bot_promoted_click_rate" | "bot_farm_share" | "bot_random_clicks" => {
+                    "bot_activity"
+                    | "bot_click_rate"
+                    | "bot_promoted_items"
+                    | "bot_promoted_click_rate"
+                    | "bot_farm_share"
+                    | "bot_random_clicks" => {
                         let slot = [
                             "bot_activity",
                             "bot_click_rate",
@@ -194,7 +205,12 @@ struct QueryUtility<'a> {
 
 impl Utility for QueryUtility<'_> {
     fn name(&self) -> String {
-        format!("{} {}@{} [held-out audience]", self.model, self.metric.0.name(), self.metric.1)
+        format!(
+            "{} {}@{} [held-out audience]",
+            self.model,
+            self.metric.0.name(),
+            self.metric.1
+        )
     }
     fn n_players(&self) -> usize {
         self.players.len()
@@ -278,7 +294,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_iter()
         .filter(|&r| seen.insert((data.events.user[r as usize], data.events.item[r as usize])))
         .collect();
-    let split = by_ratio(&data, &rows, [0.85 - args.valid, args.valid, 0.15], Order::Random { seed });
+    let split = by_ratio(
+        &data,
+        &rows,
+        [0.85 - args.valid, args.valid, 0.15],
+        Order::Random { seed },
+    );
     let bot_rows = rows
         .iter()
         .filter(|&&r| is_bot[data.events.user[r as usize] as usize])
@@ -318,8 +339,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect()
     };
     let promoted = read_promoted(&shop.join("truth/promoted_items.csv"), &data)?;
-    let test_and_share =
-        |dropped: &[UserIdx]| ndcg_of(&data, &args.model, &keep_without(dropped), &test_humans, &promoted);
+    let test_and_share = |dropped: &[UserIdx]| {
+        ndcg_of(
+            &data,
+            &args.model,
+            &keep_without(dropped),
+            &test_humans,
+            &promoted,
+        )
+    };
     let test = |dropped: &[UserIdx]| test_and_share(dropped).0;
     let all_users: Vec<Player> = players::by_user(&data, &split.train);
     let user_ids: Vec<UserIdx> = all_users.iter().map(|p| p.users[0]).collect();
@@ -340,8 +368,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .collect();
         let mean = scores.iter().sum::<f64>() / draws as f64;
-        let sd = (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (draws - 1) as f64)
-            .sqrt();
+        let sd =
+            (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (draws - 1) as f64).sqrt();
         (mean, sd)
     };
     let (r5, r5_sd) = random_drop(0.05, 10);
@@ -404,8 +432,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let members: Vec<usize> = (0..all_users.len())
                     .filter(|&p| all_users[p].users[0] % 2 == half)
                     .collect();
-                let players: Vec<Player> =
-                    members.iter().map(|&p| all_users[p].clone()).collect();
+                let players: Vec<Player> = members.iter().map(|&p| all_users[p].clone()).collect();
                 let value_config = ValueConfig {
                     seed,
                     convergence: Convergence::fixed(samples.max(2)),
@@ -453,11 +480,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
             format!("mean {mean:.2e} sd {sd:.2e}")
         };
-        println!(
-            "{name:5} bots: {}; humans: {}",
-            stats(true),
-            stats(false)
-        );
+        println!("{name:5} bots: {}; humans: {}", stats(true), stats(false));
         println!(
             "{name:5} AUC {auc:.3}  two-cluster P {p:.3} R {r:.3} F1 {f1:.3}  ({fits} fits, {:.1} s)",
             start.elapsed().as_secs_f64()
@@ -488,7 +511,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let picked: Vec<UserIdx> = if lowest_first {
                         order[..m].iter().map(|&p| user_ids[p]).collect()
                     } else {
-                        order[order.len() - m..].iter().map(|&p| user_ids[p]).collect()
+                        order[order.len() - m..]
+                            .iter()
+                            .map(|&p| user_ids[p])
+                            .collect()
                     };
                     let caught = picked.iter().filter(|&&u| is_bot[u as usize]).count();
                     format!("{:.0}%: {:.4} ({caught} bots)", f * 100.0, test(&picked))

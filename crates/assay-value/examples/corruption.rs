@@ -77,7 +77,10 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     if !(args.rate > 0.0 && args.rate < 1.0) {
-        return Err(format!("rate: expected a share in (0, 1), found {}", args.rate));
+        return Err(format!(
+            "rate: expected a share in (0, 1), found {}",
+            args.rate
+        ));
     }
     Ok(args)
 }

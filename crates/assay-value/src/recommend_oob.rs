@@ -153,7 +153,13 @@ pub fn percentile_rank(scores: &[f32], target: ItemIdx, history: &[ItemIdx]) -> 
 }
 
 /// Values table from per-player running means.
-fn table(method: &str, utility: String, names: Vec<String>, stats: &[Welford], bags: usize) -> Values {
+fn table(
+    method: &str,
+    utility: String,
+    names: Vec<String>,
+    stats: &[Welford],
+    bags: usize,
+) -> Values {
     Values {
         method: method.into(),
         utility,
@@ -270,8 +276,11 @@ pub fn user_oob(
     let items: Vec<Vec<ItemIdx>> = players
         .iter()
         .map(|p| {
-            let mut items: Vec<ItemIdx> =
-                p.rows.iter().map(|&r| data.events.item[r as usize]).collect();
+            let mut items: Vec<ItemIdx> = p
+                .rows
+                .iter()
+                .map(|&r| data.events.item[r as usize])
+                .collect();
             items.sort_unstable();
             items.dedup();
             items

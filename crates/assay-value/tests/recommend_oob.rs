@@ -91,7 +91,12 @@ fn a_random_item_gets_the_lowest_interaction_value() {
         assert!((0.0..=1.0).contains(&p.value), "{p:?}");
     }
     let planted = rows.len() - 1;
-    assert_eq!(values.ascending()[0], planted, "{:?}", values.players[planted]);
+    assert_eq!(
+        values.ascending()[0],
+        planted,
+        "{:?}",
+        values.players[planted]
+    );
     // Same seed, same values.
     let again = interaction_oob(
         &data,
