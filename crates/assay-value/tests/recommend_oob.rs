@@ -106,7 +106,10 @@ fn a_random_item_gets_the_lowest_interaction_value() {
         &config,
     )
     .unwrap();
-    assert_eq!(values, again);
+    // (std errors are NaN for rows out of bag once, so compare values and counts.)
+    assert_eq!(values.values(), again.values());
+    let counts = |v: &assay_value::Values| v.players.iter().map(|p| p.n_evals).collect::<Vec<_>>();
+    assert_eq!(counts(&values), counts(&again));
 }
 
 #[test]
