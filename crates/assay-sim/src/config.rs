@@ -82,6 +82,25 @@ pub struct SimConfig {
     pub bot_activity: f64,
     /// Probability that a bot clicks each shown slot, whatever the item.
     pub bot_click_rate: f64,
+    /// Mean number of uniformly random catalog items a bot opens directly (no slate) in each
+    /// session, on top of what it clicks in slates: crawling that carries no preference at
+    /// all. 0 is the default of a config written before the field existed.
+    #[serde(default)]
+    pub bot_random_clicks: f64,
+    /// Size of the click farm's campaign: this many catalog items (uniform, seeded) that the
+    /// farm's bots open directly in each session, so the promoted items co-occur with
+    /// everything the bots click (a shilling attack). 0 (the default of a config written
+    /// before the field existed) gives no farm: every bot is a scraper.
+    #[serde(default)]
+    pub bot_promoted_items: u32,
+    /// Probability that a farm bot clicks each promoted item in a session.
+    #[serde(default = "default_bot_promoted_click_rate")]
+    pub bot_promoted_click_rate: f64,
+    /// Share of the bots that work for the click farm; the rest are scrapers, which click
+    /// what they are shown and crawl, but promote nothing. Ignored when `bot_promoted_items`
+    /// is 0.
+    #[serde(default = "default_bot_farm_share")]
+    pub bot_farm_share: f64,
     /// Probability that an event row is written twice in a row.
     pub duplicate_fraction: f64,
     /// Probability that a rating `r` is written as `6 - r`.
@@ -104,6 +123,14 @@ pub struct SourceSpec {
     pub click_noise: f64,
 }
 
+fn default_bot_promoted_click_rate() -> f64 {
+    0.5
+}
+
+fn default_bot_farm_share() -> f64 {
+    1.0
+}
+
 impl SourceSpec {
     /// The three default sources: a clean "app", a slightly noisy "web" and a noisy
     /// "partner-feed" (10% wrong item ids, 5% spurious clicks).
@@ -124,7 +151,10 @@ impl SourceSpec {
 
 impl SimConfig {
     /// A small clean shop for tests: 500 items, 200 users, about 20,000 events, all 36
-    /// categories, 300 queries, no bots, duplicates or flipped ratings.
+    /// categories, 300 queries, no bots, duplicates or flipped ratings. Should bots be
+    /// switched on (`bot_fraction`), they click 10% of shown slots, crawl 5 random items per
+    /// session, and 80% of them work for a click farm promoting 10 items (each clicked with
+    /// probability 0.5 per session).
     pub fn small(seed: u64) -> SimConfig {
         SimConfig {
             seed,
@@ -156,7 +186,11 @@ impl SimConfig {
             max_judgments_per_query: 100,
             bot_fraction: 0.0,
             bot_activity: 3.0,
-            bot_click_rate: 0.5,
+            bot_click_rate: 0.1,
+            bot_random_clicks: 5.0,
+            bot_promoted_items: 10,
+            bot_promoted_click_rate: default_bot_promoted_click_rate(),
+            bot_farm_share: 0.8,
             duplicate_fraction: 0.0,
             flipped_rating_fraction: 0.0,
             sources: SourceSpec::defaults(),
@@ -178,8 +212,8 @@ impl SimConfig {
         }
     }
 
-    /// [`SimConfig::small`] with labelled bad data: 5% bot users, 2% duplicated rows and 5%
-    /// flipped ratings.
+    /// [`SimConfig::small`] with labelled bad data: 5% bot users (the preset's click farm
+    /// and scrapers), 2% duplicated rows and 5% flipped ratings.
     pub fn small_with_bad_data(seed: u64) -> SimConfig {
         SimConfig {
             bot_fraction: 0.05,
@@ -209,6 +243,8 @@ impl SimConfig {
             ("paraphrase_rate", self.paraphrase_rate),
             ("bot_fraction", self.bot_fraction),
             ("bot_click_rate", self.bot_click_rate),
+            ("bot_promoted_click_rate", self.bot_promoted_click_rate),
+            ("bot_farm_share", self.bot_farm_share),
             ("duplicate_fraction", self.duplicate_fraction),
             ("flipped_rating_fraction", self.flipped_rating_fraction),
         ];
@@ -244,11 +280,18 @@ impl SimConfig {
         if !(self.policy_temperature.is_finite() && self.policy_temperature >= 0.01) {
             return fail("policy_temperature", "must be finite and >= 0.01");
         }
+        if !(self.bot_random_clicks.is_finite() && (0.0..=1000.0).contains(&self.bot_random_clicks))
+        {
+            return fail("bot_random_clicks", "must be a number in [0, 1000]");
+        }
         if !(self.bot_activity.is_finite() && self.bot_activity > 0.0) {
             return fail("bot_activity", "must be finite and > 0");
         }
         if self.n_items == 0 {
             return fail("n_items", "must be at least 1");
+        }
+        if self.bot_promoted_items > self.n_items {
+            return fail("bot_promoted_items", "must be at most n_items");
         }
         if self.n_users == 0 {
             return fail("n_users", "must be at least 1");

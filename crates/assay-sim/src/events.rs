@@ -43,6 +43,55 @@ const FLIPPED_RATING: u8 = 1 << 2;
 const NOISY_CLICK: u8 = 1 << 3;
 const NOISY_ITEM: u8 = 1 << 4;
 
+/// The click farm: which bots work for it and which items it promotes.
+pub(crate) struct BotPlan {
+    /// Per user: whether it is a farm bot (false for humans and scrapers).
+    pub(crate) is_farm: Vec<bool>,
+    /// The promoted items, ascending.
+    pub(crate) promoted: Vec<u32>,
+    /// Rows written to `truth/bots.csv` and `truth/promoted_items.csv`.
+    pub(crate) rows: (u64, u64),
+}
+
+/// Draws the click farm from its own stream and writes `truth/bots.csv` (`user_id,kind`,
+/// kind `farm` or `scraper`) and `truth/promoted_items.csv` (`item_id`).
+pub(crate) fn plan_bots(
+    config: &SimConfig,
+    population: &Population,
+    n_items: usize,
+    truth: &Path,
+) -> Result<BotPlan, SimError> {
+    let mut rng = stream_rng(config.seed, Stream::Bots);
+    let n_promoted = (config.bot_promoted_items as usize).min(n_items);
+    let mut promoted: Vec<u32> = rand::seq::index::sample(&mut rng, n_items, n_promoted)
+        .into_iter()
+        .map(|i| i as u32)
+        .collect();
+    promoted.sort_unstable();
+    let mut bots = Table::create(truth, "bots.csv", &["user_id", "kind"])?;
+    let mut is_farm = vec![false; population.users.len()];
+    for (u, user) in population.users.iter().enumerate() {
+        if !user.is_bot {
+            continue;
+        }
+        let farm = n_promoted > 0 && bernoulli(&mut rng, config.bot_farm_share);
+        is_farm[u] = farm;
+        bots.write([
+            user_id(u as u32).as_str(),
+            if farm { "farm" } else { "scraper" },
+        ])?;
+    }
+    let mut items = Table::create(truth, "promoted_items.csv", &["item_id"])?;
+    for &item in &promoted {
+        items.write([format!("i{item}")])?;
+    }
+    Ok(BotPlan {
+        is_farm,
+        promoted,
+        rows: (bots.finish()?, items.finish()?),
+    })
+}
+
 /// What the log holds, by kind, source and label.
 #[derive(Debug, Default)]
 pub(crate) struct LogCounts {
@@ -217,6 +266,7 @@ pub(crate) fn simulate_log(
     catalog: &Catalog,
     population: &Population,
     pool: &QueryPool,
+    bots: &BotPlan,
     dir: &Path,
 ) -> Result<LogCounts, SimError> {
     let events = Table::create(
@@ -263,6 +313,7 @@ pub(crate) fn simulate_log(
         },
     };
     let mut rng = stream_rng(config.seed, Stream::Sessions);
+    let mut bot_rng = stream_rng(config.seed, Stream::Bots);
     let users = Categorical::new(population.users.iter().map(|u| u.activity));
     let sources = Categorical::new(config.sources.iter().map(|s| s.weight));
     let exam = examination(config);
@@ -444,6 +495,44 @@ pub(crate) fn simulate_log(
                     ..shown
                 };
                 log.emit(&rated, 0)?;
+            }
+        }
+        if is_bot {
+            // Bots open pages directly (no slate, no query), dwell a moment and leave: random
+            // catalog items, then the farm's promoted items; the draws come from the bots'
+            // own stream.
+            let mut click_time = start + 5 * (slate.len() as i64 + 1);
+            let rate = config.bot_random_clicks;
+            let n_random =
+                rate.floor() as usize + usize::from(bernoulli(&mut bot_rng, rate.fract()));
+            let mut direct: Vec<u32> = (0..n_random)
+                .map(|_| index(&mut bot_rng, catalog.items.len()) as u32)
+                .collect();
+            if bots.is_farm[user as usize] {
+                for &item in &bots.promoted {
+                    if bernoulli(&mut bot_rng, config.bot_promoted_click_rate) {
+                        direct.push(item);
+                    }
+                }
+            }
+            for item in direct {
+                click_time += bot_rng.random_range(2..10);
+                let click = Row {
+                    item,
+                    kind: EventKind::Click,
+                    timestamp: click_time,
+                    query: None,
+                    ..base
+                };
+                log.emit(&click, 0)?;
+                let seconds = bot_rng.random_range(1..=3u64);
+                let dwell = Row {
+                    kind: EventKind::Dwell,
+                    value: Value::Seconds(seconds),
+                    timestamp: click_time + seconds as i64,
+                    ..click
+                };
+                log.emit(&dwell, 0)?;
             }
         }
     }

@@ -86,8 +86,20 @@
 //! `clamp(round(1 + 4A + 0.75 n), 1, 5)`. Downstream rows keep the slot's position and
 //! propensity.
 //!
-//! **Bots** click each shown slot with probability `bot_click_rate` whatever the item, dwell
-//! 1-3 s and never cart or buy.
+//! **Bots** pick uniform leaves and queries, click each shown slot with probability
+//! `bot_click_rate` whatever the item, then open about `bot_random_clicks` uniform catalog
+//! items directly per session (crawling: a click with no position, propensity or query);
+//! every click dwells 1-3 s, and bots never cart or buy. A bot works for the
+//! click farm with probability `bot_farm_share` (when `bot_promoted_items > 0`; the others
+//! are *scrapers*): the farm promotes `bot_promoted_items` uniform catalog items, and in each
+//! session a farm bot also opens each promoted item directly with probability
+//! `bot_promoted_click_rate`. So every bot's history spreads over the whole catalog (noise in
+//! every item-item co-occurrence), and every farm bot's history holds the promoted items next
+//! to everything else, which is what a shilling attack does to an item-item model. Farm
+//! membership, the promoted set and the bots' direct clicks come from their own random
+//! stream (the rows they add still shift the corruption draws and the timing of later
+//! sessions). A config without the bot fields (written before they existed) has no crawling
+//! and no farm: bots only click slots.
 //!
 //! **Corruption** (all labelled in `truth/bad_events.csv`): every row of a bot is `bot`; a
 //! row of a source with `item_noise` carries a uniformly wrong item id with that probability
@@ -116,7 +128,9 @@
 //!   `truth/segments.csv`, `truth/sources.csv` (`source,weight,item_noise,click_noise`),
 //!   `truth/model.csv` (the fixed constants of the formulas above),
 //!   `truth/sessions.csv` (`session_id,user_id,source,context,category,query_id`: whether the
-//!   session browsed or searched, and the focus leaf the logging policy matched against), and
+//!   session browsed or searched, and the focus leaf the logging policy matched against),
+//!   `truth/bots.csv` (`user_id,kind`: each bot, `farm` or `scraper`),
+//!   `truth/promoted_items.csv` (`item_id`: the click farm's campaign), and
 //!   `truth/bad_events.csv` (`row,label`: 1-based data-row number in `events.csv`, one line per
 //!   label, labels `bot|duplicate|flipped_rating|noisy_click|noisy_item`).
 //!
@@ -257,7 +271,8 @@ fn write_shop(config: &SimConfig, dir: &Path) -> Result<SimSummary, SimError> {
     let catalog = shop::generate_catalog(config, dir)?;
     let population = shop::generate_population(config, dir)?;
     let (pool, shop_counts) = shop::generate_queries(config, &catalog, dir)?;
-    let log = events::simulate_log(config, &catalog, &population, &pool, dir)?;
+    let bots = events::plan_bots(config, &population, catalog.items.len(), &truth)?;
+    let log = events::simulate_log(config, &catalog, &population, &pool, &bots, dir)?;
 
     let mut examination =
         output::Table::create(&truth, "examination.csv", &["position", "probability"])?;
@@ -320,6 +335,8 @@ fn write_shop(config: &SimConfig, dir: &Path) -> Result<SimSummary, SimError> {
         ("truth/segments.csv", shop::SEGMENTS.len() as u64),
         ("truth/bad_events.csv", n_bad),
         ("truth/sessions.csv", log.n_sessions),
+        ("truth/bots.csv", bots.rows.0),
+        ("truth/promoted_items.csv", bots.rows.1),
         ("truth/examination.csv", examination_rows),
         ("truth/sources.csv", source_rows),
         ("truth/model.csv", model_rows),

@@ -13,6 +13,9 @@ pub(crate) enum Stream {
     Queries = 3,
     Sessions = 4,
     Corruption = 5,
+    /// Who works for the click farm, what it promotes, and the bots' extra clicks; its own
+    /// stream so that the humans' session draws do not depend on the bots' behaviour.
+    Bots = 6,
 }
 
 /// The generator of one stage: ChaCha8 seeded from `seed`, on the stage's own stream.

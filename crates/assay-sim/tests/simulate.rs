@@ -391,6 +391,109 @@ fn bots_click_more_never_buy_and_are_labelled() {
 }
 
 #[test]
+fn the_click_farm_promotes_its_items_and_bots_crawl() {
+    let shop = Shop::new(&SimConfig {
+        n_events_target: 30_000,
+        bot_fraction: 0.1,
+        ..SimConfig::small_with_bad_data(6)
+    });
+    let promoted: BTreeSet<String> = shop.column("truth/promoted_items.csv", "item_id");
+    assert_eq!(promoted.len(), 10);
+    let kinds: BTreeMap<String, String> = shop
+        .table("truth/bots.csv")
+        .into_iter()
+        .map(|b| (b["user_id"].clone(), b["kind"].clone()))
+        .collect();
+    let bots: BTreeSet<String> = shop
+        .table("truth/users.csv")
+        .into_iter()
+        .filter(|u| u["is_bot"] == "1")
+        .map(|u| u["user_id"].clone())
+        .collect();
+    assert_eq!(kinds.keys().cloned().collect::<BTreeSet<_>>(), bots);
+    let farm: BTreeSet<&String> = kinds
+        .iter()
+        .filter(|(_, kind)| *kind == "farm")
+        .map(|(user, _)| user)
+        .collect();
+    assert!(!farm.is_empty() && farm.len() < bots.len(), "{kinds:?}");
+
+    // Clicks without a slot (direct visits) are the bots': random crawling, plus the farm's
+    // promoted items.
+    let mut direct_by_user: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut direct_clicks = 0;
+    let mut promoted_clicks = [0u32; 2]; // [humans, farm bots]
+    let mut clicks = [0u32; 2];
+    for event in shop.table("events.csv") {
+        if event["kind"] != "click" {
+            continue;
+        }
+        let user = &event["user_id"];
+        if event["position"].is_empty() {
+            assert!(bots.contains(user), "direct click by a human: {event:?}");
+            assert!(event["query"].is_empty(), "{event:?}");
+            direct_clicks += 1;
+            if promoted.contains(&event["item_id"]) {
+                direct_by_user
+                    .entry(user.clone())
+                    .or_default()
+                    .insert(event["item_id"].clone());
+            }
+        }
+        if !bots.contains(user) || farm.contains(user) {
+            let who = usize::from(farm.contains(user));
+            clicks[who] += 1;
+            promoted_clicks[who] += u32::from(promoted.contains(&event["item_id"]));
+        }
+    }
+    // Bots crawl 5 random items per session (the preset), so direct visits abound.
+    assert!(direct_clicks > 1_000, "{direct_clicks}");
+    // With 0.5 per item and session, every farm bot has clicked most of the campaign.
+    for user in &farm {
+        let items = direct_by_user.get(*user).map_or(0, BTreeSet::len);
+        assert!(items >= 5, "{user} clicked {items} promoted items");
+    }
+    // Humans meet promoted items only as often as 10 of 500 items allow; the farm lives on them.
+    let share = |who: usize| f64::from(promoted_clicks[who]) / f64::from(clicks[who]);
+    assert!(share(0) < 0.05, "human share {}", share(0));
+    assert!(share(1) > 0.3, "farm share {}", share(1));
+}
+
+#[test]
+fn configs_without_the_farm_fields_mean_no_farm() {
+    // A config written before the farm existed deserialises to scrapers only.
+    let mut json = serde_json::to_value(SimConfig::small_with_bad_data(2)).unwrap();
+    let fields = json.as_object_mut().unwrap();
+    for field in [
+        "bot_random_clicks",
+        "bot_promoted_items",
+        "bot_promoted_click_rate",
+        "bot_farm_share",
+    ] {
+        assert!(fields.remove(field).is_some(), "{field}");
+    }
+    let old: SimConfig = serde_json::from_value(json).unwrap();
+    assert_eq!(old.bot_random_clicks, 0.0);
+    assert_eq!(old.bot_promoted_items, 0);
+    assert_eq!(old.bot_promoted_click_rate, 0.5);
+    assert_eq!(old.bot_farm_share, 1.0);
+    let shop = Shop::new(&SimConfig {
+        n_events_target: 5_000,
+        bot_fraction: 0.2,
+        ..old
+    });
+    assert!(shop.table("truth/promoted_items.csv").is_empty());
+    assert_eq!(
+        shop.column("truth/bots.csv", "kind"),
+        ["scraper".to_owned()].into()
+    );
+    assert!(shop
+        .table("events.csv")
+        .iter()
+        .all(|e| !e["position"].is_empty()));
+}
+
+#[test]
 fn query_transformations_follow_their_rates() {
     let config = SimConfig {
         n_items: 3_000,

@@ -16,6 +16,9 @@
 //!   bagging of a [`WeakLearner`]);
 //! - recommender utilities in [`recommend`]: players are groups of event rows, the utility is a
 //!   RecBole ranking metric of a model fitted on them.
+//! - [`recommend_oob`]: Data-OOB for recommender data (interactions or users), the
+//!   out-of-bag percentile rank of a player's items under bagged item-item models; no
+//!   validation set, `n_bags` fits whatever the number of players.
 //!
 //! Every method returns a [`Values`] table (serde `Serialize`): value, standard error, sample
 //! count and convergence flag per player. [`value_players`] is the one entry point a command
@@ -47,6 +50,7 @@ mod values;
 
 pub mod assess;
 pub mod recommend;
+pub mod recommend_oob;
 
 pub use error::{Result, ValueError};
 pub use exact::{exact_semivalue, exact_shapley, leave_one_out, Semivalue, MAX_EXACT_PLAYERS};

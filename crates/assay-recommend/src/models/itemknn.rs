@@ -176,6 +176,13 @@ impl ItemKnnModel {
     pub fn params(&self) -> &ItemKnnParams {
         &self.params
     }
+
+    /// The items that have `item` among their neighbours, and the similarities: having
+    /// `item` in a history adds `sims[k]` to the score of `targets[k]`.
+    pub fn neighbours_of(&self, item: ItemIdx) -> (&[u32], &[f32]) {
+        let range = self.indptr[item as usize] as usize..self.indptr[item as usize + 1] as usize;
+        (&self.targets[range.clone()], &self.sims[range])
+    }
 }
 
 impl Recommender for ItemKnnModel {
