@@ -57,7 +57,44 @@ impl std::fmt::Debug for BertEncoder {
     }
 }
 
-fn required(dir: &Path, name: &str) -> Result<PathBuf> {
+/// The longest input in tokens: `explicit`, else `max_seq_length` from the model folder's
+/// `sentence_bert_config.json` (256 for MiniLM), else 256 — what sentence-transformers uses.
+pub(crate) fn max_seq_length(dir: &Path, explicit: Option<usize>) -> Result<usize> {
+    if let Some(n) = explicit {
+        return Ok(n);
+    }
+    let st = dir.join("sentence_bert_config.json");
+    let from_file = if st.is_file() {
+        read_json(&st)?
+            .get("max_seq_length")
+            .and_then(|v| v.as_u64())
+            .map(|v| v as usize)
+    } else {
+        None
+    };
+    Ok(from_file.unwrap_or(256))
+}
+
+/// Loads `tokenizer.json` set up like sentence-transformers: each batch padded to its longest
+/// text (the shipped file pads to a fixed length, which would cost ~9x on short titles) and
+/// truncated at `max_len` tokens.
+pub(crate) fn load_tokenizer(path: &Path, max_len: usize) -> Result<Tokenizer> {
+    let mut tokenizer = Tokenizer::from_file(path)
+        .map_err(|e| EncoderError::Tokenizer(format!("{}: {e}", path.display())))?;
+    let mut padding = tokenizer.get_padding().cloned().unwrap_or_default();
+    padding.strategy = PaddingStrategy::BatchLongest;
+    padding.pad_to_multiple_of = None;
+    tokenizer.with_padding(Some(PaddingParams { ..padding }));
+    tokenizer
+        .with_truncation(Some(TruncationParams {
+            max_length: max_len,
+            ..Default::default()
+        }))
+        .map_err(|e| EncoderError::Tokenizer(e.to_string()))?;
+    Ok(tokenizer)
+}
+
+pub(crate) fn required(dir: &Path, name: &str) -> Result<PathBuf> {
     let path = dir.join(name);
     if path.is_file() {
         Ok(path)
@@ -66,7 +103,7 @@ fn required(dir: &Path, name: &str) -> Result<PathBuf> {
     }
 }
 
-fn read_json(path: &Path) -> Result<serde_json::Value> {
+pub(crate) fn read_json(path: &Path) -> Result<serde_json::Value> {
     let text = std::fs::read_to_string(path).map_err(|source| EncoderError::Io {
         path: path.to_owned(),
         source,
@@ -81,16 +118,17 @@ fn model_err(e: candle_core::Error) -> EncoderError {
     EncoderError::Model(e.to_string())
 }
 
-/// A fingerprint of the model: config and tokenizer in full, the weights by size and by their
-/// first MiB (the safetensors header and the start of the data).
-fn fingerprint(config: &Path, tokenizer: &Path, weights: &Path) -> Result<String> {
+/// A fingerprint of the model: the small files (config, tokenizer) in full, the weights by size
+/// and by their first MiB (the file's header and the start of the data).
+pub(crate) fn fingerprint(whole: &[&Path], weights: &Path) -> Result<String> {
     fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EncoderError {
         let path = path.to_owned();
         move |source| EncoderError::Io { path, source }
     }
     let mut h = Sha256::new();
-    h.update(std::fs::read(config).map_err(io(config))?);
-    h.update(std::fs::read(tokenizer).map_err(io(tokenizer))?);
+    for path in whole {
+        h.update(std::fs::read(path).map_err(io(path))?);
+    }
     let file = std::fs::File::open(weights).map_err(io(weights))?;
     let len = file.metadata().map_err(io(weights))?.len();
     h.update(len.to_le_bytes());
@@ -116,36 +154,9 @@ impl BertEncoder {
                     source,
                 }
             })?;
-        let max_len = match options.max_seq_length {
-            Some(n) => n,
-            None => {
-                let st = dir.join("sentence_bert_config.json");
-                let from_file = if st.is_file() {
-                    read_json(&st)?
-                        .get("max_seq_length")
-                        .and_then(|v| v.as_u64())
-                        .map(|v| v as usize)
-                } else {
-                    None
-                };
-                from_file.unwrap_or(256)
-            }
-        }
-        .clamp(2, config.max_position_embeddings);
-
-        let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
-            .map_err(|e| EncoderError::Tokenizer(format!("{}: {e}", tokenizer_path.display())))?;
-        // The shipped tokenizer.json pads to a fixed length; pad each batch to its longest text.
-        let mut padding = tokenizer.get_padding().cloned().unwrap_or_default();
-        padding.strategy = PaddingStrategy::BatchLongest;
-        padding.pad_to_multiple_of = None;
-        tokenizer.with_padding(Some(PaddingParams { ..padding }));
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: max_len,
-                ..Default::default()
-            }))
-            .map_err(|e| EncoderError::Tokenizer(e.to_string()))?;
+        let max_len =
+            max_seq_length(dir, options.max_seq_length)?.clamp(2, config.max_position_embeddings);
+        let tokenizer = load_tokenizer(&tokenizer_path, max_len)?;
 
         let device = Device::Cpu;
         // SAFETY: the weights file is memory-mapped read-only; assay never writes model files
@@ -161,7 +172,7 @@ impl BertEncoder {
             .unwrap_or_else(|| "bert".into());
         let id = format!(
             "{name}@{}",
-            fingerprint(&config_path, &tokenizer_path, &weights_path)?
+            fingerprint(&[&config_path, &tokenizer_path], &weights_path)?
         );
         let threads = if options.threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())

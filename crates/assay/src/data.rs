@@ -37,6 +37,9 @@ fn fetch(args: FetchArgs) -> anyhow::Result<()> {
         PackName::Obd => vec![Pack::Obd],
         PackName::Ml100k => vec![Pack::Ml100k],
         PackName::Minilm => vec![Pack::Minilm],
+        PackName::Onnxruntime => vec![Pack::OnnxRuntime],
+        PackName::MinilmInt8 => vec![Pack::MinilmInt8],
+        PackName::Ort => Pack::ORT.to_vec(),
         PackName::All => Pack::ALL.to_vec(),
     };
     let rows = fetch_packs(&packs, !args.json)?;

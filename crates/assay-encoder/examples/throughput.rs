@@ -1,0 +1,167 @@
+//! Sentence-encoding throughput of assay's backends, for `bench/encoder/run.sh`.
+//!
+//! ```text
+//! cargo run --release -p assay-encoder --example throughput -- \
+//!   [--sentences FILE] [--threads 1,2] [--batch 64] [--backends candle,ort] [--out FILE]
+//! ```
+//!
+//! The sentences are read from `--sentences` (one per line); when that file does not exist it is
+//! first written with the titles of a simulated 1,024-product shop (assay-sim, seed 7), so the
+//! sentence-transformers script (`bench/encoder/st_throughput.py`) reads the very same strings.
+//! For each backend and thread count: load, one warm-up batch, then one timed `encode` of all
+//! sentences (tokenization included). Prints a line per run and, with `--out`, JSON.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use assay_encoder::{BertEncoder, BertOptions, Encoder, OrtEncoder, OrtOptions};
+use assay_fetch::{Home, Pack};
+
+type Error = Box<dyn std::error::Error>;
+
+struct Args {
+    sentences: PathBuf,
+    threads: Vec<usize>,
+    batch: usize,
+    backends: Vec<String>,
+    out: Option<PathBuf>,
+    print_model_dir: bool,
+}
+
+fn parse_args() -> Result<Args, Error> {
+    let mut args = Args {
+        sentences: std::env::temp_dir().join("assay-encoder-sentences.txt"),
+        threads: vec![1, 2],
+        batch: 64,
+        backends: vec!["candle".into(), "ort".into()],
+        out: None,
+        print_model_dir: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--sentences" => args.sentences = val()?.into(),
+            "--threads" => {
+                args.threads = val()?
+                    .split(',')
+                    .map(|t| t.trim().parse::<usize>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| format!("--threads: expected numbers like 1,2: {e}"))?
+            }
+            "--batch" => {
+                args.batch = val()?
+                    .parse()
+                    .map_err(|e| format!("--batch: expected a number: {e}"))?
+            }
+            "--backends" => args.backends = val()?.split(',').map(str::to_owned).collect(),
+            "--out" => args.out = Some(val()?.into()),
+            "--print-model-dir" => args.print_model_dir = true,
+            other => return Err(format!("unknown flag {other}").into()),
+        }
+    }
+    Ok(args)
+}
+
+/// Titles of a simulated shop with 1,024 products (10% Chinese), one per line.
+fn simulated_titles(path: &Path) -> Result<(), Error> {
+    let shop = tempfile::tempdir()?;
+    let config = assay_sim::SimConfig {
+        n_items: 1024,
+        n_users: 50,
+        n_events_target: 1_000,
+        ..assay_sim::SimConfig::small(7)
+    };
+    assay_sim::simulate(&config, shop.path())?;
+    let mut reader = csv::Reader::from_path(shop.path().join("items.csv"))?;
+    let column = reader
+        .headers()?
+        .iter()
+        .position(|h| h == "title")
+        .ok_or("items.csv has no title column")?;
+    let mut text = String::new();
+    for row in reader.records() {
+        text.push_str(row?.get(column).unwrap_or_default());
+        text.push('\n');
+    }
+    std::fs::write(path, text)?;
+    Ok(())
+}
+
+fn main() -> Result<(), Error> {
+    let args = parse_args()?;
+    let home = Home::from_env();
+    for pack in Pack::ORT {
+        let mut note = |line: &str| eprintln!("{}: {line}", pack.name());
+        assay_fetch::fetch(&home, pack, &mut note)?;
+    }
+    let minilm = home
+        .locate(Pack::Minilm)
+        .ok_or("all-MiniLM-L6-v2 is not fetched: run `assay data fetch minilm`")?;
+    if args.print_model_dir {
+        println!("{}", minilm.display());
+        return Ok(());
+    }
+    if !args.sentences.is_file() {
+        simulated_titles(&args.sentences)?;
+        eprintln!("wrote {}", args.sentences.display());
+    }
+    let text = std::fs::read_to_string(&args.sentences)?;
+    let sentences: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut results = Vec::new();
+    for backend in &args.backends {
+        for &threads in &args.threads {
+            let encoder: Box<dyn Encoder> = match backend.as_str() {
+                "candle" => Box::new(BertEncoder::load(
+                    &minilm,
+                    &BertOptions {
+                        batch_size: args.batch,
+                        threads,
+                        max_seq_length: None,
+                    },
+                )?),
+                "ort" => {
+                    let library = assay_fetch::onnxruntime_library(&home)
+                        .ok_or("ONNX Runtime is not fetched: run `assay data fetch ort`")?;
+                    let model = assay_fetch::minilm_int8_model(&home)
+                        .ok_or("the int8 model is not fetched: run `assay data fetch ort`")?;
+                    Box::new(OrtEncoder::load(
+                        &library,
+                        &model,
+                        &minilm,
+                        &OrtOptions {
+                            batch_size: args.batch,
+                            threads,
+                            max_seq_length: None,
+                        },
+                    )?)
+                }
+                other => return Err(format!("unknown backend {other}: candle or ort").into()),
+            };
+            encoder.encode(&sentences[..args.batch.min(sentences.len())])?; // warm-up
+            let started = Instant::now();
+            let vectors = encoder.encode(&sentences)?;
+            let seconds = started.elapsed().as_secs_f64();
+            assert_eq!(vectors.len(), sentences.len());
+            let rate = sentences.len() as f64 / seconds;
+            println!(
+                "assay {backend}, {threads} thread(s), batch {}: {rate:.0} sentences/s on {} sentences",
+                args.batch,
+                sentences.len()
+            );
+            results.push(serde_json::json!({
+                "backend": backend,
+                "model": encoder.model_id(),
+                "threads": threads,
+                "batch": args.batch,
+                "sentences": sentences.len(),
+                "seconds": seconds,
+                "sentences_per_s": rate,
+            }));
+        }
+    }
+    if let Some(out) = &args.out {
+        std::fs::write(out, serde_json::to_string_pretty(&results)?)?;
+    }
+    Ok(())
+}
