@@ -330,92 +330,9 @@ mod tests {
         assert_eq!(classify(&row("f", 0.0, 0.0), None, 0.1), Action::Unclear);
     }
 
-    fn report() -> ValueReport {
-        ValueReport {
-            title: "t".into(),
-            dataset: DatasetSummary {
-                name: "shop".into(),
-                users: 3,
-                items: 4,
-                events: 5,
-                train_rows: 4,
-                valid_rows: 1,
-                test_rows: 0,
-            },
-            utility: "ndcg@10".into(),
-            model: "ease".into(),
-            baseline: Baseline {
-                valid: 0.1,
-                test: 0.08,
-            },
-            groups: vec![ValueTable {
-                kind: "source".into(),
-                title: "Data sources".into(),
-                method: "exact Shapley".into(),
-                uncertainty: "validation users".into(),
-                rows: vec![
-                    row("source=app", 0.08, 0.005),
-                    row("source=partner", -0.02, 0.004),
-                    row("source=web", 0.04, 0.005),
-                ],
-            }],
-            points: vec![ValueTable {
-                kind: "user".into(),
-                title: "Users".into(),
-                method: "MSR Banzhaf".into(),
-                uncertainty: "samples".into(),
-                rows: vec![
-                    row("user=a", 0.001, 0.001),
-                    row("user=b", -0.01, 0.001),
-                    row("user=c", -0.0001, 0.001),
-                ],
-            }],
-            removal: Some(RemovalCurves {
-                kind: "user".into(),
-                fractions: vec![0.0, 0.1],
-                high_first: vec![0.08, 0.05],
-                random: vec![0.08, 0.07],
-                low_first: vec![0.08, 0.09],
-                random_draws: 3,
-            }),
-            learning: Some(LearningCurves {
-                overall: LearningCurve {
-                    name: "all data".into(),
-                    fractions: vec![0.5, 1.0],
-                    scores: vec![0.05, 0.08],
-                    without: 0.0,
-                    fit: Some(PowerLaw {
-                        offset: 0.0,
-                        a: 0.08,
-                        b: 0.5,
-                    }),
-                },
-                per_source: vec![LearningCurve {
-                    name: "source=web".into(),
-                    fractions: vec![0.5, 1.0],
-                    scores: vec![0.07, 0.08],
-                    without: 0.04,
-                    fit: Some(PowerLaw {
-                        offset: 0.04,
-                        a: 0.04,
-                        b: 0.5,
-                    }),
-                }],
-            }),
-            provenance: Provenance {
-                seed: 1,
-                split: "80/10/10".into(),
-                utility_evals: 9,
-                seconds: 0.5,
-                version: "0".into(),
-                notes: vec![],
-            },
-        }
-    }
-
     #[test]
     fn summary_of_a_hand_made_report() {
-        let summary = summarize(&report());
+        let summary = summarize(&crate::model::fixture::report());
         let actions: Vec<(&str, Action)> = summary
             .advice
             .iter()

@@ -396,6 +396,44 @@ mod tests {
         assert_eq!(escape("plain 中文"), "plain 中文");
     }
 
+    #[test]
+    fn page_of_a_hand_made_report_is_well_formed() {
+        let mut report = crate::model::fixture::report();
+        report.groups[0].rows[1].name = "source=<img src=x onerror=alert(1)>".into();
+        report.title = "Shop & \"friends\"".into();
+        let html = render_html(&report);
+        // Charts: one group kind, one point kind, removal, overall and per-source learning.
+        assert_eq!(html.matches("<svg").count(), 5);
+        assert_eq!(html.matches("</svg>").count(), 5);
+        assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+        assert!(
+            !html.contains("<img") && !html.contains("<script"),
+            "markup from data got through"
+        );
+        assert!(html.contains("source=&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(html.contains("<title>Shop &amp; &quot;friends&quot;</title>"));
+        // No external resource: the only URLs are the SVG namespace.
+        assert_eq!(
+            html.matches("http").count(),
+            html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+        );
+        assert!(!html.contains("https://") && !html.contains("<link"));
+        // Numbers: the web source's value, its interval (0.04 ± 0.0098), the overall gain.
+        assert!(
+            html.contains("+0.0400") && html.contains("0.0302 to 0.0498"),
+            "{html}"
+        );
+        assert!(html.contains("Predicted gain of 10% more data: +0.0039"));
+        // Every opened table and list is closed.
+        for tag in ["table", "ul", "figure", "footer", "div"] {
+            assert_eq!(
+                html.matches(&format!("<{tag}")).count(),
+                html.matches(&format!("</{tag}>")).count(),
+                "{tag}"
+            );
+        }
+    }
+
     proptest! {
         #[test]
         fn escaped_text_has_no_markup(text in ".*") {
