@@ -75,6 +75,48 @@ pub struct Summary {
     pub advice: Vec<Advice>,
 }
 
+/// The false discovery rate at which single data points (users, items) are called harmful.
+pub const FDR: f64 = 0.05;
+
+/// Which values are significantly below zero when many are tested at once: one-sided
+/// normal p-values `Φ(value / std_error)` with the Benjamini-Hochberg step-up rule at
+/// false discovery rate `q`. With a thousand users, about 25 would have a 95% interval below
+/// zero by chance alone; this rule keeps the expected share of false calls at `q`. Values
+/// without a finite positive standard error are never flagged.
+pub fn harmful_at_fdr(values: &[f64], std_errors: &[f64], q: f64) -> Vec<bool> {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    let standard = Normal::standard();
+    let p: Vec<Option<f64>> = values
+        .iter()
+        .zip(std_errors)
+        .map(|(&v, &se)| {
+            (se.is_finite() && se > 0.0 && v.is_finite()).then(|| standard.cdf(v / se))
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..p.len()).filter(|&i| p[i].is_some()).collect();
+    order.sort_by(|&a, &b| p[a].unwrap_or(1.0).total_cmp(&p[b].unwrap_or(1.0)));
+    let m = order.len() as f64;
+    // The largest rank k with p_(k) <= k q / m; the k smallest p-values are discoveries.
+    let cut = order
+        .iter()
+        .enumerate()
+        .filter(|(rank, &i)| p[i].unwrap_or(1.0) <= (*rank + 1) as f64 * q / m)
+        .map(|(rank, _)| rank + 1)
+        .max()
+        .unwrap_or(0);
+    let mut flags = vec![false; values.len()];
+    order[..cut].iter().for_each(|&i| flags[i] = true);
+    flags
+}
+
+/// "category" -> "categories", "user" -> "users".
+pub(crate) fn plural(kind: &str) -> String {
+    match kind.strip_suffix('y') {
+        Some(stem) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{stem}ies"),
+        _ => format!("{kind}s"),
+    }
+}
+
 /// Applies the rules of this module to one value. `gain_10` is the predicted gain of 10%
 /// more of this data (`None` when unknown), `baseline` the measure with all data.
 pub fn classify(row: &ValueRow, gain_10: Option<f64>, baseline: f64) -> Action {
@@ -128,7 +170,11 @@ pub fn summarize(report: &ValueReport) -> Summary {
                     .find(|r| r.name == x.name)
                     .map_or(0.0, |r| r.value)
             };
-            value(a).total_cmp(&value(b))
+            // Most harmful first among drops and fixes, most valuable first otherwise.
+            match a.action {
+                Action::Drop | Action::Fix => value(a).total_cmp(&value(b)),
+                _ => value(b).total_cmp(&value(a)),
+            }
         })
     });
     let count = |action| advice.iter().filter(|a| a.action == action).count();
@@ -185,27 +231,41 @@ pub fn summarize(report: &ValueReport) -> Summary {
         }
     }
     for table in &report.points {
-        let harmful: Vec<&ValueRow> = table
+        let values: Vec<f64> = table.rows.iter().map(|r| r.value).collect();
+        let errors: Vec<f64> = table.rows.iter().map(|r| r.std_error).collect();
+        let flagged = harmful_at_fdr(&values, &errors, FDR);
+        let negative = values.iter().filter(|&&v| v < 0.0).count();
+        let mut worst: Vec<&ValueRow> = table
             .rows
             .iter()
-            .filter(|r| r.interval().is_some_and(|(_, hi)| hi < 0.0))
+            .zip(&flagged)
+            .filter(|(_, &f)| f)
+            .map(|(r, _)| r)
             .collect();
-        let negative = table.rows.iter().filter(|r| r.value < 0.0).count();
-        let mut worst: Vec<&ValueRow> = harmful.clone();
         worst.sort_by(|a, b| a.value.total_cmp(&b.value));
         let names: Vec<&str> = worst.iter().take(5).map(|r| r.name.as_str()).collect();
-        headlines.push(if harmful.is_empty() {
+        let kinds = plural(&table.kind);
+        headlines.push(if worst.is_empty() {
             format!(
-                "{negative} of {} {}s have a negative value, none clearly (95% interval below zero).",
+                "{negative} of {} {kinds} have a negative value, but none clearly: at a 5% false discovery rate no {} is harmful (with this many {kinds}, some negative estimates are noise).",
                 table.rows.len(),
                 table.kind
             )
         } else {
+            let hint = match table.kind.as_str() {
+                "user" => " (bots, spam, test accounts?)",
+                "item" => " (wrong ids, duplicates, mislabelled listings?)",
+                _ => "",
+            };
             format!(
-                "{negative} of {} {}s have a negative value, {} clearly (95% interval below zero); the worst: {}. Review them (bots, spam, test accounts).",
+                "{} of {} {kinds} are harmful at a 5% false discovery rate{}; review them{hint}. The worst: {}.",
+                worst.len(),
                 table.rows.len(),
-                table.kind,
-                harmful.len(),
+                if negative > worst.len() {
+                    format!(" ({negative} have a negative estimate)")
+                } else {
+                    String::new()
+                },
                 names.join(", ")
             )
         });
@@ -331,6 +391,34 @@ mod tests {
     }
 
     #[test]
+    fn benjamini_hochberg_by_hand() {
+        // z = value / se; p = Φ(z): Φ(-3) = 0.00135, Φ(-2) = 0.02275, Φ(-1.5) = 0.0668,
+        // Φ(0.5) = 0.691, Φ(-2.2) = 0.0139. Thresholds k · 0.05 / 5 = 0.01, 0.02, 0.03, 0.04,
+        // 0.05: the three smallest pass, 0.0668 > 0.04 and 0.691 > 0.05 do not.
+        let flags = harmful_at_fdr(&[-3.0, -2.0, -1.5, 0.5, -2.2], &[1.0; 5], 0.05);
+        assert_eq!(flags, vec![true, true, false, false, true]);
+        // Step-up: Φ(-1.9) = 0.0287 misses its own threshold 0.025, but Φ(-1.76) = 0.0392
+        // passes 0.05 at rank 2, which carries rank 1 along.
+        assert_eq!(
+            harmful_at_fdr(&[-1.9, -1.76], &[1.0, 1.0], 0.05),
+            vec![true, true]
+        );
+        // Without the second one, 0.0287 > 0.025 at rank 1 and 0.5 > 0.05 at rank 2.
+        assert_eq!(
+            harmful_at_fdr(&[-1.9, 0.0], &[1.0, 1.0], 0.05),
+            vec![false, false]
+        );
+        // Unknown or zero errors are never flagged, and do not count as tests.
+        assert_eq!(
+            harmful_at_fdr(&[-5.0, -5.0, -3.0], &[f64::NAN, 0.0, 1.0], 0.05),
+            vec![false, false, true]
+        );
+        assert_eq!(plural("category"), "categories");
+        assert_eq!(plural("user"), "users");
+        assert_eq!(plural("day"), "days");
+    }
+
+    #[test]
     fn summary_of_a_hand_made_report() {
         let summary = summarize(&crate::model::fixture::report());
         let actions: Vec<(&str, Action)> = summary
@@ -357,10 +445,10 @@ mod tests {
         // Overall: 0.08 * (1.1^0.5 - 1) = 0.003905; relative to 0.08 = 4.9%.
         assert!(text.contains("by +0.0039 (4.9%)"), "{text}");
         assert!(text.contains("worth collecting more"), "{text}");
-        // Users: b and c negative; only b's interval (-0.01 ± 0.00196) is below zero.
+        // Users: b and c negative; p-values Φ(-10) ≈ 7.6e-24 and Φ(-0.1) = 0.46 (a: Φ(1)).
+        // Benjamini-Hochberg, m = 3: 7.6e-24 <= 0.05/3, 0.46 > 0.1/3, 0.84 > 0.05: only b.
         assert!(
-            text.contains("2 of 3 users have a negative value, 1 clearly")
-                && text.contains("the worst: user=b."),
+            text.contains("1 of 3 users are harmful at a 5% false discovery rate (2 have a negative estimate); review them (bots, spam, test accounts?). The worst: user=b."),
             "{text}"
         );
         assert!(

@@ -148,10 +148,17 @@ fn group_section(page: &mut String, report: &ValueReport, table: &ValueTable) {
             table.method, table.uncertainty
         ),
     );
-    value_table(page, report, &table.rows, true);
+    value_table(page, report, &table.rows, true, false);
 }
 
-fn value_table(page: &mut String, report: &ValueReport, rows: &[ValueRow], share: bool) {
+/// A table of values, best first (or worst first with `worst_first`).
+fn value_table(
+    page: &mut String,
+    report: &ValueReport,
+    rows: &[ValueRow],
+    share: bool,
+    worst_first: bool,
+) {
     page.push_str(
         "<table>\n<tr><th>player</th><th>value</th><th>std error</th><th>95% interval</th>",
     );
@@ -161,6 +168,9 @@ fn value_table(page: &mut String, report: &ValueReport, rows: &[ValueRow], share
     page.push_str("<th>training rows</th></tr>\n");
     let mut order: Vec<&ValueRow> = rows.iter().collect();
     order.sort_by(|a, b| b.value.total_cmp(&a.value));
+    if worst_first {
+        order.reverse();
+    }
     for r in order {
         let interval = r.interval().map_or("n/a".to_owned(), |(lo, hi)| {
             format!("{} to {}", num(lo), num(hi))
@@ -198,9 +208,9 @@ fn points_section(page: &mut String, report: &ValueReport, table: &ValueTable) {
             bins,
         ),
         &format!(
-            "{} {}s; {}; standard errors from {}. Red bars: values below zero.",
+            "{} {}; {}; standard errors from {}. Red bars: values below zero.",
             table.rows.len(),
-            table.kind,
+            crate::advice::plural(&table.kind),
             table.method,
             table.uncertainty
         ),
@@ -210,13 +220,10 @@ fn points_section(page: &mut String, report: &ValueReport, table: &ValueTable) {
     let n = order.len().min(10);
     page.push_str("<div class=\"pair\">\n<div>\n");
     let _ = writeln!(page, "<h3>Top {n}</h3>");
-    value_table(page, report, &order[..n], false);
+    value_table(page, report, &order[..n], false, false);
     page.push_str("</div>\n<div>\n");
-    let _ = writeln!(page, "<h3>Bottom {n}</h3>");
-    let mut bottom = order[order.len() - n..].to_vec();
-    bottom.reverse();
-    // value_table sorts descending; the bottom list reads best from the worst up.
-    value_table(page, report, &bottom, false);
+    let _ = writeln!(page, "<h3>Bottom {n} (worst first)</h3>");
+    value_table(page, report, &order[order.len() - n..], false, true);
     page.push_str("</div>\n</div>\n");
 }
 

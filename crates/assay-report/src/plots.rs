@@ -77,7 +77,7 @@ pub fn bars(title: &str, x_label: &str, bars: &[Bar]) -> Result<String, PlotErro
         .map(|b| b.name.chars().count())
         .max()
         .unwrap_or(4);
-    let label_width = (longest as u32 * 8 + 16).clamp(60, 320);
+    let label_width = (longest as u32 * 9 + 20).clamp(60, 340);
     let (lo, hi) = span(
         order.iter().flat_map(|b| {
             let w = if b.half_width.is_finite() {
@@ -95,7 +95,7 @@ pub fn bars(title: &str, x_label: &str, bars: &[Bar]) -> Result<String, PlotErro
         root.fill(&WHITE)?;
         let last = n - 1;
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 20))
+            .caption(title, (FONT, 23))
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(label_width)
@@ -113,8 +113,8 @@ pub fn bars(title: &str, x_label: &str, bars: &[Bar]) -> Result<String, PlotErro
             .x_labels(8)
             .x_label_formatter(&|x| format!("{x:.3}"))
             .x_desc(x_label)
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 15))
+            .label_style((FONT, 17))
+            .axis_desc_style((FONT, 18))
             .draw()?;
         chart.draw_series(order.iter().enumerate().map(|(i, b)| {
             let color = if b.value < 0.0 { RED_ } else { BLUE_ };
@@ -175,7 +175,7 @@ pub fn histogram(
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 380)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 20))
+            .caption(title, (FONT, 23))
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(60)
@@ -183,13 +183,14 @@ pub fn histogram(
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .max_light_lines(2)
             .x_labels(8)
             .x_label_formatter(&|x| format!("{x:.4}"))
             .y_label_formatter(&|y| format!("{y:.0}"))
             .x_desc(x_label)
             .y_desc("count")
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 15))
+            .label_style((FONT, 17))
+            .axis_desc_style((FONT, 18))
             .draw()?;
         chart.draw_series(counts.iter().enumerate().map(|(i, &c)| {
             let x0 = lo + i as f64 * width;
@@ -231,7 +232,7 @@ pub fn lines(
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 20))
+            .caption(title, (FONT, 23))
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(70)
@@ -250,8 +251,8 @@ pub fn lines(
             .y_label_formatter(&|y| format!("{y:.4}"))
             .x_desc(x_label)
             .y_desc(y_label)
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 15))
+            .label_style((FONT, 17))
+            .axis_desc_style((FONT, 18))
             .draw()?;
         for line in lines {
             let color = PALETTE[line.color % PALETTE.len()];
@@ -287,7 +288,7 @@ pub fn lines(
             .position(SeriesLabelPosition::LowerRight)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
-            .label_font((FONT, 14))
+            .label_font((FONT, 17))
             .draw()?;
         root.present()?;
     }

@@ -10,7 +10,8 @@
 //! validation users, and Shapley values are linear in the game, so each group's value is the
 //! mean of its Shapley values in the per-user games; their spread gives a standard error for
 //! "which validation users happened to be drawn", which is what limits an exact value's
-//! precision. Larger kinds fall back to TMC-Shapley with Monte-Carlo standard errors.
+//! precision. Larger kinds fall back to sampled permutations, whose standard error adds the
+//! spread over permutations to the spread over users.
 //! Every validation user counts (value in total): a segment's value includes what its data
 //! does for its own users.
 //!
@@ -279,38 +280,6 @@ impl<U: Utility> Utility for Counted<'_, U> {
     }
 }
 
-/// The mean-over-audience game of groups, for the TMC fallback.
-struct GroupGame<'a> {
-    lab: &'a Lab<'a>,
-    base: &'a [u32],
-    groups: &'a [Player],
-    audience: &'a Audience_,
-}
-
-impl Utility for GroupGame<'_> {
-    fn name(&self) -> String {
-        format!(
-            "{} {}@{}",
-            self.lab.config.model,
-            self.lab.config.metric.name(),
-            self.lab.config.k
-        )
-    }
-    fn n_players(&self) -> usize {
-        self.groups.len()
-    }
-    fn player_name(&self, player: usize) -> String {
-        self.groups[player].name.clone()
-    }
-    fn eval(&self, subset: &[usize]) -> f64 {
-        let mut rows = self.base.to_vec();
-        for &p in subset {
-            rows.extend_from_slice(&self.groups[p].rows);
-        }
-        self.lab.mean_score(&rows, self.audience)
-    }
-}
-
 fn value_groups(
     lab: &Lab<'_>,
     kind: &str,
@@ -365,45 +334,96 @@ fn value_groups(
         return Ok(Some(ValueTable {
             kind: kind.into(),
             title: title.into(),
-            method: format!("exact Shapley over {n} {kind}s ({} fits)", 1 << n),
+            method: format!(
+                "exact Shapley over {n} {} ({} fits)",
+                crate::advice::plural(kind),
+                1 << n
+            ),
             uncertainty: format!("the spread over the {} validation users", valid.users.len()),
             rows,
         }));
     }
-    let game = assay_value::CachedUtility::new(GroupGame {
-        lab,
-        base: &base,
-        groups: &groups,
-        audience: valid,
+    let permutations = lab.config.group_permutations.max(2);
+    let estimates = sampled_per_user_shapley(n, permutations, lab.config.seed, |mask| {
+        let mut rows = base.clone();
+        for (i, g) in groups.iter().enumerate() {
+            if mask & (1 << i) != 0 {
+                rows.extend_from_slice(&g.rows);
+            }
+        }
+        lab.per_user(lab.fit(&rows).as_deref(), valid)
     });
-    let values = assay_value::value_players(
-        &game,
-        &Method::TmcShapley { truncation: 0.01 },
-        &ValueConfig {
-            seed: lab.config.seed,
-            convergence: Convergence::fixed(lab.config.group_permutations.max(2)),
-        },
-        &|_, _| {},
-    )?;
     Ok(Some(ValueTable {
         kind: kind.into(),
         title: title.into(),
         method: format!(
-            "TMC-Shapley over {n} {kind}s ({} permutations)",
-            lab.config.group_permutations.max(2)
+            "Monte-Carlo Shapley over {n} {} ({permutations} permutations)",
+            crate::advice::plural(kind)
         ),
-        uncertainty: "the spread over sampled permutations".into(),
+        uncertainty: format!(
+            "the spread over sampled permutations and over the {} validation users (combined)",
+            valid.users.len()
+        ),
         rows: groups
             .iter()
-            .zip(&values.players)
-            .map(|(g, p)| ValueRow {
+            .zip(estimates)
+            .map(|(g, (value, std_error))| ValueRow {
                 name: g.name.clone(),
-                value: p.value,
-                std_error: p.std_error,
+                value,
+                std_error,
                 rows: rows_of(g),
             })
             .collect(),
     }))
+}
+
+/// Shapley values from `permutations` random orders of `n` players (no truncation), with
+/// per-user utilities `eval(mask)`, each distinct subset evaluated once. Returns per player
+/// (value, standard error), the error combining the spread over permutations and over
+/// users as `sqrt(se_perm^2 + se_users^2)`: the users' spread already contains some
+/// permutation noise, so this errs on the wide side.
+pub fn sampled_per_user_shapley(
+    n: usize,
+    permutations: u64,
+    seed: u64,
+    eval: impl Fn(usize) -> Vec<f64>,
+) -> Vec<(f64, f64)> {
+    let mut cache: std::collections::HashMap<usize, Vec<f64>> = std::collections::HashMap::new();
+    let mut get =
+        |mask: usize| -> Vec<f64> { cache.entry(mask).or_insert_with(|| eval(mask)).clone() };
+    // per_user[i][u]: sum of user u's marginals of player i; per_perm[i]: user-mean marginals.
+    let mut per_user: Vec<Vec<f64>> = Vec::new();
+    let mut per_perm: Vec<Vec<f64>> = vec![Vec::new(); n];
+    for k in 0..permutations {
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut stream_rng(seed, 5000 + k));
+        let mut mask = 0usize;
+        let mut before = get(mask);
+        if per_user.is_empty() {
+            per_user = vec![vec![0.0; before.len()]; n];
+        }
+        for &i in &order {
+            mask |= 1 << i;
+            let after = get(mask);
+            for (u, (a, b)) in after.iter().zip(&before).enumerate() {
+                per_user[i][u] += a - b;
+            }
+            let marginal: Vec<f64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+            per_perm[i].push(mean(&marginal));
+            before = after;
+        }
+    }
+    (0..n)
+        .map(|i| {
+            let users: Vec<f64> = per_user
+                .get(i)
+                .map(|v| v.iter().map(|x| x / permutations as f64).collect())
+                .unwrap_or_default();
+            let (value, se_perm) = mean_se(&per_perm[i]);
+            let (_, se_users) = mean_se(&users);
+            (value, (se_perm * se_perm + se_users * se_users).sqrt())
+        })
+        .collect()
 }
 
 /// User values in two halves; returns the table and (user, value) pairs.
@@ -872,6 +892,28 @@ mod tests {
         for i in 0..n {
             assert!((mean(&phi[i]) - exact.players[i].value).abs() < 1e-12);
         }
+    }
+
+    #[test]
+    fn sampled_shapley_is_exact_on_an_additive_game() {
+        // Additive per-user games: every permutation gives every player its own weight, so
+        // the estimate is exact and the permutation spread is 0; the users' spread remains.
+        let weights = [[1.0, 3.0], [2.0, 2.0], [0.5, 0.5]];
+        let eval = |mask: usize| -> Vec<f64> {
+            (0..2)
+                .map(|u| {
+                    (0..3)
+                        .filter(|i| mask & (1 << i) != 0)
+                        .map(|i| weights[i][u])
+                        .sum()
+                })
+                .collect()
+        };
+        let estimates = sampled_per_user_shapley(3, 5, 1, eval);
+        // Player 0: users 1 and 3, mean 2, sd sqrt(2), se 1.
+        assert!((estimates[0].0 - 2.0).abs() < 1e-12 && (estimates[0].1 - 1.0).abs() < 1e-12);
+        assert!((estimates[1].0 - 2.0).abs() < 1e-12 && estimates[1].1.abs() < 1e-12);
+        assert!((estimates[2].0 - 0.5).abs() < 1e-12);
     }
 
     #[test]
