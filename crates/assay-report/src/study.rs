@@ -125,12 +125,12 @@ struct Lab<'a> {
 }
 
 /// Validation or test users: (user, relevant items not in training, training items to mask).
-struct Audience_ {
+struct EvalUsers {
     users: Vec<(UserIdx, Vec<ItemIdx>, Vec<ItemIdx>)>,
 }
 
-impl Audience_ {
-    fn new(data: &Dataset, train: &[u32], eval: &[u32]) -> Audience_ {
+impl EvalUsers {
+    fn new(data: &Dataset, train: &[u32], eval: &[u32]) -> EvalUsers {
         let full = Interactions::from_events(data, train);
         let eval = Interactions::from_events(data, eval);
         let users = (0..data.users.len() as u32)
@@ -145,7 +145,7 @@ impl Audience_ {
                 (!relevant.is_empty()).then(|| (u, relevant, train_items.to_vec()))
             })
             .collect();
-        Audience_ { users }
+        EvalUsers { users }
     }
 }
 
@@ -181,7 +181,7 @@ impl Lab<'_> {
         model
     }
 
-    fn per_user(&self, model: Option<&dyn Recommender>, audience: &Audience_) -> Vec<f64> {
+    fn per_user(&self, model: Option<&dyn Recommender>, audience: &EvalUsers) -> Vec<f64> {
         let Some(model) = model else {
             return vec![0.0; audience.users.len()];
         };
@@ -201,7 +201,7 @@ impl Lab<'_> {
             .collect()
     }
 
-    fn mean_score(&self, rows: &[u32], audience: &Audience_) -> f64 {
+    fn mean_score(&self, rows: &[u32], audience: &EvalUsers) -> f64 {
         mean(&self.per_user(self.fit(rows).as_deref(), audience))
     }
 }
@@ -286,7 +286,7 @@ fn value_groups(
     title: &str,
     train: &[u32],
     groups: Vec<Player>,
-    valid: &Audience_,
+    valid: &EvalUsers,
 ) -> Result<Option<ValueTable>, StudyError> {
     if groups.len() < 2 {
         // One group is all the data: its value is the whole score, which says nothing.
@@ -543,7 +543,7 @@ fn removal_curves(
     lab: &Lab<'_>,
     train: &[u32],
     user_values: &[(UserIdx, f64)],
-    test: &Audience_,
+    test: &EvalUsers,
     full_score: f64,
 ) -> RemovalCurves {
     lab.stage("removal curves");
@@ -627,7 +627,7 @@ fn learning_curve(
     fixed: &[u32],
     varied: &[u32],
     stream: u64,
-    test: &Audience_,
+    test: &EvalUsers,
     full_score: f64,
 ) -> LearningCurve {
     let mut shuffled = varied.to_vec();
@@ -705,8 +705,8 @@ pub fn study(
         stage: std::sync::Mutex::new("baseline".into()),
         progress,
     };
-    let valid = Audience_::new(data, &split.train, &split.valid);
-    let test = Audience_::new(data, &split.train, &split.test);
+    let valid = EvalUsers::new(data, &split.train, &split.valid);
+    let test = EvalUsers::new(data, &split.train, &split.test);
     if valid.users.is_empty() || test.users.is_empty() {
         return Err(StudyError::Empty(format!(
             "{name}: no user has validation or test items outside their training items"
