@@ -225,9 +225,10 @@ pub fn summarize(report: &ValueReport) -> Summary {
                     percent(relative)
                 ));
             }
-            None => headlines.push(format!(
+            None => headlines.push(
                 "The learning curve has no power-law fit (fewer than two points above zero), so the value of more data is unknown."
-            )),
+                    .to_owned(),
+            ),
         }
     }
     for table in &report.points {

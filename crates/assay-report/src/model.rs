@@ -89,7 +89,8 @@ impl ValueRow {
     /// The 95% normal interval `value ± 1.96 · std_error`; `None` when the error is unknown.
     pub fn interval(&self) -> Option<(f64, f64)> {
         let half = Z95 * self.std_error;
-        (half.is_finite() && self.value.is_finite()).then(|| (self.value - half, self.value + half))
+        (half.is_finite() && self.value.is_finite())
+            .then_some((self.value - half, self.value + half))
     }
 }
 

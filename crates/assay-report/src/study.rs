@@ -889,8 +889,8 @@ mod tests {
             (user0(m) + user1(m)) / 2.0
         });
         let exact = exact_shapley(&mean_game).unwrap();
-        for i in 0..n {
-            assert!((mean(&phi[i]) - exact.players[i].value).abs() < 1e-12);
+        for (phi_i, player) in phi.iter().zip(&exact.players) {
+            assert!((mean(phi_i) - player.value).abs() < 1e-12);
         }
     }
 
