@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::advice::{num, percent, signed, summarize, Action};
 use crate::model::{LearningCurve, ValueReport, ValueRow, ValueTable, Z95};
-use crate::plots::{self, Bar, Line};
+use crate::plots::{self, Bar, LegendAt, Line};
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape(text: &str) -> String {
@@ -268,6 +268,8 @@ fn removal_section(page: &mut String, report: &ValueReport) {
             &format!("test {}", report.utility),
             &lines,
             true,
+            // Removal pulls every line down to the right: the lower left stays empty.
+            LegendAt::LowerLeft,
         ),
         &format!(
             "The model is refitted without the removed {kind}s' data and scored on the test split. \
@@ -324,6 +326,7 @@ fn learning_section(page: &mut String, report: &ValueReport) {
             &format!("test {}", report.utility),
             &curve_lines(overall, 0, "measured"),
             true,
+            LegendAt::UpperLeft,
         ),
         &format!(
             "A random share of all training rows (the same nested order for every point); dashed: the fitted power law, \
@@ -356,6 +359,7 @@ fn learning_section(page: &mut String, report: &ValueReport) {
             &format!("test {}", report.utility),
             &lines,
             true,
+            LegendAt::UpperLeft,
         ),
         &format!(
             "Each line keeps every other source whole and uses a random share of one source's rows; \

@@ -211,13 +211,18 @@ pub fn histogram(
     Ok(svg)
 }
 
-/// Lines against a shared x axis, with a legend; measured lines get point markers.
+/// Where a line chart's legend goes: a corner the lines leave empty.
+pub use plotters::chart::SeriesLabelPosition as LegendAt;
+
+/// Lines against a shared x axis, with a legend at `legend`; measured lines get point
+/// markers.
 pub fn lines(
     title: &str,
     x_label: &str,
     y_label: &str,
     lines: &[Line],
     x_percent: bool,
+    legend: LegendAt,
 ) -> Result<String, PlotError> {
     let (x_lo, x_hi) = span(
         lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)),
@@ -285,7 +290,7 @@ pub fn lines(
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(legend)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .label_font((FONT, 17))
@@ -337,6 +342,7 @@ mod tests {
                 color: 1,
             }],
             true,
+            LegendAt::UpperLeft,
         )
         .unwrap();
         assert!(svg.contains("fit") && svg.contains("100%"), "{svg}");
