@@ -4,7 +4,7 @@
 //!
 //! The shop is the one `assay quickstart` simulates: `SimConfig::with_events(42, EVENTS)`
 //! (default 100,000 events) with 5% bots, 2% duplicates and 5% flipped ratings. Prints the
-//! time of each part and the number of model fits.
+//! time of each part and the number of model fits; writes the report's data to OUT.html.json.
 
 use std::time::Instant;
 
@@ -66,6 +66,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let html = render_html(&report);
     std::fs::write(&out, &html)?;
+    // The numbers behind the page, for recording.
+    std::fs::write(
+        format!("{out}.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
     println!(
         "study: {} fits in {:.1} s; page {} KiB rendered in {:.3} s -> {out}",
         report.provenance.utility_evals,
