@@ -56,6 +56,10 @@ pub enum Command {
     /// Analyse an A/B test from a CSV `variant,metric[,pre_metric][,day]` (one row per user or
     /// session): z-test or Welch, lift, bootstrap, power, CUPED, a peeking check.
     Ab(AbArgs),
+    /// The data-value report: one self-contained HTML page with what each source, segment,
+    /// time window, category, user and item is worth, removal and learning curves, and a
+    /// plain-language summary of what to keep, fix, buy more of or drop.
+    Report(ReportArgs),
     /// Fetch the sample data and run every stage end to end, printing what it did and where
     /// the outputs went.
     Quickstart(QuickstartArgs),
@@ -476,6 +480,41 @@ pub struct ValueArgs {
     #[arg(long, default_value_t = 10)]
     pub top: usize,
     /// Print the values table as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub data: DatasetArgs,
+    /// The HTML file to write (replaced atomically).
+    #[arg(long, default_value = "report.html")]
+    pub out: PathBuf,
+    /// The model refitted on every subset of the data (ease, itemknn, or any model spec).
+    #[arg(long, default_value = "ease")]
+    pub model: String,
+    /// The quality every value is a change of: METRIC@K (ndcg, recall, mrr, hit, precision,
+    /// map).
+    #[arg(long, default_value = "ndcg@10")]
+    pub utility: String,
+    /// Seed of the split and of every random draw.
+    #[arg(long, default_value_t = 2020)]
+    pub seed: u64,
+    /// MSR Banzhaf samples (model fits) per half of the users; 0 skips user values and the
+    /// removal curves. More samples: smaller error bars, longer runs.
+    #[arg(long, default_value_t = 100)]
+    pub user_samples: u64,
+    /// MSR Banzhaf samples for item values; 0 skips them.
+    #[arg(long, default_value_t = 100)]
+    pub item_samples: u64,
+    /// Number of equal time windows valued.
+    #[arg(long, default_value_t = 4)]
+    pub windows: usize,
+    /// User attribute whose values are the segments.
+    #[arg(long, default_value = "segment")]
+    pub segment_attribute: String,
+    /// Print the report's data as JSON (the HTML is written too).
     #[arg(long)]
     pub json: bool,
 }

@@ -13,6 +13,7 @@ mod ope;
 mod output;
 mod quickstart;
 mod recommend;
+mod report;
 mod simulate;
 mod value;
 
@@ -53,6 +54,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Bandit(cli::BanditCommand::Simulate(cmd)) => bandit::simulate(cmd),
         cli::Command::Business(cmd) => experiment::business(cmd),
         cli::Command::Ab(cmd) => experiment::ab(cmd),
+        cli::Command::Report(cmd) => report::run(cmd),
         cli::Command::Quickstart(cmd) => quickstart::run(cmd),
     }
 }

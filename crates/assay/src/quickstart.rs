@@ -127,6 +127,8 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
     }
     write_json(&out.join("business-shop.json"), &business)?;
 
+    let report = report_stage(out, &loaded.dataset, &shop)?;
+
     step("done");
     println!(
         "   outputs in {} ({:.1} s)",
@@ -138,7 +140,36 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
         shop.display(),
         shop.join("truth").display()
     );
+    println!("   open the data-value report: {}", report.display());
     Ok(())
+}
+
+/// Values the simulated shop's data and writes the HTML report; returns its path.
+fn report_stage(
+    out: &Path,
+    shop: &assay_core::Dataset,
+    shop_dir: &Path,
+) -> anyhow::Result<std::path::PathBuf> {
+    step("7. data-value report of the simulated shop (what to keep, fix, buy or drop)");
+    let config = assay_report::StudyConfig::new(
+        assay_recommend::ModelSpec::parse("ease").context("the report's model")?,
+        assay_metrics::Metric::Ndcg,
+        10,
+        42,
+    );
+    let report = crate::report::build(shop, &shop_dir.display().to_string(), &config)?;
+    let path = out.join("report.html");
+    crate::report::write(&report, &path)?;
+    let summary = assay_report::advice::summarize(&report);
+    for line in &summary.headlines {
+        println!("   {line}");
+    }
+    println!(
+        "   ({} model fits in {:.1} s)",
+        report.provenance.utility_evals, report.provenance.seconds
+    );
+    println!("   wrote {}", path.display());
+    Ok(path)
 }
 
 fn step(title: &str) {

@@ -39,7 +39,7 @@ fn knn_shapley(args: &ValueArgs) -> anyhow::Result<Values> {
         .map_err(|e| BadInput(e.to_string()).into())
 }
 
-fn parse_utility(text: &str) -> anyhow::Result<(Metric, usize)> {
+pub(crate) fn parse_utility(text: &str) -> anyhow::Result<(Metric, usize)> {
     let bad = || {
         BadInput(format!(
             "--utility: expected METRIC@K such as ndcg@10 or recall@20, found '{text}'"

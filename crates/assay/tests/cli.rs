@@ -479,3 +479,75 @@ fn knn_shapley_of_a_labelled_csv_matches_pydvl() {
     );
     run.expect_code(2);
 }
+
+#[test]
+fn report_writes_a_self_contained_page_and_refuses_bad_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = tmp.path().join("shop");
+    assay(
+        tmp.path(),
+        &[
+            "simulate",
+            "--out",
+            shop.to_str().unwrap(),
+            "--events",
+            "4000",
+            "--bad-data",
+        ],
+    )
+    .expect_code(0);
+    let page = tmp.path().join("out").join("report.html");
+    fs::create_dir_all(page.parent().unwrap()).unwrap();
+    let args = [
+        "report",
+        shop.to_str().unwrap(),
+        "--out",
+        page.to_str().unwrap(),
+        "--model",
+        "itemknn",
+        "--user-samples",
+        "4",
+        "--item-samples",
+        "0",
+        "--seed",
+        "3",
+    ];
+    let run = assay(tmp.path(), &args);
+    run.expect_code(0);
+    assert!(run.stdout().contains("report: "), "{}", run.stdout());
+    let html = fs::read_to_string(&page).unwrap();
+    let svgs = html.matches("<svg").count();
+    // Sources, segments, windows, categories, users, removal, two learning charts.
+    assert_eq!(svgs, 8, "charts");
+    assert_eq!(html.matches("</svg>").count(), svgs);
+    assert!(html.contains("Summary: what to keep, fix, buy or drop"));
+    assert!(!html.contains("<script") && !html.contains("<link"));
+    // --json prints the same numbers the page shows.
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let run = assay(tmp.path(), &json_args);
+    let report: serde_json::Value = serde_json::from_str(&run.expect_code(0).stdout()).unwrap();
+    let valid = report["baseline"]["valid"].as_f64().unwrap();
+    assert!(html.contains(&format!("{valid:.4}")), "{valid}");
+    assert_eq!(report["groups"][0]["kind"], "source");
+    // Bad input: exit 2 with the flag named.
+    let bad = assay(
+        tmp.path(),
+        &["report", shop.to_str().unwrap(), "--utility", "ndcg"],
+    );
+    bad.expect_code(2);
+    assert!(bad.stderr().contains("--utility"), "{}", bad.stderr());
+    let bad = assay(tmp.path(), &["report", "no/such/shop"]);
+    bad.expect_code(2);
+    let bad = assay(
+        tmp.path(),
+        &[
+            "report",
+            shop.to_str().unwrap(),
+            "--out",
+            tmp.path().to_str().unwrap(),
+        ],
+    );
+    bad.expect_code(2);
+    assert!(bad.stderr().contains("is a directory"), "{}", bad.stderr());
+}
