@@ -35,8 +35,9 @@ pub fn knn_shapley(train: &LabelledTable, test: &LabelledTable, k: usize) -> Res
         .map(|chunk| {
             let mut sum = vec![0.0; n];
             let mut order: Vec<(u64, u32)> = Vec::with_capacity(n);
+            let mut scratch: Vec<(u64, u32)> = Vec::with_capacity(n);
             for &t in chunk {
-                sorted_neighbours(train, test.row(t), &mut order);
+                sorted_neighbours(train, test.row(t), &mut order, &mut scratch);
                 add_one_test_point(train, test.labels[t], k, &order, &mut sum);
             }
             sum
@@ -103,9 +104,14 @@ fn check(train: &LabelledTable, test: &LabelledTable, k: usize) -> Result<()> {
 /// Training rows sorted by squared Euclidean distance to `x`, ties by row index.
 ///
 /// Sorted as `(distance bits, row)` integer pairs: a squared distance is a non-negative float
-/// (never -0.0, never NaN for finite input), whose bit pattern orders like its value, and
-/// integer comparisons sort faster than `total_cmp`.
-fn sorted_neighbours(train: &LabelledTable, x: &[f64], order: &mut Vec<(u64, u32)>) {
+/// (never -0.0, never NaN for finite input), whose bit pattern orders like its value, so a
+/// radix sort on the bits ([`crate::radix`]) sorts by distance in linear time, stably.
+fn sorted_neighbours(
+    train: &LabelledTable,
+    x: &[f64],
+    order: &mut Vec<(u64, u32)>,
+    scratch: &mut Vec<(u64, u32)>,
+) {
     order.clear();
     order.extend((0..train.len()).map(|r| {
         let d: f64 = train
@@ -116,7 +122,7 @@ fn sorted_neighbours(train: &LabelledTable, x: &[f64], order: &mut Vec<(u64, u32
             .sum();
         (d.to_bits(), r as u32)
     }));
-    order.sort_unstable();
+    crate::radix::sort_by_key(order, scratch);
 }
 
 /// Adds one test point's exact values (the recursion of Theorem 1) into `values`.
@@ -157,10 +163,10 @@ impl<'a> KnnUtility<'a> {
     /// The utility of subsets of `train`'s rows, averaged over `test`'s rows.
     pub fn new(train: &'a LabelledTable, test: &'a LabelledTable, k: usize) -> Result<Self> {
         check(train, test, k)?;
-        let mut order = Vec::new();
+        let (mut order, mut scratch) = (Vec::new(), Vec::new());
         let ranks = (0..test.len())
             .map(|t| {
-                sorted_neighbours(train, test.row(t), &mut order);
+                sorted_neighbours(train, test.row(t), &mut order, &mut scratch);
                 order.iter().map(|&(_, r)| r).collect()
             })
             .collect();
