@@ -83,7 +83,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{} threads; load average {}",
         rayon::current_num_threads(),
-        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
     );
     match mode {
         "groups" => groups(&data, &parts, rec),
@@ -153,7 +155,9 @@ fn users(
     fast.eval_prefixes(order, &|_| false, &mut incremental);
     let fast_s = start.elapsed().as_secs_f64();
     // Refits of a sample of the prefixes (every prefix would take too long at scale).
-    let checked: Vec<usize> = (0..order.len()).step_by((order.len() / 10).max(1)).collect();
+    let checked: Vec<usize> = (0..order.len())
+        .step_by((order.len() / 10).max(1))
+        .collect();
     let start = Instant::now();
     let refits: Vec<f64> = checked.iter().map(|&e| refit.eval(&order[..=e])).collect();
     let refit_each = start.elapsed().as_secs_f64() / checked.len() as f64;

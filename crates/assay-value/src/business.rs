@@ -236,7 +236,11 @@ impl<'a> OpeUtility<'a> {
         let n_items = self.data.items.len().max(1);
         let train = Interactions::from_events(self.data, rows);
         let no_epochs = |_: usize, _: Option<f64>| {};
-        let model = self.config.model.fit(&train, self.data, None, &no_epochs).ok();
+        let model = self
+            .config
+            .model
+            .fit(&train, self.data, None, &no_epochs)
+            .ok();
         let lists: HashMap<UserIdx, Vec<ItemIdx>> = match &model {
             Some(model) => self
                 .users

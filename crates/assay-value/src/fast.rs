@@ -204,11 +204,7 @@ impl<'u, 'a> FastEase<'u, 'a> {
 
     /// The mean metric over the audience, given each user's scores (`score(user, items,
     /// scores)` fills `scores` from the user's active items).
-    fn metric(
-        &self,
-        active: &[bool],
-        score: &(dyn Fn(&[ItemIdx], &mut [f32]) + Sync),
-    ) -> f64 {
+    fn metric(&self, active: &[bool], score: &(dyn Fn(&[ItemIdx], &mut [f32]) + Sync)) -> f64 {
         let config = &self.inner.config;
         let n = self.n_items;
         let total: f64 = self
@@ -379,7 +375,11 @@ impl Utility for FastEase<'_, '_> {
             let pairs = &self.pairs.by_player[player];
             let mut k = 0;
             while k < pairs.len() {
-                let slot = self.pairs.user_ptr.partition_point(|&p| p <= pairs[k] as usize) - 1;
+                let slot = self
+                    .pairs
+                    .user_ptr
+                    .partition_point(|&p| p <= pairs[k] as usize)
+                    - 1;
                 let end = self.pairs.user_ptr[slot + 1];
                 self.pairs.slot_items(slot, &active, &mut old);
                 added.clear();

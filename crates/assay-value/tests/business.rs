@@ -94,12 +94,7 @@ fn snips_ctr_by_hand() {
     let u = utility(&data, BusinessMetric::Ctr, EstimatorKind::Snipw);
     assert_eq!(u.n_rounds(), 3);
     assert!((u.logged_value() - 1.0 / 3.0).abs() < 1e-15);
-    let table = [
-        u.eval(&[]),
-        u.eval(&[0]),
-        u.eval(&[1]),
-        u.eval(&[0, 1]),
-    ];
+    let table = [u.eval(&[]), u.eval(&[0]), u.eval(&[1]), u.eval(&[0, 1])];
     let expected = [1.0 / 11.0, 8.0 / 11.0, 1.0 / 18.0, 1.0 / 18.0];
     for (got, want) in table.iter().zip(expected) {
         assert!((got - want).abs() < 1e-12, "{table:?}");
@@ -136,5 +131,12 @@ fn bad_settings_are_refused() {
     assert!(build(config(0.0, EstimatorKind::Snipw)).is_err());
     assert!(build(config(0.1, EstimatorKind::Dr)).is_err());
     // Training rows only: no impression to evaluate on.
-    assert!(OpeUtility::new(&data, &[0], &[0, 1], players(), config(0.1, EstimatorKind::Snipw)).is_err());
+    assert!(OpeUtility::new(
+        &data,
+        &[0],
+        &[0, 1],
+        players(),
+        config(0.1, EstimatorKind::Snipw)
+    )
+    .is_err());
 }

@@ -81,7 +81,11 @@ fn group_path_gives_a_refits_scores_bit_for_bit() {
         };
         for mask in 0..8usize {
             let subset: Vec<usize> = (0..3).filter(|p| mask >> p & 1 == 1).collect();
-            assert_eq!(fast.eval(&subset), refit.eval(&subset), "{model} {subset:?}");
+            assert_eq!(
+                fast.eval(&subset),
+                refit.eval(&subset),
+                "{model} {subset:?}"
+            );
             let rows = refit.rows_of(&subset);
             let model_fit = params
                 .fit(&Interactions::from_events(&data, &rows), &data, None)
