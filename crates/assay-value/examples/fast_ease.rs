@@ -5,7 +5,8 @@
 //! times exact group Shapley over the 8 sources (2^8 = 256 subsets), after checking one
 //! subset against a refit. `... -- users [EVENTS] [ITEMS] [STEPS]` values half of the users
 //! (the other half is the audience) and times STEPS steps of one permutation, incremental
-//! (Sherman-Morrison) against refitting every prefix, and checks they agree.
+//! (Sherman-Morrison) against refitting every prefix, and checks they agree; a fifth
+//! argument picks another model (`itemknn`: incremental co-occurrence counts).
 //!
 //! The shop is `SimConfig::with_events(7, EVENTS)` with ITEMS items and eight sources
 //! (the simulator's three defaults plus five more channels); as in `assay value`, the
@@ -89,7 +90,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     match mode {
         "groups" => groups(&data, &parts, rec),
-        "users" => users(&data, &parts, rec, num(3, 100) as usize),
+        "users" => {
+            let rec = match args.get(4) {
+                Some(model) => RecConfig {
+                    model: ModelSpec::parse(model)?,
+                    ..rec
+                },
+                None => rec,
+            };
+            users(&data, &parts, rec, num(3, 100) as usize)
+        }
         other => Err(format!("unknown mode '{other}': expected groups or users").into()),
     }
 }
@@ -144,7 +154,7 @@ fn users(
         .collect();
     let n = valued.len();
     let refit = RecommenderUtility::new(data, &parts.train, &parts.valid, valued, rec)?;
-    let fast = FastEase::new(&refit).ok_or("not EASE")?;
+    let fast = assay_value::fast::fast_utility(&refit);
     let mut order: Vec<usize> = (0..n).collect();
     use rand::seq::SliceRandom;
     use rand::SeedableRng;
@@ -167,7 +177,8 @@ fn users(
         .map(|(&e, r)| (incremental[e] - r).abs())
         .fold(0.0, f64::max);
     println!(
-        "{n} user players, {} evaluated users: {} permutation steps incremental {fast_s:.2} s ({:.4} s per step); refit {refit_each:.3} s per prefix ({} prefixes refitted); speed-up {:.1}x; max |incremental - refit| {max_diff:.2e}",
+        "{}: {n} user players, {} evaluated users: {} permutation steps incremental {fast_s:.2} s ({:.4} s per step); refit {refit_each:.3} s per prefix ({} prefixes refitted); speed-up {:.1}x; max |incremental - refit| {max_diff:.2e}",
+        refit.name(),
         refit.audience().count(),
         order.len(),
         fast_s / order.len() as f64,

@@ -1,5 +1,7 @@
 //! Fast exact paths for recommender utilities: the same `U(S)` as
 //! [`RecommenderUtility`], computed without refitting from the event rows.
+//! [`fast_utility`] picks [`FastEase`] for EASE, [`FastItemKnn`] (incremental co-occurrence
+//! counts along permutations) for ItemKNN, and the refitting utility for other models.
 //!
 //! [`FastEase`] is EASE (`--model ease`) behind the [`Utility`] interface, two ways:
 //!
@@ -35,7 +37,7 @@
 //!   within `f32` rounding may swap places in a top-K list (tested against refits).
 
 use assay_core::{ItemIdx, UserIdx};
-use assay_recommend::{ease_weights_from_gram, top_k_of, EaseParams, ModelSpec};
+use assay_recommend::{ease_weights_from_gram, top_k_of, EaseParams, ItemKnnParams, ModelSpec};
 use faer::linalg::solvers::DenseSolveCore;
 use faer::{MatRef, Side};
 use rayon::prelude::*;
@@ -202,34 +204,8 @@ impl<'u, 'a> FastEase<'u, 'a> {
         gram
     }
 
-    /// The mean metric over the audience, given each user's scores (`score(user, items,
-    /// scores)` fills `scores` from the user's active items).
     fn metric(&self, active: &[bool], score: &(dyn Fn(&[ItemIdx], &mut [f32]) + Sync)) -> f64 {
-        let config = &self.inner.config;
-        let n = self.n_items;
-        let total: f64 = self
-            .inner
-            .audience
-            .par_iter()
-            .map_init(
-                || (Vec::new(), vec![0.0f32; n]),
-                |(items, scores), (user, relevant, mask)| {
-                    self.pairs.items_of(*user, active, items);
-                    score(items, scores);
-                    assay_recommend::mask(scores, items);
-                    assay_recommend::mask(scores, mask);
-                    let ranked: Vec<u32> = top_k_of(scores, config.k)
-                        .into_iter()
-                        .map(|(item, _)| item)
-                        .collect();
-                    let hits = assay_metrics::hit_vector(&ranked, relevant);
-                    config.metric.at(&hits, relevant.len(), config.k)
-                },
-            )
-            .collect::<Vec<f64>>()
-            .iter()
-            .sum();
-        total / self.inner.audience.len().max(1) as f64
+        audience_metric(self.inner, &self.pairs, self.n_items, active, score)
     }
 
     /// The utility of the pairs flagged in `active`, exactly as a refit computes it.
@@ -287,6 +263,73 @@ impl<'u, 'a> FastEase<'u, 'a> {
             }
         })
     }
+}
+
+/// The mean metric over the audience of `utility`, given each user's scores: `score(items,
+/// scores)` fills `scores` from the user's active items; masking and ranking are those of
+/// [`assay_recommend::Recommender::top_k`].
+fn audience_metric(
+    utility: &RecommenderUtility<'_>,
+    pairs: &Pairs,
+    n_items: usize,
+    active: &[bool],
+    score: &(dyn Fn(&[ItemIdx], &mut [f32]) + Sync),
+) -> f64 {
+    let config = &utility.config;
+    let total: f64 = utility
+        .audience
+        .par_iter()
+        .map_init(
+            || (Vec::new(), vec![0.0f32; n_items]),
+            |(items, scores), (user, relevant, mask)| {
+                pairs.items_of(*user, active, items);
+                score(items, scores);
+                assay_recommend::mask(scores, items);
+                assay_recommend::mask(scores, mask);
+                let ranked: Vec<u32> = top_k_of(scores, config.k)
+                    .into_iter()
+                    .map(|(item, _)| item)
+                    .collect();
+                let hits = assay_metrics::hit_vector(&ranked, relevant);
+                config.metric.at(&hits, relevant.len(), config.k)
+            },
+        )
+        .collect::<Vec<f64>>()
+        .iter()
+        .sum();
+    total / utility.audience.len().max(1) as f64
+}
+
+/// One user's change when a player joins: items before, items after, items added.
+type UserStep = (Vec<ItemIdx>, Vec<ItemIdx>, Vec<ItemIdx>);
+
+/// Activates the pairs of `player` and returns, per user who gains items, the change.
+fn join(pairs: &Pairs, player: usize, active: &mut [bool]) -> Vec<UserStep> {
+    let mut steps = Vec::new();
+    let (mut old, mut added) = (Vec::new(), Vec::new());
+    let owned = &pairs.by_player[player];
+    let mut k = 0;
+    while k < owned.len() {
+        let slot = pairs.user_ptr.partition_point(|&p| p <= owned[k] as usize) - 1;
+        let end = pairs.user_ptr[slot + 1];
+        pairs.slot_items(slot, active, &mut old);
+        added.clear();
+        while k < owned.len() && (owned[k] as usize) < end {
+            let pair = owned[k] as usize;
+            if !active[pair] {
+                active[pair] = true;
+                added.push(pairs.item[pair]);
+            }
+            k += 1;
+        }
+        if added.is_empty() {
+            continue;
+        }
+        let mut new = Vec::new();
+        pairs.slot_items(slot, active, &mut new);
+        steps.push((old.clone(), new, added.clone()));
+    }
+    steps
 }
 
 /// `G⁻¹` in `f64`, row-major (symmetric), `None` if `G` is not positive definite.
@@ -367,40 +410,14 @@ impl Utility for FastEase<'_, '_> {
             return fallback(out);
         };
         let emphasis = self.emphasis() as f64;
-        let (mut old, mut new, mut added) = (Vec::new(), Vec::new(), Vec::new());
         for &player in order {
-            // The users this player adds items to, and their items before and after.
-            let mut steps: Vec<(Vec<ItemIdx>, Vec<ItemIdx>, Vec<ItemIdx>)> = Vec::new();
-            let mut rank = 0;
-            let pairs = &self.pairs.by_player[player];
-            let mut k = 0;
-            while k < pairs.len() {
-                let slot = self
-                    .pairs
-                    .user_ptr
-                    .partition_point(|&p| p <= pairs[k] as usize)
-                    - 1;
-                let end = self.pairs.user_ptr[slot + 1];
-                self.pairs.slot_items(slot, &active, &mut old);
-                added.clear();
-                while k < pairs.len() && (pairs[k] as usize) < end {
-                    let pair = pairs[k] as usize;
-                    if !active[pair] {
-                        active[pair] = true;
-                        added.push(self.pairs.item[pair]);
-                    }
-                    k += 1;
-                }
-                if added.is_empty() {
-                    continue;
-                }
-                self.pairs.slot_items(slot, &active, &mut new);
-                rank += 1 + usize::from(!old.is_empty());
-                if emphasis > 0.0 {
-                    rank += added.len();
-                }
-                steps.push((old.clone(), new.clone(), added.clone()));
-            }
+            let steps = join(&self.pairs, player, &mut active);
+            let rank: usize = steps
+                .iter()
+                .map(|(old, _, added)| {
+                    1 + usize::from(!old.is_empty()) + if emphasis > 0.0 { added.len() } else { 0 }
+                })
+                .sum();
             // Keep G exact (integer counts plus the regulariser) for re-inversions.
             for (old, new, added) in &steps {
                 for (list, sign) in [(new, 1.0), (old, -1.0)] {
@@ -449,10 +466,176 @@ impl Utility for FastEase<'_, '_> {
     }
 }
 
-/// The fastest exact implementation of `utility`: [`FastEase`] for EASE, the refitting
-/// utility itself otherwise. Same players, names and values.
+/// Most items for which [`FastItemKnn`] keeps a dense co-occurrence matrix (`n²` `f32`s,
+/// 64 MiB here); above it permutations refit.
+pub const MAX_DENSE_KNN_ITEMS: usize = 4096;
+
+/// ItemKNN (`--model itemknn`) with incremental co-occurrence counts along permutations.
+///
+/// [`Utility::eval`] refits. [`Utility::eval_prefixes`] keeps the item-item co-occurrence
+/// counts `C = XᵀX` and the per-item user counts of the current prefix, and when a player
+/// joins adds `x_newx_newᵀ − x_oldx_oldᵀ` for each user it changes (`O(|x_u|²)`). Only the
+/// target items whose neighbour list can have changed are re-selected: those whose column
+/// of `C` changed (the items of a changed user) and those that co-occur with an item whose
+/// user count changed (its norm is in their similarities). Every similarity, selection and
+/// score is the same `f32` expression in the same order as
+/// [`assay_recommend::ItemKnnModel`]'s fit and scoring, so the values are a refit's exactly
+/// (tested). Needs at most [`MAX_DENSE_KNN_ITEMS`] items.
+pub struct FastItemKnn<'u, 'a> {
+    inner: &'u RecommenderUtility<'a>,
+    params: ItemKnnParams,
+    n_items: usize,
+    pairs: Pairs,
+}
+
+impl<'u, 'a> FastItemKnn<'u, 'a> {
+    /// The fast path of `utility` when its model is ItemKNN with valid parameters and at
+    /// most [`MAX_DENSE_KNN_ITEMS`] items, `None` otherwise.
+    pub fn new(utility: &'u RecommenderUtility<'a>) -> Option<FastItemKnn<'u, 'a>> {
+        let ModelSpec::ItemKnn(params) = utility.config.model else {
+            return None;
+        };
+        let n_items = utility.data.items.len();
+        let valid = params.k > 0 && params.shrink.is_finite() && params.shrink >= 0.0;
+        if !valid || n_items == 0 || n_items > MAX_DENSE_KNN_ITEMS {
+            return None;
+        }
+        Some(FastItemKnn {
+            inner: utility,
+            params,
+            n_items,
+            pairs: Pairs::new(utility),
+        })
+    }
+
+    /// The neighbours of target `j` as the fit selects them (any order).
+    fn neighbours(&self, j: usize, co: &[f32], users_of: &[u32], out: &mut Vec<(ItemIdx, f32)>) {
+        out.clear();
+        if users_of[j] == 0 {
+            return;
+        }
+        let n = self.n_items;
+        let norm_j = (users_of[j] as f32).sqrt();
+        // C is symmetric: column j is row j.
+        for (i, &count) in co[j * n..(j + 1) * n].iter().enumerate() {
+            if count == 0.0 || i == j {
+                continue;
+            }
+            let norm_i = (users_of[i] as f32).sqrt();
+            let sim = count / (norm_i * norm_j + self.params.shrink + 1e-6);
+            if sim != 0.0 {
+                out.push((i as ItemIdx, sim));
+            }
+        }
+        let better =
+            |a: &(ItemIdx, f32), b: &(ItemIdx, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        let k = self.params.k;
+        if out.len() > k {
+            out.select_nth_unstable_by(k - 1, better);
+            out.truncate(k);
+        }
+    }
+}
+
+impl Utility for FastItemKnn<'_, '_> {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    fn n_players(&self) -> usize {
+        self.inner.n_players()
+    }
+
+    fn player_name(&self, player: usize) -> String {
+        self.inner.player_name(player)
+    }
+
+    fn eval(&self, subset: &[usize]) -> f64 {
+        self.inner.eval(subset)
+    }
+
+    fn eval_prefixes(&self, order: &[usize], stop: &dyn Fn(f64) -> bool, out: &mut Vec<f64>) {
+        let n = self.n_items;
+        let mut active = self.pairs.base.clone();
+        let mut co = vec![0.0f32; n * n];
+        let mut users_of = vec![0u32; n];
+        let add = |co: &mut [f32], items: &[ItemIdx], delta: f32| {
+            for &i in items {
+                let row = &mut co[i as usize * n..(i as usize + 1) * n];
+                for &j in items {
+                    row[j as usize] += delta;
+                }
+            }
+        };
+        let mut items = Vec::new();
+        for slot in 0..self.pairs.users.len() {
+            self.pairs.slot_items(slot, &active, &mut items);
+            add(&mut co, &items, 1.0);
+            items.iter().for_each(|&i| users_of[i as usize] += 1);
+        }
+        let mut lists: Vec<Vec<(ItemIdx, f32)>> = vec![Vec::new(); n];
+        lists
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(j, list)| self.neighbours(j, &co, &users_of, list));
+        let mut dirty = vec![false; n];
+        for &player in order {
+            for (old, new, added) in join(&self.pairs, player, &mut active) {
+                add(&mut co, &new, 1.0);
+                add(&mut co, &old, -1.0);
+                for &i in &added {
+                    users_of[i as usize] += 1;
+                }
+                new.iter().for_each(|&j| dirty[j as usize] = true);
+                for &i in &added {
+                    let row = &co[i as usize * n..(i as usize + 1) * n];
+                    for (j, &count) in row.iter().enumerate() {
+                        if count != 0.0 {
+                            dirty[j] = true;
+                        }
+                    }
+                }
+            }
+            lists
+                .par_iter_mut()
+                .zip(dirty.par_iter_mut())
+                .enumerate()
+                .for_each(|(j, (list, flag))| {
+                    if std::mem::take(flag) {
+                        self.neighbours(j, &co, &users_of, list);
+                    }
+                });
+            // By source item, targets ascending: the fit's layout, so scores add up in the
+            // same order.
+            let mut rows: Vec<Vec<(ItemIdx, f32)>> = vec![Vec::new(); n];
+            for (j, list) in lists.iter().enumerate() {
+                for &(i, sim) in list {
+                    rows[i as usize].push((j as ItemIdx, sim));
+                }
+            }
+            let value = audience_metric(self.inner, &self.pairs, n, &active, &|items, scores| {
+                scores.fill(0.0);
+                for &i in items {
+                    for &(j, sim) in &rows[i as usize] {
+                        scores[j as usize] += sim;
+                    }
+                }
+            });
+            out.push(value);
+            if stop(value) {
+                return;
+            }
+        }
+    }
+}
+
+/// The fastest exact implementation of `utility`: [`FastEase`] for EASE, [`FastItemKnn`]
+/// for ItemKNN, the refitting utility itself otherwise. Same players, names and values.
 pub fn fast_utility<'u, 'a>(utility: &'u RecommenderUtility<'a>) -> Box<dyn Utility + 'u> {
-    match FastEase::new(utility) {
+    if let Some(fast) = FastEase::new(utility) {
+        return Box::new(fast);
+    }
+    match FastItemKnn::new(utility) {
         Some(fast) => Box::new(fast),
         None => Box::new(utility),
     }

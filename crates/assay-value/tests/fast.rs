@@ -3,7 +3,7 @@
 use assay_core::{Dataset, EventKind, Interactions, NO_POSITION, NO_QUERY, NO_SESSION};
 use assay_metrics::Metric;
 use assay_recommend::{Fit, ModelSpec, Recommender};
-use assay_value::fast::FastEase;
+use assay_value::fast::{FastEase, FastItemKnn};
 use assay_value::recommend::{players, Audience, Player, RecConfig, RecommenderUtility};
 use assay_value::Utility;
 use rand::{Rng, SeedableRng};
@@ -163,5 +163,58 @@ fn permutation_updates_agree_with_refits() {
         let mut prefixes = Vec::new();
         fast.eval_prefixes(&order, &|_| true, &mut prefixes);
         assert_eq!(prefixes.len(), 1);
+    }
+}
+
+#[test]
+fn itemknn_permutation_counts_give_a_refits_values_exactly() {
+    let data = shop(60, 32, 1500, 4);
+    let (train, valid) = split(&data);
+    for model in ["itemknn:k=5", "itemknn:k=100;shrink=3"] {
+        let users: Vec<Player> = players::by_user(&data, &train)
+            .into_iter()
+            .step_by(2)
+            .collect();
+        let n = users.len();
+        let refit = RecommenderUtility::new(
+            &data,
+            &train,
+            &valid,
+            users,
+            config(model, Audience::Others),
+        )
+        .unwrap();
+        let fast = FastItemKnn::new(&refit).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut order: Vec<usize> = (0..n).collect();
+        for _ in 0..3 {
+            rand::seq::SliceRandom::shuffle(&mut order[..], &mut rng);
+            let mut prefixes = Vec::new();
+            fast.eval_prefixes(&order, &|_| false, &mut prefixes);
+            let expected: Vec<f64> = (1..=n).map(|end| refit.eval(&order[..end])).collect();
+            assert_eq!(prefixes, expected, "{model}");
+        }
+    }
+}
+
+#[test]
+fn fast_utility_keeps_players_and_values() {
+    let data = shop(20, 16, 300, 5);
+    let (train, valid) = split(&data);
+    for model in ["ease:reg=4", "itemknn:k=3", "pop"] {
+        let refit = RecommenderUtility::new(
+            &data,
+            &train,
+            &valid,
+            players::by_source(&data, &train),
+            config(model, Audience::Total),
+        )
+        .unwrap();
+        let fast = assay_value::fast::fast_utility(&refit);
+        assert_eq!(fast.n_players(), 3);
+        assert_eq!(fast.player_name(1), refit.player_name(1));
+        let a = assay_value::exact_shapley(&*fast).unwrap().values();
+        let b = assay_value::exact_shapley(&refit).unwrap().values();
+        assert_eq!(a, b, "{model}");
     }
 }
