@@ -141,10 +141,13 @@ impl Pairs {
 
     fn slot_items(&self, slot: usize, active: &[bool], out: &mut Vec<ItemIdx>) {
         out.clear();
-        for k in self.user_ptr[slot]..self.user_ptr[slot + 1] {
-            if active[k] {
-                out.push(self.item[k]);
-            }
+        let range = self.user_ptr[slot]..self.user_ptr[slot + 1];
+        for (&item, _) in self.item[range.clone()]
+            .iter()
+            .zip(&active[range])
+            .filter(|(_, &on)| on)
+        {
+            out.push(item);
         }
     }
 }
