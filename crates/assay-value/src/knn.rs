@@ -29,6 +29,7 @@ const CHUNK: usize = 32;
 pub fn knn_shapley(train: &LabelledTable, test: &LabelledTable, k: usize) -> Result<Values> {
     check(train, test, k)?;
     let n = train.len();
+    let columns = Columns::of(train);
     let chunk_sums: Vec<Vec<f64>> = (0..test.len())
         .collect::<Vec<_>>()
         .par_chunks(CHUNK)
@@ -36,8 +37,17 @@ pub fn knn_shapley(train: &LabelledTable, test: &LabelledTable, k: usize) -> Res
             let mut sum = vec![0.0; n];
             let mut order: Vec<(u64, u32)> = Vec::with_capacity(n);
             let mut scratch: Vec<(u64, u32)> = Vec::with_capacity(n);
+            let mut distances = vec![0.0; n];
             for &t in chunk {
-                sorted_neighbours(train, test.row(t), &mut order, &mut scratch);
+                columns.distances(test.row(t), &mut distances);
+                order.clear();
+                order.extend(
+                    distances
+                        .iter()
+                        .enumerate()
+                        .map(|(r, d)| (d.to_bits(), r as u32)),
+                );
+                crate::radix::sort_by_key(&mut order, &mut scratch);
                 add_one_test_point(train, test.labels[t], k, &order, &mut sum);
             }
             sum
@@ -99,6 +109,38 @@ fn check(train: &LabelledTable, test: &LabelledTable, k: usize) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The training features column by column, so that squared distances to one test point are
+/// computed for many rows at once (vectorised across rows) while each row's sum still adds
+/// its features in order: the same bits as [`sorted_neighbours`] row by row.
+struct Columns {
+    rows: usize,
+    columns: Vec<f64>,
+}
+
+impl Columns {
+    fn of(table: &LabelledTable) -> Columns {
+        let (rows, dim) = (table.len(), table.dim());
+        let mut columns = vec![0.0; rows * dim];
+        for r in 0..rows {
+            for (f, &x) in table.row(r).iter().enumerate() {
+                columns[f * rows + r] = x;
+            }
+        }
+        Columns { rows, columns }
+    }
+
+    /// `out[r] = Σ_f (train[r][f] − x[f])²`, features added in order.
+    fn distances(&self, x: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+        for (f, &xf) in x.iter().enumerate() {
+            let column = &self.columns[f * self.rows..(f + 1) * self.rows];
+            for (d, &a) in out.iter_mut().zip(column) {
+                *d += (a - xf) * (a - xf);
+            }
+        }
+    }
 }
 
 /// Training rows sorted by squared Euclidean distance to `x`, ties by row index.
