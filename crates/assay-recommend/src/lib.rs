@@ -37,7 +37,7 @@ pub use history::History;
 pub use models::als::{AlsModel, AlsParams};
 pub use models::bpr::{BprModel, BprParams};
 pub use models::content::{ContentModel, ContentParams};
-pub use models::ease::{EaseModel, EaseParams};
+pub use models::ease::{weights_from_gram as ease_weights_from_gram, EaseModel, EaseParams};
 pub use models::hybrid::{Fusion, HybridModel, HybridParams};
 pub use models::itemknn::{ItemKnnModel, ItemKnnParams};
 pub use models::pop::{PopModel, PopParams};

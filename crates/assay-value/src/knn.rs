@@ -29,14 +29,25 @@ const CHUNK: usize = 32;
 pub fn knn_shapley(train: &LabelledTable, test: &LabelledTable, k: usize) -> Result<Values> {
     check(train, test, k)?;
     let n = train.len();
+    let columns = Columns::of(train);
     let chunk_sums: Vec<Vec<f64>> = (0..test.len())
         .collect::<Vec<_>>()
         .par_chunks(CHUNK)
         .map(|chunk| {
             let mut sum = vec![0.0; n];
             let mut order: Vec<(u64, u32)> = Vec::with_capacity(n);
+            let mut scratch: Vec<(u64, u32)> = Vec::with_capacity(n);
+            let mut distances = vec![0.0; n];
             for &t in chunk {
-                sorted_neighbours(train, test.row(t), &mut order);
+                columns.distances(test.row(t), &mut distances);
+                order.clear();
+                order.extend(
+                    distances
+                        .iter()
+                        .enumerate()
+                        .map(|(r, d)| (d.to_bits(), r as u32)),
+                );
+                crate::radix::sort_by_key(&mut order, &mut scratch);
                 add_one_test_point(train, test.labels[t], k, &order, &mut sum);
             }
             sum
@@ -100,12 +111,49 @@ fn check(train: &LabelledTable, test: &LabelledTable, k: usize) -> Result<()> {
     Ok(())
 }
 
+/// The training features column by column, so that squared distances to one test point are
+/// computed for many rows at once (vectorised across rows) while each row's sum still adds
+/// its features in order: the same bits as [`sorted_neighbours`] row by row.
+struct Columns {
+    rows: usize,
+    columns: Vec<f64>,
+}
+
+impl Columns {
+    fn of(table: &LabelledTable) -> Columns {
+        let (rows, dim) = (table.len(), table.dim());
+        let mut columns = vec![0.0; rows * dim];
+        for r in 0..rows {
+            for (f, &x) in table.row(r).iter().enumerate() {
+                columns[f * rows + r] = x;
+            }
+        }
+        Columns { rows, columns }
+    }
+
+    /// `out[r] = Σ_f (train[r][f] − x[f])²`, features added in order.
+    fn distances(&self, x: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+        for (f, &xf) in x.iter().enumerate() {
+            let column = &self.columns[f * self.rows..(f + 1) * self.rows];
+            for (d, &a) in out.iter_mut().zip(column) {
+                *d += (a - xf) * (a - xf);
+            }
+        }
+    }
+}
+
 /// Training rows sorted by squared Euclidean distance to `x`, ties by row index.
 ///
 /// Sorted as `(distance bits, row)` integer pairs: a squared distance is a non-negative float
-/// (never -0.0, never NaN for finite input), whose bit pattern orders like its value, and
-/// integer comparisons sort faster than `total_cmp`.
-fn sorted_neighbours(train: &LabelledTable, x: &[f64], order: &mut Vec<(u64, u32)>) {
+/// (never -0.0, never NaN for finite input), whose bit pattern orders like its value, so a
+/// radix sort on the bits ([`crate::radix`]) sorts by distance in linear time, stably.
+fn sorted_neighbours(
+    train: &LabelledTable,
+    x: &[f64],
+    order: &mut Vec<(u64, u32)>,
+    scratch: &mut Vec<(u64, u32)>,
+) {
     order.clear();
     order.extend((0..train.len()).map(|r| {
         let d: f64 = train
@@ -116,7 +164,7 @@ fn sorted_neighbours(train: &LabelledTable, x: &[f64], order: &mut Vec<(u64, u32
             .sum();
         (d.to_bits(), r as u32)
     }));
-    order.sort_unstable();
+    crate::radix::sort_by_key(order, scratch);
 }
 
 /// Adds one test point's exact values (the recursion of Theorem 1) into `values`.
@@ -157,10 +205,10 @@ impl<'a> KnnUtility<'a> {
     /// The utility of subsets of `train`'s rows, averaged over `test`'s rows.
     pub fn new(train: &'a LabelledTable, test: &'a LabelledTable, k: usize) -> Result<Self> {
         check(train, test, k)?;
-        let mut order = Vec::new();
+        let (mut order, mut scratch) = (Vec::new(), Vec::new());
         let ranks = (0..test.len())
             .map(|t| {
-                sorted_neighbours(train, test.row(t), &mut order);
+                sorted_neighbours(train, test.row(t), &mut order, &mut scratch);
                 order.iter().map(|&(_, r)| r).collect()
             })
             .collect();

@@ -33,9 +33,11 @@
 //! `k` uses ChaCha8 stream `k` of the seed and results are merged in sample order, so the same
 //! seed gives the same values whatever the thread count.
 //!
-//! Not here yet: model-specific incremental utilities (ItemKNN co-occurrence updates, EASE
-//! Woodbury updates) that would override [`Utility::eval_prefixes`], and business (OPE)
-//! utilities; [`recommend::RecommenderUtility`] refits the model for every subset.
+//! [`recommend::RecommenderUtility`] refits the model for every subset; [`fast`] holds exact
+//! implementations of the same utilities that do not (EASE from per-subset Gram matrices, and
+//! Sherman-Morrison updates along permutations), and [`fast::fast_utility`] picks one;
+//! [`business`] values data by the CTR or revenue, estimated off-policy on held-out logs,
+//! of the policy a model fitted on it induces.
 
 #![warn(missing_docs)]
 
@@ -43,12 +45,15 @@ mod error;
 mod exact;
 mod knn;
 mod oob;
+mod radix;
 mod sampling;
 mod table;
 mod utility;
 mod values;
 
 pub mod assess;
+pub mod business;
+pub mod fast;
 pub mod recommend;
 pub mod recommend_oob;
 

@@ -60,12 +60,12 @@ pub struct RecConfig {
 /// `U(S)` = mean `metric@k` over the audience of `model` fitted on the base rows plus the
 /// rows of the players in `S`.
 pub struct RecommenderUtility<'a> {
-    data: &'a Dataset,
-    config: RecConfig,
-    players: Vec<Player>,
-    base_rows: Vec<u32>,
+    pub(crate) data: &'a Dataset,
+    pub(crate) config: RecConfig,
+    pub(crate) players: Vec<Player>,
+    pub(crate) base_rows: Vec<u32>,
     /// Per evaluated user: (user, relevant validation items, all training items to mask).
-    audience: Vec<(UserIdx, Vec<ItemIdx>, Vec<ItemIdx>)>,
+    pub(crate) audience: Vec<(UserIdx, Vec<ItemIdx>, Vec<ItemIdx>)>,
 }
 
 impl<'a> RecommenderUtility<'a> {

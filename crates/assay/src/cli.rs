@@ -439,9 +439,15 @@ pub struct ValueArgs {
     #[arg(long, default_value = "itemknn")]
     pub model: String,
     /// The quality measured on the validation split: METRIC@K (ndcg, recall, mrr, hit,
-    /// precision, map).
+    /// precision, map); or a business utility, `ctr-ope[@K]` / `gmv-ope[@K]`: the clicks
+    /// (revenue) per impression of the model's top-K epsilon-greedy policy, estimated by
+    /// self-normalised IPS on the last 20% (by time) of the logged impressions, which need
+    /// propensities (K defaults to 10).
     #[arg(long, default_value = "ndcg@10")]
     pub utility: String,
+    /// ctr-ope / gmv-ope: the policy's exploration share epsilon in (0, 1].
+    #[arg(long, default_value_t = 0.1)]
+    pub epsilon: f64,
     /// Count a user's value to themselves too (their own recommendations); default: value
     /// to other users only.
     #[arg(long)]

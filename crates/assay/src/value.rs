@@ -1,11 +1,13 @@
 //! `assay value`: what each piece of data is worth to recommendation quality.
 
 use anyhow::Context;
+use assay_bandit::EstimatorKind;
 use assay_core::{clean, split, EventKind};
 use assay_metrics::Metric;
 use assay_recommend::ModelSpec;
+use assay_value::business::{BusinessMetric, OpeUtility, OpeUtilityConfig};
 use assay_value::recommend::{players, Audience, RecConfig, RecommenderUtility};
-use assay_value::{Convergence, Method, ValueConfig, Values};
+use assay_value::{Convergence, Method, Utility, ValueConfig, Values};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{DatasetArgs, ValueArgs};
@@ -54,6 +56,32 @@ pub(crate) fn parse_utility(text: &str) -> anyhow::Result<(Metric, usize)> {
     Ok((metric, k))
 }
 
+/// `ctr-ope[@K]` or `gmv-ope[@K]` (K = 10 by default); `None` for a ranking metric.
+fn parse_business(text: &str) -> anyhow::Result<Option<(BusinessMetric, usize)>> {
+    let (name, k) = match text.split_once('@') {
+        Some((name, k)) => (name, Some(k)),
+        None => (text, None),
+    };
+    let metric = match name {
+        "ctr-ope" => BusinessMetric::Ctr,
+        "gmv-ope" => BusinessMetric::Gmv,
+        _ => return Ok(None),
+    };
+    let k = match k {
+        None => 10,
+        Some(k) => match k.parse::<usize>() {
+            Ok(k) if k > 0 => k,
+            _ => {
+                return Err(BadInput(format!(
+                    "--utility: expected {name}@K with K a positive whole number, found '{text}'"
+                ))
+                .into())
+            }
+        },
+    };
+    Ok(Some((metric, k)))
+}
+
 fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
     let Some(dataset) = &args.dataset else {
         return Err(BadInput(
@@ -67,7 +95,11 @@ fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
             args.method
         ))
     })?;
-    let (metric, k) = parse_utility(&args.utility)?;
+    let business = parse_business(&args.utility)?;
+    let (metric, k) = match business {
+        Some((_, k)) => (Metric::Ndcg, k),
+        None => parse_utility(&args.utility)?,
+    };
     let model = ModelSpec::parse(&args.model).map_err(|e| BadInput(format!("--model: {e}")))?;
     let loaded = data::load(&DatasetArgs {
         dataset: dataset.clone(),
@@ -81,12 +113,23 @@ fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
         .filter(|&k| k != EventKind::Impression)
         .collect();
     let rows = clean::of_kinds(data, &all, &kinds);
-    let parts = split::by_ratio(
-        data,
-        &rows,
-        [0.8, 0.2, 0.0],
-        split::Order::Random { seed: args.seed },
-    );
+    let parts = match business {
+        // Off-policy evaluation needs logs the model has not seen: the last 20% by time,
+        // impressions included; the model learns from the non-impression rows before.
+        Some(_) => {
+            let (mut parts, _, _) = split::by_time_ratio(data, &all, [0.8, 0.2, 0.0]);
+            parts
+                .train
+                .retain(|&r| data.events.kind[r as usize] != EventKind::Impression);
+            parts
+        }
+        None => split::by_ratio(
+            data,
+            &rows,
+            [0.8, 0.2, 0.0],
+            split::Order::Random { seed: args.seed },
+        ),
+    };
     let players = match args.players.as_str() {
         "sources" => players::by_source(data, &parts.train),
         "categories" => players::by_category(data, &parts.train),
@@ -116,14 +159,38 @@ fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
     } else {
         Audience::Others
     };
-    let config = RecConfig {
-        model,
-        metric,
-        k,
-        audience,
+    let recommender;
+    let business_utility;
+    let fast;
+    let utility: &dyn Utility = if let Some((metric, k)) = business {
+        business_utility = OpeUtility::new(
+            data,
+            &parts.train,
+            &parts.valid,
+            players,
+            OpeUtilityConfig {
+                model,
+                metric,
+                k,
+                epsilon: args.epsilon,
+                estimator: EstimatorKind::Snipw,
+            },
+        )
+        .map_err(|e| BadInput(format!("--utility {}: {e}", args.utility)))?;
+        &business_utility
+    } else {
+        let config = RecConfig {
+            model,
+            metric,
+            k,
+            audience,
+        };
+        recommender = RecommenderUtility::new(data, &parts.train, &parts.valid, players, config)
+            .context("building the utility")?;
+        // The same utility, computed without refits where the model allows (EASE).
+        fast = assay_value::fast::fast_utility(&recommender);
+        &*fast
     };
-    let utility = RecommenderUtility::new(data, &parts.train, &parts.valid, players, config)
-        .context("building the utility")?;
     let convergence = Convergence {
         batch: 16,
         min_samples: args.min_samples,
@@ -141,7 +208,7 @@ fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
         bar.set_position(done);
     };
     let values = assay_value::value_players(
-        &utility,
+        utility,
         &method,
         &ValueConfig {
             seed: args.seed,

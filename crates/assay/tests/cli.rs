@@ -551,3 +551,51 @@ fn report_writes_a_self_contained_page_and_refuses_bad_flags() {
     bad.expect_code(2);
     assert!(bad.stderr().contains("is a directory"), "{}", bad.stderr());
 }
+
+#[test]
+fn value_by_off_policy_ctr_and_fast_ease() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = tmp.path().join("sim");
+    let shop_arg = shop.to_str().unwrap();
+    assay(
+        tmp.path(),
+        &[
+            "simulate", "--out", shop_arg, "--events", "5000", "--items", "200", "--seed", "3",
+        ],
+    )
+    .expect_code(0);
+    for utility in ["ctr-ope", "gmv-ope@5", "ndcg@10"] {
+        let run = assay(
+            tmp.path(),
+            &[
+                "value",
+                shop_arg,
+                "--players",
+                "sources",
+                "--method",
+                "shapley",
+                "--model",
+                "ease",
+                "--utility",
+                utility,
+                "--json",
+            ],
+        );
+        let json: serde_json::Value = serde_json::from_str(&run.expect_code(0).stdout()).unwrap();
+        let players = json["players"].as_array().unwrap();
+        assert_eq!(players.len(), 3, "{utility}");
+        assert!(players
+            .iter()
+            .all(|p| p["value"].as_f64().unwrap().is_finite()));
+    }
+    for bad in ["ctr-ope@0", "ctr-ope@x"] {
+        let run = assay(tmp.path(), &["value", shop_arg, "--utility", bad]);
+        run.expect_code(2);
+        assert!(run.stderr().contains("--utility"), "{}", run.stderr());
+    }
+    let run = assay(
+        tmp.path(),
+        &["value", shop_arg, "--utility", "ctr-ope", "--epsilon", "0"],
+    );
+    run.expect_code(2);
+}

@@ -97,26 +97,36 @@ impl Fit for EaseParams {
         if self.side > 0.0 {
             add_item_tags(&mut gram, n, data, self.side * self.side);
         }
-        let inverse = MatRef::from_row_major_slice(&gram, n, n)
-            .llt(Side::Lower)
-            .map_err(|e| RecommendError::LinearAlgebra(format!("{e:?}")))?
-            .inverse();
-        drop(gram);
-        let diag: Vec<f32> = (0..n).map(|j| inverse[(j, j)]).collect();
-        let mut weights = vec![0.0f32; n * n];
-        weights.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
-            let column = inverse.col_as_slice(i);
-            for (j, w) in row.iter_mut().enumerate() {
-                // P is symmetric: P[i][j] = P[j][i], read down column i for contiguity.
-                *w = if i == j { 0.0 } else { -column[j] / diag[j] };
-            }
-        });
+        let weights = weights_from_gram(gram, n)?;
         Ok(EaseModel {
             params: *self,
             history: History::of(train),
             weights,
         })
     }
+}
+
+/// EASE's `B = I - P·diag(1/diag(P))`, `P = gram⁻¹`, from the regularised Gram matrix
+/// (`n x n`, row-major, `XᵀX + diag(reg + emphasis·(XᵀX)ᵢᵢ)`), row-major.
+///
+/// Public so that data valuation can fit EASE from a Gram matrix it assembles itself (a sum
+/// over subsets of users) and get bit-for-bit the weights [`Fit::fit`] would give.
+pub fn weights_from_gram(gram: Vec<f32>, n: usize) -> Result<Vec<f32>> {
+    let inverse = MatRef::from_row_major_slice(&gram, n, n)
+        .llt(Side::Lower)
+        .map_err(|e| RecommendError::LinearAlgebra(format!("{e:?}")))?
+        .inverse();
+    drop(gram);
+    let diag: Vec<f32> = (0..n).map(|j| inverse[(j, j)]).collect();
+    let mut weights = vec![0.0f32; n * n];
+    weights.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
+        let column = inverse.col_as_slice(i);
+        for (j, w) in row.iter_mut().enumerate() {
+            // P is symmetric: P[i][j] = P[j][i], read down column i for contiguity.
+            *w = if i == j { 0.0 } else { -column[j] / diag[j] };
+        }
+    });
+    Ok(weights)
 }
 
 /// `XᵀX + diag(reg + emphasis·(XᵀX)ᵢᵢ)` for binary `X`, row-major, built row by row in
