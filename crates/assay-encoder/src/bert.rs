@@ -249,10 +249,7 @@ impl Encoder for BertEncoder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        // Batch texts of similar length together so little padding is computed.
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
-        let sorted: Vec<&str> = order.iter().map(|&i| texts[i]).collect();
+        let (order, sorted) = crate::longest_first(texts);
         let batches: Vec<&[&str]> = sorted.chunks(self.batch_size).collect();
         let encoded: Vec<Vec<Vec<f32>>> = if batches.len() == 1 {
             vec![self.pool.install(|| self.encode_batch(batches[0]))?]
@@ -264,10 +261,6 @@ impl Encoder for BertEncoder {
                     .collect::<Result<_>>()
             })?
         };
-        let mut out = vec![Vec::new(); texts.len()];
-        for (slot, v) in order.into_iter().zip(encoded.into_iter().flatten()) {
-            out[slot] = v;
-        }
-        Ok(out)
+        Ok(crate::restore_order(order, encoded.into_iter().flatten()))
     }
 }

@@ -156,6 +156,27 @@ impl<E: Encoder + ?Sized> Encoder for &E {
     }
 }
 
+/// The texts longest first, so a batch of neighbours pads little, with each sorted text's index
+/// in the input; [`restore_order`] undoes it.
+pub(crate) fn longest_first<'t>(texts: &[&'t str]) -> (Vec<usize>, Vec<&'t str>) {
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
+    let sorted = order.iter().map(|&i| texts[i]).collect();
+    (order, sorted)
+}
+
+/// Puts vectors computed for the texts in `order` back in input order.
+pub(crate) fn restore_order(
+    order: Vec<usize>,
+    vectors: impl IntoIterator<Item = Vec<f32>>,
+) -> Vec<Vec<f32>> {
+    let mut out = vec![Vec::new(); order.len()];
+    for (slot, v) in order.into_iter().zip(vectors) {
+        out[slot] = v;
+    }
+    out
+}
+
 /// Scales `v` to unit Euclidean length in place; a zero vector stays zero.
 pub fn l2_normalize(v: &mut [f32]) {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();

@@ -400,18 +400,12 @@ impl Encoder for OrtEncoder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        // Batch texts of similar length together so little padding is computed.
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
-        let sorted: Vec<&str> = order.iter().map(|&i| texts[i]).collect();
-        let mut out = vec![Vec::new(); texts.len()];
-        let mut slots = order.into_iter();
+        let (order, sorted) = crate::longest_first(texts);
+        let mut vectors = Vec::with_capacity(texts.len());
         for batch in sorted.chunks(self.batch_size) {
-            for (slot, v) in slots.by_ref().zip(self.encode_batch(batch)?) {
-                out[slot] = v;
-            }
+            vectors.extend(self.encode_batch(batch)?);
         }
-        Ok(out)
+        Ok(crate::restore_order(order, vectors))
     }
 }
 
