@@ -1,7 +1,7 @@
 //! Benchmark and quality report on a simulated shop (see bench/search/README.md).
 //!
 //! `cargo run --release -p assay-search --example search_bench -- [--items N] [--threads T]
-//!  [--shop DIR] [--out FILE] [--sentences FILE]`
+//!  [--shop DIR] [--out FILE] [--sentences FILE] [--skip-throughput]`
 //!
 //! Simulates a shop of N products (default 100,000) with 1,000 judged queries, builds the
 //! index (timed, peak RSS), prints nDCG@10 / MRR@10 / Recall@100 per mode, intent accuracy,
@@ -42,6 +42,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut shop: Option<PathBuf> = None;
     let mut out: Option<PathBuf> = None;
     let mut sentences_out: Option<PathBuf> = None;
+    // The throughput comparison has its own script; skipping it saves minutes on a busy box.
+    let mut skip_throughput = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().ok_or(format!("{a} needs a value"));
@@ -51,6 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--shop" => shop = Some(val()?.into()),
             "--out" => out = Some(val()?.into()),
             "--sentences" => sentences_out = Some(val()?.into()),
+            "--skip-throughput" => skip_throughput = true,
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
@@ -102,7 +105,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::write(p, titles.join("\n") + "\n")?;
     }
     let mut throughput = Vec::new();
-    for t in [1usize, threads] {
+    let thread_counts: &[usize] = if skip_throughput { &[] } else { &[1, threads] };
+    for &t in thread_counts {
         let enc = BertEncoder::load(
             &model_dir,
             &BertOptions {
