@@ -139,9 +139,15 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
     );
     crate::search::print_quick_eval(&search.eval)?;
     let (query, results) = &search.example;
-    println!("   example: assay search {} \"{query}\" --explain", shop.display());
+    println!(
+        "   example: assay search {} \"{query}\" --explain",
+        shop.display()
+    );
     if let Some(intent) = &results.intent {
-        println!("   predicted category {} ({:.2})", intent.category, intent.probability);
+        println!(
+            "   predicted category {} ({:.2})",
+            intent.category, intent.probability
+        );
     }
     for hit in &results.hits {
         let e = hit.explanation.clone().unwrap_or_default();

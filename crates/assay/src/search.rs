@@ -40,7 +40,7 @@ const SOURCE_FILE: &str = "assay-source.json";
 
 /// The one place an `--encoder` value becomes an encoder.
 pub fn encoder(kind: EncoderArg, threads: usize) -> anyhow::Result<Arc<dyn Encoder>> {
-    Ok(match kind {
+    let encoder: Arc<dyn Encoder> = match kind {
         EncoderArg::Minilm => {
             data::ensure_packs(&[Pack::Minilm])?;
             let dir = Home::from_env()
@@ -56,7 +56,8 @@ pub fn encoder(kind: EncoderArg, threads: usize) -> anyhow::Result<Arc<dyn Encod
             )
         }
         EncoderArg::Hash => Arc::new(HashEncoder::new(HASH_DIM)),
-    })
+    };
+    Ok(encoder)
 }
 
 /// The encoder that embeds the catalog while building: with an on-disk cache under
@@ -142,7 +143,13 @@ fn default_index_dir(catalog: &Catalog, kind: EncoderArg) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "catalog".to_owned())
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let digest = Sha256::digest(full.to_string_lossy().as_bytes());
     Home::from_env()
@@ -383,9 +390,7 @@ fn fusion_of(arg: FusionArg, ranking: &RankingArgs) -> Fusion {
 
 /// Options with the ranking flags applied, checked before any index work.
 fn checked(options: SearchOptions) -> anyhow::Result<SearchOptions> {
-    options
-        .validate()
-        .map_err(|e| BadInput(format!("{e}")))?;
+    options.validate().map_err(|e| BadInput(format!("{e}")))?;
     Ok(options)
 }
 
@@ -445,10 +450,9 @@ pub fn search(args: SearchArgs) -> anyhow::Result<()> {
             "hybrid (RRF k = {k}, semantic ratio {})",
             options.semantic_ratio
         ),
-        (Mode::Hybrid, Fusion::Convex) => format!(
-            "hybrid (convex, semantic ratio {})",
-            options.semantic_ratio
-        ),
+        (Mode::Hybrid, Fusion::Convex) => {
+            format!("hybrid (convex, semantic ratio {})", options.semantic_ratio)
+        }
     };
     println!(
         "\"{query}\": {how}, {} hit(s) of {} candidate(s) in {ms:.1} ms ({})",
@@ -477,7 +481,9 @@ pub fn search(args: SearchArgs) -> anyhow::Result<()> {
         println!("no item matches");
         return Ok(());
     }
-    let mut table = Table::new(&["rank", "item", "title", "category", "brand", "price", "score"]);
+    let mut table = Table::new(&[
+        "rank", "item", "title", "category", "brand", "price", "score",
+    ]);
     for hit in &results.hits {
         table.row(vec![
             hit.rank.to_string(),
@@ -493,8 +499,16 @@ pub fn search(args: SearchArgs) -> anyhow::Result<()> {
     if args.explain {
         println!();
         let mut table = Table::new(&[
-            "rank", "matched", "bm25", "bm25 rank", "cosine", "vec rank", "lexical", "semantic",
-            "intent", "personal",
+            "rank",
+            "matched",
+            "bm25",
+            "bm25 rank",
+            "cosine",
+            "vec rank",
+            "lexical",
+            "semantic",
+            "intent",
+            "personal",
         ]);
         let opt = |v: Option<f32>| v.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into());
         let opt_rank = |v: Option<usize>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
@@ -579,10 +593,9 @@ fn read_intent_labels(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
     let mut reader = csv::Reader::from_path(path).map_err(|e| bad(0, e.to_string()))?;
     let headers = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
     let column = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim()));
-    let (Some(query), Some(category)) = (
-        column(&["query"]),
-        column(&["intent_category", "category"]),
-    ) else {
+    let (Some(query), Some(category)) =
+        (column(&["query"]), column(&["intent_category", "category"]))
+    else {
         return Err(bad(
             1,
             "expected columns `query` and `intent_category` (or `category`)".into(),
@@ -698,7 +711,9 @@ fn evaluate(
 fn intent_labels(catalog: &Catalog, flag: Option<&Path>) -> anyhow::Result<Option<PathBuf>> {
     if let Some(path) = flag {
         if !path.is_file() {
-            return Err(BadInput(format!("--intent-labels: {} is not a file", path.display())).into());
+            return Err(
+                BadInput(format!("--intent-labels: {} is not a file", path.display())).into(),
+            );
         }
         return Ok(Some(path.to_owned()));
     }

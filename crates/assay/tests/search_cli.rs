@@ -79,7 +79,7 @@ fn index_then_search_reuses_the_saved_index_and_applies_filters() {
     let dir_arg = dir.to_str().unwrap();
     let base = ["--encoder", "hash", "--index", dir_arg];
 
-    let mut args = vec!["index", &catalog];
+    let mut args = vec!["index", catalog.as_str()];
     args.extend(base);
     args.push("--json");
     let run = assay(tmp.path(), &args);
@@ -89,7 +89,7 @@ fn index_then_search_reuses_the_saved_index_and_applies_filters() {
     assert!(dir.join("assay-source.json").is_file());
 
     let search = |query: &str, extra: &[&str]| {
-        let mut args = vec!["search", &catalog, query];
+        let mut args = vec!["search", catalog.as_str(), query];
         args.extend(base);
         args.extend(extra);
         args.push("--json");
@@ -100,7 +100,11 @@ fn index_then_search_reuses_the_saved_index_and_applies_filters() {
     let json = run.expect_code(0).json();
     assert!(!run.stderr().contains("building"), "{}", run.stderr());
     let ids = hit_ids(&json);
-    assert_eq!(ids, ["d1", "d2"], "only the two dresses contain a query term");
+    assert_eq!(
+        ids,
+        ["d1", "d2"],
+        "only the two dresses contain a query term"
+    );
     assert!(json["index"].as_str().unwrap().starts_with("saved index"));
 
     // brand=Acme keeps c1, c2, d2; of those only d2 matches "dress".
@@ -139,11 +143,14 @@ fn index_then_search_reuses_the_saved_index_and_applies_filters() {
     assert!(json["hits"].as_array().unwrap().len() <= 10);
 
     // The table output names the columns and the explanation parts.
-    let mut args = vec!["search", &catalog, "red dress", "--explain"];
+    let mut args = vec!["search", catalog.as_str(), "red dress", "--explain"];
     args.extend(base);
     let run = assay(tmp.path(), &args);
     let out = run.expect_code(0).stdout().to_string();
-    assert!(out.contains("rank") && out.contains("d1") && out.contains("Red Dress"), "{out}");
+    assert!(
+        out.contains("rank") && out.contains("d1") && out.contains("Red Dress"),
+        "{out}"
+    );
     assert!(out.contains("dress:title"), "{out}");
 
     // A changed catalog no longer matches the saved index: built in memory, and said so.
@@ -154,7 +161,11 @@ fn index_then_search_reuses_the_saved_index_and_applies_filters() {
     .unwrap();
     let run = search("green dress", &["--mode", "bm25"]);
     let json = run.expect_code(0).json();
-    assert!(run.stderr().contains("built from other items"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("built from other items"),
+        "{}",
+        run.stderr()
+    );
     assert!(run.stderr().contains("building the index in memory"));
     assert_eq!(hit_ids(&json)[0], "d3");
 }
@@ -178,7 +189,11 @@ fn without_a_saved_index_search_builds_in_memory() {
     run.expect_code(0);
     assert!(run.stderr().contains("no saved index"), "{}", run.stderr());
     // The default location is under $ASSAY_HOME/index and is documented in --help.
-    assert!(run.stderr().contains("cache/index/catalog.csv-"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("cache/index/catalog.csv-"),
+        "{}",
+        run.stderr()
+    );
     let out = run.stdout();
     assert!(out.contains("c1") && out.contains("c2"), "{out}");
     assert!(!out.contains("d1"), "{out}");
@@ -205,7 +220,13 @@ fn eval_search_on_hand_checked_judgments() {
     let names: Vec<&str> = modes.iter().map(|m| m["mode"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["bm25", "vector", "hybrid-convex", "hybrid-rrf", "hybrid-rrf+intent"]
+        [
+            "bm25",
+            "vector",
+            "hybrid-convex",
+            "hybrid-rrf",
+            "hybrid-rrf+intent"
+        ]
     );
     // q3 judges only grade 0, so two queries count.
     assert!(modes.iter().all(|m| m["queries"] == 2));
@@ -218,7 +239,10 @@ fn eval_search_on_hand_checked_judgments() {
     let ndcg_q2 = (0.5 + 1.5 / l3) / (1.5 + 0.5 / l3);
     let bm25 = &modes[0];
     let close = |v: &serde_json::Value, want: f64| (v.as_f64().unwrap() - want).abs() < 1e-9;
-    assert!(close(&bm25["ndcg_at_10"], (ndcg_q1 + ndcg_q2) / 2.0), "{bm25}");
+    assert!(
+        close(&bm25["ndcg_at_10"], (ndcg_q1 + ndcg_q2) / 2.0),
+        "{bm25}"
+    );
     assert!(close(&bm25["mrr_at_10"], 1.0), "{bm25}");
     assert!(close(&bm25["recall_at_100"], 0.75), "{bm25}");
     // The vector side scans all seven items exactly, so every relevant item is in its top 100,
@@ -308,12 +332,12 @@ fn bad_queries_filters_and_judgments_exit_2_with_a_message() {
         eval("query_id\tquery\titem_id\tgrade\nq1\tdress\tnope\t1\n"),
         &["j.tsv:2", "unknown item"],
     );
-    expect(eval("query_id\tquery\titem_id\nq1\tdress\td1\n"), &["grade"]);
-    // A plain catalog has no judgments of its own.
-    let run = assay(
-        tmp.path(),
-        &["eval-search", catalog, "--encoder", "hash"],
+    expect(
+        eval("query_id\tquery\titem_id\nq1\tdress\td1\n"),
+        &["grade"],
     );
+    // A plain catalog has no judgments of its own.
+    let run = assay(tmp.path(), &["eval-search", catalog, "--encoder", "hash"]);
     expect(run, &["no judgments", "--judgments"]);
     // A catalog file without a title column.
     let bad = tmp.path().join("bad.csv");
