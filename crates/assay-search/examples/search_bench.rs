@@ -1,7 +1,7 @@
 //! Benchmark and quality report on a simulated shop (see bench/search/README.md).
 //!
 //! `cargo run --release -p assay-search --example search_bench -- [--items N] [--threads T]
-//!  [--shop DIR] [--out FILE] [--sentences FILE]`
+//!  [--shop DIR] [--out FILE] [--sentences FILE] [--skip-throughput] [--encoder candle|ort]`
 //!
 //! Simulates a shop of N products (default 100,000) with 1,000 judged queries, builds the
 //! index (timed, peak RSS), prints nDCG@10 / MRR@10 / Recall@100 per mode, intent accuracy,
@@ -13,7 +13,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use assay_encoder::{shared_minilm_dir, BertEncoder, BertOptions, CachedEncoder, Encoder};
+use assay_encoder::{
+    shared_minilm_dir, BertEncoder, BertOptions, CachedEncoder, Encoder, OrtEncoder,
+};
 use assay_search::{build_index, eval_search, IndexConfig, Mode, SearchOptions};
 
 fn peak_rss_mb() -> f64 {
@@ -42,6 +44,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut shop: Option<PathBuf> = None;
     let mut out: Option<PathBuf> = None;
     let mut sentences_out: Option<PathBuf> = None;
+    // The throughput comparison has its own script; skipping it saves minutes on a busy box.
+    let mut skip_throughput = false;
+    // candle (fp32, pure Rust) or ort (int8 ONNX Runtime, `assay data fetch ort`).
+    let mut encoder = String::from("candle");
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().ok_or(format!("{a} needs a value"));
@@ -51,6 +57,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--shop" => shop = Some(val()?.into()),
             "--out" => out = Some(val()?.into()),
             "--sentences" => sentences_out = Some(val()?.into()),
+            "--skip-throughput" => skip_throughput = true,
+            "--encoder" => encoder = val()?,
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
@@ -83,13 +91,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dataset.judgments.len()
     );
 
-    let bert = Arc::new(BertEncoder::load(
-        &model_dir,
-        &BertOptions {
-            threads,
-            ..BertOptions::default()
-        },
-    )?);
+    let home = assay_fetch::Home::from_env();
+    let load = |threads: usize| -> Result<Arc<dyn Encoder>, Box<dyn std::error::Error>> {
+        Ok(match encoder.as_str() {
+            "candle" => Arc::new(BertEncoder::load(
+                &model_dir,
+                &BertOptions {
+                    threads,
+                    ..BertOptions::default()
+                },
+            )?),
+            "ort" => Arc::new(OrtEncoder::from_packs(&home, threads)?),
+            other => return Err(format!("--encoder {other}: expected candle or ort").into()),
+        })
+    };
+    let bert = load(threads)?;
     // Throughput on the same sentences the Python script reads.
     let titles: Vec<&str> = dataset
         .items
@@ -102,20 +118,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::write(p, titles.join("\n") + "\n")?;
     }
     let mut throughput = Vec::new();
-    for t in [1usize, threads] {
-        let enc = BertEncoder::load(
-            &model_dir,
-            &BertOptions {
-                threads: t,
-                ..BertOptions::default()
-            },
-        )?;
+    let thread_counts: &[usize] = if skip_throughput { &[] } else { &[1, threads] };
+    for &t in thread_counts {
+        let enc = load(t)?;
         enc.encode(&titles[..64])?; // warm-up
         let started = Instant::now();
         enc.encode(&titles)?;
         let rate = titles.len() as f64 / started.elapsed().as_secs_f64();
         eprintln!(
-            "candle encoder, {t} thread(s): {rate:.0} sentences/s on {} titles",
+            "{encoder} encoder, {t} thread(s): {rate:.0} sentences/s on {} titles",
             titles.len()
         );
         throughput.push(serde_json::json!({"threads": t, "sentences_per_s": rate}));
@@ -198,6 +209,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let report = serde_json::json!({
         "items": dataset.items.len(),
+        "encoder": bert.model_id(),
         "threads": threads,
         "build_s": build_s,
         "peak_rss_mb": peak_rss_mb(),

@@ -703,7 +703,10 @@ impl SearchIndex {
     }
 }
 
-fn check_query(query: &str) -> Result<&str> {
+/// Checks a shopper's query before any work is done: at most [`MAX_QUERY_BYTES`] bytes and at
+/// least one letter or digit. Returns the trimmed query. Every search runs this check itself;
+/// callers use it to reject a bad query before building or opening an index.
+pub fn check_query(query: &str) -> Result<&str> {
     if query.len() > MAX_QUERY_BYTES {
         return Err(SearchError::QueryTooLong {
             len: query.len(),

@@ -38,7 +38,7 @@ pub use catalog::read_catalog;
 pub use error::SearchError;
 pub use eval::{eval_search, eval_search_modes, EvalMode, ModeScores};
 pub use faq::{FaqAnswer, FaqIndex, FaqPair};
-pub use index::{build_index, IndexConfig, ItemDoc, SearchIndex, MAX_QUERY_BYTES};
+pub use index::{build_index, check_query, IndexConfig, ItemDoc, SearchIndex, MAX_QUERY_BYTES};
 pub use intent::{Intent, IntentAccuracy};
 pub use options::{
     Explanation, Facets, Filters, Fusion, Hit, MatchedTerm, Mode, SearchOptions, SearchResults,

@@ -214,7 +214,9 @@ impl SearchOptions {
         }
     }
 
-    pub(crate) fn validate(&self) -> Result<()> {
+    /// Checks every option's range; searches run this themselves, callers use it to reject
+    /// bad options before building an index.
+    pub fn validate(&self) -> Result<()> {
         if !(0.0..=1.0).contains(&self.semantic_ratio) {
             return Err(SearchError::InvalidOption(format!(
                 "semantic_ratio must be in [0, 1], got {}",

@@ -39,6 +39,16 @@ pub enum Command {
     Train(TrainArgs),
     /// Top-k items for a user from a saved model, with titles and scores.
     Recommend(RecommendArgs),
+    /// Build a product-search index of a catalog (BM25 over the text fields + sentence
+    /// embeddings in an HNSW graph) and save it, so `assay search` and `assay eval-search` start
+    /// at once.
+    Index(IndexArgs),
+    /// Search a catalog: BM25, vector or hybrid ranking, with filters, facets, the query's
+    /// predicted category and, with --explain, why each hit is where it is.
+    Search(SearchArgs),
+    /// Search quality on judged queries: nDCG@10 (gain = grade), MRR@10 and Recall@100 of bm25,
+    /// vector and hybrid ranking side by side, and query-intent accuracy on labelled queries.
+    EvalSearch(EvalSearchArgs),
     /// The value of data: how much each source, category, time window, segment, user, item or
     /// interaction adds to recommendation quality (Shapley, Banzhaf, Beta Shapley, LOO), or
     /// KNN-Shapley values of the rows of any labelled CSV.
@@ -521,6 +531,145 @@ pub struct ReportArgs {
     #[arg(long, default_value = "segment")]
     pub segment_attribute: String,
     /// Print the report's data as JSON (the HTML is written too).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which sentence encoder embeds items and queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EncoderArg {
+    /// all-MiniLM-L6-v2 run with candle (fetched like `assay data fetch minilm`).
+    Minilm,
+    /// all-MiniLM-L6-v2, int8, run with ONNX Runtime (fetched like `assay data fetch ort`):
+    /// faster, vectors within about 0.004 cosine of the full-precision model.
+    Ort,
+    /// Hashed bag of words: no download, no notion of meaning; for tests and offline machines.
+    Hash,
+}
+
+/// The catalog and index of the search commands.
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// The catalog: a dataset as for the other commands (a built-in name or a directory), or a
+    /// plain catalog file (.csv, or .jsonl/.ndjson) with columns id and title and optionally
+    /// description, category (path with `/` between levels), brand and price; other columns are
+    /// searchable attributes.
+    #[command(flatten)]
+    pub data: DatasetArgs,
+    /// The sentence encoder.
+    #[arg(long, value_enum, default_value = "minilm")]
+    pub encoder: EncoderArg,
+    /// The index directory. Default: $ASSAY_HOME/index/NAME-HASH/ENCODER, where NAME is the
+    /// catalog's file or directory name and HASH a hash of its full path ($ASSAY_HOME defaults
+    /// to ~/.cache/assay). A saved index is used only when it was built from the same items
+    /// with the same encoder; otherwise the index is built in memory.
+    #[arg(long, value_name = "DIR")]
+    pub index: Option<PathBuf>,
+    /// Threads for embedding and indexing (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SearchModeArg {
+    /// BM25 over title, description, category, brand and attributes.
+    Bm25,
+    /// Cosine similarity of sentence embeddings.
+    Vector,
+    /// Both, fused (see --fusion).
+    Hybrid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FusionArg {
+    /// Reciprocal-rank fusion (k = --rrf-k).
+    Rrf,
+    /// Convex combination of min-max normalised scores.
+    Convex,
+}
+
+/// How a query is ranked; shared by `assay search` and `assay eval-search`.
+#[derive(Debug, Args)]
+pub struct RankingArgs {
+    /// Weight of the vector side in hybrid mode, from 0 (BM25 only) to 1 (vectors only).
+    #[arg(long, default_value_t = 0.5)]
+    pub semantic_ratio: f32,
+    /// The RRF constant (60 in the original paper).
+    #[arg(long, default_value_t = 60.0)]
+    pub rrf_k: f32,
+    /// Weight of the query-intent boost (items of the query's predicted category move up),
+    /// relative to the best fused score; 0 turns it off. Vector and hybrid modes only; in
+    /// eval-search it applies to the `hybrid-rrf+intent` row.
+    #[arg(long, default_value_t = 0.3)]
+    pub intent_boost: f32,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+    /// What the shopper typed (at most 4096 bytes).
+    pub query: String,
+    /// Ranking.
+    #[arg(long, value_enum, default_value = "hybrid")]
+    pub mode: SearchModeArg,
+    /// How hybrid mode fuses the two lists.
+    #[arg(long, value_enum, default_value = "rrf")]
+    pub fusion: FusionArg,
+    #[command(flatten)]
+    pub ranking: RankingArgs,
+    /// Conditions, `;`-separated: `category=Women/Dresses` (path prefix), `brand=Acme` (repeat
+    /// for any of several), `price=10..50`, `price=..50`, `price=10..`.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Number of hits.
+    #[arg(short, long, default_value_t = 10)]
+    pub k: usize,
+    /// Show why each hit ranks where it does: matched terms and fields, BM25 score and rank,
+    /// cosine and rank, and each part of the final score.
+    #[arg(long)]
+    pub explain: bool,
+    /// Also print facet counts (category, brand, price band) over all matching candidates.
+    #[arg(long)]
+    pub facets: bool,
+    /// Personalise for this user with the scores of a model saved by `assay train` (--model).
+    #[arg(long, requires = "model")]
+    pub user: Option<String>,
+    /// A model directory written by `assay train`, for --user.
+    #[arg(long, requires = "user")]
+    pub model: Option<PathBuf>,
+    /// Weight of the personal score (scaled to [0, 1]) relative to the best fused score.
+    #[arg(long, default_value_t = 0.3)]
+    pub personal_weight: f32,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalSearchArgs {
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+    /// Judgments: TSV (CSV by extension .csv) with header `query_id, query, item_id, grade`;
+    /// grades may be fractional, larger is more relevant. Default: the dataset's own judgments.
+    #[arg(long, value_name = "FILE")]
+    pub judgments: Option<PathBuf>,
+    /// Queries labelled with their category, for intent accuracy: CSV with columns `query` and
+    /// `intent_category` (or `category`). Default: truth/queries.csv of a simulated shop.
+    #[arg(long, value_name = "FILE")]
+    pub intent_labels: Option<PathBuf>,
+    #[command(flatten)]
+    pub ranking: RankingArgs,
+    /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -14,6 +14,7 @@ mod output;
 mod quickstart;
 mod recommend;
 mod report;
+mod search;
 mod simulate;
 mod value;
 
@@ -49,6 +50,9 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Tune(cmd) => recommend::tune(cmd),
         cli::Command::Train(cmd) => recommend::train(cmd),
         cli::Command::Recommend(cmd) => recommend::recommend(cmd),
+        cli::Command::Index(cmd) => search::index(cmd),
+        cli::Command::Search(cmd) => search::search(cmd),
+        cli::Command::EvalSearch(cmd) => search::eval_search(cmd),
         cli::Command::Value(cmd) => value::run(cmd),
         cli::Command::Ope(cmd) => ope::run(cmd),
         cli::Command::Bandit(cli::BanditCommand::Simulate(cmd)) => bandit::simulate(cmd),
@@ -83,6 +87,7 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
                         | assay_bandit::BanditError::Io { .. }
                 )
             )
+            || search::is_bad_search_input(cause)
             || matches!(
                 cause.downcast_ref::<assay_fetch::FetchError>(),
                 Some(

@@ -127,6 +127,47 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
     }
     write_json(&out.join("business-shop.json"), &business)?;
 
+    step("7. product search on the simulated shop: BM25, MiniLM vectors and both, on its judged queries");
+    data::ensure_packs(&[Pack::Minilm])?;
+    let search = crate::search::quick_search(&shop, &out.join("search-index"))?;
+    println!(
+        "   indexed {} items in {:.1} s ({}); saved to {}",
+        count(search.summary.items),
+        search.summary.seconds,
+        search.summary.model,
+        search.summary.index.display()
+    );
+    crate::search::print_quick_eval(&search.eval)?;
+    let (query, results) = &search.example;
+    println!(
+        "   example: assay search {} \"{query}\" --explain",
+        shop.display()
+    );
+    if let Some(intent) = &results.intent {
+        println!(
+            "   predicted category {} ({:.2})",
+            intent.category, intent.probability
+        );
+    }
+    for hit in &results.hits {
+        let e = hit.explanation.clone().unwrap_or_default();
+        let matched: Vec<&str> = e.matched_terms.iter().map(|t| t.term.as_str()).collect();
+        println!(
+            "   {}. {} {:<40} score {:.4} = lexical {:.4} + semantic {:.4} + intent {:.4}  (bm25 rank {}, vector rank {}, matched: {})",
+            hit.rank,
+            hit.id,
+            hit.title,
+            hit.score,
+            e.lexical_contribution,
+            e.semantic_contribution,
+            e.intent_contribution,
+            e.bm25_rank.map_or("-".to_owned(), |r| r.to_string()),
+            e.vector_rank.map_or("-".to_owned(), |r| r.to_string()),
+            if matched.is_empty() { "-".to_owned() } else { matched.join(" ") }
+        );
+    }
+    write_json(&out.join("search-eval-shop.json"), &search.eval)?;
+
     let report = report_stage(out, &loaded.dataset, &shop)?;
 
     step("done");
@@ -150,7 +191,7 @@ fn report_stage(
     shop: &assay_core::Dataset,
     shop_dir: &Path,
 ) -> anyhow::Result<std::path::PathBuf> {
-    step("7. data-value report of the simulated shop (what to keep, fix, buy or drop)");
+    step("8. data-value report of the simulated shop (what to keep, fix, buy or drop)");
     let config = assay_report::StudyConfig::new(
         assay_recommend::ModelSpec::parse("ease").context("the report's model")?,
         assay_metrics::Metric::Ndcg,

@@ -217,8 +217,12 @@ struct Recommendation {
     score: f32,
 }
 
-pub fn recommend(args: RecommendArgs) -> anyhow::Result<()> {
-    let ids_path = args.model.join(IDS_FILE);
+/// A model saved by `assay train`, its ids, and the dense index of `user` in it.
+fn open_model(
+    dir: &Path,
+    user: &str,
+) -> anyhow::Result<(Ids, Box<dyn assay_recommend::Recommender>, u32)> {
+    let ids_path = dir.join(IDS_FILE);
     let text = std::fs::read_to_string(&ids_path).map_err(|e| {
         BadInput(format!(
             "{}: {e}; expected a model directory written by `assay train`",
@@ -227,11 +231,11 @@ pub fn recommend(args: RecommendArgs) -> anyhow::Result<()> {
     })?;
     let ids: Ids = serde_json::from_str(&text)
         .map_err(|e| BadInput(format!("{}: not a valid ids file: {e}", ids_path.display())))?;
-    let model = load_model(&args.model).map_err(|e| BadInput(e.to_string()))?;
-    let Some(user) = ids.users.iter().position(|u| *u == args.user) else {
+    let model = load_model(dir).map_err(|e| BadInput(e.to_string()))?;
+    let Some(index) = ids.users.iter().position(|u| u == user) else {
         return Err(BadInput(format!(
-            "--user: no user '{}' in the model's data ({})",
-            args.user, ids.dataset
+            "--user: no user '{user}' in the model's data ({})",
+            ids.dataset
         ))
         .into());
     };
@@ -242,8 +246,35 @@ pub fn recommend(args: RecommendArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
+    Ok((ids, model, index as u32))
+}
+
+/// Every item's score for `user` from a model saved by `assay train`, min-max scaled to
+/// [0, 1] and keyed by item id: the personal term of `assay search --user`.
+pub fn user_item_scores(
+    model_dir: &Path,
+    user: &str,
+) -> anyhow::Result<std::collections::HashMap<String, f32>> {
+    let (ids, model, user) = open_model(model_dir, user)?;
+    let mut scores = vec![0.0f32; ids.items.len()];
+    model.score_user(user, &mut scores);
+    let finite = scores.iter().copied().filter(|s| s.is_finite());
+    let (lo, hi) = finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), s| {
+        (lo.min(s), hi.max(s))
+    });
+    Ok(ids
+        .items
+        .into_iter()
+        .zip(scores)
+        .filter(|(_, s)| s.is_finite())
+        .map(|(id, s)| (id, if hi > lo { (s - lo) / (hi - lo) } else { 0.0 }))
+        .collect())
+}
+
+pub fn recommend(args: RecommendArgs) -> anyhow::Result<()> {
+    let (ids, model, user) = open_model(&args.model, &args.user)?;
     let list: Vec<Recommendation> = model
-        .top_k(user as u32, args.k, &[])
+        .top_k(user, args.k, &[])
         .into_iter()
         .enumerate()
         .map(|(rank, (item, score))| Recommendation {
@@ -256,7 +287,7 @@ pub fn recommend(args: RecommendArgs) -> anyhow::Result<()> {
     if args.json {
         return print_json(&list);
     }
-    let seen = model.history().items_of(user as u32).len();
+    let seen = model.history().items_of(user).len();
     println!(
         "top {} for user {} ({} items in their history left out)",
         args.k, args.user, seen
