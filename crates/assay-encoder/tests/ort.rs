@@ -223,3 +223,39 @@ fn models_that_are_not_bert_sentence_models_are_refused() {
         "{err}"
     );
 }
+
+/// An fp32 ONNX export of the same model (bench/encoder/export_fp32_onnx.py, run in the
+/// benchmark's venv) named by `ASSAY_ONNX_FP32`; skips with a note when unset, as in CI,
+/// which does not install PyTorch.
+#[test]
+fn fp32_onnx_export_matches_sentence_transformers() {
+    let Ok(model) = std::env::var("ASSAY_ONNX_FP32") else {
+        eprintln!("note: skipping: set ASSAY_ONNX_FP32 to an fp32 ONNX export of the model");
+        return;
+    };
+    let home = Home::from_env();
+    let (Some(library), Some(minilm)) = (
+        assay_fetch::onnxruntime_library(&home),
+        home.locate(assay_fetch::Pack::Minilm),
+    ) else {
+        eprintln!("note: skipping: run `assay data fetch ort` first");
+        return;
+    };
+    let encoder = OrtEncoder::load(
+        &library,
+        std::path::Path::new(&model),
+        &minilm,
+        &assay_encoder::OrtOptions::default(),
+    )
+    .expect("the export loads");
+    let reference = reference();
+    let texts: Vec<&str> = reference.sentences.iter().map(String::as_str).collect();
+    let got = encoder.encode(&texts).expect("encodes");
+    let mut worst = 1.0f32;
+    for ((text, want), have) in texts.iter().zip(&reference.vectors).zip(&got) {
+        let c = cosine(want, have);
+        assert!(c >= 0.999, "{text:?}: cosine {c} < 0.999");
+        worst = worst.min(c);
+    }
+    eprintln!("fp32 ONNX export vs sentence-transformers: worst cosine {worst:.7}");
+}

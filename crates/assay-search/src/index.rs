@@ -359,9 +359,15 @@ impl SearchIndex {
     }
 
     /// Recall@k of the vector index's answers against an exact scan, averaged over `queries`
-    /// (1.0 when the index scans exactly).
-    pub fn ann_recall(&self, queries: &[Vec<f32>], k: usize) -> Result<f64> {
-        self.vectors.recall(queries, k)
+    /// (1.0 when the index scans exactly; see [`crate::vector::VectorIndex::recall`] for
+    /// `tolerance`).
+    pub fn ann_recall(&self, queries: &[Vec<f32>], k: usize, tolerance: f32) -> Result<f64> {
+        self.vectors.recall(queries, k, tolerance)
+    }
+
+    /// Sets the HNSW candidate list size of vector searches (recall against speed).
+    pub fn set_ef_search(&mut self, ef: usize) {
+        self.vectors.set_ef_search(ef);
     }
 
     /// True when vector search goes through the HNSW graph (rather than an exact scan).

@@ -10,7 +10,9 @@
 //! `methods` [loo,msr,tmc,beta,oob], `msr` (subsets per half) [1500], `tmc` and `beta`
 //! (permutations per half) [4], `oob` (bags) [100]; `bot_activity`, `bot_click_rate`,
 //! `bot_random_clicks`, `bot_promoted_items`, `bot_promoted_click_rate` and
-//! `bot_farm_share` override the preset's `SimConfig` fields. `check` only measures how much
+//! `bot_farm_share` override the preset's `SimConfig` fields; `audience` [humans] is who scores
+//! the valuation: `humans` (picked by the bot labels), `buyers` (users with a purchase in the
+//! training rows; no labels) or `all` (everyone). `check` only measures how much
 //! the bots hurt (no valuation); `base` switches the valuation utility to
 //! `RecommenderUtility` (see below).
 //!
@@ -45,7 +47,7 @@ use assay_metrics::Metric;
 use assay_recommend::ModelSpec;
 use assay_value::assess::{auc_of_low_values, precision_recall_f1, two_cluster_flags};
 use assay_value::recommend::{players, Audience, Player, RecConfig, RecommenderUtility};
-use assay_value::recommend_oob::{user_oob, ItemItem, RecOobConfig};
+use assay_value::recommend_oob::{user_oob, HistoryUtility, ItemItem, RecOobConfig};
 use assay_value::*;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -66,6 +68,9 @@ struct Args {
     oob: usize,
     check: bool,
     total: bool,
+    /// Who scores the valuation: `humans` (the bot labels pick them), `buyers` (users with a
+    /// purchase in the training rows: no labels) or `all` (everyone in the other half).
+    audience: String,
     query: bool,
     /// `SimConfig` bot knobs to override: activity, click rate, promoted items, promoted
     /// click rate, farm share.
@@ -95,6 +100,7 @@ fn parse_args() -> Result<Args, String> {
         oob: 100,
         check: false,
         total: false,
+        audience: "humans".into(),
         query: true,
         bot: [None; 6],
     };
@@ -127,6 +133,10 @@ fn parse_args() -> Result<Args, String> {
                     "tmc" => args.tmc = value.parse().map_err(|e| bad(&e))?,
                     "beta" => args.beta = value.parse().map_err(|e| bad(&e))?,
                     "oob" => args.oob = value.parse().map_err(|e| bad(&e))?,
+                    "audience" => match value {
+                        "humans" | "buyers" | "all" => args.audience = value.to_owned(),
+                        _ => return Err(bad(&"humans, buyers or all")),
+                    },
                     "bot_activity"
                     | "bot_click_rate"
                     | "bot_promoted_items"
@@ -191,63 +201,6 @@ fn ndcg_of(
         .fold((0.0, 0.0), |a: (f64, f64), b| (a.0 + b.0, a.1 + b.1));
     let n = audience.len().max(1) as f64;
     (total.0 / n, total.1 / n)
-}
-
-/// `U(S)` = mean metric@k, over a fixed audience scored from their own histories (which are
-/// not fitted on), of an item-item model fitted on the rows of the players in `S` only.
-struct QueryUtility<'a> {
-    data: &'a Dataset,
-    model: ModelSpec,
-    metric: (Metric, usize),
-    players: Vec<Player>,
-    audience: Vec<(UserIdx, Vec<ItemIdx>, Vec<ItemIdx>)>,
-}
-
-impl Utility for QueryUtility<'_> {
-    fn name(&self) -> String {
-        format!(
-            "{} {}@{} [held-out audience]",
-            self.model,
-            self.metric.0.name(),
-            self.metric.1
-        )
-    }
-    fn n_players(&self) -> usize {
-        self.players.len()
-    }
-    fn player_name(&self, player: usize) -> String {
-        self.players[player].name.clone()
-    }
-    fn eval(&self, subset: &[usize]) -> f64 {
-        let rows: Vec<u32> = subset
-            .iter()
-            .flat_map(|&p| self.players[p].rows.iter().copied())
-            .collect();
-        let matrix = Interactions::from_events(self.data, &rows);
-        let Ok(model) = ItemItem::fit(&self.model, &matrix, self.data) else {
-            return 0.0;
-        };
-        let (metric, k) = self.metric;
-        let n_items = matrix.n_items();
-        let total: f64 = self
-            .audience
-            .par_iter()
-            .map(|(_, relevant, history)| {
-                let mut scores = vec![0.0f32; n_items];
-                model.score_history(history, &mut scores);
-                assay_recommend::mask(&mut scores, history);
-                let ranked: Vec<ItemIdx> = assay_recommend::top_k_of(&scores, k)
-                    .into_iter()
-                    .map(|(item, _)| item)
-                    .collect();
-                let hits = assay_metrics::hit_vector(&ranked, relevant);
-                metric.at(&hits, relevant.len(), k)
-            })
-            .collect::<Vec<f64>>()
-            .iter()
-            .sum();
-        total / self.audience.len().max(1) as f64
-    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -393,6 +346,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         Audience::Others
     };
+    // The validation audience: who a valuation may trust.
+    let mut buyer = vec![false; data.users.len()];
+    for &r in &split.train {
+        if data.events.kind[r as usize] == EventKind::Purchase {
+            buyer[data.events.user[r as usize] as usize] = true;
+        }
+    }
+    let trusted = |u: UserIdx| match args.audience.as_str() {
+        "humans" => !is_bot[u as usize],
+        "buyers" => buyer[u as usize],
+        _ => true,
+    };
+    println!(
+        "valuation audience: {} ({} users, {} of them bots)",
+        args.audience,
+        (0..data.users.len() as u32).filter(|&u| trusted(u)).count(),
+        (0..data.users.len() as u32)
+            .filter(|&u| trusted(u) && is_bot[u as usize])
+            .count()
+    );
     let rec = RecConfig {
         model: args.model.clone(),
         metric: args.metric.0,
@@ -438,15 +411,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     convergence: Convergence::fixed(samples.max(2)),
                 };
                 let table = if args.query {
-                    let utility = QueryUtility {
-                        data: &data,
-                        model: args.model.clone(),
-                        metric: args.metric,
+                    let utility = HistoryUtility::new(
+                        &data,
+                        &split.train,
+                        &split.valid,
                         players,
-                        audience: audience_of(&split.valid, &|u| {
-                            !is_bot[u as usize] && u % 2 != half
-                        }),
-                    };
+                        args.model.clone(),
+                        args.metric.0,
+                        args.metric.1,
+                        |u| trusted(u) && u % 2 != half,
+                    )?;
                     value_players(&utility, &method, &value_config, &|_, _| {})?
                 } else {
                     let mut utility = RecommenderUtility::new(
@@ -456,8 +430,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         players,
                         rec.clone(),
                     )?;
-                    // The trusted validation set: the other half's humans.
-                    utility.restrict_audience(|u| !is_bot[u as usize] && u % 2 != half);
+                    // The trusted validation set: the other half's trusted users.
+                    utility.restrict_audience(|u| trusted(u) && u % 2 != half);
                     value_players(&utility, &method, &value_config, &|_, _| {})?
                 };
                 fits += table.utility_evals;

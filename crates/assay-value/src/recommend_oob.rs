@@ -26,6 +26,7 @@
 //! [`Recommender::score_user`]: assay_recommend::Recommender::score_user
 
 use assay_core::{Dataset, Interactions, ItemIdx, UserIdx};
+use assay_metrics::Metric;
 use assay_recommend::{EaseModel, Fit, ItemKnnModel, ModelSpec};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -34,7 +35,7 @@ use rayon::prelude::*;
 
 use crate::recommend::Player;
 use crate::values::Welford;
-use crate::{PlayerValue, Result, ValueError, Values};
+use crate::{PlayerValue, Result, Utility, ValueError, Values};
 
 /// A fitted item-item model, which can score any history, including one it was not fitted
 /// on: the score of item `j` is the sum over the history's items `i` of a weight `w(i, j)`,
@@ -362,5 +363,134 @@ mod tests {
         assert_eq!(b.iter().filter(|&&x| x).count(), 8);
         assert_ne!(a, b);
         assert_eq!(a, config.bag(0, 10));
+    }
+}
+
+/// `U(S)` = mean `metric@k`, over a fixed audience, of an item-item model ([`ItemItem`]:
+/// EASE or ItemKNN) fitted on the rows of the players in `S` **alone**; each audience user is
+/// scored from their own training history, which the model is never fitted on.
+///
+/// This is the cross-fitted "value to others" of user data: value one group of users with the
+/// other group as the audience (and the other way round), and a user's data can only count
+/// through the recommendations it gives *other* people. A click farm cannot vouch for itself,
+/// and its co-clicks lower the audience's quality, so its members get low values without any
+/// bot labels.
+pub struct HistoryUtility<'a> {
+    data: &'a Dataset,
+    model: ModelSpec,
+    metric: Metric,
+    k: usize,
+    players: Vec<Player>,
+    /// (user, relevant validation items, training history).
+    audience: Vec<(UserIdx, Vec<ItemIdx>, Vec<ItemIdx>)>,
+}
+
+impl<'a> HistoryUtility<'a> {
+    /// A utility over `players` (rows among `train_rows`) whose audience is every user for
+    /// whom `keep` holds with validation items (`valid_rows`) outside their training
+    /// history; `model` must be EASE or ItemKNN.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        data: &'a Dataset,
+        train_rows: &[u32],
+        valid_rows: &[u32],
+        players: Vec<Player>,
+        model: ModelSpec,
+        metric: Metric,
+        k: usize,
+        keep: impl Fn(UserIdx) -> bool,
+    ) -> Result<HistoryUtility<'a>> {
+        if !matches!(model, ModelSpec::Ease(_) | ModelSpec::ItemKnn(_)) {
+            return crate::error::param("model", model, "must be ease or itemknn");
+        }
+        if k == 0 {
+            return crate::error::param("k", k, "must be at least 1");
+        }
+        let train = Interactions::from_events(data, train_rows);
+        let valid = Interactions::from_events(data, valid_rows);
+        let audience: Vec<(UserIdx, Vec<ItemIdx>, Vec<ItemIdx>)> = (0..data.users.len() as u32)
+            .filter(|&u| keep(u))
+            .filter_map(|u| {
+                let history = train.items_of(u);
+                let relevant: Vec<ItemIdx> = valid
+                    .items_of(u)
+                    .iter()
+                    .copied()
+                    .filter(|i| history.binary_search(i).is_err())
+                    .collect();
+                (!relevant.is_empty() && !history.is_empty())
+                    .then(|| (u, relevant, history.to_vec()))
+            })
+            .collect();
+        if audience.is_empty() {
+            return Err(ValueError::Empty(
+                "no audience user has both training and validation items".into(),
+            ));
+        }
+        Ok(HistoryUtility {
+            data,
+            model,
+            metric,
+            k,
+            players,
+            audience,
+        })
+    }
+
+    /// The number of audience users.
+    pub fn audience_len(&self) -> usize {
+        self.audience.len()
+    }
+}
+
+impl Utility for HistoryUtility<'_> {
+    fn name(&self) -> String {
+        format!(
+            "{} {}@{} [fitted on the players only, scored on a held-out audience]",
+            self.model,
+            self.metric.name(),
+            self.k
+        )
+    }
+
+    fn n_players(&self) -> usize {
+        self.players.len()
+    }
+
+    fn player_name(&self, player: usize) -> String {
+        self.players[player].name.clone()
+    }
+
+    fn eval(&self, subset: &[usize]) -> f64 {
+        let rows: Vec<u32> = subset
+            .iter()
+            .flat_map(|&p| self.players[p].rows.iter().copied())
+            .collect();
+        // No data, no model: it recommends nothing (an all-zero model would still rank
+        // items by index).
+        if rows.is_empty() {
+            return 0.0;
+        }
+        let matrix = Interactions::from_events(self.data, &rows);
+        let Ok(model) = ItemItem::fit(&self.model, &matrix, self.data) else {
+            return 0.0;
+        };
+        let n_items = matrix.n_items();
+        let total: f64 = self
+            .audience
+            .par_iter()
+            .map(|(_, relevant, history)| {
+                let mut scores = vec![0.0f32; n_items];
+                model.score_history(history, &mut scores);
+                assay_recommend::mask(&mut scores, history);
+                let ranked: Vec<ItemIdx> = assay_recommend::top_k_of(&scores, self.k)
+                    .into_iter()
+                    .map(|(item, _)| item)
+                    .collect();
+                let hits = assay_metrics::hit_vector(&ranked, relevant);
+                self.metric.at(&hits, relevant.len(), self.k)
+            })
+            .sum();
+        total / self.audience.len() as f64
     }
 }

@@ -141,3 +141,59 @@ fn a_user_of_random_items_gets_the_lowest_user_value() {
     };
     assert!(user_oob(&data, &[], &users, &ModelSpec::parse("ease").unwrap(), &bad).is_err());
 }
+
+/// The cross-fitted user utility by hand. Items 0, 1, 2. Player A clicked 0 and 1, player B
+/// clicked 0 and 2; the audience user X has item 0 in training and item 1 in validation.
+/// ItemKNN (cosine, no shrink) on A alone puts item 1 first for X (MRR 1); on B alone item 2
+/// first and item 1 second (MRR 1/2); on both, items 1 and 2 tie at 1/sqrt(2) and the lower
+/// index wins (MRR 1); on nothing there is no model (0). Exact Shapley: A = (1 + 1/2) / 2 =
+/// 3/4, B = (1/2 + 0) / 2 = 1/4.
+#[test]
+fn history_utility_fits_on_the_players_only_and_scores_the_audience() {
+    use assay_metrics::Metric;
+    use assay_value::recommend::Player;
+    use assay_value::recommend_oob::HistoryUtility;
+    use assay_value::Utility;
+    let clicks: Vec<(String, u32)> = [("a", 0), ("a", 1), ("b", 0), ("b", 2), ("x", 0), ("x", 1)]
+        .iter()
+        .map(|(u, i)| (u.to_string(), *i))
+        .collect();
+    let data = log(3, &clicks);
+    let player = |name: &str, rows: Vec<u32>, user: u32| Player {
+        name: name.into(),
+        rows,
+        users: vec![user],
+    };
+    let x = data.users.ids.get("x").unwrap();
+    let utility = HistoryUtility::new(
+        &data,
+        &[0, 1, 2, 3, 4],
+        &[5],
+        vec![player("a", vec![0, 1], 0), player("b", vec![2, 3], 1)],
+        ModelSpec::parse("itemknn:k=5;shrink=0").unwrap(),
+        Metric::Mrr,
+        10,
+        |u| u == x,
+    )
+    .unwrap();
+    assert_eq!(utility.audience_len(), 1);
+    assert_eq!(utility.eval(&[]), 0.0);
+    assert!((utility.eval(&[0]) - 1.0).abs() < 1e-12);
+    assert!((utility.eval(&[1]) - 0.5).abs() < 1e-12);
+    assert!((utility.eval(&[0, 1]) - 1.0).abs() < 1e-12);
+    let values = assay_value::exact_shapley(&utility).unwrap().values();
+    assert!((values[0] - 0.75).abs() < 1e-12, "{values:?}");
+    assert!((values[1] - 0.25).abs() < 1e-12, "{values:?}");
+    // Models that cannot score an outside history are refused.
+    assert!(HistoryUtility::new(
+        &data,
+        &[0, 1, 2, 3, 4],
+        &[5],
+        Vec::new(),
+        ModelSpec::parse("pop").unwrap(),
+        Metric::Mrr,
+        10,
+        |_| true,
+    )
+    .is_err());
+}

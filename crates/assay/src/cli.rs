@@ -442,7 +442,9 @@ pub struct ValueArgs {
     #[arg(long, default_value = "sources")]
     pub players: String,
     /// Method: loo, shapley (exact), tmc (truncated Monte-Carlo Shapley), banzhaf (MSR),
-    /// banzhaf-exact, beta (Beta(16,1) Shapley), beta-exact, knn-shapley.
+    /// banzhaf-exact, beta (Beta(16,1) Shapley), beta-exact, oob (Data-OOB: users or
+    /// interactions, scored by how well models that never saw them rank their own held-out
+    /// items; needs no validation audience), knn-shapley.
     #[arg(long, default_value = "tmc")]
     pub method: String,
     /// The model refitted on every subset of the data.
@@ -459,9 +461,20 @@ pub struct ValueArgs {
     #[arg(long, default_value_t = 0.1)]
     pub epsilon: f64,
     /// Count a user's value to themselves too (their own recommendations); default: value
-    /// to other users only.
+    /// to other users only. With --players users and value to others, the users are valued
+    /// in two halves (by index): with ease or itemknn, the model is fitted on a half's users
+    /// alone and scored on the other half's recommendations, made from their own histories;
+    /// so a group of users (a click farm) cannot vouch for itself.
     #[arg(long)]
     pub total: bool,
+    /// Whose recommendations the ranking utility scores: every validation user, or only
+    /// buyers (users with a purchase in the training data), a trusted audience found without
+    /// labels: bots and scrapers that never buy cannot vouch for their own data.
+    #[arg(long, value_enum, default_value = "all")]
+    pub scorers: ScorersArg,
+    /// --method oob: the number of bags (model fits), each on a random half of the players.
+    #[arg(long, default_value_t = 100)]
+    pub bags: usize,
     /// Number of time windows for --players windows.
     #[arg(long, default_value_t = 4)]
     pub windows: usize,
@@ -535,6 +548,15 @@ pub struct ReportArgs {
     pub json: bool,
 }
 
+/// Whose recommendations a ranking utility scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScorersArg {
+    /// Every validation user.
+    All,
+    /// Users with a purchase in the training data.
+    Buyers,
+}
+
 /// Which sentence encoder embeds items and queries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EncoderArg {
@@ -559,6 +581,11 @@ pub struct CatalogArgs {
     /// The sentence encoder.
     #[arg(long, value_enum, default_value = "minilm")]
     pub encoder: EncoderArg,
+    /// With --encoder ort: this ONNX model instead of the fetched int8 one, say the fp32
+    /// export that bench/encoder/export_fp32_onnx.py writes (inputs input_ids and
+    /// attention_mask, output last_hidden_state; the fetched MiniLM tokenizer is used).
+    #[arg(long, value_name = "FILE")]
+    pub onnx_model: Option<PathBuf>,
     /// The index directory. Default: $ASSAY_HOME/index/NAME-HASH/ENCODER, where NAME is the
     /// catalog's file or directory name and HASH a hash of its full path ($ASSAY_HOME defaults
     /// to ~/.cache/assay). A saved index is used only when it was built from the same items

@@ -38,7 +38,14 @@ const HASH_DIM: usize = 256;
 const SOURCE_FILE: &str = "assay-source.json";
 
 /// The one place an `--encoder` value becomes an encoder.
-pub fn encoder(kind: EncoderArg, threads: usize) -> anyhow::Result<Arc<dyn Encoder>> {
+pub fn encoder(
+    kind: EncoderArg,
+    threads: usize,
+    onnx_model: Option<&Path>,
+) -> anyhow::Result<Arc<dyn Encoder>> {
+    if onnx_model.is_some() && kind != EncoderArg::Ort {
+        return Err(BadInput("--onnx-model needs --encoder ort".into()).into());
+    }
     let encoder: Arc<dyn Encoder> = match kind {
         EncoderArg::Minilm => {
             data::ensure_packs(&[Pack::Minilm])?;
@@ -56,10 +63,29 @@ pub fn encoder(kind: EncoderArg, threads: usize) -> anyhow::Result<Arc<dyn Encod
         }
         EncoderArg::Ort => {
             data::ensure_packs(&Pack::ORT)?;
-            Arc::new(
-                OrtEncoder::from_packs(&Home::from_env(), threads)
-                    .context("loading the int8 all-MiniLM-L6-v2 with ONNX Runtime")?,
-            )
+            let home = Home::from_env();
+            match onnx_model {
+                None => Arc::new(
+                    OrtEncoder::from_packs(&home, threads)
+                        .context("loading the int8 all-MiniLM-L6-v2 with ONNX Runtime")?,
+                ),
+                Some(model) => {
+                    let library = assay_fetch::onnxruntime_library(&home)
+                        .context("the ONNX Runtime library is missing after fetching it")?;
+                    let tokenizer = home
+                        .locate(Pack::Minilm)
+                        .context("the minilm pack is missing after fetching it")?;
+                    let options = assay_encoder::OrtOptions {
+                        threads,
+                        ..assay_encoder::OrtOptions::default()
+                    };
+                    Arc::new(
+                        OrtEncoder::load(&library, model, &tokenizer, &options).map_err(|e| {
+                            BadInput(format!("--onnx-model {}: {e}", model.display()))
+                        })?,
+                    )
+                }
+            }
         }
         EncoderArg::Hash => Arc::new(HashEncoder::new(HASH_DIM)),
     };
@@ -357,7 +383,11 @@ fn build_saved(
 
 pub fn index(args: IndexArgs) -> anyhow::Result<()> {
     let catalog = load_catalog(&args.catalog.data)?;
-    let query_encoder = encoder(args.catalog.encoder, args.catalog.threads)?;
+    let query_encoder = encoder(
+        args.catalog.encoder,
+        args.catalog.threads,
+        args.catalog.onnx_model.as_deref(),
+    )?;
     let (_, summary) = build_saved(&catalog, &args.catalog, query_encoder)?;
     if args.json {
         return print_json(&summary);
@@ -434,7 +464,11 @@ pub fn search(args: SearchArgs) -> anyhow::Result<()> {
         options.personal = Some(crate::recommend::user_item_scores(model, user)?);
     }
     let catalog = load_catalog(&args.catalog.data)?;
-    let query_encoder = encoder(args.catalog.encoder, args.catalog.threads)?;
+    let query_encoder = encoder(
+        args.catalog.encoder,
+        args.catalog.threads,
+        args.catalog.onnx_model.as_deref(),
+    )?;
     let ready = open_or_build(&catalog, &args.catalog, query_encoder)?;
     let started = Instant::now();
     let results = ready.index.search_full(&query, &options)?;
@@ -766,7 +800,11 @@ pub fn eval_search(args: EvalSearchArgs) -> anyhow::Result<()> {
     let catalog = load_catalog(&args.catalog.data)?;
     let judgments = judgments_of(&catalog, &args)?;
     let labels = intent_labels(&catalog, args.intent_labels.as_deref())?;
-    let query_encoder = encoder(args.catalog.encoder, args.catalog.threads)?;
+    let query_encoder = encoder(
+        args.catalog.encoder,
+        args.catalog.threads,
+        args.catalog.onnx_model.as_deref(),
+    )?;
     let ready = open_or_build(&catalog, &args.catalog, query_encoder)?;
     let eval = evaluate(&catalog, &judgments, labels.as_deref(), &ready, &modes)?;
     if eval.modes.first().is_some_and(|m| m.queries == 0) {
@@ -797,11 +835,12 @@ pub fn quick_search(shop: &Path, index_dir: &Path) -> anyhow::Result<QuickSearch
             unknown_refs: None,
         },
         encoder: EncoderArg::Minilm,
+        onnx_model: None,
         index: Some(index_dir.to_owned()),
         threads: 0,
     };
     let catalog = load_catalog(&args.data)?;
-    let query_encoder = encoder(args.encoder, args.threads)?;
+    let query_encoder = encoder(args.encoder, args.threads, args.onnx_model.as_deref())?;
     let (index, summary) = build_saved(&catalog, &args, query_encoder)?;
     let ready = Ready {
         index,

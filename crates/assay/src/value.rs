@@ -6,11 +6,12 @@ use assay_core::{clean, split, EventKind};
 use assay_metrics::Metric;
 use assay_recommend::ModelSpec;
 use assay_value::business::{BusinessMetric, OpeUtility, OpeUtilityConfig};
-use assay_value::recommend::{players, Audience, RecConfig, RecommenderUtility};
+use assay_value::recommend::{players, Audience, Player, RecConfig, RecommenderUtility};
+use assay_value::recommend_oob::{interaction_oob, user_oob, HistoryUtility, RecOobConfig};
 use assay_value::{Convergence, Method, Utility, ValueConfig, Values};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{DatasetArgs, ValueArgs};
+use crate::cli::{DatasetArgs, ScorersArg, ValueArgs};
 use crate::data;
 use crate::output::{print_json, Table};
 use crate::BadInput;
@@ -89,12 +90,17 @@ fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
         )
         .into());
     };
-    let method = Method::parse(&args.method).ok_or_else(|| {
-        BadInput(format!(
-            "--method: unknown method '{}': expected loo, shapley, tmc, banzhaf, banzhaf-exact, beta, beta-exact or knn-shapley",
-            args.method
-        ))
-    })?;
+    let oob = args.method == "oob";
+    let method = if oob {
+        None
+    } else {
+        Some(Method::parse(&args.method).ok_or_else(|| {
+            BadInput(format!(
+                "--method: unknown method '{}': expected loo, shapley, tmc, banzhaf, banzhaf-exact, beta, beta-exact, oob or knn-shapley",
+                args.method
+            ))
+        })?)
+    };
     let business = parse_business(&args.utility)?;
     let (metric, k) = match business {
         Some((_, k)) => (Metric::Ndcg, k),
@@ -154,14 +160,162 @@ fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
         ))
         .into());
     }
+    if oob {
+        return oob_values(args, data, &parts.train, &players, &model);
+    }
+    let method = method.ok_or_else(|| anyhow::anyhow!("no valuation method"))?;
     let audience = if args.total {
         Audience::Total
     } else {
         Audience::Others
     };
+    let buyers = (args.scorers == ScorersArg::Buyers).then(|| buyers_of(data, &parts.train));
+    if business.is_some() && buyers.is_some() {
+        return Err(BadInput(
+            "--scorers buyers applies to ranking utilities (METRIC@K), not to ctr-ope/gmv-ope"
+                .into(),
+        )
+        .into());
+    }
+    // Every user being a player leaves no one to score "value to others": value each half
+    // of the users by the other half's recommendations.
+    let halves = args.players == "users" && audience == Audience::Others && business.is_none();
+    let groups: Vec<Vec<usize>> = if halves {
+        (0..2u32)
+            .map(|half| {
+                (0..players.len())
+                    .filter(|&p| players[p].users.first().is_some_and(|u| u % 2 == half))
+                    .collect()
+            })
+            .collect()
+    } else {
+        vec![(0..players.len()).collect()]
+    };
+    let mut merged: Option<Values> = None;
+    for (g, members) in groups.iter().enumerate() {
+        let group: Vec<Player> = members.iter().map(|&p| players[p].clone()).collect();
+        if group.is_empty() {
+            continue;
+        }
+        let label = if halves {
+            format!(" (half {} of the users)", g + 1)
+        } else {
+            String::new()
+        };
+        // The other half, as the audience of this half's data.
+        let audience_half = halves.then_some((g as u32 + 1) % 2);
+        let values = value_group(
+            args,
+            &method,
+            data,
+            &parts,
+            group,
+            audience_half,
+            business,
+            RecConfig {
+                model: model.clone(),
+                metric,
+                k,
+                audience,
+            },
+            buyers.as_deref(),
+            &label,
+        )?;
+        merged = Some(match merged {
+            None => renumber(values, members),
+            Some(mut all) => {
+                let more = renumber(values, members);
+                all.utility_evals += more.utility_evals;
+                all.sum_std_error = all.sum_std_error.hypot(more.sum_std_error);
+                all.players.extend(more.players);
+                all
+            }
+        });
+    }
+    let mut values = merged.ok_or_else(|| BadInput("no players to value".into()))?;
+    values.players.sort_by_key(|p| p.player);
+    if halves {
+        values.utility = format!(
+            "{} [each half of the users scored by the other]",
+            values.utility
+        );
+    }
+    Ok(values)
+}
+
+/// Users with a purchase among `rows`.
+fn buyers_of(data: &assay_core::Dataset, rows: &[u32]) -> Vec<bool> {
+    let mut buyer = vec![false; data.users.len()];
+    for &r in rows {
+        if data.events.kind[r as usize] == EventKind::Purchase {
+            buyer[data.events.user[r as usize] as usize] = true;
+        }
+    }
+    buyer
+}
+
+/// Points a group's values table at the players' indices in the full list.
+fn renumber(mut values: Values, members: &[usize]) -> Values {
+    for p in &mut values.players {
+        p.player = members[p.player];
+    }
+    values
+}
+
+/// Data-OOB of users or interactions: each player's own held-out items ranked by models
+/// fitted on bags that left the player out.
+fn oob_values(
+    args: &ValueArgs,
+    data: &assay_core::Dataset,
+    train: &[u32],
+    players: &[Player],
+    model: &ModelSpec,
+) -> anyhow::Result<Values> {
+    if args.bags == 0 {
+        return Err(BadInput("--bags: expected at least 1".into()).into());
+    }
+    let config = RecOobConfig {
+        n_bags: args.bags,
+        in_bag_fraction: 0.5,
+        seed: args.seed,
+    };
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message(format!("Data-OOB: {} model fits", args.bags));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    let values = match args.players.as_str() {
+        "users" => user_oob(data, &[], players, model, &config),
+        "interactions" => interaction_oob(data, &[], train, model, &config),
+        other => {
+            return Err(BadInput(format!(
+                "--method oob values users or interactions (each scored on its own held-out items), not {other}"
+            ))
+            .into())
+        }
+    };
+    spinner.finish_and_clear();
+    values.map_err(|e| BadInput(format!("--method oob: {e}")).into())
+}
+
+/// Values one group of players (all of them, or one half of the users).
+#[allow(clippy::too_many_arguments)]
+fn value_group(
+    args: &ValueArgs,
+    method: &Method,
+    data: &assay_core::Dataset,
+    parts: &split::Split,
+    players: Vec<Player>,
+    audience_half: Option<u32>,
+    business: Option<(BusinessMetric, usize)>,
+    config: RecConfig,
+    buyers: Option<&[bool]>,
+    label: &str,
+) -> anyhow::Result<Values> {
     let recommender;
     let business_utility;
     let fast;
+    let history;
+    let scorer = |u: u32| buyers.is_none_or(|b| b[u as usize]);
+    let item_item = matches!(config.model, ModelSpec::Ease(_) | ModelSpec::ItemKnn(_));
     let utility: &dyn Utility = if let Some((metric, k)) = business {
         business_utility = OpeUtility::new(
             data,
@@ -169,7 +323,7 @@ fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
             &parts.valid,
             players,
             OpeUtilityConfig {
-                model,
+                model: config.model,
                 metric,
                 k,
                 epsilon: args.epsilon,
@@ -178,15 +332,36 @@ fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
         )
         .map_err(|e| BadInput(format!("--utility {}: {e}", args.utility)))?;
         &business_utility
+    } else if let (Some(half), true) = (audience_half, item_item) {
+        // Item-item models score any history: fit on this half's users alone and score the
+        // other half from their own histories (a click farm cannot vouch for itself).
+        history = HistoryUtility::new(
+            data,
+            &parts.train,
+            &parts.valid,
+            players,
+            config.model,
+            config.metric,
+            config.k,
+            |u| u % 2 == half && scorer(u),
+        )
+        .map_err(|e| BadInput(format!("--players users: {e}")))?;
+        &history
     } else {
-        let config = RecConfig {
-            model,
-            metric,
-            k,
-            audience,
-        };
-        recommender = RecommenderUtility::new(data, &parts.train, &parts.valid, players, config)
-            .context("building the utility")?;
+        let mut utility =
+            RecommenderUtility::new(data, &parts.train, &parts.valid, players, config)
+                .context("building the utility")?;
+        if let Some(buyers) = buyers {
+            utility.restrict_audience(|u| buyers[u as usize]);
+            if utility.audience().next().is_none() {
+                return Err(BadInput(
+                    "--scorers buyers: no validation user has a purchase in the training data"
+                        .into(),
+                )
+                .into());
+            }
+        }
+        recommender = utility;
         // The same utility, computed without refits where the model allows (EASE).
         fast = assay_value::fast::fast_utility(&recommender);
         &*fast
@@ -200,8 +375,10 @@ fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
     };
     let bar = ProgressBar::new(args.max_samples);
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} samples {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(&format!(
+            "{{bar:30}} {{pos}}/{{len}} samples{label} {{elapsed}}"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let progress = |done: u64, total: u64| {
         bar.set_length(total);
@@ -209,7 +386,7 @@ fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
     };
     let values = assay_value::value_players(
         utility,
-        &method,
+        method,
         &ValueConfig {
             seed: args.seed,
             convergence,

@@ -599,3 +599,81 @@ fn value_by_off_policy_ctr_and_fast_ease() {
     );
     run.expect_code(2);
 }
+
+#[test]
+fn value_users_in_halves_by_buyers_and_by_data_oob() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = tmp.path().join("sim");
+    let shop_arg = shop.to_str().unwrap();
+    assay(
+        tmp.path(),
+        &[
+            "simulate", "--out", shop_arg, "--events", "6000", "--items", "150", "--users", "120",
+            "--bots", "0.05", "--seed", "5",
+        ],
+    )
+    .expect_code(0);
+    let value = |extra: &[&str]| {
+        let mut args = vec!["value", shop_arg, "--players", "users", "--model", "ease"];
+        args.extend(extra);
+        args.push("--json");
+        let run = assay(tmp.path(), &args);
+        let stdout = run.expect_code(0).stdout();
+        let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        (stdout, json)
+    };
+    // Value to others with every user a player: each half scored by the other half.
+    for scorers in ["all", "buyers"] {
+        let (first, json) = value(&["--method", "loo", "--scorers", scorers]);
+        assert!(
+            json["utility"].as_str().unwrap().contains("each half"),
+            "{json}"
+        );
+        let players = json["players"].as_array().unwrap();
+        assert!(players.len() > 60, "{}", players.len());
+        // Both halves land in one table, in player order, every player once.
+        for (i, p) in players.iter().enumerate() {
+            assert_eq!(p["player"].as_u64().unwrap() as usize, i);
+            assert!(p["value"].as_f64().unwrap().is_finite());
+        }
+        let (again, _) = value(&["--method", "loo", "--scorers", scorers]);
+        assert_eq!(first, again, "same seed, same bytes");
+    }
+    // Data-OOB: a mean percentile rank per user, in [0, 1].
+    let (_, json) = value(&["--method", "oob", "--bags", "8"]);
+    let players = json["players"].as_array().unwrap();
+    assert!(players.len() > 60);
+    assert!(players.iter().all(|p| {
+        let v = p["value"].as_f64().unwrap();
+        (0.0..=1.0).contains(&v)
+    }));
+    assert_eq!(json["utility_evals"].as_u64(), Some(8));
+    for (args, words) in [
+        (
+            vec!["--players", "sources", "--method", "oob"],
+            "users or interactions",
+        ),
+        (
+            vec!["--players", "users", "--method", "oob", "--bags", "0"],
+            "--bags",
+        ),
+        (
+            vec![
+                "--players",
+                "sources",
+                "--utility",
+                "ctr-ope",
+                "--scorers",
+                "buyers",
+            ],
+            "--scorers buyers",
+        ),
+        (vec!["--players", "users", "--method", "nope"], "oob"),
+    ] {
+        let mut full = vec!["value", shop_arg];
+        full.extend(args);
+        let run = assay(tmp.path(), &full);
+        run.expect_code(2);
+        assert!(run.stderr().contains(words), "{}", run.stderr());
+    }
+}
