@@ -334,38 +334,6 @@ pub fn user_oob(
     ))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentile_rank_by_hand() {
-        // Items 0..5, history {1}; target 2 scores 0.5. Candidates 0, 3, 4 score 0.1, 0.5,
-        // 0.9: one below, one tie -> (1 + 0.5) / 3.
-        let scores = [0.1, 9.0, 0.5, 0.5, 0.9];
-        assert!((percentile_rank(&scores, 2, &[1]) - 0.5).abs() < 1e-12);
-        // Target 4 beats all three other candidates.
-        assert_eq!(percentile_rank(&scores, 4, &[1]), 1.0);
-        // No other candidate.
-        assert!(percentile_rank(&[1.0, 2.0], 0, &[1]).is_nan());
-    }
-
-    #[test]
-    fn bags_have_the_asked_size_and_differ() {
-        let config = RecOobConfig {
-            n_bags: 2,
-            in_bag_fraction: 0.8,
-            seed: 3,
-        };
-        let a = config.bag(0, 10);
-        let b = config.bag(1, 10);
-        assert_eq!(a.iter().filter(|&&x| x).count(), 8);
-        assert_eq!(b.iter().filter(|&&x| x).count(), 8);
-        assert_ne!(a, b);
-        assert_eq!(a, config.bag(0, 10));
-    }
-}
-
 /// `U(S)` = mean `metric@k`, over a fixed audience, of an item-item model ([`ItemItem`]:
 /// EASE or ItemKNN) fitted on the rows of the players in `S` **alone**; each audience user is
 /// scored from their own training history, which the model is never fitted on.
@@ -492,5 +460,37 @@ impl Utility for HistoryUtility<'_> {
             })
             .sum();
         total / self.audience.len() as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_rank_by_hand() {
+        // Items 0..5, history {1}; target 2 scores 0.5. Candidates 0, 3, 4 score 0.1, 0.5,
+        // 0.9: one below, one tie -> (1 + 0.5) / 3.
+        let scores = [0.1, 9.0, 0.5, 0.5, 0.9];
+        assert!((percentile_rank(&scores, 2, &[1]) - 0.5).abs() < 1e-12);
+        // Target 4 beats all three other candidates.
+        assert_eq!(percentile_rank(&scores, 4, &[1]), 1.0);
+        // No other candidate.
+        assert!(percentile_rank(&[1.0, 2.0], 0, &[1]).is_nan());
+    }
+
+    #[test]
+    fn bags_have_the_asked_size_and_differ() {
+        let config = RecOobConfig {
+            n_bags: 2,
+            in_bag_fraction: 0.8,
+            seed: 3,
+        };
+        let a = config.bag(0, 10);
+        let b = config.bag(1, 10);
+        assert_eq!(a.iter().filter(|&&x| x).count(), 8);
+        assert_eq!(b.iter().filter(|&&x| x).count(), 8);
+        assert_ne!(a, b);
+        assert_eq!(a, config.bag(0, 10));
     }
 }
