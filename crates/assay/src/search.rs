@@ -307,7 +307,7 @@ fn open_or_build(
     Ok(Ready {
         index,
         origin: format!(
-            "built in memory in {:.1} s",
+            "index built in memory in {:.1} s",
             started.elapsed().as_secs_f64()
         ),
     })
@@ -764,7 +764,7 @@ fn intent_labels(catalog: &Catalog, flag: Option<&Path>) -> anyhow::Result<Optio
 fn print_eval(eval: &SearchEval) -> anyhow::Result<()> {
     let queries = eval.modes.first().map_or(0, |m| m.queries);
     println!(
-        "{}: {} items, {} judged queries with a relevant item ({} judgments); index {}",
+        "{}: {} items, {} judged queries with a relevant item ({} judgments); {}",
         eval.dataset,
         count(eval.items),
         count(queries),

@@ -118,7 +118,14 @@ fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
         .into_iter()
         .filter(|&k| k != EventKind::Impression)
         .collect();
-    let rows = clean::of_kinds(data, &all, &kinds);
+    let mut rows = clean::of_kinds(data, &all, &kinds);
+    if matches!(args.players.as_str(), "users" | "interactions") {
+        // Users and interactions are valued by their (user, item) pairs: the first event of a
+        // pair stands for it, so repeated clicks neither weigh more nor land on both sides of
+        // the split (which would hide them from validation).
+        let mut seen = std::collections::HashSet::with_capacity(rows.len());
+        rows.retain(|&r| seen.insert((data.events.user[r as usize], data.events.item[r as usize])));
+    }
     let parts = match business {
         // Off-policy evaluation needs logs the model has not seen: the last 20% by time,
         // impressions included; the model learns from the non-impression rows before.
