@@ -12,7 +12,7 @@
 //! `bot_random_clicks`, `bot_promoted_items`, `bot_promoted_click_rate` and
 //! `bot_farm_share` override the preset's `SimConfig` fields; `audience` [humans] is who scores
 //! the valuation: `humans` (picked by the bot labels), `buyers` (users with a purchase in the
-//! training rows; no labels) or `all` (everyone). `check` only measures how much
+//! log; no labels) or `all` (everyone). `check` only measures how much
 //! the bots hurt (no valuation); `base` switches the valuation utility to
 //! `RecommenderUtility` (see below).
 //!
@@ -69,7 +69,7 @@ struct Args {
     check: bool,
     total: bool,
     /// Who scores the valuation: `humans` (the bot labels pick them), `buyers` (users with a
-    /// purchase in the training rows: no labels) or `all` (everyone in the other half).
+    /// purchase in the log: no labels) or `all` (everyone in the other half).
     audience: String,
     query: bool,
     /// `SimConfig` bot knobs to override: activity, click rate, promoted items, promoted
@@ -347,10 +347,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Audience::Others
     };
     // The validation audience: who a valuation may trust.
+    // Buyers: a purchase anywhere in the log (the rows above keep a pair's first event, a
+    // click, so purchases rarely survive in them).
     let mut buyer = vec![false; data.users.len()];
-    for &r in &split.train {
-        if data.events.kind[r as usize] == EventKind::Purchase {
-            buyer[data.events.user[r as usize] as usize] = true;
+    for (r, &kind) in data.events.kind.iter().enumerate() {
+        if kind == EventKind::Purchase {
+            buyer[data.events.user[r] as usize] = true;
         }
     }
     let trusted = |u: UserIdx| match args.audience.as_str() {

@@ -468,7 +468,7 @@ pub struct ValueArgs {
     #[arg(long)]
     pub total: bool,
     /// Whose recommendations the ranking utility scores: every validation user, or only
-    /// buyers (users with a purchase in the training data), a trusted audience found without
+    /// buyers (users with a purchase anywhere in the log), a trusted audience found without
     /// labels: bots and scrapers that never buy cannot vouch for their own data.
     #[arg(long, value_enum, default_value = "all")]
     pub scorers: ScorersArg,
@@ -553,7 +553,7 @@ pub struct ReportArgs {
 pub enum ScorersArg {
     /// Every validation user.
     All,
-    /// Users with a purchase in the training data.
+    /// Users with a purchase anywhere in the log.
     Buyers,
 }
 

@@ -176,7 +176,7 @@ fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
     } else {
         Audience::Others
     };
-    let buyers = (args.scorers == ScorersArg::Buyers).then(|| buyers_of(data, &parts.train));
+    let buyers = (args.scorers == ScorersArg::Buyers).then(|| buyers_of(data));
     if business.is_some() && buyers.is_some() {
         return Err(BadInput(
             "--scorers buyers applies to ranking utilities (METRIC@K), not to ctr-ope/gmv-ope"
@@ -250,12 +250,13 @@ fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
     Ok(values)
 }
 
-/// Users with a purchase among `rows`.
-fn buyers_of(data: &assay_core::Dataset, rows: &[u32]) -> Vec<bool> {
+/// Users with a purchase anywhere in the log: a property of the user (a verified buyer),
+/// not a validation target.
+fn buyers_of(data: &assay_core::Dataset) -> Vec<bool> {
     let mut buyer = vec![false; data.users.len()];
-    for &r in rows {
-        if data.events.kind[r as usize] == EventKind::Purchase {
-            buyer[data.events.user[r as usize] as usize] = true;
+    for (r, &kind) in data.events.kind.iter().enumerate() {
+        if kind == EventKind::Purchase {
+            buyer[data.events.user[r] as usize] = true;
         }
     }
     buyer
@@ -361,11 +362,9 @@ fn value_group(
         if let Some(buyers) = buyers {
             utility.restrict_audience(|u| buyers[u as usize]);
             if utility.audience().next().is_none() {
-                return Err(BadInput(
-                    "--scorers buyers: no validation user has a purchase in the training data"
-                        .into(),
-                )
-                .into());
+                return Err(
+                    BadInput("--scorers buyers: no validation user has a purchase".into()).into(),
+                );
             }
         }
         recommender = utility;

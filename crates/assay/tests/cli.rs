@@ -608,7 +608,7 @@ fn value_users_in_halves_by_buyers_and_by_data_oob() {
     assay(
         tmp.path(),
         &[
-            "simulate", "--out", shop_arg, "--events", "6000", "--items", "150", "--users", "120",
+            "simulate", "--out", shop_arg, "--events", "20000", "--items", "150", "--users", "120",
             "--bots", "0.05", "--seed", "5",
         ],
     )
