@@ -4,8 +4,8 @@
 #   bench/knn_side_by_side.sh [PYDVL_N] [PYTHON]
 #
 # 1. assay on N = 100,000 training x M = 1,000 test points (D = 20, K = 5), in memory.
-# 2. PYDVL_N x 1,000 points (default 10,000; pyDVL at 100,000 takes about half an hour on
-#    two cores) written as CSV files; assay values them from the files, pyDVL
+# 2. PYDVL_N x 1,000 points (default 10,000; pyDVL at 100,000 took 421 s on two idle cores)
+#    written as CSV files; assay values them from the files, pyDVL
 #    (bench/pydvl_knn_speed.py, n_jobs = 2) values the same files, and the values are compared.
 # 3. pyDVL's time at 100,000 is extrapolated from PYDVL_N as N log N (it sorts every training
 #    point per test point, like assay): an estimate, printed as such.
