@@ -5,8 +5,8 @@
 //!
 //! DIR is the ml-100k atomic-file directory [`../shared/data/ml-100k`]. Keys (defaults in
 //! brackets): `seed` [1], `rate` (share corrupted) [0.05], `bags` [30], `in_bag` [0.8],
-//! `reg` (EASE λ) [250], `knn` (ItemKNN neighbours) [100], `methods`
-//! [pop,ease,itemknn,oob-ease,oob-itemknn].
+//! `reg` (EASE λ) [250], `knn` (ItemKNN neighbours) [100], `samples` (MSR subsets) [1000],
+//! `methods` [pop,ease,itemknn,oob-ease,oob-itemknn] (and `msr-ease`).
 //!
 //! Corruption: a seeded `rate` of the rating rows get their item replaced by an item drawn
 //! uniformly from those the user has not rated (and not been given by an earlier
@@ -20,7 +20,11 @@
 //!   excludes self-similarity, but the row was in the fit: a cheap leave-one-out stand-in);
 //! - `oob-ease`, `oob-itemknn`: Data-OOB over interactions (`recommend_oob::interaction_oob`):
 //!   `bags` models each fitted on a random `in_bag` share of the rows; a row's value is its
-//!   mean percentile rank under the models that did not see it.
+//!   mean percentile rank under the models that did not see it;
+//! - `msr-ease`: a utility-based semivalue: MSR Banzhaf over the interactions of a random 90%
+//!   of every user's rows, `U(S)` = NDCG@10 on the other 10% of EASE fitted on `S` (computed
+//!   exactly without refits, `fast::fast_utility`), `samples` random subsets; the held-out
+//!   rows get no value and are left out of the AUC.
 //!
 //! Reported per method: AUC of "low value" for the corruption labels, and precision, recall
 //! and F1 of the two-cluster flag rule (OpenDataVal) and of flagging the lowest `rate` share.
@@ -28,9 +32,12 @@
 use std::time::Instant;
 
 use assay_core::{Dataset, Interactions, ItemIdx};
+use assay_metrics::Metric;
 use assay_recommend::ModelSpec;
 use assay_value::assess::{auc_of_low_values, precision_recall_f1, two_cluster_flags};
+use assay_value::recommend::{players, Audience, RecConfig, RecommenderUtility};
 use assay_value::recommend_oob::{interaction_oob, percentile_rank, RecOobConfig};
+use assay_value::{value_players, Convergence, Method, ValueConfig};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -43,6 +50,7 @@ struct Args {
     in_bag: f64,
     reg: f32,
     knn: usize,
+    samples: u64,
     methods: Vec<String>,
 }
 
@@ -55,6 +63,7 @@ fn parse_args() -> Result<Args, String> {
         in_bag: 0.8,
         reg: 250.0,
         knn: 100,
+        samples: 1000,
         methods: ["pop", "ease", "itemknn", "oob-ease", "oob-itemknn"]
             .map(String::from)
             .to_vec(),
@@ -72,6 +81,7 @@ fn parse_args() -> Result<Args, String> {
             "in_bag" => args.in_bag = value.parse().map_err(|e| bad(&e))?,
             "reg" => args.reg = value.parse().map_err(|e| bad(&e))?,
             "knn" => args.knn = value.parse().map_err(|e| bad(&e))?,
+            "samples" => args.samples = value.parse().map_err(|e| bad(&e))?,
             "methods" => args.methods = value.split(',').map(String::from).collect(),
             _ => return Err(format!("unknown key `{key}`")),
         }
@@ -187,8 +197,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 (table.values(), args.bags)
             }
+            "msr-ease" => {
+                let split = assay_core::split::by_ratio(
+                    &data,
+                    &rows,
+                    [0.9, 0.1, 0.0],
+                    assay_core::split::Order::Random { seed: args.seed },
+                );
+                let config = RecConfig {
+                    model: ease.clone(),
+                    metric: Metric::Ndcg,
+                    k: 10,
+                    audience: Audience::Total,
+                };
+                let players = players::by_interaction(&split.train);
+                let utility =
+                    RecommenderUtility::new(&data, &split.train, &split.valid, players, config)?;
+                let fast = assay_value::fast::fast_utility(&utility);
+                let value_config = ValueConfig {
+                    seed: args.seed,
+                    convergence: Convergence::fixed(args.samples),
+                };
+                let table = value_players(&*fast, &Method::MsrBanzhaf, &value_config, &|_, _| {})?;
+                let mut values = vec![f64::NAN; rows.len()];
+                for (&r, v) in split.train.iter().zip(table.values()) {
+                    values[r as usize] = v;
+                }
+                (values, args.samples as usize)
+            }
             other => return Err(format!("unknown method `{other}`").into()),
         };
+        // Rows a method gives no value (msr-ease's held-out rows) are left out.
+        let (values, labels): (Vec<f64>, Vec<bool>) = values
+            .iter()
+            .zip(&bad)
+            .filter(|(v, _)| v.is_finite())
+            .map(|(v, b)| (*v, *b))
+            .unzip();
+        let bad = labels;
         let auc = auc_of_low_values(&values, &bad);
         let (p, r, f1) = precision_recall_f1(&two_cluster_flags(&values), &bad);
         let n_low = (args.rate * values.len() as f64).round() as usize;
