@@ -32,6 +32,17 @@ pub fn dedupe(data: &Dataset, rows: &[u32]) -> (Vec<u32>, usize) {
     (kept, dropped)
 }
 
+/// Keeps the first event of each (user, item) pair, in log order: one row per preference, so
+/// repeats neither weigh more nor land on both sides of a split.
+pub fn first_of_pairs(data: &Dataset, rows: &[u32]) -> Vec<u32> {
+    let ev = &data.events;
+    let mut seen = HashSet::with_capacity(rows.len());
+    rows.iter()
+        .copied()
+        .filter(|&r| seen.insert((ev.user[r as usize], ev.item[r as usize])))
+        .collect()
+}
+
 /// Turns explicit ratings into implicit feedback: rating events below `threshold` are dropped
 /// (a low rating is not a positive signal); all other events are kept.
 pub fn ratings_at_least(data: &Dataset, rows: &[u32], threshold: f64) -> Vec<u32> {

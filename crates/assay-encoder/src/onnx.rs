@@ -283,14 +283,28 @@ impl OrtEncoder {
     /// (found in `home`'s cache or shared copy), on `threads` threads (0 = all cores), with
     /// the default batch size. Does not download anything.
     pub fn from_packs(home: &Home, threads: usize) -> Result<OrtEncoder> {
+        OrtEncoder::from_packs_with_model(home, None, threads)
+    }
+
+    /// As [`OrtEncoder::from_packs`], but running `model` (say, an fp32 export of the same
+    /// model) instead of the fetched int8 one when given; the library and the MiniLM
+    /// tokenizer still come from the packs.
+    pub fn from_packs_with_model(
+        home: &Home,
+        model: Option<&Path>,
+        threads: usize,
+    ) -> Result<OrtEncoder> {
         let library = assay_fetch::onnxruntime_library(home).ok_or(EncoderError::NotFetched {
             what: "the ONNX Runtime library",
             pack: "ort",
         })?;
-        let model = assay_fetch::minilm_int8_model(home).ok_or(EncoderError::NotFetched {
-            what: "the int8 ONNX all-MiniLM-L6-v2",
-            pack: "ort",
-        })?;
+        let model = match model {
+            Some(model) => model.to_owned(),
+            None => assay_fetch::minilm_int8_model(home).ok_or(EncoderError::NotFetched {
+                what: "the int8 ONNX all-MiniLM-L6-v2",
+                pack: "ort",
+            })?,
+        };
         let tokenizer_dir = home.locate(Pack::Minilm).ok_or(EncoderError::NotFetched {
             what: "the all-MiniLM-L6-v2 tokenizer",
             pack: "ort",

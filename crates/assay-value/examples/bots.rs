@@ -241,12 +241,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data = loaded.dataset;
     let is_bot = read_bots(&shop.join("truth/users.csv"), &data)?;
     let kinds = [EventKind::Click, EventKind::Cart, EventKind::Purchase];
-    let mut seen = std::collections::HashSet::new();
-    let rows: Vec<u32> = data
-        .events_of(&kinds)
-        .into_iter()
-        .filter(|&r| seen.insert((data.events.user[r as usize], data.events.item[r as usize])))
-        .collect();
+    let rows = assay_core::clean::first_of_pairs(&data, &data.events_of(&kinds));
     let split = by_ratio(
         &data,
         &rows,
@@ -349,12 +344,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The validation audience: who a valuation may trust.
     // Buyers: a purchase anywhere in the log (the rows above keep a pair's first event, a
     // click, so purchases rarely survive in them).
-    let mut buyer = vec![false; data.users.len()];
-    for (r, &kind) in data.events.kind.iter().enumerate() {
-        if kind == EventKind::Purchase {
-            buyer[data.events.user[r] as usize] = true;
-        }
-    }
+    let buyer = assay_value::recommend::buyers(&data);
     let trusted = |u: UserIdx| match args.audience.as_str() {
         "humans" => !is_bot[u as usize],
         "buyers" => buyer[u as usize],

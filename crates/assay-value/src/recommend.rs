@@ -44,6 +44,18 @@ pub enum Audience {
     Total,
 }
 
+/// Per user: whether they bought anything anywhere in the log (a verified buyer), the
+/// label-free trusted audience of `--scorers buyers`.
+pub fn buyers(data: &Dataset) -> Vec<bool> {
+    let mut buyer = vec![false; data.users.len()];
+    for (r, &kind) in data.events.kind.iter().enumerate() {
+        if kind == assay_core::EventKind::Purchase {
+            buyer[data.events.user[r] as usize] = true;
+        }
+    }
+    buyer
+}
+
 /// What the utility measures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecConfig {

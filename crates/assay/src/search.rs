@@ -63,29 +63,16 @@ pub fn encoder(
         }
         EncoderArg::Ort => {
             data::ensure_packs(&Pack::ORT)?;
-            let home = Home::from_env();
-            match onnx_model {
-                None => Arc::new(
-                    OrtEncoder::from_packs(&home, threads)
-                        .context("loading the int8 all-MiniLM-L6-v2 with ONNX Runtime")?,
-                ),
-                Some(model) => {
-                    let library = assay_fetch::onnxruntime_library(&home)
-                        .context("the ONNX Runtime library is missing after fetching it")?;
-                    let tokenizer = home
-                        .locate(Pack::Minilm)
-                        .context("the minilm pack is missing after fetching it")?;
-                    let options = assay_encoder::OrtOptions {
-                        threads,
-                        ..assay_encoder::OrtOptions::default()
-                    };
-                    Arc::new(
-                        OrtEncoder::load(&library, model, &tokenizer, &options).map_err(|e| {
-                            BadInput(format!("--onnx-model {}: {e}", model.display()))
-                        })?,
-                    )
-                }
-            }
+            let encoder = OrtEncoder::from_packs_with_model(&Home::from_env(), onnx_model, threads)
+                .map_err(|e| match onnx_model {
+                    // A file the user named is bad input; a broken pack is not.
+                    Some(model) => {
+                        BadInput(format!("--onnx-model {}: {e}", model.display())).into()
+                    }
+                    None => anyhow::Error::new(e)
+                        .context("loading the int8 all-MiniLM-L6-v2 with ONNX Runtime"),
+                })?;
+            Arc::new(encoder)
         }
         EncoderArg::Hash => Arc::new(HashEncoder::new(HASH_DIM)),
     };

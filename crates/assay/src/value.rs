@@ -6,7 +6,7 @@ use assay_core::{clean, split, EventKind};
 use assay_metrics::Metric;
 use assay_recommend::ModelSpec;
 use assay_value::business::{BusinessMetric, OpeUtility, OpeUtilityConfig};
-use assay_value::recommend::{players, Audience, Player, RecConfig, RecommenderUtility};
+use assay_value::recommend::{self, players, Audience, Player, RecConfig, RecommenderUtility};
 use assay_value::recommend_oob::{interaction_oob, user_oob, HistoryUtility, RecOobConfig};
 use assay_value::{Convergence, Method, Utility, ValueConfig, Values};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -90,8 +90,8 @@ fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
         )
         .into());
     };
-    let oob = args.method == "oob";
-    let method = if oob {
+    // None: Data-OOB, which is not a semivalue of a utility.
+    let method = if args.method == "oob" {
         None
     } else {
         Some(Method::parse(&args.method).ok_or_else(|| {
@@ -120,11 +120,8 @@ fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
         .collect();
     let mut rows = clean::of_kinds(data, &all, &kinds);
     if matches!(args.players.as_str(), "users" | "interactions") {
-        // Users and interactions are valued by their (user, item) pairs: the first event of a
-        // pair stands for it, so repeated clicks neither weigh more nor land on both sides of
-        // the split (which would hide them from validation).
-        let mut seen = std::collections::HashSet::with_capacity(rows.len());
-        rows.retain(|&r| seen.insert((data.events.user[r as usize], data.events.item[r as usize])));
+        // Users and interactions are valued by their (user, item) pairs.
+        rows = clean::first_of_pairs(data, &rows);
     }
     let parts = match business {
         // Off-policy evaluation needs logs the model has not seen: the last 20% by time,
@@ -167,16 +164,15 @@ fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
         ))
         .into());
     }
-    if oob {
+    let Some(method) = method else {
         return oob_values(args, data, &parts.train, &players, &model);
-    }
-    let method = method.ok_or_else(|| anyhow::anyhow!("no valuation method"))?;
+    };
     let audience = if args.total {
         Audience::Total
     } else {
         Audience::Others
     };
-    let buyers = (args.scorers == ScorersArg::Buyers).then(|| buyers_of(data));
+    let buyers = (args.scorers == ScorersArg::Buyers).then(|| recommend::buyers(data));
     if business.is_some() && buyers.is_some() {
         return Err(BadInput(
             "--scorers buyers applies to ranking utilities (METRIC@K), not to ctr-ope/gmv-ope"
@@ -248,18 +244,6 @@ fn recommender_values(args: &ValueArgs) -> anyhow::Result<Values> {
         );
     }
     Ok(values)
-}
-
-/// Users with a purchase anywhere in the log: a property of the user (a verified buyer),
-/// not a validation target.
-fn buyers_of(data: &assay_core::Dataset) -> Vec<bool> {
-    let mut buyer = vec![false; data.users.len()];
-    for (r, &kind) in data.events.kind.iter().enumerate() {
-        if kind == EventKind::Purchase {
-            buyer[data.events.user[r] as usize] = true;
-        }
-    }
-    buyer
 }
 
 /// Points a group's values table at the players' indices in the full list.
