@@ -458,6 +458,10 @@ impl Utility for HistoryUtility<'_> {
                 let hits = assay_metrics::hit_vector(&ranked, relevant);
                 self.metric.at(&hits, relevant.len(), self.k)
             })
+            .collect::<Vec<f64>>()
+            .iter()
+            // Summed in audience order: a parallel float sum's order, hence its last bits,
+            // would change from run to run.
             .sum();
         total / self.audience.len() as f64
     }
