@@ -193,6 +193,47 @@ fn ease_matches_an_independent_inverse() {
     .is_err());
 }
 
+/// Item 6 has no data and item 7 only a user who has nothing else: both are left out of the
+/// inverse, and the scores must still equal the full inverse's.
+#[test]
+fn ease_leaves_uncoupled_items_out_of_the_inverse_exactly() {
+    let train = matrix(
+        6,
+        8,
+        &[
+            &[0, 1, 2],
+            &[1, 2, 3],
+            &[0, 3, 4],
+            &[4, 5],
+            &[0, 1, 5],
+            &[7],
+        ],
+    );
+    let model = EaseParams {
+        reg: 2.0,
+        ..EaseParams::default()
+    }
+    .fit(&train, &empty_data(8), None)
+    .unwrap();
+    let b = ease_reference(&train, 2.0, 0.0);
+    for u in 0..6u32 {
+        let got = scores(&model, u);
+        for (j, g) in got.iter().enumerate() {
+            let want: f64 = train.items_of(u).iter().map(|&i| b[i as usize][j]).sum();
+            assert!(
+                (*g as f64 - want).abs() < 1e-5,
+                "user {u} item {j}: {g} vs {want}"
+            );
+        }
+        assert_eq!((got[6], got[7]), (0.0, 0.0), "user {u}");
+    }
+    // Nothing couples: every weight is 0, and no factorisation is needed.
+    let lonely = EaseParams::default()
+        .fit(&matrix(2, 3, &[&[0], &[2]]), &empty_data(3), None)
+        .unwrap();
+    assert!(scores(&lonely, 0).iter().all(|&s| s == 0.0));
+}
+
 #[test]
 fn ease_side_information_equals_tags_as_extra_users() {
     let rows: [&[u32]; 5] = [&[0, 1, 2], &[1, 2, 3], &[0, 3, 4], &[4, 5], &[0, 1, 5]];

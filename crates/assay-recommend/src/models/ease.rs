@@ -109,21 +109,57 @@ impl Fit for EaseParams {
 /// EASE's `B = I - P·diag(1/diag(P))`, `P = gram⁻¹`, from the regularised Gram matrix
 /// (`n x n`, row-major, `XᵀX + diag(reg + emphasis·(XᵀX)ᵢᵢ)`), row-major.
 ///
+/// An item that shares no user with any other item (no training data at all, or only users
+/// who have nothing else) is a 1 x 1 block of the Gram matrix: its row and column of `B` are
+/// 0, so it is left out of the `O(n³)` inverse. A split where a tenth of the catalog is cold
+/// then costs about 0.7 of the full inverse.
+///
 /// Public so that data valuation can fit EASE from a Gram matrix it assembles itself (a sum
 /// over subsets of users) and get bit-for-bit the weights [`Fit::fit`] would give.
 pub fn weights_from_gram(gram: Vec<f32>, n: usize) -> Result<Vec<f32>> {
-    let inverse = MatRef::from_row_major_slice(&gram, n, n)
+    let not_positive =
+        || RecommendError::LinearAlgebra("the Gram matrix is not positive definite".to_owned());
+    let mut coupled = Vec::with_capacity(n);
+    for (i, row) in gram.chunks_exact(n.max(1)).enumerate().take(n) {
+        if row.iter().enumerate().any(|(j, &g)| j != i && g != 0.0) {
+            coupled.push(i);
+        } else if !(row[i] > 0.0 && row[i].is_finite()) {
+            // The factorisation would refuse this pivot; so does the shortcut.
+            return Err(not_positive());
+        }
+    }
+    let m = coupled.len();
+    let compact = if m == n {
+        gram
+    } else {
+        let mut compact = Vec::with_capacity(m * m);
+        for &i in &coupled {
+            let row = &gram[i * n..(i + 1) * n];
+            compact.extend(coupled.iter().map(|&j| row[j]));
+        }
+        compact
+    };
+    let mut weights = vec![0.0f32; n * n];
+    if m == 0 {
+        return Ok(weights);
+    }
+    let inverse = MatRef::from_row_major_slice(&compact, m, m)
         .llt(Side::Lower)
         .map_err(|e| RecommendError::LinearAlgebra(format!("{e:?}")))?
         .inverse();
-    drop(gram);
-    let diag: Vec<f32> = (0..n).map(|j| inverse[(j, j)]).collect();
-    let mut weights = vec![0.0f32; n * n];
+    drop(compact);
+    let diag: Vec<f32> = (0..m).map(|b| inverse[(b, b)]).collect();
+    let mut slot = vec![usize::MAX; n];
+    coupled.iter().enumerate().for_each(|(a, &i)| slot[i] = a);
     weights.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
-        let column = inverse.col_as_slice(i);
-        for (j, w) in row.iter_mut().enumerate() {
-            // P is symmetric: P[i][j] = P[j][i], read down column i for contiguity.
-            *w = if i == j { 0.0 } else { -column[j] / diag[j] };
+        let a = slot[i];
+        if a == usize::MAX {
+            return;
+        }
+        let column = inverse.col_as_slice(a);
+        for (b, &j) in coupled.iter().enumerate() {
+            // P is symmetric: P[a][b] = P[b][a], read down column a for contiguity.
+            row[j] = if a == b { 0.0 } else { -column[b] / diag[b] };
         }
     });
     Ok(weights)
