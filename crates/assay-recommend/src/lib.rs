@@ -20,6 +20,7 @@
 
 #![warn(missing_docs)]
 
+mod alloc;
 mod error;
 mod history;
 mod models;
@@ -32,6 +33,7 @@ use std::path::Path;
 
 use assay_core::{Dataset, Interactions, ItemIdx, UserIdx};
 
+pub use alloc::HugePageAlloc;
 pub use error::{RecommendError, Result};
 pub use history::History;
 pub use models::als::{AlsModel, AlsParams};

@@ -22,6 +22,10 @@ use assay_value::fast::FastEase;
 use assay_value::recommend::{players, Audience, Player, RecConfig, RecommenderUtility};
 use assay_value::{exact_shapley, Utility};
 
+// As the `assay` binary: huge pages for the dense item x item matrices.
+#[global_allocator]
+static ALLOC: assay_recommend::HugePageAlloc = assay_recommend::HugePageAlloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mode = args.first().map_or("groups", String::as_str);

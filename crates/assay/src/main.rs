@@ -23,6 +23,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Dense item x item matrices (EASE) are fitted many times over in data valuation: huge pages
+/// make their allocation and products cheaper (see `assay_recommend::HugePageAlloc`).
+#[global_allocator]
+static ALLOC: assay_recommend::HugePageAlloc = assay_recommend::HugePageAlloc;
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     match run(args) {
