@@ -88,7 +88,7 @@ mod tests {
                     .all(|&b| b == 0));
                 zeroed.write_bytes(7, size);
                 let grown = HugePageAlloc.realloc(zeroed, layout, size * 2);
-                assert!(!grown.is_null() && grown as usize % 64 == 0);
+                assert!(!grown.is_null() && (grown as usize).is_multiple_of(64));
                 assert!(std::slice::from_raw_parts(grown, size)
                     .iter()
                     .all(|&b| b == 7));
