@@ -133,13 +133,24 @@ pub fn exact_semivalue(utility: &dyn Utility, semivalue: Semivalue) -> Result<Va
         });
     }
     let n_subsets = 1u64 << n;
-    let utilities: Vec<f64> = (0..n_subsets)
+    // A refit on a larger coalition costs more (more data; for EASE, more items in the
+    // inverse): start the largest first, so the threads finish together. With 3 sources of a
+    // 10,000-item shop, 7 fits of 10-17 s on two threads: a makespan of about 51 s instead of
+    // about 59 s in mask order.
+    let mut order: Vec<u64> = (0..n_subsets).collect();
+    order.sort_by_key(|mask| std::cmp::Reverse(mask.count_ones()));
+    let evaluated: Vec<(u64, f64)> = order
         .into_par_iter()
+        .with_max_len(1)
         .map_init(Vec::new, |subset, mask| {
             members(mask, subset);
-            utility.eval(subset)
+            (mask, utility.eval(subset))
         })
         .collect();
+    let mut utilities = vec![0.0f64; n_subsets as usize];
+    for (mask, value) in evaluated {
+        utilities[mask as usize] = value;
+    }
     let weights: Vec<f64> = (0..n).map(|s| semivalue.subset_weight(n, s)).collect();
     let values: Vec<f64> = (0..n)
         .into_par_iter()
