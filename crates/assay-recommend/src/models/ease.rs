@@ -164,8 +164,9 @@ pub fn weights_from_gram(gram: Vec<f32>, n: usize) -> Result<Vec<f32>> {
 /// given row-major (the same buffer, as `A` is symmetric), factorised in place.
 ///
 /// Inside a rayon worker, data valuation is fitting other subsets on the other threads, so the
-/// factorisation runs on this thread alone: two 9,000-item inverses side by side took 13.1 s,
-/// against 15.7 s one after the other with both threads each. Outside, it uses every thread.
+/// factorisation runs on this thread alone: on two cores, two 9,000-item fits side by side
+/// took 13.2-15.1 s, against 14.4-17.6 s one after the other with both threads each (three
+/// runs; the bits are the same). Outside a worker, it uses every thread.
 fn inverse_lower(mut a: Vec<f32>, m: usize) -> Result<Vec<f32>> {
     use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
     use faer::linalg::cholesky::llt::{factor, inverse};
