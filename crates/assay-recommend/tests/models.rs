@@ -149,6 +149,20 @@ fn ease_reference(train: &Interactions, reg: f64, emphasis: f64) -> Vec<Vec<f64>
         .collect()
 }
 
+/// Every user's scores equal the sums of the reference weights of their items, to 1e-5.
+fn assert_scores_match_reference(model: &dyn Recommender, train: &Interactions, b: &[Vec<f64>]) {
+    for u in 0..train.n_users() as u32 {
+        let got = scores(model, u);
+        for (j, g) in got.iter().enumerate() {
+            let want: f64 = train.items_of(u).iter().map(|&i| b[i as usize][j]).sum();
+            assert!(
+                (*g as f64 - want).abs() < 1e-5,
+                "user {u} item {j}: {g} vs {want}"
+            );
+        }
+    }
+}
+
 #[test]
 fn ease_matches_an_independent_inverse() {
     let train = matrix(
@@ -174,16 +188,7 @@ fn ease_matches_an_independent_inverse() {
         (model, ease_reference(&train, 2.0, 0.0)),
         (denoised, ease_reference(&train, 2.0, 0.25)),
     ] {
-        for u in 0..5u32 {
-            let got = scores(&model, u);
-            for (j, g) in got.iter().enumerate() {
-                let want: f64 = train.items_of(u).iter().map(|&i| b[i as usize][j]).sum();
-                assert!(
-                    (*g as f64 - want).abs() < 1e-5,
-                    "user {u} item {j}: {g} vs {want}"
-                );
-            }
-        }
+        assert_scores_match_reference(&model, &train, &b);
     }
     assert!(EaseParams {
         reg: 0.0,
@@ -216,15 +221,9 @@ fn ease_leaves_uncoupled_items_out_of_the_inverse_exactly() {
     .fit(&train, &empty_data(8), None)
     .unwrap();
     let b = ease_reference(&train, 2.0, 0.0);
+    assert_scores_match_reference(&model, &train, &b);
     for u in 0..6u32 {
         let got = scores(&model, u);
-        for (j, g) in got.iter().enumerate() {
-            let want: f64 = train.items_of(u).iter().map(|&i| b[i as usize][j]).sum();
-            assert!(
-                (*g as f64 - want).abs() < 1e-5,
-                "user {u} item {j}: {g} vs {want}"
-            );
-        }
         assert_eq!((got[6], got[7]), (0.0, 0.0), "user {u}");
     }
     // Nothing couples: every weight is 0, and no factorisation is needed.

@@ -116,15 +116,15 @@ impl Fit for EaseParams {
 /// Public so that data valuation can fit EASE from a Gram matrix it assembles itself (a sum
 /// over subsets of users) and get bit-for-bit the weights [`Fit::fit`] would give.
 pub fn weights_from_gram(gram: Vec<f32>, n: usize) -> Result<Vec<f32>> {
-    let not_positive =
-        || RecommendError::LinearAlgebra("the Gram matrix is not positive definite".to_owned());
     let mut coupled = Vec::with_capacity(n);
     for (i, row) in gram.chunks_exact(n.max(1)).enumerate().take(n) {
         if row.iter().enumerate().any(|(j, &g)| j != i && g != 0.0) {
             coupled.push(i);
         } else if !(row[i] > 0.0 && row[i].is_finite()) {
             // The factorisation would refuse this pivot; so does the shortcut.
-            return Err(not_positive());
+            return Err(RecommendError::LinearAlgebra(
+                "the Gram matrix is not positive definite".to_owned(),
+            ));
         }
     }
     let m = coupled.len();
