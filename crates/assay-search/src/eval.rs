@@ -20,32 +20,39 @@ pub struct EvalMode {
 }
 
 impl EvalMode {
-    /// The default comparison: bm25, vector, hybrid (RRF), hybrid (convex, ratio 0.5) and
-    /// hybrid (RRF) with the query-intent boost.
+    /// The default comparison: [`EvalMode::comparison`] at semantic ratio 0.5, RRF constant
+    /// 60 and intent boost 0.3.
     pub fn defaults() -> Vec<EvalMode> {
-        let m = |name: &str, options: SearchOptions| EvalMode {
-            name: name.to_owned(),
-            options,
+        EvalMode::comparison(0.5, 60.0, 0.3).expect("the default knobs are valid")
+    }
+
+    /// The rows `eval-search` compares: bm25 and vector alone, hybrid by convex and by
+    /// reciprocal-rank fusion at `semantic_ratio` (RRF constant `rrf_k`), and RRF with the
+    /// query-intent boost. Checks the knobs before any index work.
+    pub fn comparison(semantic_ratio: f32, rrf_k: f32, intent_boost: f32) -> Result<Vec<EvalMode>> {
+        let hybrid = |fusion: Fusion, intent_boost: f32| SearchOptions {
+            fusion,
+            semantic_ratio,
+            intent_boost,
+            ..SearchOptions::mode(Mode::Hybrid)
         };
-        vec![
-            m("bm25", SearchOptions::mode(Mode::Bm25)),
-            m("vector", SearchOptions::mode(Mode::Vector)),
-            m("hybrid-rrf", SearchOptions::mode(Mode::Hybrid)),
-            m(
-                "hybrid-convex",
-                SearchOptions {
-                    fusion: Fusion::Convex,
-                    ..SearchOptions::mode(Mode::Hybrid)
-                },
-            ),
-            m(
-                "hybrid-rrf+intent",
-                SearchOptions {
-                    intent_boost: 0.3,
-                    ..SearchOptions::mode(Mode::Hybrid)
-                },
-            ),
+        let rrf = Fusion::Rrf { k: rrf_k };
+        [
+            ("bm25", SearchOptions::mode(Mode::Bm25)),
+            ("vector", SearchOptions::mode(Mode::Vector)),
+            ("hybrid-convex", hybrid(Fusion::Convex, 0.0)),
+            ("hybrid-rrf", hybrid(rrf, 0.0)),
+            ("hybrid-rrf+intent", hybrid(rrf, intent_boost)),
         ]
+        .into_iter()
+        .map(|(name, options)| {
+            options.validate()?;
+            Ok(EvalMode {
+                name: name.to_owned(),
+                options,
+            })
+        })
+        .collect()
     }
 }
 

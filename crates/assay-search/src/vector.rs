@@ -9,6 +9,7 @@ use hnsw_rs::filter::FilterT;
 use hnsw_rs::hnsw::Hnsw;
 use rayon::prelude::*;
 
+use crate::fusion::{Ranked, RetrievalQuery, Retriever};
 use crate::{Result, SearchError};
 
 /// HNSW construction and search parameters.
@@ -367,6 +368,17 @@ impl VectorIndex {
         let mut index = VectorIndex::new(dim, params);
         index.extend(&items)?;
         Ok(index)
+    }
+}
+
+impl Retriever for VectorIndex {
+    /// The nearest vectors to the query's embedding that pass its filters; nothing without an
+    /// embedding.
+    fn retrieve(&self, query: &RetrievalQuery<'_>, depth: usize) -> Result<Ranked> {
+        match query.vector {
+            Some(v) => self.search(v, depth, query.keep),
+            None => Ok(Vec::new()),
+        }
     }
 }
 

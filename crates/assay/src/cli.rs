@@ -586,6 +586,10 @@ pub struct CatalogArgs {
     /// attention_mask, output last_hidden_state; the fetched MiniLM tokenizer is used).
     #[arg(long, value_name = "FILE")]
     pub onnx_model: Option<PathBuf>,
+    /// With --encoder minilm: this model folder instead of the fetched all-MiniLM-L6-v2, say
+    /// a fine-tuned one (config.json, tokenizer.json, model.safetensors).
+    #[arg(long, value_name = "DIR")]
+    pub encoder_model: Option<PathBuf>,
     /// The index directory. Default: $ASSAY_HOME/index/NAME-HASH/ENCODER, where NAME is the
     /// catalog's file or directory name and HASH a hash of its full path ($ASSAY_HOME defaults
     /// to ~/.cache/assay). A saved index is used only when it was built from the same items
