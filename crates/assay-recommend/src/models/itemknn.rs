@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{expect_kind, load_f32, non_negative};
 use crate::store::{self, ModelFile, Tensors};
-use crate::{Fit, History, RecommendError, Recommender, Result, Validate};
+use crate::spec::{non_default, params_from};
+use crate::{
+    Capabilities, Fit, History, ModelKind, RecommendError, Recommender, Result, Validate,
+};
 
 /// Hyper-parameters of [`ItemKnnModel`]; RecBole's defaults are `k = 100`, `shrink = 0`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -145,6 +148,30 @@ impl Fit for ItemKnnParams {
     }
 }
 
+impl ModelKind for ItemKnnParams {
+    const NAME: &'static str = "itemknn";
+    const ALIASES: &'static [&'static str] = &["knn"];
+
+    fn parse(_: &str, params: &str) -> std::result::Result<ItemKnnParams, String> {
+        params_from(params, &[("topk", "k")])
+    }
+
+    fn params_text(&self) -> String {
+        non_default(self)
+    }
+
+    fn load(dir: &Path) -> Result<ItemKnnModel> {
+        ItemKnnModel::load(dir)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            scores_any_history: true,
+            ..Capabilities::default()
+        }
+    }
+}
+
 impl ItemKnnModel {
     /// Reads a model written by [`Recommender::save`].
     pub fn load(dir: &Path) -> Result<ItemKnnModel> {
@@ -177,6 +204,18 @@ impl ItemKnnModel {
         &self.params
     }
 
+    /// `scores[j]` = the sum of `sim(i, j)` over the items `i` of `history` among `j`'s
+    /// neighbours.
+    fn add_neighbours(&self, history: &[ItemIdx], scores: &mut [f32]) {
+        scores.fill(0.0);
+        for &i in history {
+            let (targets, sims) = self.neighbours_of(i);
+            for (&j, &sim) in targets.iter().zip(sims) {
+                scores[j as usize] += sim;
+            }
+        }
+    }
+
     /// The items that have `item` among their neighbours, and the similarities: having
     /// `item` in a history adds `sims[k]` to the score of `targets[k]`.
     pub fn neighbours_of(&self, item: ItemIdx) -> (&[u32], &[f32]) {
@@ -195,13 +234,12 @@ impl Recommender for ItemKnnModel {
     }
 
     fn score_user(&self, user: UserIdx, scores: &mut [f32]) {
-        scores.fill(0.0);
-        for &i in self.history.items_of(user) {
-            let range = self.indptr[i as usize] as usize..self.indptr[i as usize + 1] as usize;
-            for (&j, &sim) in self.targets[range.clone()].iter().zip(&self.sims[range]) {
-                scores[j as usize] += sim;
-            }
-        }
+        self.add_neighbours(self.history.items_of(user), scores);
+    }
+
+    fn score_history(&self, history: &[ItemIdx], scores: &mut [f32]) -> Result<()> {
+        self.add_neighbours(history, scores);
+        Ok(())
     }
 
     fn save(&self, dir: &Path) -> Result<()> {
