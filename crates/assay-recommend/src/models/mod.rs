@@ -27,6 +27,7 @@ registry! {
     bpr::BprParams,
     content::ContentParams,
     hybrid::HybridParams,
+    rp3beta::Rp3BetaParams,
 }
 
 /// Reads an `f32` tensor and checks its shape.
