@@ -1,10 +1,11 @@
 //! Models named as text, for command lines and configuration, and the registry of model kinds.
 //!
 //! Grammar: `NAME` or `NAME:KEY=VALUE;KEY=VALUE` (commas also separate parameters inside one
-//! spec). Names: `pop`, `itemknn`, `ease`, `als`, `bpr`, `content`, `rp3beta`, and the hybrids
-//! `hybrid:PART+PART` (score blend) and `rrf:PART+PART` (rank fusion), where a part is
-//! `NAME`, `NAME(KEY=VALUE;...)`, optionally followed by `*WEIGHT`. Keys are the fields of the
-//! model's params struct; unknown keys are errors that list the valid ones.
+//! spec). Names are those of the registered kinds (`ease`, `itemknn:k=50`...; an unknown name
+//! is an error that lists them), with the hybrids `hybrid:PART+PART` (score blend) and
+//! `rrf:PART+PART` (rank fusion), where a part is `NAME`, `NAME(KEY=VALUE;...)`, optionally
+//! followed by `*WEIGHT`. Keys are the fields of the model's params struct; unknown keys are
+//! errors that list the valid ones.
 //!
 //! Every kind is described once, by its params struct implementing [`ModelKind`]: name and
 //! aliases, parameter text, fitting, loading and [`Capabilities`]. The models module registers
