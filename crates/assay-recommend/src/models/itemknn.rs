@@ -10,7 +10,8 @@ use assay_core::{Dataset, Interactions, ItemIdx, UserIdx};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{expect_kind, load_f32, non_negative};
+use super::sparse::{keep_largest, ItemWeights};
+use super::{expect_kind, non_negative};
 use crate::store::{self, ModelFile, Tensors};
 use crate::spec::{non_default, params_from};
 use crate::{
@@ -41,9 +42,7 @@ pub struct ItemKnnModel {
     params: ItemKnnParams,
     history: History,
     /// Row `i` lists the targets `j` that have `i` among their neighbours.
-    indptr: Vec<u64>,
-    targets: Vec<u32>,
-    sims: Vec<f32>,
+    weights: ItemWeights,
 }
 
 impl Fit for ItemKnnParams {
@@ -104,46 +103,15 @@ impl Fit for ItemKnnParams {
                             cands.push((i, sim));
                         }
                     }
-                    let better = |a: &(ItemIdx, f32), b: &(ItemIdx, f32)| {
-                        b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
-                    };
-                    if cands.len() > self.k {
-                        cands.select_nth_unstable_by(self.k - 1, better);
-                        cands.truncate(self.k);
-                    }
+                    keep_largest(&mut cands, self.k);
                     cands
                 },
             )
             .collect();
-        // Transpose into rows by source item i.
-        let mut counts = vec![0u64; n_items + 1];
-        for list in &neighbours {
-            for &(i, _) in list {
-                counts[i as usize + 1] += 1;
-            }
-        }
-        for i in 0..n_items {
-            counts[i + 1] += counts[i];
-        }
-        let indptr = counts.clone();
-        let nnz = indptr[n_items] as usize;
-        let mut targets = vec![0u32; nnz];
-        let mut sims = vec![0.0f32; nnz];
-        let mut next = counts;
-        for (j, list) in neighbours.iter().enumerate() {
-            for &(i, sim) in list {
-                let at = next[i as usize] as usize;
-                targets[at] = j as u32;
-                sims[at] = sim;
-                next[i as usize] += 1;
-            }
-        }
         Ok(ItemKnnModel {
             params: *self,
             history: History::of(train),
-            indptr,
-            targets,
-            sims,
+            weights: ItemWeights::from_columns(&neighbours),
         })
     }
 }
@@ -179,23 +147,11 @@ impl ItemKnnModel {
         expect_kind(&file, "itemknn")?;
         let params: ItemKnnParams = file.params()?;
         let history = History::load(&file)?;
-        let indptr = file.u64("w.indptr")?;
-        let targets = file.u32("w.targets")?;
-        let sims = load_f32(&file, "w.sims", &[targets.len()])?;
-        let n_items = history.n_items();
-        let consistent = indptr.len() == n_items + 1
-            && indptr.windows(2).all(|w| w[0] <= w[1])
-            && indptr.last().copied() == Some(targets.len() as u64)
-            && targets.iter().all(|&j| (j as usize) < n_items);
-        if !consistent {
-            return Err(file.error("similarity arrays are inconsistent"));
-        }
+        let weights = ItemWeights::load(&file, history.n_items(), "w.sims")?;
         Ok(ItemKnnModel {
             params,
             history,
-            indptr,
-            targets,
-            sims,
+            weights,
         })
     }
 
@@ -204,23 +160,10 @@ impl ItemKnnModel {
         &self.params
     }
 
-    /// `scores[j]` = the sum of `sim(i, j)` over the items `i` of `history` among `j`'s
-    /// neighbours.
-    fn add_neighbours(&self, history: &[ItemIdx], scores: &mut [f32]) {
-        scores.fill(0.0);
-        for &i in history {
-            let (targets, sims) = self.neighbours_of(i);
-            for (&j, &sim) in targets.iter().zip(sims) {
-                scores[j as usize] += sim;
-            }
-        }
-    }
-
     /// The items that have `item` among their neighbours, and the similarities: having
     /// `item` in a history adds `sims[k]` to the score of `targets[k]`.
     pub fn neighbours_of(&self, item: ItemIdx) -> (&[u32], &[f32]) {
-        let range = self.indptr[item as usize] as usize..self.indptr[item as usize + 1] as usize;
-        (&self.targets[range.clone()], &self.sims[range])
+        self.weights.row(item)
     }
 }
 
@@ -234,20 +177,18 @@ impl Recommender for ItemKnnModel {
     }
 
     fn score_user(&self, user: UserIdx, scores: &mut [f32]) {
-        self.add_neighbours(self.history.items_of(user), scores);
+        self.weights.score(self.history.items_of(user), scores);
     }
 
     fn score_history(&self, history: &[ItemIdx], scores: &mut [f32]) -> Result<()> {
-        self.add_neighbours(history, scores);
+        self.weights.score(history, scores);
         Ok(())
     }
 
     fn save(&self, dir: &Path) -> Result<()> {
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);
-        tensors.u64("w.indptr", &self.indptr);
-        tensors.u32("w.targets", &self.targets);
-        tensors.f32("w.sims", &[self.sims.len()], &self.sims);
+        self.weights.save(&mut tensors, "w.sims");
         store::write(dir, "itemknn", &self.params, tensors)
     }
 }

@@ -3,6 +3,7 @@
 //! [`Recommender`](crate::Recommender)).
 
 mod factors;
+mod sparse;
 
 use crate::spec::{Kind, Registered};
 use crate::store::ModelFile;

@@ -16,7 +16,8 @@ use assay_core::{Dataset, Interactions, ItemIdx, UserIdx};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{expect_kind, load_f32, non_negative};
+use super::sparse::{keep_largest, ItemWeights};
+use super::{expect_kind, non_negative};
 use crate::spec::{non_default, params_from};
 use crate::store::{self, ModelFile, Tensors};
 use crate::{
@@ -52,9 +53,7 @@ impl Default for Rp3BetaParams {
 pub struct Rp3BetaModel {
     params: Rp3BetaParams,
     history: History,
-    indptr: Vec<u64>,
-    targets: Vec<u32>,
-    weights: Vec<f32>,
+    weights: ItemWeights,
 }
 
 impl ModelKind for Rp3BetaParams {
@@ -73,22 +72,10 @@ impl ModelKind for Rp3BetaParams {
         let file = ModelFile::read(dir)?;
         expect_kind(&file, Self::NAME)?;
         let history = History::load(&file)?;
-        let indptr = file.u64("w.indptr")?;
-        let targets = file.u32("w.targets")?;
-        let weights = load_f32(&file, "w.weights", &[targets.len()])?;
-        let n_items = history.n_items();
-        let consistent = indptr.len() == n_items + 1
-            && indptr.windows(2).all(|w| w[0] <= w[1])
-            && indptr.last().copied() == Some(targets.len() as u64)
-            && targets.iter().all(|&j| (j as usize) < n_items);
-        if !consistent {
-            return Err(file.error("weight arrays are inconsistent"));
-        }
+        let weights = ItemWeights::load(&file, history.n_items(), "w.weights")?;
         Ok(Rp3BetaModel {
             params: file.params()?,
             history,
-            indptr,
-            targets,
             weights,
         })
     }
@@ -164,13 +151,7 @@ impl Fit for Rp3BetaParams {
                             row.push((j, weight));
                         }
                     }
-                    let better = |a: &(ItemIdx, f32), b: &(ItemIdx, f32)| {
-                        b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
-                    };
-                    if row.len() > self.k {
-                        row.select_nth_unstable_by(self.k - 1, better);
-                        row.truncate(self.k);
-                    }
+                    keep_largest(&mut row, self.k);
                     row.sort_unstable_by_key(|&(j, _)| j);
                     if self.normalize {
                         let total: f32 = row.iter().map(|&(_, w)| w).sum();
@@ -180,36 +161,11 @@ impl Fit for Rp3BetaParams {
                 },
             )
             .collect();
-        let mut indptr = Vec::with_capacity(n_items + 1);
-        indptr.push(0u64);
-        let (mut targets, mut weights) = (Vec::new(), Vec::new());
-        for row in rows {
-            for (j, w) in row {
-                targets.push(j);
-                weights.push(w);
-            }
-            indptr.push(targets.len() as u64);
-        }
         Ok(Rp3BetaModel {
             params: *self,
             history: History::of(train),
-            indptr,
-            targets,
-            weights,
+            weights: ItemWeights::from_rows(rows),
         })
-    }
-}
-
-impl Rp3BetaModel {
-    /// `scores[j]` = the sum of `w(i, j)` over the items `i` of `history`.
-    fn add_rows(&self, history: &[ItemIdx], scores: &mut [f32]) {
-        scores.fill(0.0);
-        for &i in history {
-            let range = self.indptr[i as usize] as usize..self.indptr[i as usize + 1] as usize;
-            for (&j, &w) in self.targets[range.clone()].iter().zip(&self.weights[range]) {
-                scores[j as usize] += w;
-            }
-        }
     }
 }
 
@@ -223,20 +179,18 @@ impl Recommender for Rp3BetaModel {
     }
 
     fn score_user(&self, user: UserIdx, scores: &mut [f32]) {
-        self.add_rows(self.history.items_of(user), scores);
+        self.weights.score(self.history.items_of(user), scores);
     }
 
     fn score_history(&self, history: &[ItemIdx], scores: &mut [f32]) -> Result<()> {
-        self.add_rows(history, scores);
+        self.weights.score(history, scores);
         Ok(())
     }
 
     fn save(&self, dir: &Path) -> Result<()> {
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);
-        tensors.u64("w.indptr", &self.indptr);
-        tensors.u32("w.targets", &self.targets);
-        tensors.f32("w.weights", &[self.weights.len()], &self.weights);
+        self.weights.save(&mut tensors, "w.weights");
         store::write(dir, Rp3BetaParams::NAME, &self.params, tensors)
     }
 }
