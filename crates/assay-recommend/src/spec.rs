@@ -39,6 +39,24 @@ pub struct Capabilities {
     pub scores_any_history: bool,
 }
 
+impl Capabilities {
+    /// Nothing beyond fitting and scoring.
+    pub const NONE: Capabilities = Capabilities {
+        iterative: false,
+        scores_any_history: false,
+    };
+    /// Trains in epochs.
+    pub const ITERATIVE: Capabilities = Capabilities {
+        iterative: true,
+        scores_any_history: false,
+    };
+    /// An item-item model.
+    pub const ITEM_ITEM: Capabilities = Capabilities {
+        iterative: false,
+        scores_any_history: true,
+    };
+}
+
 /// One kind of model, implemented by its hyper-parameter struct: its name in specs and model
 /// files, its parameter text, how it fits and loads, and its [`Capabilities`].
 ///
@@ -66,9 +84,12 @@ pub trait ModelKind: Fit + Clone + PartialEq + fmt::Debug + Send + Sync + 'stati
         Self::NAME
     }
 
-    /// What this model can do; nothing beyond fitting and scoring by default.
+    /// What models of this kind can do.
+    const CAPABILITIES: Capabilities = Capabilities::NONE;
+
+    /// What this model can do: [`ModelKind::CAPABILITIES`] unless it depends on the parameters.
     fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
+        Self::CAPABILITIES
     }
 
     /// The same parameters with every random seed set to `seed`; unchanged by default.

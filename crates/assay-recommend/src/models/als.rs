@@ -76,6 +76,7 @@ impl Fit for AlsParams {
 impl ModelKind for AlsParams {
     const NAME: &'static str = "als";
     const ALIASES: &'static [&'static str] = &["ials"];
+    const CAPABILITIES: Capabilities = Capabilities::ITERATIVE;
 
     fn parse(_: &str, params: &str) -> std::result::Result<AlsParams, String> {
         params_from(
@@ -90,13 +91,6 @@ impl ModelKind for AlsParams {
 
     fn load(dir: &Path) -> Result<AlsModel> {
         AlsModel::load(dir)
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            iterative: true,
-            ..Capabilities::default()
-        }
     }
 
     fn with_seed(&self, seed: u64) -> AlsParams {

@@ -155,6 +155,7 @@ impl BprParams {
 impl ModelKind for BprParams {
     const NAME: &'static str = "bpr";
     const ALIASES: &'static [&'static str] = &["bprmf"];
+    const CAPABILITIES: Capabilities = Capabilities::ITERATIVE;
 
     fn parse(_: &str, params: &str) -> std::result::Result<BprParams, String> {
         params_from(
@@ -169,13 +170,6 @@ impl ModelKind for BprParams {
 
     fn load(dir: &Path) -> Result<BprModel> {
         BprModel::load(dir)
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            iterative: true,
-            ..Capabilities::default()
-        }
     }
 
     fn with_seed(&self, seed: u64) -> BprParams {

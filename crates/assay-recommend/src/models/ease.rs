@@ -110,6 +110,7 @@ impl Fit for EaseParams {
 
 impl ModelKind for EaseParams {
     const NAME: &'static str = "ease";
+    const CAPABILITIES: Capabilities = Capabilities::ITEM_ITEM;
 
     fn parse(_: &str, params: &str) -> std::result::Result<EaseParams, String> {
         params_from(params, &[("reg_weight", "reg"), ("lambda", "reg")])
@@ -121,13 +122,6 @@ impl ModelKind for EaseParams {
 
     fn load(dir: &Path) -> Result<EaseModel> {
         EaseModel::load(dir)
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            scores_any_history: true,
-            ..Capabilities::default()
-        }
     }
 }
 

@@ -119,6 +119,7 @@ impl Fit for ItemKnnParams {
 impl ModelKind for ItemKnnParams {
     const NAME: &'static str = "itemknn";
     const ALIASES: &'static [&'static str] = &["knn"];
+    const CAPABILITIES: Capabilities = Capabilities::ITEM_ITEM;
 
     fn parse(_: &str, params: &str) -> std::result::Result<ItemKnnParams, String> {
         params_from(params, &[("topk", "k")])
@@ -130,13 +131,6 @@ impl ModelKind for ItemKnnParams {
 
     fn load(dir: &Path) -> Result<ItemKnnModel> {
         ItemKnnModel::load(dir)
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            scores_any_history: true,
-            ..Capabilities::default()
-        }
     }
 }
 

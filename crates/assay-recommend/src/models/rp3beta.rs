@@ -59,6 +59,7 @@ pub struct Rp3BetaModel {
 impl ModelKind for Rp3BetaParams {
     const NAME: &'static str = "rp3beta";
     const ALIASES: &'static [&'static str] = &["rp3b"];
+    const CAPABILITIES: Capabilities = Capabilities::ITEM_ITEM;
 
     fn parse(_: &str, params: &str) -> std::result::Result<Rp3BetaParams, String> {
         params_from(params, &[("topk", "k")])
@@ -78,13 +79,6 @@ impl ModelKind for Rp3BetaParams {
             history,
             weights,
         })
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            scores_any_history: true,
-            ..Capabilities::default()
-        }
     }
 }
 
