@@ -292,7 +292,7 @@ pub fn run_once(
     let spec = spec.with_seed(seed);
     let validate = validator(prepared, protocol);
     let started = Instant::now();
-    let model = if spec.is_iterative() {
+    let model = if spec.capabilities().iterative {
         spec.fit(&prepared.train, data, Some(&validate), on_epoch)?
     } else {
         spec.fit(&prepared.train, data, None, on_epoch)?

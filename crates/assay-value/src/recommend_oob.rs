@@ -27,7 +27,7 @@
 
 use assay_core::{Dataset, Interactions, ItemIdx, UserIdx};
 use assay_metrics::Metric;
-use assay_recommend::{EaseModel, Fit, ItemKnnModel, ModelSpec};
+use assay_recommend::{ModelSpec, Recommender};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -39,48 +39,30 @@ use crate::{PlayerValue, Result, Utility, ValueError, Values};
 
 /// A fitted item-item model, which can score any history, including one it was not fitted
 /// on: the score of item `j` is the sum over the history's items `i` of a weight `w(i, j)`,
-/// with `w(i, i) = 0`.
-pub enum ItemItem {
-    /// EASE: `w(i, j) = B[i][j]`.
-    Ease(EaseModel),
-    /// ItemKNN: `w(i, j) = sim(i, j)` when `i` is among `j`'s neighbours, else 0.
-    ItemKnn(ItemKnnModel),
-}
+/// with `w(i, i) = 0` (a model whose [`Capabilities::scores_any_history`] is set, such as
+/// EASE's `B` or ItemKNN's similarities).
+///
+/// [`Capabilities::scores_any_history`]: assay_recommend::Capabilities::scores_any_history
+pub struct ItemItem(Box<dyn Recommender>);
 
 impl ItemItem {
-    /// Fits `spec` (EASE or ItemKNN) on `train`; other models are a parameter error.
+    /// Fits `spec` on `train`; a model that cannot score other histories is a parameter error.
     pub fn fit(spec: &ModelSpec, train: &Interactions, data: &Dataset) -> Result<ItemItem> {
-        Ok(match spec {
-            ModelSpec::Ease(p) => ItemItem::Ease(p.fit(train, data, None)?),
-            ModelSpec::ItemKnn(p) => ItemItem::ItemKnn(p.fit(train, data, None)?),
-            other => {
-                return crate::error::param(
-                    "model",
-                    other,
-                    "must be an item-item model (ease or itemknn) to score histories it was not fitted on",
-                )
-            }
-        })
+        if !spec.capabilities().scores_any_history {
+            return crate::error::param(
+                "model",
+                spec,
+                "must be an item-item model (ease or itemknn) to score histories it was not fitted on",
+            );
+        }
+        Ok(ItemItem(spec.fit(train, data, None, &|_, _| {})?))
     }
 
     /// Writes the score of every item for `history` into `scores` (one per item).
     pub fn score_history(&self, history: &[ItemIdx], scores: &mut [f32]) {
-        scores.fill(0.0);
-        for &i in history {
-            match self {
-                ItemItem::Ease(model) => {
-                    for (s, w) in scores.iter_mut().zip(model.weights_row(i)) {
-                        *s += w;
-                    }
-                }
-                ItemItem::ItemKnn(model) => {
-                    let (targets, sims) = model.neighbours_of(i);
-                    for (&j, &sim) in targets.iter().zip(sims) {
-                        scores[j as usize] += sim;
-                    }
-                }
-            }
-        }
+        // `fit` admits only models that score any history, so this cannot fail.
+        let scored = self.0.score_history(history, scores);
+        debug_assert!(scored.is_ok(), "{scored:?}");
     }
 }
 
@@ -261,7 +243,7 @@ pub fn user_oob(
     model: &ModelSpec,
     config: &RecOobConfig,
 ) -> Result<Values> {
-    if !matches!(model, ModelSpec::Ease(_) | ModelSpec::ItemKnn(_)) {
+    if !model.capabilities().scores_any_history {
         return crate::error::param("model", model, "must be ease or itemknn");
     }
     config.check(players.len())?;
@@ -368,7 +350,7 @@ impl<'a> HistoryUtility<'a> {
         k: usize,
         keep: impl Fn(UserIdx) -> bool,
     ) -> Result<HistoryUtility<'a>> {
-        if !matches!(model, ModelSpec::Ease(_) | ModelSpec::ItemKnn(_)) {
+        if !model.capabilities().scores_any_history {
             return crate::error::param("model", model, "must be ease or itemknn");
         }
         if k == 0 {

@@ -307,7 +307,7 @@ fn value_group(
     let fast;
     let history;
     let scorer = |u: u32| buyers.is_none_or(|b| b[u as usize]);
-    let item_item = matches!(config.model, ModelSpec::Ease(_) | ModelSpec::ItemKnn(_));
+    let item_item = config.model.capabilities().scores_any_history;
     let utility: &dyn Utility = if let Some((metric, k)) = business {
         business_utility = OpeUtility::new(
             data,
