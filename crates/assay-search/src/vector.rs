@@ -1,6 +1,6 @@
 //! Nearest neighbours over unit-length vectors: exact scan below a size threshold, HNSW above.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 use assay_encoder::l2_normalize;
