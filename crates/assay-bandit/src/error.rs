@@ -35,7 +35,9 @@ pub enum BanditError {
         expected: String,
     },
     /// The policy has no action distribution without an online run.
-    #[error("policy '{policy}' cannot be evaluated off-policy from logs alone: expected {expected}")]
+    #[error(
+        "policy '{policy}' cannot be evaluated off-policy from logs alone: expected {expected}"
+    )]
     NotOffPolicy {
         /// The policy's name.
         policy: &'static str,

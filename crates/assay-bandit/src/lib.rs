@@ -46,6 +46,7 @@ pub use ope::{
     ObdBenchmark, ObdBenchmarkConfig, OpeConfig, RelativeErrorSummary,
 };
 pub use registry::{
-    evaluate_policy, parse_estimators, EvaluationPolicy, PolicyEntry, PolicyName, PolicySettings, REGISTRY,
+    evaluate_policy, parse_estimators, EvaluationPolicy, PolicyEntry, PolicyName, PolicySettings,
+    REGISTRY,
 };
 pub use reward_model::{sigmoid, CrossFittedRewards, LogisticRegression, RewardModelConfig};

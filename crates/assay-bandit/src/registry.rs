@@ -179,7 +179,11 @@ impl PolicyName {
 
     /// The context-free action distribution of this policy on the slates of `logs`, for
     /// off-policy evaluation. Bernoulli TS needs `settings.prior`, with one entry per action.
-    pub fn action_dist(self, logs: &LoggedFeedback, settings: &PolicySettings) -> Result<ActionDist> {
+    pub fn action_dist(
+        self,
+        logs: &LoggedFeedback,
+        settings: &PolicySettings,
+    ) -> Result<ActionDist> {
         match self {
             PolicyName::Uniform => {
                 let p = 1.0 / logs.n_actions() as f64;
@@ -249,15 +253,16 @@ impl EvaluationPolicy {
     }
 
     /// The policy's action distribution on the slates of `logs`.
-    pub fn action_dist(&self, logs: &LoggedFeedback, settings: &PolicySettings) -> Result<ActionDist> {
+    pub fn action_dist(
+        &self,
+        logs: &LoggedFeedback,
+        settings: &PolicySettings,
+    ) -> Result<ActionDist> {
         match self {
             EvaluationPolicy::Named(name) => name.action_dist(logs, settings),
-            EvaluationPolicy::File(path) => ActionDist::from_csv(
-                path,
-                logs.n_rounds(),
-                logs.n_actions(),
-                logs.len_list(),
-            ),
+            EvaluationPolicy::File(path) => {
+                ActionDist::from_csv(path, logs.n_rounds(), logs.n_actions(), logs.len_list())
+            }
         }
     }
 }

@@ -148,8 +148,7 @@ fn remove_stale_staging(parent: &Path, name: &str) -> io::Result<()> {
         let Some(file_name) = file_name.to_str() else {
             continue;
         };
-        if (file_name == exact || file_name.starts_with(&prefix)) && entry.file_type()?.is_dir()
-        {
+        if (file_name == exact || file_name.starts_with(&prefix)) && entry.file_type()?.is_dir() {
             fs::remove_dir_all(entry.path())?;
         }
     }

@@ -33,7 +33,8 @@ pub fn read_ab_csv(path: &Path) -> Result<AbTable, ImportError> {
 
 /// Parses the text of an A/B CSV; `path` only labels errors. See [`read_ab_csv`].
 pub fn parse_ab_csv(path: &Path, text: &str) -> Result<AbTable, ImportError> {
-    let bad = |line: u64, field: &str, message: String| ImportError::field(path, line, field, message);
+    let bad =
+        |line: u64, field: &str, message: String| ImportError::field(path, line, field, message);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)

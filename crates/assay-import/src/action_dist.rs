@@ -51,7 +51,8 @@ pub fn parse_action_dist(
     n_actions: usize,
     len_list: usize,
 ) -> Result<ActionDistTable, ImportError> {
-    let bad = |line: u64, field: &str, message: String| ImportError::field(path, line, field, message);
+    let bad =
+        |line: u64, field: &str, message: String| ImportError::field(path, line, field, message);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)

@@ -36,6 +36,7 @@ mod parse;
 mod prior;
 mod project;
 mod recbole;
+mod refs;
 mod table;
 
 use std::fmt;

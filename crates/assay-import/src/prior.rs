@@ -92,7 +92,12 @@ impl BetaPrior {
                 "alpha" => "alpha",
                 "beta" => "beta",
                 other => {
-                    return Err(ImportError::field(path, line_no, other, "expected `alpha` or `beta`"));
+                    return Err(ImportError::field(
+                        path,
+                        line_no,
+                        other,
+                        "expected `alpha` or `beta`",
+                    ));
                 }
             };
             list = Some(which);
@@ -153,7 +158,6 @@ fn parse_positive(path: &Path, line: u64, field: &str, text: &str) -> Result<f64
         )),
     }
 }
-
 
 #[cfg(test)]
 mod tests {
