@@ -13,6 +13,8 @@
 //! here; they are assay-bandit's.
 
 #![warn(missing_docs)]
+// Numeric kernels index several parallel arrays by one loop variable; that reads best as a range loop.
+#![allow(clippy::needless_range_loop)]
 
 pub mod ab;
 pub mod business;
