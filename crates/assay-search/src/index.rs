@@ -688,7 +688,6 @@ pub fn check_query(query: &str) -> Result<&str> {
 }
 
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(SearchError::io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(SearchError::io(path))
+    assay_fetch::write_atomically(path, |out| std::io::Write::write_all(out, bytes))
+        .map_err(SearchError::io(path))
 }

@@ -24,7 +24,6 @@
 #![warn(missing_docs)]
 
 mod analysis;
-mod catalog;
 mod error;
 mod eval;
 mod faq;
@@ -36,7 +35,6 @@ mod options;
 mod store;
 mod vector;
 
-pub use catalog::read_catalog;
 pub use error::SearchError;
 pub use eval::{eval_search, eval_search_modes, EvalMode, ModeScores};
 pub use faq::{FaqAnswer, FaqIndex, FaqPair};

@@ -47,7 +47,6 @@ mod knn;
 mod oob;
 mod radix;
 mod sampling;
-mod table;
 mod utility;
 mod values;
 
@@ -62,7 +61,7 @@ pub use exact::{exact_semivalue, exact_shapley, leave_one_out, Semivalue, MAX_EX
 pub use knn::{knn_shapley, knn_shapley_csv, KnnUtility};
 pub use oob::{data_oob, KnnClassifier, LogisticClassifier, OobConfig, WeakLearner};
 pub use sampling::{msr_banzhaf, permutation_semivalue, Convergence, Progress};
-pub use table::LabelledTable;
+pub use assay_import::LabelledTable;
 pub use utility::{CachedUtility, FnUtility, Utility};
 pub use values::{PlayerValue, Values};
 

@@ -90,9 +90,12 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
             || matches!(
                 cause.downcast_ref::<assay_bandit::BanditError>(),
                 Some(
-                    assay_bandit::BanditError::BadFile { .. }
-                        | assay_bandit::BanditError::BadRound { .. }
-                        | assay_bandit::BanditError::Io { .. }
+                    assay_bandit::BanditError::BadRound { .. }
+                        | assay_bandit::BanditError::Import(_)
+                        | assay_bandit::BanditError::UnknownPolicy { .. }
+                        | assay_bandit::BanditError::NotOffPolicy { .. }
+                        | assay_bandit::BanditError::PriorMismatch { .. }
+                        | assay_bandit::BanditError::UnknownEstimator { .. }
                 )
             )
             || search::is_bad_search_input(cause)

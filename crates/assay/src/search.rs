@@ -115,7 +115,7 @@ pub struct Catalog {
 pub fn load_catalog(args: &crate::cli::DatasetArgs) -> anyhow::Result<Catalog> {
     let path = Path::new(&args.dataset);
     if path.is_file() {
-        let dataset = assay_search::read_catalog(path)?;
+        let dataset = assay_import::read_catalog(path)?;
         if dataset.items.is_empty() {
             return Err(BadInput(format!("{}: the catalog has no items", path.display())).into());
         }
