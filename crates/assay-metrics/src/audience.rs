@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use crate::{hit_vector, ExposureAccumulator, Metric, RankingAccumulator};
 
 /// Users per parallel chunk; results of the chunks are combined in order.
-pub const CHUNK: usize = 64;
+pub const CHUNK: usize = 16;
 
 /// One user a ranker is judged on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +116,11 @@ mod tests {
     }
 
     fn rank(_: &mut (), user: &AudienceUser, k: usize) -> Vec<u32> {
-        let first = if user.user % 2 == 0 { user.user } else { 1000 };
+        let first = if user.user.is_multiple_of(2) {
+            user.user
+        } else {
+            1000
+        };
         std::iter::once(first).chain(2000..).take(k).collect()
     }
 
@@ -126,7 +130,7 @@ mod tests {
         let scores = score_per_user(&audience(200), Metric::Ndcg, 5, || (), rank);
         assert_eq!(scores.len(), 200);
         for (u, s) in scores.iter().enumerate() {
-            assert_eq!(*s, if u % 2 == 0 { 1.0 } else { 0.0 });
+            assert_eq!(*s, if u.is_multiple_of(2) { 1.0 } else { 0.0 });
         }
         assert_eq!(
             score_mean(&audience(200), Metric::Ndcg, 5, || (), rank),
