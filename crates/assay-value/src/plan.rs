@@ -362,13 +362,15 @@ fn oob_values(
     let values = match plan.players {
         PlayerKind::Users => user_oob(data, &[], players, &plan.model, &config),
         PlayerKind::Interactions => interaction_oob(data, &[], train, &plan.model, &config),
-        other => return request(
-            "method",
-            format!(
+        other => {
+            return request(
+                "method",
+                format!(
                 "oob values users or interactions (each scored on its own held-out items), not {}",
                 other.name()
             ),
-        ),
+            )
+        }
     };
     values.or_else(|e| request("method", format!("oob: {e}")))
 }

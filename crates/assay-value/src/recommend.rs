@@ -110,6 +110,15 @@ pub fn audience_of(
         .collect()
 }
 
+/// The training rows of a subset of players: `base` rows (in no player) plus the players'.
+pub(crate) fn rows_of_subset(base: &[u32], players: &[Player], subset: &[usize]) -> Vec<u32> {
+    let mut rows = base.to_vec();
+    for &p in subset {
+        rows.extend_from_slice(&players[p].rows);
+    }
+    rows
+}
+
 /// A model of `spec` fitted on the event rows `rows`; `None` when it cannot be fitted (say,
 /// on no data).
 pub fn fit_on_rows(data: &Dataset, spec: &ModelSpec, rows: &[u32]) -> Option<Box<dyn Recommender>> {
@@ -210,11 +219,7 @@ impl<'a> RecommenderUtility<'a> {
 
     /// The training rows of `subset`: base rows plus the players' rows.
     pub fn rows_of(&self, subset: &[usize]) -> Vec<u32> {
-        let mut rows = self.base_rows.clone();
-        for &p in subset {
-            rows.extend_from_slice(&self.players[p].rows);
-        }
-        rows
+        rows_of_subset(&self.base_rows, &self.players, subset)
     }
 
     /// The metric of a model fitted on `rows`; a model that cannot be fitted (say, on no
