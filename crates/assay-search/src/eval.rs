@@ -82,27 +82,16 @@ pub(crate) fn score_list(ranked: &[u64], grades: &HashMap<u64, f64>) -> Option<(
         return None;
     }
     let gain = |key: &u64| grades.get(key).copied().unwrap_or(0.0).max(0.0);
-    let dcg: f64 = ranked
-        .iter()
-        .take(10)
-        .enumerate()
-        .map(|(i, k)| gain(k) / (i as f64 + 2.0).log2())
-        .sum();
-    let mut ideal: Vec<f64> = grades.values().map(|g| g.max(0.0)).collect();
-    ideal.sort_by(|a, b| b.total_cmp(a));
-    let idcg: f64 = ideal
-        .iter()
-        .take(10)
-        .enumerate()
-        .map(|(i, g)| g / (i as f64 + 2.0).log2())
-        .sum();
+    let gains: Vec<f64> = ranked.iter().take(10).map(gain).collect();
+    let judged: Vec<f64> = grades.values().copied().collect();
+    let ndcg = assay_metrics::graded_ndcg_at(&gains, &judged, 10);
     let mrr = ranked
         .iter()
         .take(10)
         .position(|k| gain(k) > 0.0)
         .map_or(0.0, |p| 1.0 / (p as f64 + 1.0));
     let found = ranked.iter().take(100).filter(|k| gain(k) > 0.0).count();
-    Some((dcg / idcg, mrr, found as f64 / relevant as f64))
+    Some((ndcg, mrr, found as f64 / relevant as f64))
 }
 
 /// [`eval_search_modes`] with [`EvalMode::defaults`].
