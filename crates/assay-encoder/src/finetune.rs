@@ -415,7 +415,11 @@ fn build_bert(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    if config.num_attention_heads == 0 || config.hidden_size % config.num_attention_heads != 0 {
+    if config.num_attention_heads == 0
+        || !config
+            .hidden_size
+            .is_multiple_of(config.num_attention_heads)
+    {
         return Err(EncoderError::BadModel {
             path: path.to_owned(),
             reason: format!(
