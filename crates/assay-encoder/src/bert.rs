@@ -148,10 +148,14 @@ impl BertEncoder {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "bert".into());
-        let id = format!(
-            "{name}@{}",
-            fingerprint(&[&config_path, &tokenizer_path], &weights_path)?
-        );
+        // A fine-tuned folder's training record holds the SHA-256 of all its weights: two
+        // fine-tunes that differ only past the first MiB (frozen embeddings) get other ids.
+        let training = dir.join(crate::TRAINING_FILE);
+        let mut whole = vec![config_path.as_path(), tokenizer_path.as_path()];
+        if training.is_file() {
+            whole.push(&training);
+        }
+        let id = format!("{name}@{}", fingerprint(&whole, &weights_path)?);
         let threads = if options.threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {

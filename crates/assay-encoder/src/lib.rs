@@ -26,6 +26,7 @@
 
 mod bert;
 mod cache;
+mod finetune;
 mod hash;
 #[cfg(feature = "ort")]
 mod onnx;
@@ -35,6 +36,7 @@ use std::path::PathBuf;
 
 pub use bert::BertEncoder;
 pub use cache::CachedEncoder;
+pub use finetune::{BiEncoderTrainer, FinetuneOptions, Freeze, StepStats, TRAINING_FILE};
 pub use hash::HashEncoder;
 #[cfg(feature = "ort")]
 pub use onnx::OrtEncoder;
@@ -121,6 +123,9 @@ pub enum EncoderError {
     /// The tensor backend failed.
     #[error("model: {0}")]
     Model(String),
+    /// A fine-tuning setting or batch is out of range.
+    #[error("{0}")]
+    InvalidSetting(String),
     /// A cache file exists but belongs to another model or dimension.
     #[error("embedding cache {path}: {reason}")]
     Cache {
