@@ -110,7 +110,7 @@ pub struct FinetuneOptions {
     /// Multiplies cosine similarities before the softmax (20 in sentence-transformers).
     pub scale: f64,
     /// Longest input in tokens while training and encoding; `None` uses the model's
-    /// `max_seq_length` (see [`crate::BertOptions`]).
+    /// `max_seq_length` (see [`crate::EncoderOptions`]).
     pub max_seq_length: Option<usize>,
     /// Apply the model's dropout (config `hidden_dropout_prob`, `attention_probs_dropout_prob`)
     /// while training.
@@ -809,7 +809,7 @@ fn copy_folder(from: &Path, to: &Path, skip: &[&str]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{BertEncoder, BertOptions, Encoder};
+    use crate::{BertEncoder, EncoderOptions, Encoder};
     use assay_train::{AdamWConfig, Decay};
 
     const WORDS: [&str; 20] = [
@@ -1122,14 +1122,14 @@ mod tests {
         assert_eq!(again.encode(&texts).unwrap(), trained);
         // The saved folder is an ordinary encoder (candle-transformers' BERT): same vectors up
         // to float rounding, and another model id than the pretrained folder.
-        let encoder = BertEncoder::load(out.path(), &BertOptions::default()).unwrap();
+        let encoder = BertEncoder::load(out.path(), &EncoderOptions::default()).unwrap();
         let loaded = encoder.encode(&texts).unwrap();
         for (a, b) in trained.iter().zip(&loaded) {
             for (x, y) in a.iter().zip(b) {
                 assert!((x - y).abs() < 1e-5, "{a:?} vs {b:?}");
             }
         }
-        let pretrained = BertEncoder::load(dir.path(), &BertOptions::default()).unwrap();
+        let pretrained = BertEncoder::load(dir.path(), &EncoderOptions::default()).unwrap();
         assert_ne!(encoder.model_id(), pretrained.model_id());
         let before = pretrained.encode(&texts).unwrap();
         assert_ne!(before, loaded, "training changed the vectors");
@@ -1142,7 +1142,7 @@ mod tests {
             BiEncoderTrainer::load(dir.path(), &options(Freeze::None, 1, true), 1, None).unwrap();
         let texts = ["red dress", "silk", "long warm winter dress for women"];
         let ours = t.encode(&texts).unwrap();
-        let theirs = BertEncoder::load(dir.path(), &BertOptions::default())
+        let theirs = BertEncoder::load(dir.path(), &EncoderOptions::default())
             .unwrap()
             .encode(&texts)
             .unwrap();
