@@ -809,7 +809,7 @@ fn copy_folder(from: &Path, to: &Path, skip: &[&str]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{BertEncoder, EncoderOptions, Encoder};
+    use crate::{BertEncoder, Encoder, EncoderOptions};
     use assay_train::{AdamWConfig, Decay};
 
     const WORDS: [&str; 20] = [

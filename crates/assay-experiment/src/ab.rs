@@ -1,3 +1,5 @@
+// tidy: long file: one section per statistical procedure (tests, intervals, power, CUPED,
+// peeking), with the worked examples that check each formula in the tests below.
 //! A/B test analysis: the two-sample test, bootstrap and lift intervals, power and sample size,
 //! CUPED variance reduction and a peeking check.
 //!

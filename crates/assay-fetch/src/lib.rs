@@ -1,3 +1,5 @@
+// tidy: long file: the pinned pack table, fetching and checking it, and its tests (about 600
+// lines of code).
 //! Public sample data and models for assay, and the names that point at them.
 //!
 //! assay's built-in datasets (the Open Bandit Dataset sample, MovieLens-100k in RecBole's atomic

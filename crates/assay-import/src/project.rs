@@ -1,3 +1,5 @@
+// tidy: long file: the assay.toml schema is checked by hand, key by key, so that every message
+// can name its key; splitting the checks from the schema they check would scatter one table.
 //! A shop's own files, mapped to the domain model by an `assay.toml`.
 //!
 //! The configuration is checked by hand rather than through serde so that every message can name

@@ -1,14 +1,15 @@
 //! Search quality on judged queries: nDCG@10 (gain = grade), MRR@10 and Recall@100 per mode.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use assay_core::Judgment;
+use assay_core::{Dataset, Judgment};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::options::{Fusion, Mode, SearchOptions};
-use crate::{Result, SearchIndex};
+use crate::{IntentAccuracy, Result, SearchIndex};
 
 /// A named configuration to evaluate.
 #[derive(Debug, Clone)]
@@ -191,4 +192,69 @@ mod tests {
         let none: HashMap<u64, f64> = [(1, 0.0)].into_iter().collect();
         assert!(score_list(&[1], &none).is_none());
     }
+}
+
+/// Intent accuracy on labelled queries.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IntentReport {
+    /// The file of labelled queries.
+    pub file: PathBuf,
+    /// The counts.
+    #[serde(flatten)]
+    pub accuracy: IntentAccuracy,
+    /// Share of queries whose predicted leaf category was right.
+    pub leaf_accuracy: f64,
+    /// Share of queries whose predicted top-level category was right.
+    pub top_level_accuracy: f64,
+}
+
+/// Everything an evaluation of a catalog's search reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchEval {
+    /// The catalog's name.
+    pub dataset: String,
+    /// Items in the catalog.
+    pub items: usize,
+    /// Judgment rows.
+    pub judgments: usize,
+    /// Where the index came from, for people ("saved index DIR").
+    pub index: String,
+    /// One row per mode.
+    pub modes: Vec<ModeScores>,
+    /// Intent accuracy, when labelled queries were given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intent: Option<IntentReport>,
+}
+
+/// Evaluates `index` (of `dataset`'s items, built or opened as `origin` says) with every mode
+/// on `judgments` and, given labelled queries `(file, (query, category) pairs)`, its intent.
+pub fn evaluate_catalog(
+    index: &SearchIndex,
+    dataset: &Dataset,
+    judgments: &[Judgment],
+    modes: &[EvalMode],
+    labelled: Option<(&Path, &[(String, String)])>,
+    origin: &str,
+) -> Result<SearchEval> {
+    let scores = eval_search_modes(index, judgments, modes)?;
+    let intent = match labelled {
+        Some((file, labelled)) => {
+            let accuracy = index.intent_accuracy(labelled)?;
+            Some(IntentReport {
+                file: file.to_owned(),
+                leaf_accuracy: accuracy.accuracy(),
+                top_level_accuracy: accuracy.top_level_accuracy(),
+                accuracy,
+            })
+        }
+        None => None,
+    };
+    Ok(SearchEval {
+        dataset: dataset.name.clone(),
+        items: dataset.items.len(),
+        judgments: judgments.len(),
+        index: origin.to_owned(),
+        modes: scores,
+        intent,
+    })
 }

@@ -168,6 +168,14 @@ impl SearchIndex {
         if let Some(dir) = &config.dir {
             let lex = lexical_dir(dir);
             if lex.exists() {
+                // Only ever wipe a lexical index of ours: a folder of someone else's files at
+                // that path is refused, not deleted.
+                if !lex.join("meta.json").is_file() {
+                    return Err(SearchError::InvalidOption(format!(
+                        "{} exists and is not a search index; choose another index folder",
+                        lex.display()
+                    )));
+                }
                 std::fs::remove_dir_all(&lex).map_err(SearchError::io(&lex))?;
             }
         }

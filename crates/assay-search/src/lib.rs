@@ -36,7 +36,10 @@ mod store;
 mod vector;
 
 pub use error::SearchError;
-pub use eval::{eval_search, eval_search_modes, EvalMode, ModeScores};
+pub use eval::{
+    eval_search, eval_search_modes, evaluate_catalog, EvalMode, IntentReport, ModeScores,
+    SearchEval,
+};
 pub use faq::{FaqAnswer, FaqIndex, FaqPair};
 pub use fusion::{Candidate, Ranked, RetrievalQuery, Retriever};
 pub use index::{build_index, check_query, IndexConfig, ItemDoc, SearchIndex, MAX_QUERY_BYTES};

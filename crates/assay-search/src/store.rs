@@ -217,6 +217,26 @@ mod tests {
     }
 
     #[test]
+    fn a_folder_of_other_files_where_the_lexical_index_goes_is_refused_not_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let theirs = dir.path().join("lexical");
+        std::fs::create_dir(&theirs).unwrap();
+        std::fs::write(theirs.join("notes.txt"), b"keep me").unwrap();
+        let encoder: Arc<dyn Encoder> = Arc::new(HashEncoder::new(32));
+        let err = build_saved(
+            &shop(&["red dress"]),
+            dir.path(),
+            encoder.clone(),
+            encoder,
+            &IndexConfig::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("is not a search index"), "{err}");
+        assert_eq!(std::fs::read(theirs.join("notes.txt")).unwrap(), b"keep me");
+    }
+
+    #[test]
     fn default_dirs_differ_by_folder_and_encoder() {
         let a = default_index_dir(Path::new("/r"), Path::new("/x/shop"), "minilm");
         let b = default_index_dir(Path::new("/r"), Path::new("/y/shop"), "minilm");

@@ -264,6 +264,17 @@ pub fn simulate(config: &SimConfig, out_dir: &Path) -> Result<SimSummary, SimErr
     output::write_atomically(out_dir, |dir| write_shop(config, dir))
 }
 
+/// As [`simulate`], but an `out_dir` holding an earlier simulated shop (with its
+/// `truth/model.csv`) is replaced whole, and only once the new shop is complete. Any other
+/// non-empty `out_dir` is refused, so a user's files are never deleted.
+pub fn simulate_replacing(config: &SimConfig, out_dir: &Path) -> Result<SimSummary, SimError> {
+    config.validate()?;
+    if !out_dir.join("truth").join("model.csv").is_file() {
+        return simulate(config, out_dir);
+    }
+    assay_fetch::replace_dir_atomically(out_dir, |dir| write_shop(config, dir), output::io_error)
+}
+
 fn write_shop(config: &SimConfig, dir: &Path) -> Result<SimSummary, SimError> {
     let truth = dir.join("truth");
     std::fs::create_dir(&truth).map_err(|source| output::io_error(&truth, source))?;

@@ -599,3 +599,28 @@ fn output_is_all_or_nothing() {
         .collect();
     assert_eq!(entries.len(), 2, "{entries:?}");
 }
+
+#[test]
+fn an_earlier_shop_is_replaced_whole_and_other_folders_are_kept() {
+    let temp = tempfile::tempdir().unwrap();
+    let shop = temp.path().join("shop");
+    simulate(&tiny(1), &shop).unwrap();
+    let first = all_files(&shop);
+    assay_sim::simulate_replacing(&tiny(2), &shop).unwrap();
+    let second = all_files(&shop);
+    assert_ne!(first, second, "another seed wrote another shop");
+    let fresh = temp.path().join("fresh");
+    simulate(&tiny(2), &fresh).unwrap();
+    assert_eq!(
+        second,
+        all_files(&fresh),
+        "nothing of the first shop is left"
+    );
+
+    let theirs = temp.path().join("theirs");
+    fs::create_dir(&theirs).unwrap();
+    fs::write(theirs.join("notes.txt"), b"keep me").unwrap();
+    let err = assay_sim::simulate_replacing(&tiny(3), &theirs).unwrap_err();
+    assert!(matches!(err, SimError::InvalidOutput { .. }), "{err}");
+    assert_eq!(fs::read(theirs.join("notes.txt")).unwrap(), b"keep me");
+}

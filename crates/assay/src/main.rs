@@ -6,8 +6,10 @@
 //! flag, a file, a dataset name) is wrong, 1 when anything else fails.
 
 mod bandit;
+mod catalog;
 mod cli;
 mod data;
+mod eval_search;
 mod experiment;
 mod ope;
 mod output;
@@ -58,9 +60,9 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Tune(cmd) => recommend::tune(cmd),
         cli::Command::Train(cmd) => recommend::train(cmd),
         cli::Command::Recommend(cmd) => recommend::recommend(cmd),
-        cli::Command::Index(cmd) => search::index(cmd),
+        cli::Command::Index(cmd) => catalog::index(cmd),
         cli::Command::Search(cmd) => search::search(cmd),
-        cli::Command::EvalSearch(cmd) => search::eval_search(cmd),
+        cli::Command::EvalSearch(cmd) => eval_search::eval_search(cmd),
         cli::Command::Value(cmd) => value::run(cmd),
         cli::Command::Ope(cmd) => ope::run(cmd),
         cli::Command::Bandit(cli::BanditCommand::Simulate(cmd)) => bandit::simulate(cmd),
@@ -98,7 +100,7 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
                         | assay_bandit::BanditError::UnknownEstimator { .. }
                 )
             )
-            || search::is_bad_search_input(cause)
+            || catalog::is_bad_search_input(cause)
             || matches!(
                 cause.downcast_ref::<assay_fetch::FetchError>(),
                 Some(

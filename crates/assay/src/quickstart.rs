@@ -51,16 +51,12 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
 
     step("3. simulate a shop with 5% bot users (ground truth kept)");
     let shop = out.join("shop");
-    if shop.exists() {
-        fs::remove_dir_all(&shop)
-            .with_context(|| format!("removing the old {}", shop.display()))?;
-    }
     let mut config = SimConfig::with_events(42, 100_000);
     let preset = SimConfig::small_with_bad_data(42);
     config.bot_fraction = preset.bot_fraction;
     config.duplicate_fraction = preset.duplicate_fraction;
     config.flipped_rating_fraction = preset.flipped_rating_fraction;
-    crate::simulate::write_shop(&config, &shop, true)?;
+    crate::simulate::rewrite_shop(&config, &shop)?;
     let loaded = data::load(&DatasetArgs {
         dataset: shop.display().to_string(),
         unknown_refs: None,
@@ -129,7 +125,7 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
 
     step("7. product search on the simulated shop: BM25, MiniLM vectors and both, on its judged queries");
     data::ensure_packs(&[Pack::Minilm])?;
-    let search = crate::search::quick_search(&shop, &out.join("search-index"))?;
+    let search = crate::eval_search::quick_search(&shop)?;
     println!(
         "   indexed {} items in {:.1} s ({}); saved to {}",
         count(search.summary.items),
@@ -137,7 +133,7 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
         search.summary.model,
         search.summary.index.display()
     );
-    crate::search::print_quick_eval(&search.eval)?;
+    crate::eval_search::print_quick_eval(&search.eval)?;
     let (query, results) = &search.example;
     println!(
         "   example: assay search {} \"{query}\" --explain",

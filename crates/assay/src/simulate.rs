@@ -52,6 +52,25 @@ pub fn write_shop(
     out: &Path,
     show_progress: bool,
 ) -> anyhow::Result<assay_sim::SimSummary> {
+    with_spinner(config, out, show_progress, || {
+        assay_sim::simulate(config, out)
+    })
+}
+
+/// [`write_shop`] over an earlier simulated shop in `out`, replacing it whole once the new one
+/// is complete (any other non-empty `out` is refused).
+pub fn rewrite_shop(config: &SimConfig, out: &Path) -> anyhow::Result<assay_sim::SimSummary> {
+    with_spinner(config, out, true, || {
+        assay_sim::simulate_replacing(config, out)
+    })
+}
+
+fn with_spinner(
+    config: &SimConfig,
+    out: &Path,
+    show_progress: bool,
+    simulate: impl FnOnce() -> Result<assay_sim::SimSummary, assay_sim::SimError>,
+) -> anyhow::Result<assay_sim::SimSummary> {
     let spinner = if show_progress {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_message(format!(
@@ -64,7 +83,7 @@ pub fn write_shop(
     } else {
         None
     };
-    let result = assay_sim::simulate(config, out);
+    let result = simulate();
     if let Some(bar) = spinner {
         bar.finish_and_clear();
     }

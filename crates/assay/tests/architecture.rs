@@ -15,8 +15,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("assay-metrics", &[]),
     ("assay-train", &[]),
     ("assay-import", &["assay-core", "assay-fetch"]),
-    ("assay-encoder", &["assay-fetch", "assay-train"]),
     ("assay-sim", &["assay-core", "assay-fetch"]),
+    ("assay-encoder", &["assay-fetch", "assay-train"]),
     (
         "assay-search",
         &[
@@ -24,15 +24,17 @@ const LAYERS: &[(&str, &[&str])] = &[
             "assay-encoder",
             "assay-fetch",
             "assay-metrics",
-            "assay-train",
         ],
     ),
     (
         "assay-recommend",
-        &["assay-core", "assay-fetch", "assay-metrics", "assay-train"],
+        &["assay-core", "assay-fetch", "assay-metrics"],
     ),
-    ("assay-bandit", &["assay-core", "assay-metrics"]),
-    ("assay-experiment", &["assay-core", "assay-bandit"]),
+    ("assay-bandit", &["assay-core", "assay-import"]),
+    (
+        "assay-experiment",
+        &["assay-core", "assay-bandit", "assay-import"],
+    ),
     (
         "assay-value",
         &[
@@ -40,6 +42,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "assay-metrics",
             "assay-recommend",
             "assay-bandit",
+            "assay-import",
         ],
     ),
     (
@@ -49,7 +52,6 @@ const LAYERS: &[(&str, &[&str])] = &[
             "assay-metrics",
             "assay-recommend",
             "assay-value",
-            "assay-fetch",
         ],
     ),
     ("assay", &["*"]),
@@ -86,6 +88,7 @@ const READERS: &[(&str, &str)] = &[
     ("assay-search/src/vector.rs", "saved vector indexes"),
     ("assay-search/src/store.rs", "saved index records"),
     ("assay-recommend/src/store.rs", "model folders"),
+    ("assay-sim/src/output.rs", "syncs the files it wrote"),
 ];
 
 /// Source files that may write files, and why: everything else writes through
@@ -102,6 +105,14 @@ const WRITERS: &[(&str, &str)] = &[
     (
         "assay-search/src/store.rs",
         "drops a stale index record before a rebuild",
+    ),
+    (
+        "assay-search/src/index.rs",
+        "clears its own lexical index before a rebuild",
+    ),
+    (
+        "assay-sim/src/output.rs",
+        "files inside a staging folder that the directory-level atomic writer renames whole",
     ),
 ];
 
