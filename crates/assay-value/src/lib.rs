@@ -56,12 +56,12 @@ pub mod fast;
 pub mod recommend;
 pub mod recommend_oob;
 
+pub use assay_import::LabelledTable;
 pub use error::{Result, ValueError};
 pub use exact::{exact_semivalue, exact_shapley, leave_one_out, Semivalue, MAX_EXACT_PLAYERS};
 pub use knn::{knn_shapley, knn_shapley_csv, KnnUtility};
 pub use oob::{data_oob, KnnClassifier, LogisticClassifier, OobConfig, WeakLearner};
 pub use sampling::{msr_banzhaf, permutation_semivalue, Convergence, Progress};
-pub use assay_import::LabelledTable;
 pub use utility::{CachedUtility, FnUtility, Utility};
 pub use values::{PlayerValue, Values};
 

@@ -27,8 +27,7 @@ pub fn simulate(args: BanditSimulateArgs) -> anyhow::Result<()> {
     let mut names = Vec::new();
     let mut policies = Vec::new();
     for name in args.policies.split(',').map(str::trim) {
-        let policy =
-            PolicyName::parse(name).map_err(|e| BadInput(format!("--policies: {e}")))?;
+        let policy = PolicyName::parse(name).map_err(|e| BadInput(format!("--policies: {e}")))?;
         names.push(name);
         policies.push(policy);
     }

@@ -78,8 +78,7 @@ fn estimate(args: &OpeArgs) -> anyhow::Result<OpeOutput> {
         ground_truth: truth.as_ref().map(|(_, value)| *value),
         reward_model: RewardModelConfig::obp_example(args.seed),
     };
-    let estimates =
-        assay_bandit::evaluate_policy(&logs, &policy, &settings, &estimators, &config)?;
+    let estimates = assay_bandit::evaluate_policy(&logs, &policy, &settings, &estimators, &config)?;
     let output = OpeOutput {
         dataset: loaded.dataset.name.clone(),
         policy: args.policy.clone(),
