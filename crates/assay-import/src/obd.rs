@@ -295,8 +295,5 @@ fn read_log(
             push(EventKind::Click);
         }
     }
-    Ok(FileReport {
-        path: path.to_owned(),
-        rows: table.rows(),
-    })
+    Ok(table.report())
 }

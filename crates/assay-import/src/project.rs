@@ -11,7 +11,7 @@ use assay_core::{Dataset, EventKind, IdMap};
 
 use crate::error::ImportError;
 use crate::parse;
-use crate::refs::{Ref, RefCheck};
+use crate::refs::{new_id, required_id, Ref, RefCheck};
 use crate::table::{Table, TableFormat};
 use crate::{judgments, Drops, FileReport, Format, ImportReport, LoadOptions, Loaded, UnknownRefs};
 
@@ -576,43 +576,19 @@ fn read_items(
     items.attributes.values = vec![Vec::new(); attributes.len()];
     // The line of each item, to name both lines of a duplicate.
     let mut lines: Vec<u64> = Vec::new();
-    let text = |table: &Table, column: Option<usize>| {
-        column.map_or_else(String::new, |c| table.get(c).to_owned())
-    };
     while table.next_row()? {
-        let id_text = table.get(id);
-        if id_text.is_empty() {
-            return Err(table.error(id, "expected an item id, found an empty cell"));
-        }
-        if let Some(first) = items.ids.get(id_text) {
-            return Err(table.error(
-                id,
-                format!(
-                    "duplicate item id {}, first on line {}",
-                    parse::quoted(id_text),
-                    lines[first as usize]
-                ),
-            ));
-        }
-        let price_value = match price {
-            Some(column) => parse::price(table.get(column)).map_err(|m| table.error(column, m))?,
-            None => f64::NAN,
-        };
+        let id_text = new_id(&table, id, Ref::Item, &items.ids, &lines)?;
+        let price_value = table.parse(price, f64::NAN, parse::price)?;
         items.ids.intern(id_text);
         lines.push(table.line());
-        items.title.push(text(&table, title));
-        items.description.push(text(&table, description));
-        items.category.push(text(&table, category));
-        items.brand.push(text(&table, brand));
+        items.title.push(table.text(title));
+        items.description.push(table.text(description));
+        items.category.push(table.text(category));
+        items.brand.push(table.text(brand));
         items.price.push(price_value);
-        for (values, &column) in items.attributes.values.iter_mut().zip(&attributes) {
-            values.push(table.get(column).to_owned());
-        }
+        table.push_texts(&attributes, &mut items.attributes.values);
     }
-    Ok(FileReport {
-        path: path.to_owned(),
-        rows: table.rows(),
-    })
+    Ok(table.report())
 }
 
 fn read_users(
@@ -631,30 +607,12 @@ fn read_users(
     users.attributes.values = vec![Vec::new(); attributes.len()];
     let mut lines: Vec<u64> = Vec::new();
     while table.next_row()? {
-        let id_text = table.get(id);
-        if id_text.is_empty() {
-            return Err(table.error(id, "expected a user id, found an empty cell"));
-        }
-        if let Some(first) = users.ids.get(id_text) {
-            return Err(table.error(
-                id,
-                format!(
-                    "duplicate user id {}, first on line {}",
-                    parse::quoted(id_text),
-                    lines[first as usize]
-                ),
-            ));
-        }
+        let id_text = new_id(&table, id, Ref::User, &users.ids, &lines)?;
         users.ids.intern(id_text);
         lines.push(table.line());
-        for (values, &column) in users.attributes.values.iter_mut().zip(&attributes) {
-            values.push(table.get(column).to_owned());
-        }
+        table.push_texts(&attributes, &mut users.attributes.values);
     }
-    Ok(FileReport {
-        path: path.to_owned(),
-        rows: table.rows(),
-    })
+    Ok(table.report())
 }
 
 /// Where an event file's kinds come from, resolved against its header.
@@ -762,7 +720,7 @@ fn read_events(
     };
     while table.next_row()? {
         // Parse every cell before touching the dataset, so an error or a drop leaves no trace.
-        let item_text = check.id(&table, item, Ref::Item)?;
+        let item_text = required_id(&table, item, Ref::Item)?;
         let known_item = dataset.items.ids.get(item_text);
         if !check.keep(
             &table,
@@ -773,7 +731,7 @@ fn read_events(
         )? {
             continue;
         }
-        let user_text = check.id(&table, user, Ref::User)?;
+        let user_text = required_id(&table, user, Ref::User)?;
         let known_user = dataset.users.ids.get(user_text);
         if !check.keep(
             &table,
@@ -800,24 +758,10 @@ fn read_events(
                 })?
             }
         };
-        let cell = |column: Option<usize>, parser: fn(&str) -> Result<f64, String>| match column {
-            Some(column) => parser(table.get(column)).map_err(|m| table.error(column, m)),
-            None => Ok(f64::NAN),
-        };
-        let value_number = cell(value, parse::optional_finite)?;
-        let propensity_number = cell(propensity, parse::propensity)?;
-        let time = match timestamp {
-            Some(column) => {
-                parse::timestamp(table.get(column)).map_err(|m| table.error(column, m))?
-            }
-            None => assay_core::NO_TIME,
-        };
-        let slot = match position {
-            Some(column) => {
-                parse::position(table.get(column)).map_err(|m| table.error(column, m))?
-            }
-            None => assay_core::NO_POSITION,
-        };
+        let value_number = table.parse(value, f64::NAN, parse::optional_finite)?;
+        let propensity_number = table.parse(propensity, f64::NAN, parse::propensity)?;
+        let time = table.parse(timestamp, assay_core::NO_TIME, parse::timestamp)?;
+        let slot = table.parse(position, assay_core::NO_POSITION, parse::position)?;
         let source_value = match source {
             Some(column) if !table.get(column).is_empty() => {
                 source_index(&mut dataset.sources, table.get(column))
@@ -860,8 +804,5 @@ fn read_events(
             source_value,
         );
     }
-    Ok(FileReport {
-        path: path.to_owned(),
-        rows: table.rows(),
-    })
+    Ok(table.report())
 }

@@ -10,7 +10,7 @@ use assay_core::{Dataset, EventKind};
 
 use crate::error::ImportError;
 use crate::parse;
-use crate::refs::{Ref, RefCheck};
+use crate::refs::{new_id, required_id, Ref, RefCheck};
 use crate::table::{Table, TableFormat};
 use crate::{Drops, FileReport, Format, ImportReport, LoadOptions, Loaded, UnknownRefs};
 
@@ -174,17 +174,10 @@ fn read_items(path: &Path, dataset: &mut Dataset) -> Result<FileReport, ImportEr
         find(ItemField::Brand),
         find(ItemField::Price),
     );
-    let text = |table: &Table, column: Option<usize>| {
-        column.map_or_else(String::new, |c| table.get(c).to_owned())
-    };
     let mut lines: Vec<u64> = Vec::new();
     while table.next_row()? {
-        let id_text = table.get(id);
-        check_new_id(&table, id, id_text, items.ids.get(id_text), &lines, "item")?;
-        let price_value = match price {
-            Some(column) => parse::price(table.get(column)).map_err(|m| table.error(column, m))?,
-            None => f64::NAN,
-        };
+        let id_text = new_id(&table, id, Ref::Item, &items.ids, &lines)?;
+        let price_value = table.parse(price, f64::NAN, parse::price)?;
         for &column in &feature_columns {
             let value =
                 parse::optional_finite(table.get(column)).map_err(|m| table.error(column, m))?;
@@ -192,26 +185,21 @@ fn read_items(path: &Path, dataset: &mut Dataset) -> Result<FileReport, ImportEr
         }
         items.ids.intern(id_text);
         lines.push(table.line());
-        items.title.push(text(&table, title));
-        items.description.push(text(&table, description));
+        items.title.push(table.text(title));
+        items.description.push(table.text(description));
         items.category.push(match category {
             Some(column) if types[column] == FieldType::TokenSeq => table
                 .get(column)
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join("/"),
-            _ => text(&table, category),
+            _ => table.text(category),
         });
-        items.brand.push(text(&table, brand));
+        items.brand.push(table.text(brand));
         items.price.push(price_value);
-        for (values, &column) in items.attributes.values.iter_mut().zip(&attribute_columns) {
-            values.push(table.get(column).to_owned());
-        }
+        table.push_texts(&attribute_columns, &mut items.attributes.values);
     }
-    Ok(FileReport {
-        path: path.to_owned(),
-        rows: table.rows(),
-    })
+    Ok(table.report())
 }
 
 fn read_users(path: &Path, dataset: &mut Dataset) -> Result<FileReport, ImportError> {
@@ -236,8 +224,7 @@ fn read_users(path: &Path, dataset: &mut Dataset) -> Result<FileReport, ImportEr
         .collect();
     let mut lines: Vec<u64> = Vec::new();
     while table.next_row()? {
-        let id_text = table.get(id);
-        check_new_id(&table, id, id_text, users.ids.get(id_text), &lines, "user")?;
+        let id_text = new_id(&table, id, Ref::User, &users.ids, &lines)?;
         for &column in &feature_columns {
             let value =
                 parse::optional_finite(table.get(column)).map_err(|m| table.error(column, m))?;
@@ -245,39 +232,9 @@ fn read_users(path: &Path, dataset: &mut Dataset) -> Result<FileReport, ImportEr
         }
         users.ids.intern(id_text);
         lines.push(table.line());
-        for (values, &column) in users.attributes.values.iter_mut().zip(&attribute_columns) {
-            values.push(table.get(column).to_owned());
-        }
+        table.push_texts(&attribute_columns, &mut users.attributes.values);
     }
-    Ok(FileReport {
-        path: path.to_owned(),
-        rows: table.rows(),
-    })
-}
-
-/// Fails on an empty id or one already seen (naming the first line).
-fn check_new_id(
-    table: &Table,
-    column: usize,
-    id_text: &str,
-    existing: Option<u32>,
-    lines: &[u64],
-    what: &str,
-) -> Result<(), ImportError> {
-    if id_text.is_empty() {
-        return Err(table.error(column, format!("expected a {what} id, found an empty cell")));
-    }
-    match existing {
-        Some(first) => Err(table.error(
-            column,
-            format!(
-                "duplicate {what} id {}, first on line {}",
-                parse::quoted(id_text),
-                lines[first as usize]
-            ),
-        )),
-        None => Ok(()),
-    }
+    Ok(table.report())
 }
 
 /// The `.item` and `.user` files, when present: events must then name their ids.
@@ -312,8 +269,8 @@ fn read_inter(
         drops,
     };
     while table.next_row()? {
-        let item_text = check.id(&table, item, Ref::Item)?;
-        let user_text = check.id(&table, user, Ref::User)?;
+        let item_text = required_id(&table, item, Ref::Item)?;
+        let user_text = required_id(&table, user, Ref::User)?;
         let known_item = dataset.items.ids.get(item_text);
         if !check.keep(
             &table,
@@ -334,16 +291,8 @@ fn read_inter(
         )? {
             continue;
         }
-        let value = match rating {
-            Some(column) => parse::finite(table.get(column)).map_err(|m| table.error(column, m))?,
-            None => f64::NAN,
-        };
-        let time = match timestamp {
-            Some(column) => {
-                parse::timestamp(table.get(column)).map_err(|m| table.error(column, m))?
-            }
-            None => assay_core::NO_TIME,
-        };
+        let value = table.parse(rating, f64::NAN, parse::finite)?;
+        let time = table.parse(timestamp, assay_core::NO_TIME, parse::timestamp)?;
         // Without a catalog (or user file) to check against, ids name new entries.
         let item_index = known_item.unwrap_or_else(|| dataset.items.intern(item_text));
         let user_index = known_user.unwrap_or_else(|| dataset.users.intern(user_text));
@@ -360,8 +309,5 @@ fn read_inter(
             source,
         );
     }
-    Ok(FileReport {
-        path: path.to_owned(),
-        rows: table.rows(),
-    })
+    Ok(table.report())
 }

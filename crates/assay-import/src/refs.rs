@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use assay_core::IdMap;
+
 use crate::parse;
 use crate::table::Table;
 use crate::{DropReason, Drops, ImportError};
@@ -25,6 +27,46 @@ impl Ref {
     }
 }
 
+/// The id in `column` of the current row of a catalog or user file: not empty and not in `ids`
+/// yet. `lines` holds the line of each earlier row, to name the first of a duplicate.
+pub(crate) fn new_id<'t>(
+    table: &'t Table,
+    column: usize,
+    which: Ref,
+    ids: &IdMap,
+    lines: &[u64],
+) -> Result<&'t str, ImportError> {
+    let text = required_id(table, column, which)?;
+    if let Some(first) = ids.get(text) {
+        return Err(table.error(
+            column,
+            format!(
+                "duplicate {} id {}, first on line {}",
+                which.noun(),
+                parse::quoted(text),
+                lines[first as usize]
+            ),
+        ));
+    }
+    Ok(text)
+}
+
+/// The id in `column` of the current row; an empty cell is an error.
+pub(crate) fn required_id(table: &Table, column: usize, which: Ref) -> Result<&str, ImportError> {
+    let text = table.get(column);
+    if text.is_empty() {
+        let article = if which == Ref::Item { "an" } else { "a" };
+        return Err(table.error(
+            column,
+            format!(
+                "expected {article} {} id, found an empty cell",
+                which.noun()
+            ),
+        ));
+    }
+    Ok(text)
+}
+
 /// Checks the ids of one events file's rows, dropping or refusing unknown ones.
 pub(crate) struct RefCheck<'a> {
     /// The events file, where dropped rows are counted.
@@ -38,27 +80,6 @@ pub(crate) struct RefCheck<'a> {
 }
 
 impl RefCheck<'_> {
-    /// The id in `column` of the current row; an empty cell is an error.
-    pub(crate) fn id<'t>(
-        &self,
-        table: &'t Table,
-        column: usize,
-        which: Ref,
-    ) -> Result<&'t str, ImportError> {
-        let text = table.get(column);
-        if text.is_empty() {
-            let article = if which == Ref::Item { "an" } else { "a" };
-            return Err(table.error(
-                column,
-                format!(
-                    "expected {article} {} id, found an empty cell",
-                    which.noun()
-                ),
-            ));
-        }
-        Ok(text)
-    }
-
     /// Whether the current row may be kept: its id `text` is known, or there is no `file` to
     /// check it against. An unknown id drops the row (`Ok(false)`, counted) or is an error
     /// naming the file that lacks it.

@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use crate::error::ImportError;
+use crate::FileReport;
 
 /// How a table file is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,6 +326,41 @@ impl Table {
             ));
         }
         Ok(more)
+    }
+
+    /// The text of `column` in the current row; empty when the file has no such column.
+    pub(crate) fn text(&self, column: Option<usize>) -> String {
+        column.map_or_else(String::new, |c| self.get(c).to_owned())
+    }
+
+    /// `column` of the current row parsed by `parser`, or `absent` when the file has no such
+    /// column; a parse error names the cell.
+    pub(crate) fn parse<T>(
+        &self,
+        column: Option<usize>,
+        absent: T,
+        parser: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, ImportError> {
+        match column {
+            Some(column) => parser(self.get(column)).map_err(|m| self.error(column, m)),
+            None => Ok(absent),
+        }
+    }
+
+    /// Appends the text of each of `columns` in the current row to the matching list of `values`
+    /// (a catalog's or user file's attribute columns).
+    pub(crate) fn push_texts(&self, columns: &[usize], values: &mut [Vec<String>]) {
+        for (values, &column) in values.iter_mut().zip(columns) {
+            values.push(self.get(column).to_owned());
+        }
+    }
+
+    /// What was read from this file so far.
+    pub(crate) fn report(&self) -> FileReport {
+        FileReport {
+            path: self.path.clone(),
+            rows: self.rows,
+        }
     }
 
     /// The text of column `column` in the current row (empty when missing).
