@@ -8,8 +8,8 @@
 //! queries ([`read_intent_labels`]), an A/B test ([`read_ab_csv`]), an evaluation policy's action
 //! distribution ([`read_action_dist`]), a Bernoulli TS prior ([`BetaPrior::from_yaml_file`]) and
 //! a labelled feature table ([`LabelledTable::read_csv`]); each gives plain, checked data that the
-//! crate using it wraps in its own types. Writing is not here: [`write_atomically`] (re-exported
-//! from assay-fetch) is the one way assay writes a file, so that nothing is ever half-written.
+//! crate using it wraps in its own types. Writing is not here: `assay_fetch::write_atomically`
+//! is the one way assay writes a file, so that nothing is ever half-written.
 //!
 //! Key design decision: reading streams. Each file is read one row at a time into a reused
 //! record buffer and turned into columns at once; rows are never kept and external ids are
@@ -47,7 +47,6 @@ use assay_core::Dataset;
 pub use ab::{parse_ab_csv, read_ab_csv, AbTable};
 pub use action_dist::{parse_action_dist, read_action_dist, ActionDistTable, SUM_TOLERANCE};
 /// Writing stays in assay-fetch, the lowest layer with IO; re-exported for existing callers.
-pub use assay_fetch::write_atomically;
 pub use catalog::read_catalog;
 pub use error::ImportError;
 pub use intent::read_intent_labels;

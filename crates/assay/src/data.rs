@@ -282,7 +282,7 @@ fn split(args: SplitArgs) -> anyhow::Result<()> {
         ("test.csv", &parts.test),
     ] {
         let path = args.out.join(name);
-        assay_import::write_atomically(&path, |out| write_events(out, data, part))
+        assay_fetch::write_atomically(&path, |out| write_events(out, data, part))
             .with_context(|| format!("writing {}", path.display()))?;
         files.push(path);
     }

@@ -214,7 +214,7 @@ fn step(title: &str) {
 }
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
-    assay_import::write_atomically(path, |w| {
+    assay_fetch::write_atomically(path, |w| {
         serde_json::to_writer_pretty(&mut *w, value).map_err(std::io::Error::other)?;
         writeln!(w)
     })

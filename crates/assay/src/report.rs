@@ -68,7 +68,7 @@ pub fn build(data: &Dataset, name: &str, config: &StudyConfig) -> anyhow::Result
 /// Writes the report's HTML atomically.
 pub fn write(report: &ValueReport, path: &Path) -> anyhow::Result<()> {
     let html = assay_report::render_html(report);
-    assay_import::write_atomically(path, |w| w.write_all(html.as_bytes()))
+    assay_fetch::write_atomically(path, |w| w.write_all(html.as_bytes()))
         .with_context(|| format!("writing {}", path.display()))
 }
 
