@@ -45,17 +45,7 @@ fn key(text: &str) -> Key {
 }
 
 fn file_name(model_id: &str) -> String {
-    let safe: String = model_id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{safe}.emb")
+    format!("{}.emb", assay_fetch::safe_file_name(model_id))
 }
 
 impl<E: Encoder> CachedEncoder<E> {

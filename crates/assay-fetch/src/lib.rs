@@ -328,6 +328,20 @@ fn runs_here(pack: Pack) -> bool {
         || (cfg!(target_os = "linux") && cfg!(target_arch = "x86_64"))
 }
 
+/// `text` as a file name: characters outside `[A-Za-z0-9.-]` become `_`, so model ids and
+/// catalog names can name cache files and index folders on any file system.
+pub fn safe_file_name(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// Where assay keeps fetched data, and where else it looks.
 #[derive(Debug, Clone)]
 pub struct Home {
@@ -617,6 +631,15 @@ fn io_error(path: &Path, source: io::Error) -> FetchError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn safe_file_names_keep_only_portable_characters() {
+        assert_eq!(
+            safe_file_name("sentence-transformers/all-MiniLM-L6-v2 @1"),
+            "sentence-transformers_all-MiniLM-L6-v2__1"
+        );
+        assert_eq!(safe_file_name("红色.csv"), "__.csv");
+    }
 
     fn home_in(dir: &Path) -> Home {
         Home {

@@ -64,19 +64,10 @@ fn hex(bytes: &[u8]) -> String {
 /// in different folders get different indexes.
 pub fn default_index_dir(root: &Path, catalog: &Path, encoder: &str) -> PathBuf {
     let full = std::fs::canonicalize(catalog).unwrap_or_else(|_| catalog.to_owned());
-    let name: String = full
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "catalog".to_owned())
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let name = full.file_name().map_or_else(
+        || "catalog".to_owned(),
+        |n| assay_fetch::safe_file_name(&n.to_string_lossy()),
+    );
     let digest = Sha256::digest(full.to_string_lossy().as_bytes());
     root.join("index")
         .join(format!("{name}-{}", hex(&digest[..6])))
