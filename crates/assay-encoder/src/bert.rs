@@ -10,29 +10,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
-use crate::{l2_normalize, Encoder, EncoderError, Result};
-
-/// How a [`BertEncoder`] runs.
-#[derive(Debug, Clone)]
-pub struct BertOptions {
-    /// Texts per forward pass (default 32).
-    pub batch_size: usize,
-    /// Worker threads; 0 means one per available core.
-    pub threads: usize,
-    /// Longest input in tokens; `None` reads `sentence_bert_config.json` (256 for MiniLM),
-    /// falling back to 256.
-    pub max_seq_length: Option<usize>,
-}
-
-impl Default for BertOptions {
-    fn default() -> Self {
-        BertOptions {
-            batch_size: 32,
-            threads: 0,
-            max_seq_length: None,
-        }
-    }
-}
+use crate::{l2_normalize, Encoder, EncoderError, EncoderOptions, Result};
 
 /// A BERT sentence encoder run with candle on the CPU: mean pooling over the attention mask,
 /// then L2 normalisation — the recipe of sentence-transformers' all-MiniLM-L6-v2.
@@ -143,7 +121,7 @@ pub(crate) fn fingerprint(whole: &[&Path], weights: &Path) -> Result<String> {
 
 impl BertEncoder {
     /// Loads the model in `dir` (config.json, model.safetensors, tokenizer.json).
-    pub fn load(dir: &Path, options: &BertOptions) -> Result<BertEncoder> {
+    pub fn load(dir: &Path, options: &EncoderOptions) -> Result<BertEncoder> {
         let config_path = required(dir, "config.json")?;
         let weights_path = required(dir, "model.safetensors")?;
         let tokenizer_path = required(dir, "tokenizer.json")?;
@@ -170,10 +148,14 @@ impl BertEncoder {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "bert".into());
-        let id = format!(
-            "{name}@{}",
-            fingerprint(&[&config_path, &tokenizer_path], &weights_path)?
-        );
+        // A fine-tuned folder's training record holds the SHA-256 of all its weights: two
+        // fine-tunes that differ only past the first MiB (frozen embeddings) get other ids.
+        let training = dir.join(crate::TRAINING_FILE);
+        let mut whole = vec![config_path.as_path(), tokenizer_path.as_path()];
+        if training.is_file() {
+            whole.push(&training);
+        }
+        let id = format!("{name}@{}", fingerprint(&whole, &weights_path)?);
         let threads = if options.threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {

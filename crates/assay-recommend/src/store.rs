@@ -96,9 +96,8 @@ pub fn write(dir: &Path, kind: &str, params: &impl Serialize, tensors: Tensors) 
 }
 
 fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    fs::write(&tmp, bytes).map_err(|source| io(&tmp, source))?;
-    fs::rename(&tmp, path).map_err(|source| io(path, source))
+    assay_fetch::write_atomically(path, |out| std::io::Write::write_all(out, bytes))
+        .map_err(|source| io(path, source))
 }
 
 /// A model directory read back.

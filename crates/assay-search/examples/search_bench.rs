@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use assay_encoder::{
-    shared_minilm_dir, BertEncoder, BertOptions, CachedEncoder, Encoder, OrtEncoder,
+    shared_minilm_dir, BertEncoder, CachedEncoder, Encoder, EncoderOptions, OrtEncoder,
 };
 use assay_search::{build_index, eval_search, IndexConfig, Mode, SearchOptions};
 
@@ -99,9 +99,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(match encoder.as_str() {
             "candle" => Arc::new(BertEncoder::load(
                 &model_dir,
-                &BertOptions {
+                &EncoderOptions {
                     threads,
-                    ..BertOptions::default()
+                    ..EncoderOptions::default()
                 },
             )?),
             "ort" => Arc::new(OrtEncoder::from_packs(&home, threads)?),
@@ -169,12 +169,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             m.mode, m.ndcg_at_10, m.mrr_at_10, m.recall_at_100, m.queries
         );
     }
-    let mut labelled = Vec::new();
-    let mut rdr = csv::Reader::from_path(shop.join("truth/queries.csv"))?;
-    for rec in rdr.records() {
-        let rec = rec?;
-        labelled.push((rec[1].to_owned(), rec[2].to_owned()));
-    }
+    let labelled = assay_import::read_intent_labels(&shop.join("truth/queries.csv"))?;
     let intent = index.intent_accuracy(&labelled)?;
     println!(
         "intent accuracy: {:.4} (leaf), {:.4} (top level) on {} labelled queries",

@@ -4,8 +4,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use assay_encoder::{Encoder, HashEncoder};
+use assay_import::read_catalog;
 use assay_search::{
-    build_index, read_catalog, FaqIndex, FaqPair, Filters, Fusion, IndexConfig, ItemDoc, Mode,
+    build_index, FaqIndex, FaqPair, Filters, Fusion, IndexConfig, ItemDoc, Mode,
     SearchError, SearchIndex, SearchOptions,
 };
 

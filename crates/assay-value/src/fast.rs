@@ -281,28 +281,22 @@ fn audience_metric(
     score: &(dyn Fn(&[ItemIdx], &mut [f32]) + Sync),
 ) -> f64 {
     let config = &utility.config;
-    let total: f64 = utility
-        .audience
-        .par_iter()
-        .map_init(
-            || (Vec::new(), vec![0.0f32; n_items]),
-            |(items, scores), (user, relevant, mask)| {
-                pairs.items_of(*user, active, items);
-                score(items, scores);
-                assay_recommend::mask(scores, items);
-                assay_recommend::mask(scores, mask);
-                let ranked: Vec<u32> = top_k_of(scores, config.k)
-                    .into_iter()
-                    .map(|(item, _)| item)
-                    .collect();
-                let hits = assay_metrics::hit_vector(&ranked, relevant);
-                config.metric.at(&hits, relevant.len(), config.k)
-            },
-        )
-        .collect::<Vec<f64>>()
-        .iter()
-        .sum();
-    total / utility.audience.len().max(1) as f64
+    assay_metrics::score_mean(
+        &utility.audience,
+        config.metric,
+        config.k,
+        || (Vec::new(), vec![0.0f32; n_items]),
+        |(items, scores), user, k| {
+            pairs.items_of(user.user, active, items);
+            score(items, scores);
+            assay_recommend::mask(scores, items);
+            assay_recommend::mask(scores, &user.exclude);
+            top_k_of(scores, k)
+                .into_iter()
+                .map(|(item, _)| item)
+                .collect()
+        },
+    )
 }
 
 /// One user's change when a player joins: items before, items after, items added.

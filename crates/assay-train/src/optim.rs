@@ -1,0 +1,210 @@
+//! AdamW with decoupled weight decay, and a group of parameters that are not decayed.
+
+use candle_core::backprop::GradStore;
+use candle_core::Var;
+use candle_nn::{Optimizer, ParamsAdamW};
+use serde::{Deserialize, Serialize};
+
+use crate::{Result, TrainError};
+
+/// AdamW's settings (the learning rate itself comes from the [`crate::Schedule`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AdamWConfig {
+    /// Decay of the first-moment estimate.
+    pub beta1: f64,
+    /// Decay of the second-moment estimate.
+    pub beta2: f64,
+    /// Added to the root of the second moment.
+    pub eps: f64,
+    /// Decoupled weight decay, applied as `theta *= 1 - lr * weight_decay`.
+    pub weight_decay: f64,
+}
+
+impl Default for AdamWConfig {
+    /// PyTorch's defaults, with the weight decay of sentence-transformers' `fit` (0.01).
+    fn default() -> Self {
+        AdamWConfig {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+        }
+    }
+}
+
+/// The usual no-decay rule of BERT fine-tuning: biases and layer-norm parameters are not
+/// decayed (decaying a norm's scale towards 0 fights the normalisation).
+pub fn no_decay(name: &str) -> bool {
+    name.ends_with("bias") || name.contains("LayerNorm") || name.contains("layer_norm")
+}
+
+/// AdamW (Loshchilov and Hutter, "Decoupled Weight Decay Regularization") as PyTorch defines
+/// it. With gradient `g` at step `t`:
+///
+/// ```text
+/// theta <- theta * (1 - lr * weight_decay)
+/// m <- beta1 m + (1 - beta1) g        v <- beta2 v + (1 - beta2) g^2
+/// theta <- theta - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+/// ```
+///
+/// The decay is decoupled: it shrinks the weights directly and never enters `m` or `v` (Adam
+/// with L2 regularisation would add `weight_decay * theta` to `g`). candle-nn's `AdamW` computes
+/// exactly this; this type runs two of them, one for the decayed parameters and one, with no
+/// decay, for the parameters a `no_decay` rule picks out. Parameters without a gradient in a
+/// step (unused, or frozen) are not touched, moments included.
+pub struct AdamW {
+    decayed: candle_nn::AdamW,
+    plain: candle_nn::AdamW,
+    lr: f64,
+}
+
+impl std::fmt::Debug for AdamW {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdamW")
+            .field("params", self.decayed.params())
+            .finish()
+    }
+}
+
+impl AdamW {
+    /// An optimiser over `vars`; those whose name `no_decay` accepts get no weight decay.
+    pub fn new(
+        vars: &[(String, Var)],
+        config: &AdamWConfig,
+        no_decay: impl Fn(&str) -> bool,
+    ) -> Result<AdamW> {
+        let ok = |x: f64, lo: f64, hi: f64| x.is_finite() && x >= lo && x < hi;
+        if !ok(config.beta1, 0.0, 1.0) || !ok(config.beta2, 0.0, 1.0) {
+            return Err(TrainError::InvalidConfig(format!(
+                "AdamW betas must lie in [0, 1), got {} and {}",
+                config.beta1, config.beta2
+            )));
+        }
+        if !ok(config.eps, f64::MIN_POSITIVE, f64::INFINITY)
+            || !ok(config.weight_decay, 0.0, f64::INFINITY)
+        {
+            return Err(TrainError::InvalidConfig(format!(
+                "AdamW needs eps > 0 and weight decay >= 0, got {} and {}",
+                config.eps, config.weight_decay
+            )));
+        }
+        let params = |weight_decay: f64| ParamsAdamW {
+            lr: 0.0,
+            beta1: config.beta1,
+            beta2: config.beta2,
+            eps: config.eps,
+            weight_decay,
+        };
+        let (plain, decayed): (Vec<_>, Vec<_>) = vars.iter().partition(|(n, _)| no_decay(n));
+        let take = |group: Vec<&(String, Var)>| group.into_iter().map(|(_, v)| v.clone()).collect();
+        Ok(AdamW {
+            decayed: candle_nn::AdamW::new(take(decayed), params(config.weight_decay))?,
+            plain: candle_nn::AdamW::new(take(plain), params(0.0))?,
+            lr: 0.0,
+        })
+    }
+
+    /// Sets the learning rate of the next steps.
+    pub fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+        self.decayed.set_learning_rate(lr);
+        self.plain.set_learning_rate(lr);
+    }
+
+    /// The current learning rate.
+    pub fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    /// One update of every parameter that has a gradient in `grads`.
+    pub fn step(&mut self, grads: &GradStore) -> Result<()> {
+        self.decayed.step(grads)?;
+        self.plain.step(grads)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Tensor};
+
+    /// Gradients of `sum(w * theta)` are `w`.
+    fn grads(vars: &[&Var], weights: &[&[f32]]) -> GradStore {
+        let mut loss = Tensor::new(0.0f32, &Device::Cpu).unwrap();
+        for (v, w) in vars.iter().zip(weights) {
+            let w = Tensor::new(*w, &Device::Cpu).unwrap();
+            loss = (loss + v.as_tensor().mul(&w).unwrap().sum_all().unwrap()).unwrap();
+        }
+        loss.backward().unwrap()
+    }
+
+    fn close(got: &[f32], want: &[f64]) {
+        for (g, w) in got.iter().zip(want) {
+            assert!((f64::from(*g) - w).abs() < 1e-6, "{got:?} != {want:?}");
+        }
+    }
+
+    #[test]
+    fn two_steps_equal_the_hand_computed_steps() {
+        // lr 0.1, weight decay 0.01, betas 0.9 / 0.999, eps 1e-8.
+        let weight = Var::new(&[1.0f32, -2.0], &Device::Cpu).unwrap();
+        let bias = Var::new(&[1.0f32], &Device::Cpu).unwrap();
+        let vars = vec![
+            ("dense.weight".to_owned(), weight.clone()),
+            ("dense.bias".to_owned(), bias.clone()),
+        ];
+        let mut opt = AdamW::new(&vars, &AdamWConfig::default(), no_decay).unwrap();
+        opt.set_lr(0.1);
+
+        // Step 1, g = (0.5, 0.1): m = (0.05, 0.01), v = (0.00025, 0.00001); bias-corrected
+        // m^ = g, v^ = g^2, so the Adam direction is g / (|g| + 1e-8) ~ (1, 1).
+        // weight: (1, -2) * (1 - 0.1 * 0.01) - 0.1 * (0.99999998, 0.9999999)
+        //       = (0.999 - 0.099999998, -1.998 - 0.09999999) = (0.899000002, -2.09799999).
+        // bias (g = 0.5, no decay): 1 - 0.1 * 0.99999998 = 0.900000002.
+        opt.step(&grads(&[&weight, &bias], &[&[0.5, 0.1], &[0.5]]))
+            .unwrap();
+        close(
+            &weight.as_tensor().to_vec1::<f32>().unwrap(),
+            &[0.899000002, -2.09799999],
+        );
+        close(&bias.as_tensor().to_vec1::<f32>().unwrap(), &[0.900000002]);
+
+        // Step 2, g = (-0.5, 0.3):
+        // m = 0.9 * (0.05, 0.01) + 0.1 * (-0.5, 0.3) = (-0.005, 0.039);
+        // v = 0.999 * (0.00025, 0.00001) + 0.001 * (0.25, 0.09) = (0.00049975, 0.00009999);
+        // m^ = m / (1 - 0.81) = (-0.0263157895, 0.2052631579);
+        // v^ = v / (1 - 0.998001) = (0.25, 0.0500200100), sqrt = (0.5, 0.2236515370);
+        // weight = (0.899000002, -2.09799999) * 0.999 - 0.1 * (-0.0526315789, 0.9177810)
+        //        = (0.898101002 + 0.0052631579, -2.09590199 - 0.09177810)
+        //        = (0.9033641599, -2.18768009).
+        opt.step(&grads(&[&weight], &[&[-0.5, 0.3]])).unwrap();
+        close(
+            &weight.as_tensor().to_vec1::<f32>().unwrap(),
+            &[0.9033641599, -2.18768009],
+        );
+        // No gradient for the bias in step 2: untouched, not even decayed.
+        close(&bias.as_tensor().to_vec1::<f32>().unwrap(), &[0.900000002]);
+    }
+
+    #[test]
+    fn rejects_bad_settings() {
+        let bad = AdamWConfig {
+            beta1: 1.0,
+            ..AdamWConfig::default()
+        };
+        assert!(AdamW::new(&[], &bad, no_decay).is_err());
+        let bad = AdamWConfig {
+            weight_decay: -0.1,
+            ..AdamWConfig::default()
+        };
+        assert!(AdamW::new(&[], &bad, no_decay).is_err());
+    }
+
+    #[test]
+    fn no_decay_names() {
+        assert!(no_decay("encoder.layer.0.output.dense.bias"));
+        assert!(no_decay("embeddings.LayerNorm.weight"));
+        assert!(!no_decay("encoder.layer.0.output.dense.weight"));
+    }
+}
