@@ -529,3 +529,37 @@ fn evaluate_reports_every_model_and_seed_and_search_picks_the_best_validation_sc
     assert!(result.tried.iter().all(|t| t.1 <= best));
     assert!(serde_json::to_string(&rows).unwrap().contains("\"ndcg\""));
 }
+
+#[test]
+fn a_model_saved_with_ids_opens_with_them_and_refuses_ids_of_another_catalog() {
+    use assay_recommend::store::{self, ModelIds, IDS_FILE};
+    use assay_recommend::RecommendError;
+    let data = grouped_dataset();
+    let rows: Vec<u32> = (0..data.events.len() as u32).collect();
+    let train = Interactions::from_events(&data, &rows);
+    let model = ItemKnnParams { k: 3, shrink: 0.0 }
+        .fit(&train, &data, None)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    store::save_with_ids(dir.path(), &model, &data).unwrap();
+    let saved = store::open(dir.path()).unwrap();
+    assert_eq!(saved.ids.items.len(), 30);
+    assert_eq!(saved.ids.user_index("u7"), Some(7));
+    assert_eq!(saved.ids.user_index("nobody"), None);
+    assert_eq!(scores(saved.model.as_ref(), 7), scores(&model, 7));
+    // Ids of a catalog with one item fewer do not fit the model.
+    let mut other = ModelIds::of(&data);
+    other.items.pop();
+    std::fs::write(
+        dir.path().join(IDS_FILE),
+        serde_json::to_vec(&other).unwrap(),
+    )
+    .unwrap();
+    let err = store::open(dir.path()).err().unwrap().to_string();
+    assert!(err.contains("does not match the model"), "{err}");
+    std::fs::remove_file(dir.path().join(IDS_FILE)).unwrap();
+    assert!(matches!(
+        store::open(dir.path()),
+        Err(RecommendError::Io { .. })
+    ));
+}
