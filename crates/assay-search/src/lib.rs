@@ -28,20 +28,27 @@ mod catalog;
 mod error;
 mod eval;
 mod faq;
+mod finetune;
 mod index;
 mod intent;
 mod lexical;
 mod options;
+mod pairs;
 mod vector;
 
 pub use catalog::read_catalog;
 pub use error::SearchError;
 pub use eval::{eval_search, eval_search_modes, EvalMode, ModeScores};
 pub use faq::{FaqAnswer, FaqIndex, FaqPair};
+pub use finetune::{finetune, FinetuneConfig, FinetuneSummary, Validation, VALIDATION_METRICS};
 pub use index::{build_index, check_query, IndexConfig, ItemDoc, SearchIndex, MAX_QUERY_BYTES};
 pub use intent::{Intent, IntentAccuracy};
 pub use options::{
     Explanation, Facets, Filters, Fusion, Hit, MatchedTerm, Mode, SearchOptions, SearchResults,
+};
+pub use pairs::{
+    build_pairs, count_by_source, mine_hard_negatives, query_key, split_by_query, PairSource,
+    PairWeights, TrainingPair,
 };
 pub use vector::{exact_top_k, HnswParams, VectorIndex};
 

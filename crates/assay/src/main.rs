@@ -9,6 +9,7 @@ mod bandit;
 mod cli;
 mod data;
 mod experiment;
+mod finetune;
 mod ope;
 mod output;
 mod quickstart;
@@ -58,6 +59,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Index(cmd) => search::index(cmd),
         cli::Command::Search(cmd) => search::search(cmd),
         cli::Command::EvalSearch(cmd) => search::eval_search(cmd),
+        cli::Command::Finetune(cmd) => finetune::run(cmd),
         cli::Command::Value(cmd) => value::run(cmd),
         cli::Command::Ope(cmd) => ope::run(cmd),
         cli::Command::Bandit(cli::BanditCommand::Simulate(cmd)) => bandit::simulate(cmd),

@@ -42,9 +42,26 @@ pub fn encoder(
     kind: EncoderArg,
     threads: usize,
     onnx_model: Option<&Path>,
+    encoder_model: Option<&Path>,
 ) -> anyhow::Result<Arc<dyn Encoder>> {
     if onnx_model.is_some() && kind != EncoderArg::Ort {
         return Err(BadInput("--onnx-model needs --encoder ort".into()).into());
+    }
+    if let Some(dir) = encoder_model {
+        if kind != EncoderArg::Minilm || onnx_model.is_some() {
+            return Err(BadInput(
+                "--encoder-model runs the folder with candle: leave out --encoder and --onnx-model"
+                    .into(),
+            )
+            .into());
+        }
+        let options = BertOptions {
+            threads,
+            ..BertOptions::default()
+        };
+        let encoder = BertEncoder::load(dir, &options)
+            .map_err(|e| BadInput(format!("--encoder-model {}: {e}", dir.display())))?;
+        return Ok(Arc::new(encoder));
     }
     let encoder: Arc<dyn Encoder> = match kind {
         EncoderArg::Minilm => {
@@ -179,9 +196,19 @@ fn default_index_dir(catalog: &Catalog, kind: EncoderArg) -> PathBuf {
 }
 
 fn index_dir(catalog: &Catalog, args: &CatalogArgs) -> PathBuf {
-    args.index
-        .clone()
-        .unwrap_or_else(|| default_index_dir(catalog, args.encoder))
+    if let Some(dir) = &args.index {
+        return dir.clone();
+    }
+    let default = default_index_dir(catalog, args.encoder);
+    match &args.encoder_model {
+        // One index per model folder, beside the pretrained model's.
+        Some(model) => {
+            let full = std::fs::canonicalize(model).unwrap_or_else(|_| model.clone());
+            let digest = Sha256::digest(full.to_string_lossy().as_bytes());
+            default.with_file_name(format!("model-{}", hex(&digest[..6])))
+        }
+        None => default,
+    }
 }
 
 /// SHA-256 over every item's searchable fields, in item order.
@@ -374,6 +401,7 @@ pub fn index(args: IndexArgs) -> anyhow::Result<()> {
         args.catalog.encoder,
         args.catalog.threads,
         args.catalog.onnx_model.as_deref(),
+        args.catalog.encoder_model.as_deref(),
     )?;
     let (_, summary) = build_saved(&catalog, &args.catalog, query_encoder)?;
     if args.json {
@@ -455,6 +483,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<()> {
         args.catalog.encoder,
         args.catalog.threads,
         args.catalog.onnx_model.as_deref(),
+        args.catalog.encoder_model.as_deref(),
     )?;
     let ready = open_or_build(&catalog, &args.catalog, query_encoder)?;
     let started = Instant::now();
@@ -674,25 +703,33 @@ pub struct SearchEval {
     intent: Option<IntentReport>,
 }
 
+/// Reads a judgments file against the catalog's items; `--unknown-refs drop` drops rows
+/// naming unknown items (with a note), anything else fails on them.
+pub fn read_judgments_file(
+    catalog: &Catalog,
+    path: &Path,
+    unknown_refs: Option<UnknownRefsArg>,
+) -> anyhow::Result<Vec<Judgment>> {
+    let options = match unknown_refs {
+        Some(UnknownRefsArg::Drop) => LoadOptions::new(UnknownRefs::Drop),
+        _ => LoadOptions::new(UnknownRefs::Fail),
+    };
+    let loaded = assay_import::read_judgments(path, &catalog.dataset.items, &options)?;
+    for dropped in &loaded.dropped {
+        eprintln!(
+            "note: dropped {} judgment(s) of {} with an {} (first at {})",
+            dropped.count,
+            dropped.file.display(),
+            dropped.reason,
+            dropped.first
+        );
+    }
+    Ok(loaded.judgments)
+}
+
 fn judgments_of(catalog: &Catalog, args: &EvalSearchArgs) -> anyhow::Result<Vec<Judgment>> {
     match &args.judgments {
-        Some(path) => {
-            let options = match args.catalog.data.unknown_refs {
-                Some(UnknownRefsArg::Drop) => LoadOptions::new(UnknownRefs::Drop),
-                _ => LoadOptions::new(UnknownRefs::Fail),
-            };
-            let loaded = assay_import::read_judgments(path, &catalog.dataset.items, &options)?;
-            for dropped in &loaded.dropped {
-                eprintln!(
-                    "note: dropped {} judgment(s) of {} with an {} (first at {})",
-                    dropped.count,
-                    dropped.file.display(),
-                    dropped.reason,
-                    dropped.first
-                );
-            }
-            Ok(loaded.judgments)
-        }
+        Some(path) => read_judgments_file(catalog, path, args.catalog.data.unknown_refs),
         None if !catalog.dataset.judgments.is_empty() => Ok(catalog.dataset.judgments.clone()),
         None => Err(BadInput(format!(
             "{} has no judgments; pass --judgments FILE (TSV with header query_id, query, item_id, grade)",
@@ -791,6 +828,7 @@ pub fn eval_search(args: EvalSearchArgs) -> anyhow::Result<()> {
         args.catalog.encoder,
         args.catalog.threads,
         args.catalog.onnx_model.as_deref(),
+        args.catalog.encoder_model.as_deref(),
     )?;
     let ready = open_or_build(&catalog, &args.catalog, query_encoder)?;
     let eval = evaluate(&catalog, &judgments, labels.as_deref(), &ready, &modes)?;
@@ -823,11 +861,17 @@ pub fn quick_search(shop: &Path, index_dir: &Path) -> anyhow::Result<QuickSearch
         },
         encoder: EncoderArg::Minilm,
         onnx_model: None,
+        encoder_model: None,
         index: Some(index_dir.to_owned()),
         threads: 0,
     };
     let catalog = load_catalog(&args.data)?;
-    let query_encoder = encoder(args.encoder, args.threads, args.onnx_model.as_deref())?;
+    let query_encoder = encoder(
+        args.encoder,
+        args.threads,
+        args.onnx_model.as_deref(),
+        args.encoder_model.as_deref(),
+    )?;
     let (index, summary) = build_saved(&catalog, &args, query_encoder)?;
     let ready = Ready {
         index,
