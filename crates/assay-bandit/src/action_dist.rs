@@ -4,13 +4,11 @@
 //! that is 1.9 GB of f64, so a context-free policy (the same distribution every round, like OBP's
 //! Bernoulli TS batch distribution) is stored once and shared by every round.
 
-use std::collections::HashMap;
-use std::path::Path;
-
-use crate::error::{bad_file, BanditError, Result};
-
+use assay_import::ActionDistTable;
 /// How far a position's probabilities may stray from 1 (files print rounded decimals).
-pub const SUM_TOLERANCE: f64 = 1e-6;
+pub use assay_import::SUM_TOLERANCE;
+
+use crate::error::{BanditError, Result};
 
 /// `pi(action, position | round)`: for each round and slot, a distribution over actions.
 ///
@@ -93,181 +91,54 @@ impl ActionDist {
         })
     }
 
-    /// Reads a CSV file: `action,position,prob` (context-free) or `round,action,position,prob`.
-    ///
-    /// Actions and positions are labelled as in the logs: actions are dense item indices
-    /// (`0..n_actions`; for OBD the `item_id`), positions count from 1. Rounds count from 0 in the
-    /// order of the logged feedback. Missing rows mean probability 0. Each position's
-    /// probabilities (per round) must sum to 1 within [`SUM_TOLERANCE`]. Errors name the file,
-    /// the line and the field.
+    /// Reads an action-distribution CSV file with [`assay_import::read_action_dist`] (which
+    /// documents the format; errors name the file, the line and the field).
     pub fn from_csv(
-        path: &Path,
+        path: &std::path::Path,
         n_rounds: usize,
         n_actions: usize,
         len_list: usize,
     ) -> Result<ActionDist> {
-        let text = std::fs::read_to_string(path).map_err(|source| BanditError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        ActionDist::parse_csv(path, &text, n_rounds, n_actions, len_list)
+        let table = assay_import::read_action_dist(path, n_rounds, n_actions, len_list)?;
+        ActionDist::from_table(table)
     }
 
-    /// Parses the text of an action-distribution CSV; `path` only labels errors. See [`ActionDist::from_csv`].
-    pub fn parse_csv(
-        path: &Path,
-        text: &str,
-        n_rounds: usize,
-        n_actions: usize,
-        len_list: usize,
-    ) -> Result<ActionDist> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .trim(csv::Trim::All)
-            .from_reader(text.as_bytes());
-        let headers = reader
-            .headers()
-            .map_err(|e| bad_file(path, 1, "header", e.to_string()))?
-            .clone();
-        let names: Vec<&str> = headers.iter().collect();
-        let per_round = match names.as_slice() {
-            ["action", "position", "prob"] => false,
-            ["round", "action", "position", "prob"] => true,
-            _ => {
-                return Err(bad_file(
-                    path,
-                    1,
-                    "header",
-                    format!(
-                    "expected `action,position,prob` or `round,action,position,prob`, found `{}`",
-                    names.join(",")
-                ),
-                ))
-            }
-        };
-        let rounds = if per_round { n_rounds } else { 1 };
-        let mut probs = vec![0.0; rounds * len_list * n_actions];
-        let mut seen_line: HashMap<(usize, usize, usize), u64> = HashMap::new();
-        let mut sum_line: Vec<u64> = vec![0; rounds * len_list];
-        for record in reader.records() {
-            let record = record.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
-                bad_file(path, line, "row", e.to_string())
-            })?;
-            let line = record.position().map_or(0, |p| p.line());
-            let field = |k: usize| record.get(k).unwrap_or("");
-            let offset = usize::from(per_round);
-            let round = if per_round {
-                let value = field(0);
-                let round: usize = value.parse().map_err(|_| {
-                    bad_file(
-                        path,
-                        line,
-                        "round",
-                        format!("expected a round number, found `{value}`"),
-                    )
-                })?;
-                if round >= n_rounds {
-                    return Err(bad_file(
-                        path,
-                        line,
-                        "round",
-                        format!("round {round} is outside the {n_rounds} logged rounds (counted from 0)"),
-                    ));
-                }
-                round
-            } else {
-                0
-            };
-            let value = field(offset);
-            let action: usize = value.parse().map_err(|_| {
-                bad_file(
-                    path,
-                    line,
-                    "action",
-                    format!("expected an action index, found `{value}`"),
-                )
-            })?;
-            if action >= n_actions {
-                return Err(bad_file(
-                    path,
-                    line,
-                    "action",
-                    format!("action {action} is outside the item set 0..{n_actions}"),
-                ));
-            }
-            let value = field(offset + 1);
-            let position: usize = value.parse().map_err(|_| {
-                bad_file(
-                    path,
-                    line,
-                    "position",
-                    format!("expected a position counted from 1, found `{value}`"),
-                )
-            })?;
-            if position == 0 || position > len_list {
-                return Err(bad_file(
-                    path,
-                    line,
-                    "position",
-                    format!("position {position} is outside 1..={len_list}"),
-                ));
-            }
-            let value = field(offset + 2);
-            let prob: f64 = value.parse().map_err(|_| {
-                bad_file(
-                    path,
-                    line,
-                    "prob",
-                    format!("expected a probability, found `{value}`"),
-                )
-            })?;
-            if !(0.0..=1.0).contains(&prob) {
-                return Err(bad_file(
-                    path,
-                    line,
-                    "prob",
-                    format!("probability {prob} is outside [0, 1]"),
-                ));
-            }
-            if let Some(first) = seen_line.insert((round, action, position), line) {
-                return Err(bad_file(
-                    path,
-                    line,
-                    "action",
-                    format!("duplicate row for action {action} at position {position} (first on line {first})"),
-                ));
-            }
-            let slot = round * len_list + position - 1;
-            probs[slot * n_actions + action] = prob;
-            sum_line[slot] = sum_line[slot].max(line);
+    /// Wraps the checked probabilities of an action-distribution file (read by
+    /// [`assay_import::read_action_dist`]), checking them again: shapes, and every slot a
+    /// distribution.
+    pub fn from_table(table: ActionDistTable) -> Result<ActionDist> {
+        let ActionDistTable {
+            n_rounds,
+            n_actions,
+            len_list,
+            probs,
+        } = table;
+        let slots = n_rounds.unwrap_or(1) * len_list;
+        if probs.len() != slots * n_actions || n_actions == 0 || len_list == 0 {
+            return Err(BanditError::Invalid(format!(
+                "the action distribution has {} values, expected {slots} slots x {n_actions} actions",
+                probs.len()
+            )));
         }
-        for slot in 0..rounds * len_list {
-            let sum: f64 = probs[slot * n_actions..(slot + 1) * n_actions].iter().sum();
-            if (sum - 1.0).abs() > SUM_TOLERANCE {
-                let (round, position) = (slot / len_list, slot % len_list + 1);
-                let which = if per_round {
-                    format!("round {round}, position {position}")
-                } else {
-                    format!("position {position}")
-                };
-                return Err(bad_file(
-                    path,
-                    sum_line[slot],
-                    "prob",
-                    format!("the probabilities of {which} sum to {sum}, expected 1"),
-                ));
-            }
+        for slot in 0..slots {
+            check_distribution(&probs[slot * n_actions..(slot + 1) * n_actions]).map_err(|m| {
+                BanditError::Invalid(format!(
+                    "round {}, position {}: {m}",
+                    slot / len_list,
+                    slot % len_list
+                ))
+            })?;
         }
         Ok(ActionDist {
-            n_rounds: per_round.then_some(n_rounds),
+            n_rounds,
             n_actions,
             len_list,
             probs,
         })
     }
 
-    /// Writes the distribution as CSV in the format [`ActionDist::from_csv`] reads (zero rows omitted).
+    /// Writes the distribution as CSV in the format [`assay_import::read_action_dist`] reads (zero
+    /// rows omitted).
     pub fn to_csv(&self) -> String {
         let mut out = String::new();
         match self.n_rounds {
@@ -357,8 +228,11 @@ fn check_distribution(row: &[f64]) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    use std::path::Path;
+
     fn parse(text: &str, n_rounds: usize) -> Result<ActionDist> {
-        ActionDist::parse_csv(Path::new("pi.csv"), text, n_rounds, 3, 2)
+        let table = assay_import::parse_action_dist(Path::new("pi.csv"), text, n_rounds, 3, 2)?;
+        ActionDist::from_table(table)
     }
 
     #[test]

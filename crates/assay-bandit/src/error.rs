@@ -1,9 +1,7 @@
-use std::path::PathBuf;
-
 /// Everything that can go wrong in this crate.
 ///
-/// Errors about input data name the row (a round of logged feedback, an event of a dataset)
-/// or the file, line and field, so that a user can find and fix the record.
+/// Errors about input data name the row (a round of logged feedback, an event of a dataset);
+/// errors about files come from assay-import and name the file, line and field.
 #[derive(Debug, thiserror::Error)]
 pub enum BanditError {
     /// A logged round (or the dataset event it came from) is not usable.
@@ -28,26 +26,44 @@ pub enum BanditError {
         /// The number of rounds.
         expected: usize,
     },
-    /// A value in a file is malformed.
-    #[error("{}:{line}: field `{field}`: {message}", path.display())]
-    BadFile {
-        /// The file.
-        path: PathBuf,
-        /// One-based line number (0 when the problem concerns the whole file).
-        line: u64,
-        /// The field or column.
-        field: String,
-        /// What is wrong and what was expected.
-        message: String,
+    /// No registered policy has this name.
+    #[error("unknown policy '{given}': expected {expected}")]
+    UnknownPolicy {
+        /// The name given.
+        given: String,
+        /// The accepted names.
+        expected: String,
     },
-    /// Reading a file failed.
-    #[error("cannot read {}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+    /// The policy has no action distribution without an online run.
+    #[error(
+        "policy '{policy}' cannot be evaluated off-policy from logs alone: expected {expected}"
+    )]
+    NotOffPolicy {
+        /// The policy's name.
+        policy: &'static str,
+        /// The policies that can be.
+        expected: String,
     },
+    /// The Bernoulli TS prior does not cover the logs' actions.
+    #[error("the prior has {prior} items, the logs have {actions} actions")]
+    PriorMismatch {
+        /// Actions in the prior.
+        prior: usize,
+        /// Actions in the logs.
+        actions: usize,
+    },
+    /// No estimator has this name.
+    #[error(
+        "unknown estimator '{given}': expected a comma-separated list of replay, dm, ipw, snipw, \
+         dr, sndr, switch-dr:TAU, dr-os:LAMBDA, or 'all'"
+    )]
+    UnknownEstimator {
+        /// The name given.
+        given: String,
+    },
+    /// A file could not be read (assay-import's error, which names file, line and field).
+    #[error(transparent)]
+    Import(#[from] assay_import::ImportError),
     /// Shapes or parameters do not fit together (a programming or configuration mistake).
     #[error("invalid input: {0}")]
     Invalid(String),
@@ -55,17 +71,3 @@ pub enum BanditError {
 
 /// This crate's result type.
 pub type Result<T, E = BanditError> = std::result::Result<T, E>;
-
-pub(crate) fn bad_file(
-    path: &std::path::Path,
-    line: u64,
-    field: &str,
-    message: impl Into<String>,
-) -> BanditError {
-    BanditError::BadFile {
-        path: path.to_path_buf(),
-        line,
-        field: field.to_owned(),
-        message: message.into(),
-    }
-}

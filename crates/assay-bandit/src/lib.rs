@@ -15,29 +15,25 @@
 //! 3 slots need tens of megabytes instead of the 1.9 GB a dense array would take.
 //!
 //! Beyond OPE: [`learner`] learns a policy from the logs (OBP's IPW learner) whose
-//! [`ActionDist`] the estimators evaluate; [`business`] computes business metrics (CTR,
-//! conversion, GMV, dwell, retention) with intervals from a dataset's log; [`ab`] reads and
-//! analyzes A/B tests (z and Welch tests, lift, power, CUPED, a peeking check).
+//! [`ActionDist`] the estimators evaluate. A/B tests and business metrics are not here; they are
+//! assay-experiment's.
 
 #![warn(missing_docs)]
 // Numeric kernels index several parallel arrays by one loop variable; that reads best as a range loop.
 #![allow(clippy::needless_range_loop)]
 
-pub mod ab;
 mod action_dist;
-pub mod business;
 mod error;
 mod estimators;
 mod feedback;
 pub mod learner;
 mod ope;
 pub mod policy;
+mod registry;
 mod reward_model;
 pub mod sim;
 
-pub use ab::{analyze, read_ab_csv, AbConfig, AbData, AbReport};
 pub use action_dist::{ActionDist, SUM_TOLERANCE};
-pub use business::{business_metrics, BusinessConfig, BusinessReport, BusinessRow, Unit};
 pub use error::{BanditError, Result};
 pub use estimators::{
     bootstrap_interval, percentile_sorted, round_rewards, BootstrapInterval, DenseRewards,
@@ -48,5 +44,9 @@ pub use learner::{learn_ipw_policy, IpwLearner, LearnerConfig, LearnerOutput};
 pub use ope::{
     bts_action_dist, obd_benchmark, relative_error, run_ope, run_ope_with_model, Estimate,
     ObdBenchmark, ObdBenchmarkConfig, OpeConfig, RelativeErrorSummary,
+};
+pub use registry::{
+    evaluate_policy, parse_estimators, EvaluationPolicy, PolicyEntry, PolicyName, PolicySettings,
+    REGISTRY,
 };
 pub use reward_model::{sigmoid, CrossFittedRewards, LogisticRegression, RewardModelConfig};

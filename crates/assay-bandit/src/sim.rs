@@ -18,6 +18,7 @@ use crate::error::Result;
 use crate::estimators::{bootstrap_interval, round_rewards, EstimatorKind, RoundTerms};
 use crate::feedback::{FeedbackParts, LoggedFeedback};
 use crate::policy::Policy;
+use crate::registry::PolicyName;
 use crate::reward_model::{dot, sigmoid, CrossFittedRewards, RewardModelConfig};
 
 /// The environment (see the module docs).
@@ -181,6 +182,25 @@ impl SyntheticBandit {
             curve.push(total);
         }
         curve
+    }
+
+    /// Runs each registered policy online for `n_rounds` from a fresh start and returns its
+    /// cumulative expected regret after each round (see [`SyntheticBandit::regret_curve`]).
+    /// Every policy sees the same stream of contexts and click draws, seeded by `seed`.
+    pub fn compare_policies(
+        &self,
+        policies: &[PolicyName],
+        n_rounds: usize,
+        seed: u64,
+    ) -> Result<Vec<Vec<f64>>> {
+        policies
+            .iter()
+            .map(|name| {
+                let mut policy = name.online(self.n_actions, self.dim)?;
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                Ok(self.regret_curve(policy.as_mut(), n_rounds, &mut rng))
+            })
+            .collect()
     }
 }
 

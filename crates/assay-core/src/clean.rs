@@ -106,6 +106,65 @@ pub(crate) fn counts(data: &Dataset, rows: &[u32]) -> (Vec<usize>, Vec<usize>) {
     (user_count, item_count)
 }
 
+/// The cleaning steps a user asked for, applied in a fixed order: dedupe, then the rating
+/// threshold, then the k-core.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cleaning {
+    /// Drop exact repeats of an event ([`dedupe`]).
+    pub dedupe: bool,
+    /// Drop ratings below this value ([`ratings_at_least`]).
+    pub min_rating: Option<f64>,
+    /// Keep users and items with at least this many events, until stable ([`k_core`]).
+    pub k_core: Option<usize>,
+}
+
+/// One applied cleaning step and the events it dropped.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CleaningStep {
+    /// The step, for people: "dedupe", "ratings >= 4", "5-core".
+    pub step: String,
+    /// Events it dropped.
+    pub dropped: usize,
+}
+
+impl Cleaning {
+    /// True when no step is asked for.
+    pub fn is_empty(&self) -> bool {
+        !self.dedupe && self.min_rating.is_none() && self.k_core.is_none()
+    }
+
+    /// The event rows of `data` left after the steps, in log order, with what each dropped.
+    pub fn apply(&self, data: &Dataset) -> (Vec<u32>, Vec<CleaningStep>) {
+        let mut rows: Vec<u32> = (0..data.events.len() as u32).collect();
+        let mut steps = Vec::new();
+        if self.dedupe {
+            let (kept, dropped) = dedupe(data, &rows);
+            steps.push(CleaningStep {
+                step: "dedupe".to_owned(),
+                dropped,
+            });
+            rows = kept;
+        }
+        if let Some(threshold) = self.min_rating {
+            let kept = ratings_at_least(data, &rows, threshold);
+            steps.push(CleaningStep {
+                step: format!("ratings >= {threshold}"),
+                dropped: rows.len() - kept.len(),
+            });
+            rows = kept;
+        }
+        if let Some(k) = self.k_core {
+            let kept = k_core(data, &rows, k, k);
+            steps.push(CleaningStep {
+                step: format!("{k}-core"),
+                dropped: rows.len() - kept.len(),
+            });
+            rows = kept;
+        }
+        (rows, steps)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use assay_encoder::{BertEncoder, BertOptions, Encoder, OrtEncoder, OrtOptions};
+use assay_encoder::{BertEncoder, Encoder, EncoderOptions, OrtEncoder};
 use assay_fetch::{Home, Pack};
 
 type Error = Box<dyn std::error::Error>;
@@ -118,7 +118,7 @@ fn main() -> Result<(), Error> {
             let encoder: Box<dyn Encoder> = match backend.as_str() {
                 "candle" => Box::new(BertEncoder::load(
                     &minilm,
-                    &BertOptions {
+                    &EncoderOptions {
                         batch_size: args.batch,
                         threads,
                         max_seq_length: None,
@@ -136,7 +136,7 @@ fn main() -> Result<(), Error> {
                         &library,
                         &model,
                         &minilm,
-                        &OrtOptions {
+                        &EncoderOptions {
                             batch_size: args.batch,
                             threads,
                             max_seq_length: None,

@@ -10,29 +10,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
-use crate::{l2_normalize, Encoder, EncoderError, Result};
-
-/// How a [`BertEncoder`] runs.
-#[derive(Debug, Clone)]
-pub struct BertOptions {
-    /// Texts per forward pass (default 32).
-    pub batch_size: usize,
-    /// Worker threads; 0 means one per available core.
-    pub threads: usize,
-    /// Longest input in tokens; `None` reads `sentence_bert_config.json` (256 for MiniLM),
-    /// falling back to 256.
-    pub max_seq_length: Option<usize>,
-}
-
-impl Default for BertOptions {
-    fn default() -> Self {
-        BertOptions {
-            batch_size: 32,
-            threads: 0,
-            max_seq_length: None,
-        }
-    }
-}
+use crate::{l2_normalize, Encoder, EncoderError, EncoderOptions, Result};
 
 /// A BERT sentence encoder run with candle on the CPU: mean pooling over the attention mask,
 /// then L2 normalisation — the recipe of sentence-transformers' all-MiniLM-L6-v2.
@@ -143,7 +121,7 @@ pub(crate) fn fingerprint(whole: &[&Path], weights: &Path) -> Result<String> {
 
 impl BertEncoder {
     /// Loads the model in `dir` (config.json, model.safetensors, tokenizer.json).
-    pub fn load(dir: &Path, options: &BertOptions) -> Result<BertEncoder> {
+    pub fn load(dir: &Path, options: &EncoderOptions) -> Result<BertEncoder> {
         let config_path = required(dir, "config.json")?;
         let weights_path = required(dir, "model.safetensors")?;
         let tokenizer_path = required(dir, "tokenizer.json")?;

@@ -15,7 +15,7 @@
 //!
 //! A second backend, [`OrtEncoder`] (cargo feature `ort`, on by default), runs any ONNX export
 //! of such a model with ONNX Runtime — by default the int8 all-MiniLM-L6-v2 from
-//! `assay data fetch ort` — with the same tokenizer, pooling and normalisation. The `ort` crate
+//! the `ort` packs — with the same tokenizer, pooling and normalisation. The `ort` crate
 //! is built with `load-dynamic`: ONNX Runtime is not linked at build time but opened from the
 //! fetched `libonnxruntime.so` when the first encoder is made, so the feature costs only the
 //! compile time of a thin wrapper. It is the fast path: about 2x candle's throughput on CPU.
@@ -30,27 +30,52 @@ mod finetune;
 mod hash;
 #[cfg(feature = "ort")]
 mod onnx;
+mod spec;
 
 use std::path::PathBuf;
 
-pub use bert::{BertEncoder, BertOptions};
+pub use bert::BertEncoder;
 pub use cache::CachedEncoder;
 pub use finetune::{BiEncoderTrainer, FinetuneOptions, Freeze, StepStats, TRAINING_FILE};
 pub use hash::HashEncoder;
 #[cfg(feature = "ort")]
-pub use onnx::{OrtEncoder, OrtOptions};
+pub use onnx::OrtEncoder;
+pub use spec::{EncoderKind, EncoderSpec, SpecError, HASH_DIM};
+
+/// How a model-backed encoder ([`BertEncoder`], [`OrtEncoder`]) runs.
+#[derive(Debug, Clone)]
+pub struct EncoderOptions {
+    /// Texts per forward pass (default 32).
+    pub batch_size: usize,
+    /// Worker threads (for ONNX Runtime, intra-op threads, which also bound tokenization);
+    /// 0 means one per available core.
+    pub threads: usize,
+    /// Longest input in tokens; `None` reads `sentence_bert_config.json` from the model's
+    /// folder (256 for MiniLM), falling back to 256.
+    pub max_seq_length: Option<usize>,
+}
+
+impl Default for EncoderOptions {
+    fn default() -> Self {
+        EncoderOptions {
+            batch_size: 32,
+            threads: 0,
+            max_seq_length: None,
+        }
+    }
+}
 
 /// What can go wrong while loading a model or encoding text.
 #[derive(Debug, thiserror::Error)]
 pub enum EncoderError {
     /// A model file is missing from the model directory.
-    #[error("model file {path} not found (fetch the model with `assay data fetch minilm`)")]
+    #[error("model file {path} not found")]
     MissingFile {
         /// The file that was looked for.
         path: PathBuf,
     },
     /// A file of a fetchable pack is missing at the given path.
-    #[error("{path} not found (fetch it with `assay data fetch {pack}`)")]
+    #[error("{path} not found (it comes with the `{pack}` pack)")]
     NotFound {
         /// The file that was looked for.
         path: PathBuf,
@@ -58,7 +83,7 @@ pub enum EncoderError {
         pack: &'static str,
     },
     /// A pack the encoder needs is neither in the cache nor in a shared copy.
-    #[error("{what} is not downloaded: run `assay data fetch {pack}`")]
+    #[error("{what} is not downloaded (the `{pack}` pack)")]
     NotFetched {
         /// What is missing, for people.
         what: &'static str,

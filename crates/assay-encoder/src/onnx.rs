@@ -1,5 +1,5 @@
 //! The ONNX Runtime backend: any BERT-family sentence model exported to ONNX, run by the
-//! ONNX Runtime shared library that `assay data fetch ort` puts in the cache.
+//! ONNX Runtime shared library of the `ort` pack, from the cache.
 //!
 //! The `ort` crate is built with `load-dynamic`: nothing links against ONNX Runtime at build
 //! time, the library is opened with `dlopen` when the first [`OrtEncoder`] is made. Tokenization,
@@ -17,30 +17,7 @@ use ort::value::{Tensor, TensorElementType, ValueType};
 use tokenizers::Tokenizer;
 
 use crate::bert::{fingerprint, load_tokenizer, max_seq_length, required};
-use crate::{l2_normalize, Encoder, EncoderError, Result};
-
-/// How an [`OrtEncoder`] runs.
-#[derive(Debug, Clone)]
-pub struct OrtOptions {
-    /// Texts per forward pass (default 32).
-    pub batch_size: usize,
-    /// ONNX Runtime intra-op threads, which also bound tokenization; 0 means one per available
-    /// core.
-    pub threads: usize,
-    /// Longest input in tokens; `None` reads `sentence_bert_config.json` next to the tokenizer
-    /// (256 for MiniLM), falling back to 256.
-    pub max_seq_length: Option<usize>,
-}
-
-impl Default for OrtOptions {
-    fn default() -> Self {
-        OrtOptions {
-            batch_size: 32,
-            threads: 0,
-            max_seq_length: None,
-        }
-    }
-}
+use crate::{l2_normalize, Encoder, EncoderError, EncoderOptions, Result};
 
 /// What the model's output holds.
 #[derive(Debug)]
@@ -220,7 +197,7 @@ impl OrtEncoder {
         library: &Path,
         model: &Path,
         tokenizer_dir: &Path,
-        options: &OrtOptions,
+        options: &EncoderOptions,
     ) -> Result<OrtEncoder> {
         let tokenizer_path = required(tokenizer_dir, "tokenizer.json")?;
         if !model.is_file() {
@@ -279,7 +256,7 @@ impl OrtEncoder {
         Ok(encoder)
     }
 
-    /// The int8 all-MiniLM-L6-v2 with ONNX Runtime, from the packs of `assay data fetch ort`
+    /// The int8 all-MiniLM-L6-v2 with ONNX Runtime, from the `ort` packs
     /// (found in `home`'s cache or shared copy), on `threads` threads (0 = all cores), with
     /// the default batch size. Does not download anything.
     pub fn from_packs(home: &Home, threads: usize) -> Result<OrtEncoder> {
@@ -309,9 +286,9 @@ impl OrtEncoder {
             what: "the all-MiniLM-L6-v2 tokenizer",
             pack: "ort",
         })?;
-        let options = OrtOptions {
+        let options = EncoderOptions {
             threads,
-            ..OrtOptions::default()
+            ..EncoderOptions::default()
         };
         OrtEncoder::load(&library, &model, &tokenizer_dir, &options)
     }
@@ -450,12 +427,12 @@ mod tests {
             &dir.join("libonnxruntime.so"),
             &dir.join("missing.onnx"),
             dir,
-            &OrtOptions::default(),
+            &EncoderOptions::default(),
         )
         .unwrap_err()
         .to_string();
         assert!(
-            err.ends_with("missing.onnx not found (fetch it with `assay data fetch minilm-int8`)"),
+            err.ends_with("missing.onnx not found (it comes with the `minilm-int8` pack)"),
             "{err}"
         );
         std::fs::write(dir.join("model.onnx"), b"").expect("write");
@@ -463,14 +440,12 @@ mod tests {
             &dir.join("libonnxruntime.so"),
             &dir.join("model.onnx"),
             dir,
-            &OrtOptions::default(),
+            &EncoderOptions::default(),
         )
         .unwrap_err()
         .to_string();
         assert!(
-            err.ends_with(
-                "libonnxruntime.so not found (fetch it with `assay data fetch onnxruntime`)"
-            ),
+            err.ends_with("libonnxruntime.so not found (it comes with the `onnxruntime` pack)"),
             "{err}"
         );
         // A file that is not a shared library is refused by dlopen, not a crash.
@@ -479,7 +454,7 @@ mod tests {
             &dir.join("libfake.so"),
             &dir.join("model.onnx"),
             dir,
-            &OrtOptions::default(),
+            &EncoderOptions::default(),
         )
         .unwrap_err()
         .to_string();
@@ -494,7 +469,7 @@ mod tests {
         let err = OrtEncoder::from_packs(&home, 1).unwrap_err().to_string();
         assert_eq!(
             err,
-            "the ONNX Runtime library is not downloaded: run `assay data fetch ort`"
+            "the ONNX Runtime library is not downloaded (the `ort` pack)"
         );
     }
 }

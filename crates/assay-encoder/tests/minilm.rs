@@ -1,7 +1,9 @@
 //! The candle encoder against sentence-transformers' own vectors (see tests/fixtures/README.md).
 //! Skips with a note when the shared model folder is absent.
 
-use assay_encoder::{cosine, shared_minilm_dir, BertEncoder, BertOptions, CachedEncoder, Encoder};
+use assay_encoder::{
+    cosine, shared_minilm_dir, BertEncoder, CachedEncoder, Encoder, EncoderOptions,
+};
 
 #[derive(serde::Deserialize)]
 struct Reference {
@@ -22,7 +24,7 @@ fn candle_matches_sentence_transformers() {
     };
     let encoder = BertEncoder::load(
         &dir,
-        &BertOptions {
+        &EncoderOptions {
             batch_size: 4,
             threads: 2,
             max_seq_length: None,
@@ -57,7 +59,7 @@ fn cached_bert_is_served_from_disk() {
         return;
     };
     let tmp = tempfile::tempdir().expect("tempdir");
-    let encoder = BertEncoder::load(&dir, &BertOptions::default()).expect("model loads");
+    let encoder = BertEncoder::load(&dir, &EncoderOptions::default()).expect("model loads");
     let first = {
         let cache = CachedEncoder::open(&encoder, tmp.path()).expect("cache opens");
         cache.encode(&["red dress", "blue shoe"]).expect("encodes")

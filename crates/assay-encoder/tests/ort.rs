@@ -245,7 +245,7 @@ fn fp32_onnx_export_matches_sentence_transformers() {
         &library,
         std::path::Path::new(&model),
         &minilm,
-        &assay_encoder::OrtOptions::default(),
+        &assay_encoder::EncoderOptions::default(),
     )
     .expect("the export loads");
     let reference = reference();

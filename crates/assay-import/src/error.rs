@@ -33,6 +33,19 @@ pub enum ImportError {
         /// What is wrong; names the key when there is one.
         message: String,
     },
+    /// A file read on its own (a catalog, A/B test, action distribution, prior, labelled table
+    /// or label file) breaks a rule.
+    #[error("{}:{line}: field `{field}`: {message}", path.display())]
+    Field {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (the header is line 1); 0 when the problem concerns the whole file.
+        line: u64,
+        /// The field, column or key at fault.
+        field: String,
+        /// What was expected and what was found.
+        message: String,
+    },
     /// A data file breaks a rule.
     #[error("{}", DataLocation { file, line: *line, field: field.as_deref(), message })]
     Data {
@@ -79,6 +92,20 @@ impl ImportError {
             file: file.into(),
             line,
             field: field.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn field(
+        path: &std::path::Path,
+        line: u64,
+        field: &str,
+        message: impl Into<String>,
+    ) -> ImportError {
+        ImportError::Field {
+            path: path.to_path_buf(),
+            line,
+            field: field.to_owned(),
             message: message.into(),
         }
     }

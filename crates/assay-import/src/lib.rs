@@ -3,9 +3,13 @@
 //! This is the only crate of assay that reads input files. [`load`] takes a directory, finds out
 //! which of three formats it holds ([`Format`]: RecBole atomic files, an Open Bandit Dataset
 //! campaign, or a shop's own files described by an `assay.toml`), and returns the dataset with an
-//! [`ImportReport`] of what was read and what was dropped. [`read_judgments`] reads a relevance
-//! judgment file on its own, and [`write_atomically`] is the one way assay writes a file, so that
-//! nothing is ever half-written.
+//! [`ImportReport`] of what was read and what was dropped. The files read on their own come here
+//! too: relevance judgments ([`read_judgments`]), a plain catalog ([`read_catalog`]), labelled
+//! queries ([`read_intent_labels`]), an A/B test ([`read_ab_csv`]), an evaluation policy's action
+//! distribution ([`read_action_dist`]), a Bernoulli TS prior ([`BetaPrior::from_yaml_file`]) and
+//! a labelled feature table ([`LabelledTable::read_csv`]); each gives plain, checked data that the
+//! crate using it wraps in its own types. Writing is not here: [`write_atomically`] (re-exported
+//! from assay-fetch) is the one way assay writes a file, so that nothing is ever half-written.
 //!
 //! Key design decision: reading streams. Each file is read one row at a time into a reused
 //! record buffer and turned into columns at once; rows are never kept and external ids are
@@ -20,13 +24,19 @@
 
 #![warn(missing_docs)]
 
-mod atomic;
+mod ab;
+mod action_dist;
+mod catalog;
 mod error;
+mod intent;
 mod judgments;
+mod labelled;
 mod obd;
 mod parse;
+mod prior;
 mod project;
 mod recbole;
+mod refs;
 mod table;
 
 use std::fmt;
@@ -34,9 +44,16 @@ use std::path::{Path, PathBuf};
 
 use assay_core::Dataset;
 
-pub use atomic::write_atomically;
+pub use ab::{parse_ab_csv, read_ab_csv, AbTable};
+pub use action_dist::{parse_action_dist, read_action_dist, ActionDistTable, SUM_TOLERANCE};
+/// Writing stays in assay-fetch, the lowest layer with IO; re-exported for existing callers.
+pub use assay_fetch::write_atomically;
+pub use catalog::read_catalog;
 pub use error::ImportError;
+pub use intent::read_intent_labels;
 pub use judgments::{read_judgments, LoadedJudgments};
+pub use labelled::LabelledTable;
+pub use prior::BetaPrior;
 
 /// The name of the file that marks a directory as a shop project.
 pub const PROJECT_FILE: &str = "assay.toml";

@@ -9,11 +9,9 @@ use assay_core::{Dataset, EventKind, IdMap};
 
 use crate::error::ImportError;
 use crate::parse;
+use crate::refs::{Ref, RefCheck};
 use crate::table::{Table, TableFormat};
-use crate::{
-    judgments, DropReason, Drops, FileReport, Format, ImportReport, LoadOptions, Loaded,
-    UnknownRefs,
-};
+use crate::{judgments, Drops, FileReport, Format, ImportReport, LoadOptions, Loaded, UnknownRefs};
 
 const TOP_KEYS: &[&str] = &["name", "items", "users", "events", "judgments", "options"];
 const ITEM_KEYS: &[&str] = &[
@@ -754,44 +752,35 @@ fn read_events(
     };
 
     let (mut last_session, mut last_query) = (LastSeen::default(), LastSeen::default());
-    let drop_unknown = refs.unknown_refs == UnknownRefs::Drop;
-    let unknown = |table: &Table, column: usize, what: &str, text: &str, file: &Path| {
-        table.error(
-            column,
-            format!(
-                "unknown {what} {}: not in {}; set unknown_refs = \"drop\" in [options] to skip such events",
-                parse::quoted(text),
-                file.display()
-            ),
-        )
+    let mut check = RefCheck {
+        events: path,
+        drop_unknown: refs.unknown_refs == UnknownRefs::Drop,
+        hint: "; set unknown_refs = \"drop\" in [options] to skip such events",
+        drops,
     };
     while table.next_row()? {
         // Parse every cell before touching the dataset, so an error or a drop leaves no trace.
-        let item_text = table.get(item);
-        if item_text.is_empty() {
-            return Err(table.error(item, "expected an item id, found an empty cell"));
+        let item_text = check.id(&table, item, Ref::Item)?;
+        let known_item = dataset.items.ids.get(item_text);
+        if !check.keep(
+            &table,
+            item,
+            Ref::Item,
+            known_item.is_some(),
+            Some(refs.items_path),
+        )? {
+            continue;
         }
-        let item_index = match dataset.items.ids.get(item_text) {
-            Some(index) => index,
-            None if drop_unknown => {
-                drops.add(DropReason::UnknownItem, path, table.line());
-                continue;
-            }
-            None => return Err(unknown(&table, item, "item", item_text, refs.items_path)),
-        };
-        let user_text = table.get(user);
-        if user_text.is_empty() {
-            return Err(table.error(user, "expected a user id, found an empty cell"));
-        }
+        let user_text = check.id(&table, user, Ref::User)?;
         let known_user = dataset.users.ids.get(user_text);
-        if known_user.is_none() {
-            if let Some(users_path) = refs.users_path {
-                if drop_unknown {
-                    drops.add(DropReason::UnknownUser, path, table.line());
-                    continue;
-                }
-                return Err(unknown(&table, user, "user", user_text, users_path));
-            }
+        if !check.keep(
+            &table,
+            user,
+            Ref::User,
+            known_user.is_some(),
+            refs.users_path,
+        )? {
+            continue;
         }
         let kind_value = match kind {
             KindSource::Constant(kind) => kind,
@@ -853,10 +842,9 @@ fn read_events(
             }
             _ => assay_core::NO_QUERY,
         };
-        let user_index = match known_user {
-            Some(index) => index,
-            None => dataset.users.intern(user_text),
-        };
+        // Without a catalog (or user file) to check against, ids name new entries.
+        let item_index = known_item.unwrap_or_else(|| dataset.items.intern(item_text));
+        let user_index = known_user.unwrap_or_else(|| dataset.users.intern(user_text));
         dataset.events.push(
             user_index,
             item_index,

@@ -10,10 +10,9 @@ use assay_core::{Dataset, EventKind};
 
 use crate::error::ImportError;
 use crate::parse;
+use crate::refs::{Ref, RefCheck};
 use crate::table::{Table, TableFormat};
-use crate::{
-    DropReason, Drops, FileReport, Format, ImportReport, LoadOptions, Loaded, UnknownRefs,
-};
+use crate::{Drops, FileReport, Format, ImportReport, LoadOptions, Loaded, UnknownRefs};
 
 /// The type half of a `name:type` header field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,40 +305,34 @@ fn read_inter(
     } else {
         EventKind::Click
     };
-    let unknown = |table: &Table, column: usize, what: &str, text: &str, file: &Path| {
-        table.error(
-            column,
-            format!(
-                "unknown {what} {}: not in {}",
-                parse::quoted(text),
-                file.display()
-            ),
-        )
+    let mut check = RefCheck {
+        events: path,
+        drop_unknown: unknown_refs == UnknownRefs::Drop,
+        hint: "",
+        drops,
     };
     while table.next_row()? {
-        let item_text = table.get(item);
-        let user_text = table.get(user);
-        if item_text.is_empty() {
-            return Err(table.error(item, "expected an item id, found an empty cell"));
-        }
-        if user_text.is_empty() {
-            return Err(table.error(user, "expected a user id, found an empty cell"));
-        }
+        let item_text = check.id(&table, item, Ref::Item)?;
+        let user_text = check.id(&table, user, Ref::User)?;
         let known_item = dataset.items.ids.get(item_text);
-        if let (None, Some(items_path)) = (known_item, catalogs.items) {
-            if unknown_refs == UnknownRefs::Drop {
-                drops.add(DropReason::UnknownItem, path, table.line());
-                continue;
-            }
-            return Err(unknown(&table, item, "item", item_text, items_path));
+        if !check.keep(
+            &table,
+            item,
+            Ref::Item,
+            known_item.is_some(),
+            catalogs.items,
+        )? {
+            continue;
         }
         let known_user = dataset.users.ids.get(user_text);
-        if let (None, Some(users_path)) = (known_user, catalogs.users) {
-            if unknown_refs == UnknownRefs::Drop {
-                drops.add(DropReason::UnknownUser, path, table.line());
-                continue;
-            }
-            return Err(unknown(&table, user, "user", user_text, users_path));
+        if !check.keep(
+            &table,
+            user,
+            Ref::User,
+            known_user.is_some(),
+            catalogs.users,
+        )? {
+            continue;
         }
         let value = match rating {
             Some(column) => parse::finite(table.get(column)).map_err(|m| table.error(column, m))?,
@@ -351,14 +344,9 @@ fn read_inter(
             }
             None => assay_core::NO_TIME,
         };
-        let item_index = match known_item {
-            Some(index) => index,
-            None => dataset.items.intern(item_text),
-        };
-        let user_index = match known_user {
-            Some(index) => index,
-            None => dataset.users.intern(user_text),
-        };
+        // Without a catalog (or user file) to check against, ids name new entries.
+        let item_index = known_item.unwrap_or_else(|| dataset.items.intern(item_text));
+        let user_index = known_user.unwrap_or_else(|| dataset.users.intern(user_text));
         dataset.events.push(
             user_index,
             item_index,

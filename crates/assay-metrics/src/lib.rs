@@ -7,6 +7,11 @@
 //! - [`beyond`]: properties of the lists themselves (item coverage, Gini of exposure,
 //!   intra-list diversity, novelty), with [`ExposureAccumulator`].
 //! - [`pointwise`]: AUC and LogLoss for scores of single (user, item) pairs.
+//! - [`audience`]: scoring any ranker over an audience of users with a metric at K
+//!   ([`score_per_user`], [`score_mean`], [`evaluate_audience`]), in parallel with a fixed
+//!   summation order.
+//!
+//! [`graded_ndcg_at`] is NDCG with graded gains (search judgments), next to the binary one.
 //!
 //! Key design decision: every per-user metric is a pure function of a *hit vector* (`hits[i]` is
 //! true when the item at rank `i + 1` is relevant) and the number of relevant items. Computing
@@ -19,13 +24,15 @@
 
 #![warn(missing_docs)]
 
+pub mod audience;
 pub mod beyond;
 pub mod pointwise;
 pub mod ranking;
 
+pub use audience::{evaluate_audience, score_mean, score_per_user, AudienceUser};
 pub use beyond::{gini_index, intra_list_diversity, item_coverage, novelty, ExposureAccumulator};
 pub use pointwise::{auc, log_loss};
 pub use ranking::{
-    hit_vector, hits_at, map_at, mrr_at, ndcg_at, precision_at, recall_at, Metric, MetricValues,
-    RankingAccumulator,
+    graded_ndcg_at, hit_vector, hits_at, map_at, mrr_at, ndcg_at, precision_at, recall_at, Metric,
+    MetricValues, RankingAccumulator,
 };

@@ -193,6 +193,27 @@ pub fn ndcg_at(hits: &[bool], n_relevant: usize, k: usize) -> f64 {
     dcg / idcg
 }
 
+/// NDCG@K with graded gains, as search evaluation uses it: DCG = the sum over ranks r <= `k`
+/// of `gains[r - 1] / log2(r + 1)`; IDCG is the same sum over the `judged` gains sorted
+/// best first (every judged item of the query, unjudged items having gain 0). Negative gains
+/// count as 0; the result is 0 when IDCG is 0.
+pub fn graded_ndcg_at(gains: &[f64], judged: &[f64], k: usize) -> f64 {
+    let dcg_of = |gains: &mut dyn Iterator<Item = f64>| -> f64 {
+        gains
+            .take(k)
+            .enumerate()
+            .map(|(i, g)| g.max(0.0) / (i as f64 + 2.0).log2())
+            .sum()
+    };
+    let mut ideal: Vec<f64> = judged.iter().map(|g| g.max(0.0)).collect();
+    ideal.sort_by(|a, b| b.total_cmp(a));
+    let idcg = dcg_of(&mut ideal.into_iter());
+    if idcg == 0.0 {
+        return 0.0;
+    }
+    dcg_of(&mut gains.iter().copied()) / idcg
+}
+
 /// MRR@K: one over the rank of the first hit within the top `k`, else 0.
 pub fn mrr_at(hits: &[bool], k: usize) -> f64 {
     match hits.iter().take(k).position(|&h| h) {
@@ -367,6 +388,23 @@ mod tests {
         assert!((ndcg_at(&hits, n, 5) - 0.498189).abs() < 1e-6);
         // K = 2: DCG = 0.630930, IDCG over min(3, 2) = 2 ranks = 1.630930: 0.386853.
         assert!((ndcg_at(&hits, n, 2) - 0.386853).abs() < 1e-6);
+    }
+
+    #[test]
+    fn graded_ndcg_by_hand() {
+        // Gains by rank: 3, 0, 1; judged gains 3, 2, 1 (the 2 was not retrieved).
+        // DCG@3 = 3/log2(2) + 0 + 1/log2(4) = 3.5; IDCG@3 = 3 + 2/log2(3) + 0.5 = 4.761860.
+        let ndcg = graded_ndcg_at(&[3.0, 0.0, 1.0], &[1.0, 3.0, 2.0], 3);
+        assert!((ndcg - 3.5 / (3.5 + 2.0 / 3f64.log2())).abs() < 1e-12);
+        assert!((ndcg - 0.735007).abs() < 1e-6);
+        // K = 1: 3 / 3.
+        close(graded_ndcg_at(&[3.0, 0.0, 1.0], &[1.0, 3.0, 2.0], 1), 1.0);
+        // With 0/1 gains it is the binary NDCG.
+        let (hits, n) = example();
+        let gains: Vec<f64> = hits.iter().map(|&h| f64::from(u8::from(h))).collect();
+        close(graded_ndcg_at(&gains, &[1.0; 3], 5), ndcg_at(&hits, n, 5));
+        // Nothing relevant: 0.
+        close(graded_ndcg_at(&[1.0], &[0.0, -1.0], 5), 0.0);
     }
 
     #[test]

@@ -27,6 +27,14 @@ pub enum RecommendError {
     /// The data cannot be used for this step (no users, no items, an empty split...).
     #[error("unusable data: {0}")]
     Data(String),
+    /// The model cannot do what was asked (see [`crate::Capabilities`]).
+    #[error("{kind} models cannot {what}")]
+    Unsupported {
+        /// The model kind.
+        kind: &'static str,
+        /// What was asked.
+        what: &'static str,
+    },
     /// Reading or writing a model file failed.
     #[error("{path}: {source}")]
     Io {

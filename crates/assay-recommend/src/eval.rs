@@ -13,8 +13,7 @@ use std::time::Instant;
 
 use assay_core::split::{self, Order, Split};
 use assay_core::{Dataset, Interactions, UserIdx};
-use assay_metrics::{ExposureAccumulator, Metric, MetricValues, RankingAccumulator};
-use rayon::prelude::*;
+use assay_metrics::{AudienceUser, ExposureAccumulator, Metric, MetricValues, RankingAccumulator};
 use serde::Serialize;
 
 use crate::{mask, top_k_of, ModelSpec, RecommendError, Recommender, Result};
@@ -138,7 +137,8 @@ pub struct Evaluation {
 
 /// Full-ranking evaluation: for every user with items in `target`, ranks all items except the
 /// model's training history and the user's items in `also_mask`, and scores the top `max(ks)`
-/// against `target`. Users are processed in parallel.
+/// against `target`. Users are processed in parallel, in fixed chunks merged in user order
+/// (the same bits whatever the number of threads).
 pub fn evaluate_model(
     model: &dyn Recommender,
     target: &Interactions,
@@ -146,35 +146,29 @@ pub fn evaluate_model(
     ks: &[usize],
 ) -> Evaluation {
     let n_items = model.history().n_items();
-    let max_k = ks.iter().copied().max().unwrap_or(0);
-    let users: Vec<UserIdx> = (0..target.n_users() as UserIdx)
+    let audience: Vec<AudienceUser> = (0..target.n_users() as UserIdx)
         .filter(|&u| !target.items_of(u).is_empty() && (u as usize) < model.history().n_users())
-        .collect();
-    let empty = || Evaluation {
-        ranking: RankingAccumulator::new(ks),
-        exposure: ExposureAccumulator::new(n_items),
-    };
-    users
-        .par_iter()
-        .fold(
-            || (empty(), vec![0.0f32; n_items]),
-            |(mut acc, mut scores), &u| {
-                model.score_user(u, &mut scores);
-                mask(&mut scores, model.history().items_of(u));
-                if let Some(extra) = also_mask {
-                    mask(&mut scores, extra.items_of(u));
-                }
-                let top: Vec<u32> = top_k_of(&scores, max_k).into_iter().map(|e| e.0).collect();
-                acc.ranking.add_ranking(&top, target.items_of(u));
-                acc.exposure.add(&top);
-                (acc, scores)
-            },
-        )
-        .map(|(acc, _)| acc)
-        .reduce(empty, |a, b| Evaluation {
-            ranking: a.ranking.merge(b.ranking),
-            exposure: a.exposure.merge(b.exposure),
+        .map(|u| AudienceUser {
+            user: u,
+            relevant: target.items_of(u).to_vec(),
+            exclude: Vec::new(),
         })
+        .collect();
+    let (ranking, exposure) = assay_metrics::evaluate_audience(
+        &audience,
+        ks,
+        n_items,
+        || vec![0.0f32; n_items],
+        |scores, user, k| {
+            model.score_user(user.user, scores);
+            mask(scores, model.history().items_of(user.user));
+            if let Some(extra) = also_mask {
+                mask(scores, extra.items_of(user.user));
+            }
+            top_k_of(scores, k).into_iter().map(|e| e.0).collect()
+        },
+    );
+    Evaluation { ranking, exposure }
 }
 
 /// A validation callback for [`ModelSpec::fit`]: `protocol.valid_metric` at `protocol.k` on
@@ -292,7 +286,7 @@ pub fn run_once(
     let spec = spec.with_seed(seed);
     let validate = validator(prepared, protocol);
     let started = Instant::now();
-    let model = if spec.is_iterative() {
+    let model = if spec.capabilities().iterative {
         spec.fit(&prepared.train, data, Some(&validate), on_epoch)?
     } else {
         spec.fit(&prepared.train, data, None, on_epoch)?

@@ -8,6 +8,11 @@
 //! model and its parameters as text (`"itemknn:k=50"`), and [`eval::evaluate`] runs whole
 //! protocols over seeds.
 //!
+//! Each model kind is described once, by its params struct implementing [`ModelKind`] (name,
+//! parameter text, fit, load, [`Capabilities`]), and registered with one line in the models
+//! module. Callers that need a model-specific path ask [`ModelSpec::capabilities`] or read the
+//! typed parameters with [`ModelSpec::params`] instead of matching on kinds.
+//!
 //! Key design decision: every fitted model keeps the training history it was fitted on (a
 //! [`History`]) and is scored through [`Recommender::score_user`] into a caller-owned buffer.
 //! History-based models (ItemKNN, EASE, content) need the history to score at all, the
@@ -43,7 +48,7 @@ pub use models::ease::{weights_from_gram as ease_weights_from_gram, EaseModel, E
 pub use models::hybrid::{Fusion, HybridModel, HybridParams};
 pub use models::itemknn::{ItemKnnModel, ItemKnnParams};
 pub use models::pop::{PopModel, PopParams};
-pub use spec::{load_model, ModelSpec};
+pub use spec::{load_model, Capabilities, ModelKind, ModelSpec};
 
 /// A fitted model: scores items for users it was fitted on.
 pub trait Recommender: Send + Sync {
@@ -59,6 +64,18 @@ pub trait Recommender: Send + Sync {
     /// # Panics
     /// When `user` is out of range or `scores` has the wrong length: a bug in the caller.
     fn score_user(&self, user: UserIdx, scores: &mut [f32]);
+
+    /// Writes into `scores` (length [`History::n_items`]) the score of every item for a user
+    /// whose training items are `history` (sorted ascending), fitted on or not. Only models
+    /// whose [`Capabilities::scores_any_history`] is set can; the others return
+    /// [`RecommendError::Unsupported`].
+    fn score_history(&self, history: &[ItemIdx], scores: &mut [f32]) -> Result<()> {
+        let _ = (history, scores);
+        Err(RecommendError::Unsupported {
+            kind: self.kind(),
+            what: "score a history they were not fitted on",
+        })
+    }
 
     /// Saves the model into directory `dir` (created if missing): `meta.json` plus
     /// `tensors.safetensors`.

@@ -1,45 +1,128 @@
-//! Models named as text, for command lines and configuration.
+//! Models named as text, for command lines and configuration, and the registry of model kinds.
 //!
 //! Grammar: `NAME` or `NAME:KEY=VALUE;KEY=VALUE` (commas also separate parameters inside one
-//! spec). Names: `pop`, `itemknn`, `ease`, `als`, `bpr`, `content`, and the hybrids
-//! `hybrid:PART+PART` (score blend) and `rrf:PART+PART` (rank fusion), where a part is
-//! `NAME`, `NAME(KEY=VALUE;...)`, optionally followed by `*WEIGHT`. Keys are the fields of the
-//! model's params struct; unknown keys are errors that list the valid ones.
+//! spec). Names are those of the registered kinds (`ease`, `itemknn:k=50`...; an unknown name
+//! is an error that lists them), with the hybrids `hybrid:PART+PART` (score blend) and
+//! `rrf:PART+PART` (rank fusion), where a part is `NAME`, `NAME(KEY=VALUE;...)`, optionally
+//! followed by `*WEIGHT`. Keys are the fields of the model's params struct; unknown keys are
+//! errors that list the valid ones.
+//!
+//! Every kind is described once, by its params struct implementing [`ModelKind`]: name and
+//! aliases, parameter text, fitting, loading and [`Capabilities`]. The models module registers
+//! each kind with one line; [`ModelSpec`] and [`load_model`] find kinds only through that
+//! registry, so no code here names a model.
 
+use std::any::Any;
 use std::fmt;
+use std::marker::PhantomData;
 use std::path::Path;
+use std::sync::Arc;
 
 use assay_core::{Dataset, Interactions};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::models::KINDS;
 use crate::store::ModelFile;
-use crate::{
-    AlsModel, AlsParams, BprModel, BprParams, ContentModel, ContentParams, EaseModel, EaseParams,
-    Fit, Fusion, HybridModel, HybridParams, ItemKnnModel, ItemKnnParams, PopModel, PopParams,
-    RecommendError, Recommender, Result, Validate,
-};
+use crate::{Fit, RecommendError, Recommender, Result, Validate};
 
-/// A model kind with its hyper-parameters.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ModelSpec {
-    /// Popularity.
-    Pop(PopParams),
-    /// Item k-nearest neighbours.
-    ItemKnn(ItemKnnParams),
-    /// EASE.
-    Ease(EaseParams),
-    /// Implicit ALS.
-    Als(AlsParams),
-    /// BPR matrix factorisation.
-    Bpr(BprParams),
-    /// TF-IDF content model.
-    Content(ContentParams),
-    /// A blend of other models.
-    Hybrid(HybridParams),
+/// What a model can do beyond fitting and scoring its own users, for callers that choose a
+/// path by model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    /// Trains in epochs and can stop early on a validation score ([`ModelSpec::fit`] then takes
+    /// a validation callback).
+    pub iterative: bool,
+    /// Scores any history, including one of a user the model was not fitted on, through
+    /// [`Recommender::score_history`]: the score of item `j` is a sum over the history's items
+    /// `i` of a weight `w(i, j)` with `w(i, i) = 0` (item-item models).
+    pub scores_any_history: bool,
 }
 
+impl Capabilities {
+    /// Nothing beyond fitting and scoring.
+    pub const NONE: Capabilities = Capabilities {
+        iterative: false,
+        scores_any_history: false,
+    };
+    /// Trains in epochs.
+    pub const ITERATIVE: Capabilities = Capabilities {
+        iterative: true,
+        scores_any_history: false,
+    };
+    /// An item-item model.
+    pub const ITEM_ITEM: Capabilities = Capabilities {
+        iterative: false,
+        scores_any_history: true,
+    };
+}
+
+/// One kind of model, implemented by its hyper-parameter struct: its name in specs and model
+/// files, its parameter text, how it fits and loads, and its [`Capabilities`].
+///
+/// A kind becomes usable by name (in [`ModelSpec::parse`] and [`load_model`]) through one line
+/// in the models module's registry.
+pub trait ModelKind: Fit + Clone + PartialEq + fmt::Debug + Send + Sync + 'static {
+    /// The name in specs and model files ("ease").
+    const NAME: &'static str;
+    /// Other names accepted in specs ("knn" for itemknn).
+    const ALIASES: &'static [&'static str] = &[];
+
+    /// Reads the parameter text after `NAME:` (`KEY=VALUE;...`, possibly empty). `name` is the
+    /// name or alias the spec was written with. The error says what is wrong.
+    fn parse(name: &str, params: &str) -> std::result::Result<Self, String>;
+
+    /// The parameter text that [`ModelKind::parse`] reads back; empty when every parameter has
+    /// its default.
+    fn params_text(&self) -> String;
+
+    /// Reads a fitted model from a folder written by [`Recommender::save`].
+    fn load(dir: &Path) -> Result<Self::Model>;
+
+    /// The name this spec is printed with; kinds with one name need not override it.
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    /// What models of this kind can do.
+    const CAPABILITIES: Capabilities = Capabilities::NONE;
+
+    /// What this model can do: [`ModelKind::CAPABILITIES`] unless it depends on the parameters.
+    fn capabilities(&self) -> Capabilities {
+        Self::CAPABILITIES
+    }
+
+    /// The same parameters with every random seed set to `seed`; unchanged by default.
+    fn with_seed(&self, seed: u64) -> Self {
+        let _ = seed;
+        self.clone()
+    }
+
+    /// Fits, calling `on_epoch(epoch, validation score)` after every epoch of an iterative
+    /// model; [`Fit::fit`] by default.
+    fn fit_with(
+        &self,
+        train: &Interactions,
+        data: &Dataset,
+        validate: Option<&Validate<'_>>,
+        on_epoch: &(dyn Fn(usize, Option<f64>) + Sync),
+    ) -> Result<Self::Model> {
+        let _ = on_epoch;
+        self.fit(train, data, validate)
+    }
+}
+
+/// A model kind with its hyper-parameters: a plain value that can be cloned, compared,
+/// printed as text and parsed back.
+#[derive(Clone)]
+pub struct ModelSpec(Arc<dyn AnyParams>);
+
 impl ModelSpec {
+    /// The spec of `params`.
+    pub fn new<P: ModelKind>(params: P) -> ModelSpec {
+        ModelSpec(Arc::new(params))
+    }
+
     /// Parses one spec, e.g. `"ease"`, `"itemknn:k=50;shrink=10"`, `"hybrid:ease*0.7+itemknn*0.3"`.
     pub fn parse(text: &str) -> Result<ModelSpec> {
         let text = text.trim();
@@ -47,41 +130,15 @@ impl ModelSpec {
             Some((name, rest)) => (name.trim(), rest.trim()),
             None => (text, ""),
         };
-        let spec_error = |reason: String| RecommendError::Spec {
+        let name = name.to_ascii_lowercase();
+        let parsed = match kind_named(&name) {
+            Some(kind) => kind.parse(&name, rest),
+            None => Err(format!("unknown model `{name}`; known: {}", known_names())),
+        };
+        parsed.map_err(|reason| RecommendError::Spec {
             spec: text.to_owned(),
             reason,
-        };
-        let name = name.to_ascii_lowercase();
-        if name == "hybrid" || name == "rrf" {
-            let fusion = if name == "rrf" {
-                Fusion::Rank
-            } else {
-                Fusion::Score
-            };
-            return parse_hybrid(rest, fusion).map_err(spec_error);
-        }
-        let pairs = parse_pairs(rest).map_err(&spec_error)?;
-        let spec = match name.as_str() {
-            "pop" | "popularity" | "mostpop" => params_from(&pairs, &[]).map(ModelSpec::Pop),
-            "itemknn" | "knn" => params_from(&pairs, &[("topk", "k")]).map(ModelSpec::ItemKnn),
-            "ease" => params_from(&pairs, &[("reg_weight", "reg"), ("lambda", "reg")])
-                .map(ModelSpec::Ease),
-            "als" | "ials" => params_from(
-                &pairs,
-                &[("regularization", "reg"), ("embedding_size", "factors")],
-            )
-            .map(ModelSpec::Als),
-            "bpr" | "bprmf" => params_from(
-                &pairs,
-                &[("embedding_size", "factors"), ("learning_rate", "lr")],
-            )
-            .map(ModelSpec::Bpr),
-            "content" | "tfidf" => params_from(&pairs, &[]).map(ModelSpec::Content),
-            _ => Err(format!(
-                "unknown model `{name}`; known: pop, itemknn, ease, als, bpr, content, hybrid, rrf"
-            )),
-        };
-        spec.map_err(spec_error)
+        })
     }
 
     /// Parses a comma-separated list such as `"pop,itemknn:k=50,shrink=10,ease"`: a fragment of
@@ -137,47 +194,25 @@ impl ModelSpec {
             .collect()
     }
 
-    /// The kind name ("ease"...).
+    /// The kind name as printed ("ease"; a rank-fusion hybrid says "rrf").
     pub fn kind(&self) -> &'static str {
-        match self {
-            ModelSpec::Pop(_) => "pop",
-            ModelSpec::ItemKnn(_) => "itemknn",
-            ModelSpec::Ease(_) => "ease",
-            ModelSpec::Als(_) => "als",
-            ModelSpec::Bpr(_) => "bpr",
-            ModelSpec::Content(_) => "content",
-            ModelSpec::Hybrid(p) => match p.fusion {
-                Fusion::Score => "hybrid",
-                Fusion::Rank => "rrf",
-            },
-        }
+        self.0.name()
+    }
+
+    /// The parameters, when this spec is of kind `P`: how a caller with a path for one
+    /// model (an exact fast refit, say) reads them.
+    pub fn params<P: ModelKind>(&self) -> Option<&P> {
+        self.0.as_any().downcast_ref()
+    }
+
+    /// What the model can do.
+    pub fn capabilities(&self) -> Capabilities {
+        self.0.capabilities()
     }
 
     /// The same spec with every random seed set to `seed` (models without one are unchanged).
     pub fn with_seed(&self, seed: u64) -> ModelSpec {
-        match self {
-            ModelSpec::Pop(p) => ModelSpec::Pop(PopParams { seed, ..*p }),
-            ModelSpec::Als(p) => ModelSpec::Als(AlsParams { seed, ..*p }),
-            ModelSpec::Bpr(p) => ModelSpec::Bpr(BprParams { seed, ..*p }),
-            ModelSpec::Hybrid(p) => ModelSpec::Hybrid(HybridParams {
-                parts: p
-                    .parts
-                    .iter()
-                    .map(|(s, w)| (s.with_seed(seed), *w))
-                    .collect(),
-                fusion: p.fusion,
-            }),
-            other => other.clone(),
-        }
-    }
-
-    /// True when the model trains in epochs and can stop early on validation.
-    pub fn is_iterative(&self) -> bool {
-        match self {
-            ModelSpec::Als(_) | ModelSpec::Bpr(_) => true,
-            ModelSpec::Hybrid(p) => p.parts.iter().any(|(s, _)| s.is_iterative()),
-            _ => false,
-        }
+        self.0.with_seed(seed)
     }
 
     /// Fits the model. `on_epoch(epoch, validation score)` is called by iterative models.
@@ -188,74 +223,155 @@ impl ModelSpec {
         validate: Option<&Validate<'_>>,
         on_epoch: &(dyn Fn(usize, Option<f64>) + Sync),
     ) -> Result<Box<dyn Recommender>> {
-        Ok(match self {
-            ModelSpec::Pop(p) => Box::new(p.fit(train, data, validate)?),
-            ModelSpec::ItemKnn(p) => Box::new(p.fit(train, data, validate)?),
-            ModelSpec::Ease(p) => Box::new(p.fit(train, data, validate)?),
-            ModelSpec::Als(p) => Box::new(p.fit_with(train, validate, on_epoch)?),
-            ModelSpec::Bpr(p) => Box::new(p.fit_with(train, validate, on_epoch)?),
-            ModelSpec::Content(p) => Box::new(p.fit(train, data, validate)?),
-            ModelSpec::Hybrid(p) => Box::new(p.fit(train, data, validate)?),
-        })
+        self.0.fit(train, data, validate, on_epoch)
+    }
+}
+
+impl<P: ModelKind> From<P> for ModelSpec {
+    fn from(params: P) -> ModelSpec {
+        ModelSpec::new(params)
+    }
+}
+
+impl PartialEq for ModelSpec {
+    fn eq(&self, other: &ModelSpec) -> bool {
+        self.0.same(other.0.as_ref())
+    }
+}
+
+impl fmt::Debug for ModelSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
     }
 }
 
 impl fmt::Display for ModelSpec {
     /// The canonical text: the kind, then the parameters that differ from the defaults.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let params = match self {
-            ModelSpec::Pop(p) => non_default(p),
-            ModelSpec::ItemKnn(p) => non_default(p),
-            ModelSpec::Ease(p) => non_default(p),
-            ModelSpec::Als(p) => non_default(p),
-            ModelSpec::Bpr(p) => non_default(p),
-            ModelSpec::Content(p) => non_default(p),
-            ModelSpec::Hybrid(p) => {
-                let parts: Vec<String> = p
-                    .parts
-                    .iter()
-                    .map(|(spec, w)| {
-                        let text = spec.to_string();
-                        let text = match text.split_once(':') {
-                            Some((name, params)) => format!("{name}({params})"),
-                            None => text,
-                        };
-                        if *w == 1.0 {
-                            text
-                        } else {
-                            format!("{text}*{w}")
-                        }
-                    })
-                    .collect();
-                return write!(f, "{}:{}", self.kind(), parts.join("+"));
-            }
-        };
+        let params = self.0.params_text();
         if params.is_empty() {
             write!(f, "{}", self.kind())
         } else {
-            write!(f, "{}:{}", self.kind(), params.join(";"))
+            write!(f, "{}:{params}", self.kind())
         }
     }
 }
 
 /// Reads any model directory written by [`Recommender::save`].
 pub fn load_model(dir: &Path) -> Result<Box<dyn Recommender>> {
-    let kind = ModelFile::read(dir)?.kind().to_owned();
-    Ok(match kind.as_str() {
-        "pop" => Box::new(PopModel::load(dir)?),
-        "itemknn" => Box::new(ItemKnnModel::load(dir)?),
-        "ease" => Box::new(EaseModel::load(dir)?),
-        "als" => Box::new(AlsModel::load(dir)?),
-        "bpr" => Box::new(BprModel::load(dir)?),
-        "content" => Box::new(ContentModel::load(dir)?),
-        "hybrid" => Box::new(HybridModel::load(dir)?),
-        other => {
-            return Err(RecommendError::ModelFile {
-                path: dir.to_owned(),
-                reason: format!("unknown model kind `{other}`"),
-            })
-        }
-    })
+    let file = ModelFile::read(dir)?;
+    match KINDS.iter().find(|kind| kind.name() == file.kind()) {
+        Some(kind) => kind.load(dir),
+        None => Err(RecommendError::ModelFile {
+            path: dir.to_owned(),
+            reason: format!("unknown model kind `{}`", file.kind()),
+        }),
+    }
+}
+
+/// A registered kind with its params type erased, as the registry holds it.
+pub(crate) trait Kind: Sync {
+    fn name(&self) -> &'static str;
+    fn aliases(&self) -> &'static [&'static str];
+    fn parse(&self, name: &str, params: &str) -> std::result::Result<ModelSpec, String>;
+    fn load(&self, dir: &Path) -> Result<Box<dyn Recommender>>;
+}
+
+/// The registry entry of kind `P`.
+pub(crate) struct Registered<P>(PhantomData<fn() -> P>);
+
+impl<P> Registered<P> {
+    pub(crate) const ENTRY: Registered<P> = Registered(PhantomData);
+}
+
+impl<P: ModelKind> Kind for Registered<P> {
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+
+    fn aliases(&self) -> &'static [&'static str] {
+        P::ALIASES
+    }
+
+    fn parse(&self, name: &str, params: &str) -> std::result::Result<ModelSpec, String> {
+        P::parse(name, params).map(ModelSpec::new)
+    }
+
+    fn load(&self, dir: &Path) -> Result<Box<dyn Recommender>> {
+        Ok(Box::new(P::load(dir)?))
+    }
+}
+
+fn kind_named(name: &str) -> Option<&'static dyn Kind> {
+    KINDS
+        .iter()
+        .copied()
+        .find(|kind| kind.name() == name || kind.aliases().contains(&name))
+}
+
+/// "pop (popularity, mostpop), itemknn (knn), ...".
+fn known_names() -> String {
+    let names: Vec<String> = KINDS
+        .iter()
+        .map(|kind| match kind.aliases() {
+            [] => kind.name().to_owned(),
+            aliases => format!("{} ({})", kind.name(), aliases.join(", ")),
+        })
+        .collect();
+    names.join(", ")
+}
+
+/// The params of some kind behind [`ModelSpec`].
+trait AnyParams: fmt::Debug + Send + Sync {
+    fn as_any(&self) -> &dyn Any;
+    fn same(&self, other: &dyn AnyParams) -> bool;
+    fn name(&self) -> &'static str;
+    fn params_text(&self) -> String;
+    fn capabilities(&self) -> Capabilities;
+    fn with_seed(&self, seed: u64) -> ModelSpec;
+    fn fit(
+        &self,
+        train: &Interactions,
+        data: &Dataset,
+        validate: Option<&Validate<'_>>,
+        on_epoch: &(dyn Fn(usize, Option<f64>) + Sync),
+    ) -> Result<Box<dyn Recommender>>;
+}
+
+impl<P: ModelKind> AnyParams for P {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn same(&self, other: &dyn AnyParams) -> bool {
+        other.as_any().downcast_ref::<P>() == Some(self)
+    }
+
+    fn name(&self) -> &'static str {
+        ModelKind::name(self)
+    }
+
+    fn params_text(&self) -> String {
+        ModelKind::params_text(self)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        ModelKind::capabilities(self)
+    }
+
+    fn with_seed(&self, seed: u64) -> ModelSpec {
+        ModelSpec::new(ModelKind::with_seed(self, seed))
+    }
+
+    fn fit(
+        &self,
+        train: &Interactions,
+        data: &Dataset,
+        validate: Option<&Validate<'_>>,
+        on_epoch: &(dyn Fn(usize, Option<f64>) + Sync),
+    ) -> Result<Box<dyn Recommender>> {
+        Ok(Box::new(self.fit_with(train, data, validate, on_epoch)?))
+    }
 }
 
 type Pairs = Vec<(String, String)>;
@@ -275,16 +391,18 @@ fn parse_pairs(text: &str) -> std::result::Result<Pairs, String> {
     Ok(pairs)
 }
 
-/// Builds a params struct from its defaults overridden by `pairs`, with key aliases.
-fn params_from<T: Serialize + DeserializeOwned + Default>(
-    pairs: &Pairs,
+/// Reads `KEY=VALUE;...` into a params struct: its defaults overridden by the pairs, with key
+/// `aliases` (alias, field). Unknown keys are errors that list the fields.
+pub(crate) fn params_from<T: Serialize + DeserializeOwned + Default>(
+    text: &str,
     aliases: &[(&str, &str)],
 ) -> std::result::Result<T, String> {
+    let pairs = parse_pairs(text)?;
     let mut value = serde_json::to_value(T::default()).map_err(|e| e.to_string())?;
     let map = value
         .as_object_mut()
         .ok_or_else(|| "parameters are not a struct".to_owned())?;
-    for (key, text) in pairs {
+    for (key, text) in &pairs {
         let key = aliases
             .iter()
             .find(|(alias, _)| alias == key)
@@ -321,71 +439,39 @@ fn params_from<T: Serialize + DeserializeOwned + Default>(
     serde_json::from_value(value).map_err(|e| e.to_string())
 }
 
-/// `key=value` for every field that differs from the default.
-fn non_default<T: Serialize + Default>(params: &T) -> Vec<String> {
+/// `key=value;...` for every field that differs from the default: the text
+/// [`params_from`] reads back.
+pub(crate) fn non_default<T: Serialize + Default>(params: &T) -> String {
     let (Ok(serde_json::Value::Object(now)), Ok(serde_json::Value::Object(default))) = (
         serde_json::to_value(params),
         serde_json::to_value(T::default()),
     ) else {
-        return Vec::new();
+        return String::new();
     };
-    now.iter()
+    let pairs: Vec<String> = now
+        .iter()
         .filter(|(k, v)| default.get(*k) != Some(v))
         .map(|(k, v)| match v.as_f64() {
             Some(x) if !v.is_u64() => format!("{k}={}", x as f32),
             _ => format!("{k}={v}"),
         })
-        .collect()
-}
-
-fn parse_hybrid(text: &str, fusion: Fusion) -> std::result::Result<ModelSpec, String> {
-    let mut parts = Vec::new();
-    for part in text.split('+').map(str::trim).filter(|p| !p.is_empty()) {
-        let (body, weight) = match part.rsplit_once('*') {
-            Some((body, w)) => (
-                body.trim(),
-                w.trim()
-                    .parse::<f32>()
-                    .map_err(|_| format!("weight `{w}` is not a number"))?,
-            ),
-            None => (part, 1.0),
-        };
-        let inner = match body.split_once('(') {
-            Some((name, params)) => {
-                let params = params
-                    .strip_suffix(')')
-                    .ok_or_else(|| format!("`{body}` lacks a closing parenthesis"))?;
-                format!("{}:{}", name.trim(), params)
-            }
-            None => body.to_owned(),
-        };
-        let spec = ModelSpec::parse(&inner).map_err(|e| e.to_string())?;
-        if matches!(spec, ModelSpec::Hybrid(_)) {
-            return Err("hybrids cannot nest".into());
-        }
-        parts.push((spec, weight));
-    }
-    if parts.is_empty() {
-        return Err("a hybrid needs at least one part, e.g. hybrid:ease*0.7+itemknn*0.3".into());
-    }
-    Ok(ModelSpec::Hybrid(HybridParams { parts, fusion }))
+        .collect();
+    pairs.join(";")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{EaseParams, ItemKnnParams};
 
     #[test]
     fn parses_names_params_aliases_and_round_trips() {
         assert_eq!(
             ModelSpec::parse("ease").unwrap(),
-            ModelSpec::Ease(EaseParams::default())
+            ModelSpec::new(EaseParams::default())
         );
         let knn = ModelSpec::parse("itemknn:k=50").unwrap();
-        assert_eq!(
-            knn,
-            ModelSpec::ItemKnn(ItemKnnParams { k: 50, shrink: 0.0 })
-        );
+        assert_eq!(knn, ModelSpec::new(ItemKnnParams { k: 50, shrink: 0.0 }));
         assert_eq!(knn.to_string(), "itemknn:k=50");
         let ease = ModelSpec::parse("EASE:reg_weight=500").unwrap();
         assert_eq!(ease.to_string(), "ease:reg=500");
@@ -419,7 +505,7 @@ mod tests {
         assert_eq!(list.len(), 3);
         assert_eq!(
             list[1],
-            ModelSpec::ItemKnn(ItemKnnParams {
+            ModelSpec::new(ItemKnnParams {
                 k: 50,
                 shrink: 10.0
             })
@@ -428,7 +514,7 @@ mod tests {
         assert_eq!(grid.len(), 4);
         assert_eq!(
             grid[3],
-            ModelSpec::ItemKnn(ItemKnnParams {
+            ModelSpec::new(ItemKnnParams {
                 k: 100,
                 shrink: 10.0
             })

@@ -1,5 +1,7 @@
 //! Model files: a directory with `meta.json` (kind, format version, hyper-parameters and other
-//! small values) and `tensors.safetensors` (every array, little-endian, by name).
+//! small values) and `tensors.safetensors` (every array, little-endian, by name). A model saved
+//! for serving ([`save_with_ids`], [`open`]) also holds `ids.json`: the shop's user and item ids
+//! and item titles behind the model's dense indices, so serving needs no dataset.
 //!
 //! Both files are written to a temporary name and renamed into place, so a crash never leaves a
 //! half-written model behind.
@@ -8,11 +10,12 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use assay_core::{Dataset, UserIdx};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::{RecommendError, Result};
+use crate::{load_model, RecommendError, Recommender, Result};
 
 /// Version written into `meta.json`; loading refuses other versions.
 pub const FORMAT_VERSION: u32 = 1;
@@ -20,6 +23,9 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const META_FILE: &str = "meta.json";
 /// Name of the tensor file inside a model directory.
 pub const TENSOR_FILE: &str = "tensors.safetensors";
+/// Name of the file, beside a model saved for serving, that maps its dense indices back to the
+/// shop's ids.
+pub const IDS_FILE: &str = "ids.json";
 
 /// Arrays to write, collected by name.
 #[derive(Debug, Default)]
@@ -90,9 +96,8 @@ pub fn write(dir: &Path, kind: &str, params: &impl Serialize, tensors: Tensors) 
 }
 
 fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    fs::write(&tmp, bytes).map_err(|source| io(&tmp, source))?;
-    fs::rename(&tmp, path).map_err(|source| io(path, source))
+    assay_fetch::write_atomically(path, |out| std::io::Write::write_all(out, bytes))
+        .map_err(|source| io(path, source))
 }
 
 /// A model directory read back.
@@ -193,6 +198,69 @@ impl ModelFile {
     pub fn error(&self, reason: impl Into<String>) -> RecommendError {
         file_error(&self.dir, reason.into())
     }
+}
+
+/// The shop's ids and titles behind a model's dense user and item indices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelIds {
+    /// The name of the dataset the model was fitted on.
+    pub dataset: String,
+    /// User ids by dense index.
+    pub users: Vec<String>,
+    /// Item ids by dense index.
+    pub items: Vec<String>,
+    /// Item titles by dense index.
+    pub titles: Vec<String>,
+}
+
+impl ModelIds {
+    /// The ids and titles of `data`.
+    pub fn of(data: &Dataset) -> ModelIds {
+        ModelIds {
+            dataset: data.name.clone(),
+            users: data.users.ids.names().to_vec(),
+            items: data.items.ids.names().to_vec(),
+            titles: data.items.title.clone(),
+        }
+    }
+
+    /// The dense index of the user with id `user`.
+    pub fn user_index(&self, user: &str) -> Option<UserIdx> {
+        self.users
+            .iter()
+            .position(|u| u == user)
+            .map(|index| index as UserIdx)
+    }
+}
+
+/// A fitted model with the ids of the data it was fitted on, as [`open`] reads it.
+pub struct SavedModel {
+    /// The model.
+    pub model: Box<dyn Recommender>,
+    /// Its ids.
+    pub ids: ModelIds,
+}
+
+/// Saves `model`, fitted on `data`, into `dir` with `data`'s ids ([`IDS_FILE`]).
+pub fn save_with_ids(dir: &Path, model: &dyn Recommender, data: &Dataset) -> Result<()> {
+    model.save(dir)?;
+    let path = dir.join(IDS_FILE);
+    let json =
+        serde_json::to_vec(&ModelIds::of(data)).map_err(|e| file_error(&path, e.to_string()))?;
+    atomic_write(&path, &json)
+}
+
+/// Reads a model directory written by [`save_with_ids`] and checks that its ids fit the model.
+pub fn open(dir: &Path) -> Result<SavedModel> {
+    let path = dir.join(IDS_FILE);
+    let text = fs::read_to_string(&path).map_err(|source| io(&path, source))?;
+    let ids: ModelIds = serde_json::from_str(&text)
+        .map_err(|e| file_error(&path, format!("not a valid ids file: {e}")))?;
+    let model = load_model(dir)?;
+    if model.history().n_items() != ids.items.len() {
+        return Err(file_error(&path, "the ids file does not match the model"));
+    }
+    Ok(SavedModel { model, ids })
 }
 
 fn io(path: &Path, source: std::io::Error) -> RecommendError {

@@ -19,21 +19,25 @@
 //! of users. Users are valued in two halves (by index parity), each against the other half's
 //! validation users, so a user's value is what their data does for other people.
 //!
-//! Every fit counts towards [`ValueReport::provenance`]'s `utility_evals`.
+//! Every number is computed by `assay-value` (group values in [`assay_value::per_user`],
+//! user halves in [`assay_value::plan::value_in_halves`], curves in [`assay_value::curves`]);
+//! this module picks what to value, counts the fits and turns the results into a
+//! [`ValueReport`]. Every fit counts towards [`ValueReport::provenance`]'s `utility_evals`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use assay_core::split::{by_ratio, Order};
-use assay_core::{clean, Dataset, EventKind, Interactions, ItemIdx, UserIdx};
-use assay_metrics::Metric;
+use assay_core::{clean, Dataset, EventKind, UserIdx};
+use assay_metrics::{AudienceUser, Metric};
 use assay_recommend::{ModelSpec, Recommender};
-use assay_value::recommend::{players, Audience, Player, RecConfig, RecommenderUtility};
+use assay_value::curves::{self, RemovalConfig};
+use assay_value::per_user::{self, mean, GroupConfig, GroupMethod};
+use assay_value::plan::value_in_halves;
+use assay_value::recommend::{
+    audience_of, fit_on_rows, players, score_model, Audience, Player, RecConfig, RecommenderUtility,
+};
 use assay_value::{Convergence, Method, Utility, ValueConfig, ValueError, Values};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 
 use crate::model::*;
 
@@ -114,7 +118,7 @@ pub struct StudyProgress<'a> {
     pub planned: u64,
 }
 
-/// Fits models and scores them per user, counting fits.
+/// Fits models and scores them per user (with `assay-value`), counting fits.
 struct Lab<'a> {
     data: &'a Dataset,
     config: &'a StudyConfig,
@@ -122,31 +126,6 @@ struct Lab<'a> {
     planned: AtomicU64,
     stage: std::sync::Mutex<String>,
     progress: &'a (dyn Fn(StudyProgress<'_>) + Sync),
-}
-
-/// Validation or test users: (user, relevant items not in training, training items to mask).
-struct EvalUsers {
-    users: Vec<(UserIdx, Vec<ItemIdx>, Vec<ItemIdx>)>,
-}
-
-impl EvalUsers {
-    fn new(data: &Dataset, train: &[u32], eval: &[u32]) -> EvalUsers {
-        let full = Interactions::from_events(data, train);
-        let eval = Interactions::from_events(data, eval);
-        let users = (0..data.users.len() as u32)
-            .filter_map(|u| {
-                let train_items = full.items_of(u);
-                let relevant: Vec<ItemIdx> = eval
-                    .items_of(u)
-                    .iter()
-                    .copied()
-                    .filter(|i| train_items.binary_search(i).is_err())
-                    .collect();
-                (!relevant.is_empty()).then(|| (u, relevant, train_items.to_vec()))
-            })
-            .collect();
-        EvalUsers { users }
-    }
 }
 
 impl Lab<'_> {
@@ -169,91 +148,24 @@ impl Lab<'_> {
     /// A model fitted on `rows`; `None` when it cannot be fitted (say, no data), which
     /// scores 0 for everyone, as in [`RecommenderUtility`].
     fn fit(&self, rows: &[u32]) -> Option<Box<dyn Recommender>> {
-        let train = Interactions::from_events(self.data, rows);
-        let no_epochs = |_: usize, _: Option<f64>| {};
-        let model = self
-            .config
-            .model
-            .fit(&train, self.data, None, &no_epochs)
-            .ok();
+        let model = fit_on_rows(self.data, &self.config.model, rows);
         self.fits.fetch_add(1, Ordering::Relaxed);
         self.report();
         model
     }
 
-    fn per_user(&self, model: Option<&dyn Recommender>, audience: &EvalUsers) -> Vec<f64> {
-        let Some(model) = model else {
-            return vec![0.0; audience.users.len()];
-        };
-        let k = self.config.k;
-        audience
-            .users
-            .par_iter()
-            .map(|(user, relevant, mask)| {
-                let ranked: Vec<u32> = model
-                    .top_k(*user, k, mask)
-                    .into_iter()
-                    .map(|(item, _)| item)
-                    .collect();
-                let hits = assay_metrics::hit_vector(&ranked, relevant);
-                self.config.metric.at(&hits, relevant.len(), k)
-            })
-            .collect()
+    fn per_user(&self, model: Option<&dyn Recommender>, audience: &[AudienceUser]) -> Vec<f64> {
+        score_model(model, audience, self.config.metric, self.config.k)
     }
 
-    fn mean_score(&self, rows: &[u32], audience: &EvalUsers) -> f64 {
-        mean(&self.per_user(self.fit(rows).as_deref(), audience))
+    /// Per audience user, the quality of a model fitted on `rows`.
+    fn fit_and_score(&self, rows: &[u32], audience: &[AudienceUser]) -> Vec<f64> {
+        self.per_user(self.fit(rows).as_deref(), audience)
     }
-}
 
-fn mean(xs: &[f64]) -> f64 {
-    if xs.is_empty() {
-        0.0
-    } else {
-        xs.iter().sum::<f64>() / xs.len() as f64
+    fn mean_score(&self, rows: &[u32], audience: &[AudienceUser]) -> f64 {
+        mean(&self.fit_and_score(rows, audience))
     }
-}
-
-/// The Shapley value of every player in every per-user game, from the per-user utilities of
-/// all `2^n` subsets (`games[mask][u]`). Returns `phi[player][u]`.
-pub fn per_user_shapley(n: usize, games: &[Vec<f64>]) -> Vec<Vec<f64>> {
-    let n_users = games.first().map_or(0, Vec::len);
-    // w(s) = s! (n - s - 1)! / n!, the weight of a coalition of size s not containing i.
-    let weight = |s: usize| -> f64 {
-        let mut w = 1.0 / n as f64;
-        // 1 / (n * C(n-1, s))
-        let mut binom = 1.0;
-        for j in 0..s {
-            binom = binom * (n - 1 - j) as f64 / (j + 1) as f64;
-        }
-        w /= binom;
-        w
-    };
-    let mut phi = vec![vec![0.0; n_users]; n];
-    for (i, phi_i) in phi.iter_mut().enumerate() {
-        let bit = 1usize << i;
-        for mask in 0..(1usize << n) {
-            if mask & bit != 0 {
-                continue;
-            }
-            let w = weight(mask.count_ones() as usize);
-            let (with, without) = (&games[mask | bit], &games[mask]);
-            for u in 0..n_users {
-                phi_i[u] += w * (with[u] - without[u]);
-            }
-        }
-    }
-    phi
-}
-
-/// Mean and standard error of the mean (NaN below two values).
-fn mean_se(xs: &[f64]) -> (f64, f64) {
-    let m = mean(xs);
-    if xs.len() < 2 {
-        return (m, f64::NAN);
-    }
-    let var = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (xs.len() - 1) as f64;
-    (m, (var / xs.len() as f64).sqrt())
 }
 
 /// A utility that counts its evaluations into the lab.
@@ -286,144 +198,60 @@ fn value_groups(
     title: &str,
     train: &[u32],
     groups: Vec<Player>,
-    valid: &EvalUsers,
-) -> Result<Option<ValueTable>, StudyError> {
+    valid: &[AudienceUser],
+) -> Option<ValueTable> {
     if groups.len() < 2 {
         // One group is all the data: its value is the whole score, which says nothing.
-        return Ok(None);
+        return None;
     }
     lab.stage(&format!("{kind} values"));
-    let mut owned = vec![false; lab.data.events.len()];
-    groups
-        .iter()
-        .flat_map(|g| &g.rows)
-        .for_each(|&r| owned[r as usize] = true);
-    let base: Vec<u32> = train
-        .iter()
-        .copied()
-        .filter(|&r| !owned[r as usize])
-        .collect();
     let n = groups.len();
-    let rows_of = |g: &Player| g.rows.len() as u64;
-    if n <= lab.config.max_exact {
-        let games: Vec<Vec<f64>> = (0..1usize << n)
-            .map(|mask| {
-                let mut rows = base.clone();
-                for (i, g) in groups.iter().enumerate() {
-                    if mask & (1 << i) != 0 {
-                        rows.extend_from_slice(&g.rows);
-                    }
-                }
-                lab.per_user(lab.fit(&rows).as_deref(), valid)
-            })
-            .collect();
-        let phi = per_user_shapley(n, &games);
-        let rows = groups
-            .iter()
-            .zip(&phi)
-            .map(|(g, p)| {
-                let (value, std_error) = mean_se(p);
-                ValueRow {
-                    name: g.name.clone(),
-                    value,
-                    std_error,
-                    rows: rows_of(g),
-                }
-            })
-            .collect();
-        return Ok(Some(ValueTable {
-            kind: kind.into(),
-            title: title.into(),
-            method: format!(
-                "exact Shapley over {n} {} ({} fits)",
-                crate::advice::plural(kind),
-                1 << n
+    let estimates = per_user::group_shapley(
+        lab.data.events.len(),
+        train,
+        &groups,
+        &GroupConfig {
+            max_exact: lab.config.max_exact,
+            permutations: lab.config.group_permutations,
+            seed: lab.config.seed,
+        },
+        |rows| lab.fit_and_score(rows, valid),
+    );
+    let (method, uncertainty) = match estimates.method {
+        GroupMethod::Exact { fits } => (
+            format!(
+                "exact Shapley over {n} {} ({fits} fits)",
+                crate::advice::plural(kind)
             ),
-            uncertainty: format!("the spread over the {} validation users", valid.users.len()),
-            rows,
-        }));
-    }
-    let permutations = lab.config.group_permutations.max(2);
-    let estimates = sampled_per_user_shapley(n, permutations, lab.config.seed, |mask| {
-        let mut rows = base.clone();
-        for (i, g) in groups.iter().enumerate() {
-            if mask & (1 << i) != 0 {
-                rows.extend_from_slice(&g.rows);
-            }
-        }
-        lab.per_user(lab.fit(&rows).as_deref(), valid)
-    });
-    Ok(Some(ValueTable {
+            format!("the spread over the {} validation users", valid.len()),
+        ),
+        GroupMethod::Sampled { permutations } => (
+            format!(
+                "Monte-Carlo Shapley over {n} {} ({permutations} permutations)",
+                crate::advice::plural(kind)
+            ),
+            format!(
+                "the spread over sampled permutations and over the {} validation users (combined)",
+                valid.len()
+            ),
+        ),
+    };
+    Some(ValueTable {
         kind: kind.into(),
         title: title.into(),
-        method: format!(
-            "Monte-Carlo Shapley over {n} {} ({permutations} permutations)",
-            crate::advice::plural(kind)
-        ),
-        uncertainty: format!(
-            "the spread over sampled permutations and over the {} validation users (combined)",
-            valid.users.len()
-        ),
+        method,
+        uncertainty,
         rows: groups
             .iter()
-            .zip(estimates)
+            .zip(estimates.values)
             .map(|(g, (value, std_error))| ValueRow {
                 name: g.name.clone(),
                 value,
                 std_error,
-                rows: rows_of(g),
+                rows: g.rows.len() as u64,
             })
             .collect(),
-    }))
-}
-
-/// Shapley values from `permutations` random orders of `n` players (no truncation), with
-/// per-user utilities `eval(mask)`, each distinct subset evaluated once. Returns per player
-/// (value, standard error), the error combining the spread over permutations and over
-/// users as `sqrt(se_perm^2 + se_users^2)`: the users' spread already contains some
-/// permutation noise, so this errs on the wide side.
-pub fn sampled_per_user_shapley(
-    n: usize,
-    permutations: u64,
-    seed: u64,
-    eval: impl Fn(usize) -> Vec<f64>,
-) -> Vec<(f64, f64)> {
-    let mut cache: std::collections::HashMap<usize, Vec<f64>> = std::collections::HashMap::new();
-    let mut get =
-        |mask: usize| -> Vec<f64> { cache.entry(mask).or_insert_with(|| eval(mask)).clone() };
-    // per_user[i][u]: sum of user u's marginals of player i; per_perm[i]: user-mean marginals.
-    let mut per_user: Vec<Vec<f64>> = Vec::new();
-    let mut per_perm: Vec<Vec<f64>> = vec![Vec::new(); n];
-    for k in 0..permutations {
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut stream_rng(seed, 5000 + k));
-        let mut mask = 0usize;
-        let mut before = get(mask);
-        if per_user.is_empty() {
-            per_user = vec![vec![0.0; before.len()]; n];
-        }
-        for &i in &order {
-            mask |= 1 << i;
-            let after = get(mask);
-            for (u, (a, b)) in after.iter().zip(&before).enumerate() {
-                per_user[i][u] += a - b;
-            }
-            let marginal: Vec<f64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
-            per_perm[i].push(mean(&marginal));
-            before = after;
-        }
-    }
-    (0..n)
-        .map(|i| {
-            let users: Vec<f64> = per_user
-                .get(i)
-                .map(|v| v.iter().map(|x| x / permutations as f64).collect())
-                .unwrap_or_default();
-            let (value, se_perm) = mean_se(&per_perm[i]);
-            let (_, se_users) = mean_se(&users);
-            (value, (se_perm * se_perm + se_users * se_users).sqrt())
-        })
-        .collect()
+    })
 }
 
 /// User values in two halves; returns the table and (user, value) pairs.
@@ -435,20 +263,9 @@ fn value_users(
 ) -> Result<(ValueTable, Vec<(UserIdx, f64)>), StudyError> {
     lab.stage("user values");
     let all = players::by_user(lab.data, train);
-    let mut rows = Vec::new();
-    let mut pairs = Vec::new();
-    let mut evals = 0;
-    for half in 0..2u32 {
-        let group: Vec<Player> = all
-            .iter()
-            .filter(|p| p.users.first().is_some_and(|u| u % 2 == half))
-            .cloned()
-            .collect();
-        if group.is_empty() {
-            continue;
-        }
-        let utility = RecommenderUtility::new(lab.data, train, valid, group.clone(), rec.clone())?;
-        let values = msr(
+    let values = value_in_halves(&all, |half, group| {
+        let utility = RecommenderUtility::new(lab.data, train, valid, group, rec.clone())?;
+        msr(
             lab,
             Counted {
                 inner: utility,
@@ -456,18 +273,29 @@ fn value_users(
             },
             lab.config.user_samples,
             half as u64,
-        )?;
-        evals += values.utility_evals;
-        for (p, v) in group.iter().zip(&values.players) {
-            rows.push(ValueRow {
-                name: p.name.clone(),
-                value: v.value,
-                std_error: v.std_error,
-                rows: p.rows.len() as u64,
-            });
-            pairs.push((p.users[0], v.value));
+        )
+    })?;
+    let (rows, pairs, evals) = match values {
+        Some(values) => {
+            let rows = values
+                .players
+                .iter()
+                .map(|v| ValueRow {
+                    name: all[v.player].name.clone(),
+                    value: v.value,
+                    std_error: v.std_error,
+                    rows: all[v.player].rows.len() as u64,
+                })
+                .collect();
+            let pairs = values
+                .players
+                .iter()
+                .map(|v| (all[v.player].users[0], v.value))
+                .collect();
+            (rows, pairs, values.utility_evals)
         }
-    }
+        None => (Vec::new(), Vec::new(), 0),
+    };
     Ok((
         ValueTable {
             kind: "user".into(),
@@ -543,24 +371,17 @@ fn removal_curves(
     lab: &Lab<'_>,
     train: &[u32],
     user_values: &[(UserIdx, f64)],
-    test: &EvalUsers,
+    test: &[AudienceUser],
     full_score: f64,
 ) -> RemovalCurves {
     lab.stage("removal curves");
-    let mut order: Vec<(UserIdx, f64)> = user_values.to_vec();
-    order.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-    let low_first: Vec<UserIdx> = order.iter().map(|u| u.0).collect();
-    let high_first: Vec<UserIdx> = low_first.iter().rev().copied().collect();
-    let mut fractions = vec![0.0];
-    fractions.extend(
-        lab.config
-            .removal_fractions
-            .iter()
-            .copied()
-            .filter(|&f| f > 0.0 && f < 1.0),
-    );
     let n_users = lab.data.users.len();
-    let score_without = |removed: &[UserIdx]| {
+    let config = RemovalConfig {
+        fractions: lab.config.removal_fractions.clone(),
+        random_draws: lab.config.random_draws,
+        seed: lab.config.seed,
+    };
+    let curve = curves::removal_curve(user_values, &config, full_score, |removed| {
         let mut gone = vec![false; n_users];
         removed.iter().for_each(|&u| gone[u as usize] = true);
         let rows: Vec<u32> = train
@@ -569,45 +390,15 @@ fn removal_curves(
             .filter(|&r| !gone[lab.data.events.user[r as usize] as usize])
             .collect();
         lab.mean_score(&rows, test)
-    };
-    let count = |f: f64| ((f * low_first.len() as f64).round() as usize).min(low_first.len());
-    let curve = |order: &[UserIdx]| -> Vec<f64> {
-        fractions
-            .iter()
-            .map(|&f| {
-                if f == 0.0 {
-                    full_score
-                } else {
-                    score_without(&order[..count(f)])
-                }
-            })
-            .collect()
-    };
-    let high = curve(&high_first);
-    let low = curve(&low_first);
-    let draws = lab.config.random_draws.max(1);
-    let mut random = vec![0.0; fractions.len()];
-    for draw in 0..draws {
-        let mut shuffled = low_first.clone();
-        shuffled.shuffle(&mut stream_rng(lab.config.seed, 2000 + draw as u64));
-        for (slot, y) in random.iter_mut().zip(curve(&shuffled)) {
-            *slot += y / draws as f64;
-        }
-    }
+    });
     RemovalCurves {
         kind: "user".into(),
-        fractions,
-        high_first: high,
-        random,
-        low_first: low,
-        random_draws: draws,
+        fractions: curve.fractions,
+        high_first: curve.high_first,
+        random: curve.random,
+        low_first: curve.low_first,
+        random_draws: curve.random_draws,
     }
-}
-
-fn stream_rng(seed: u64, stream: u64) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(stream);
-    rng
 }
 
 /// Fits `without + a x^b` to the points above `without`; `None` with fewer than two.
@@ -627,42 +418,24 @@ fn learning_curve(
     fixed: &[u32],
     varied: &[u32],
     stream: u64,
-    test: &EvalUsers,
+    test: &[AudienceUser],
     full_score: f64,
 ) -> LearningCurve {
-    let mut shuffled = varied.to_vec();
-    shuffled.shuffle(&mut stream_rng(lab.config.seed, stream));
-    let mut fractions: Vec<f64> = lab
-        .config
-        .learning_fractions
-        .iter()
-        .copied()
-        .filter(|&f| f > 0.0 && f < 1.0)
-        .collect();
-    fractions.push(1.0);
-    let scores: Vec<f64> = fractions
-        .iter()
-        .map(|&f| {
-            if f == 1.0 {
-                return full_score;
-            }
-            let m = ((f * shuffled.len() as f64).round() as usize).min(shuffled.len());
-            let mut rows = fixed.to_vec();
-            rows.extend_from_slice(&shuffled[..m]);
-            lab.mean_score(&rows, test)
-        })
-        .collect();
-    let without = if fixed.is_empty() {
-        0.0
-    } else {
-        lab.mean_score(fixed, test)
-    };
+    let curve = curves::learning_curve(
+        fixed,
+        varied,
+        &lab.config.learning_fractions,
+        lab.config.seed,
+        stream,
+        full_score,
+        |rows| lab.mean_score(rows, test),
+    );
     LearningCurve {
         name: name.into(),
-        fit: fit_curve(&fractions, &scores, without),
-        fractions,
-        scores,
-        without,
+        fit: fit_curve(&curve.fractions, &curve.scores, curve.without),
+        fractions: curve.fractions,
+        scores: curve.scores,
+        without: curve.without,
     }
 }
 
@@ -705,9 +478,9 @@ pub fn study(
         stage: std::sync::Mutex::new("baseline".into()),
         progress,
     };
-    let valid = EvalUsers::new(data, &split.train, &split.valid);
-    let test = EvalUsers::new(data, &split.train, &split.test);
-    if valid.users.is_empty() || test.users.is_empty() {
+    let valid = audience_of(data, &split.train, &split.valid, |_| true);
+    let test = audience_of(data, &split.train, &split.test, |_| true);
+    if valid.is_empty() || test.is_empty() {
         return Err(StudyError::Empty(format!(
             "{name}: no user has validation or test items outside their training items"
         )));
@@ -768,7 +541,7 @@ pub fn study(
     let mut group_tables = Vec::new();
     let mut notes = Vec::new();
     for (kind, title, players) in groups {
-        match value_groups(&lab, kind, title, &split.train, players, &valid)? {
+        match value_groups(&lab, kind, title, &split.train, players, &valid) {
             Some(table) => group_tables.push(table),
             None => notes.push(format!(
                 "{title}: fewer than two in the training data, not valued."
@@ -868,53 +641,6 @@ pub fn study(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use assay_value::{exact_shapley, FnUtility};
-
-    #[test]
-    fn per_user_shapley_averages_to_the_shapley_of_the_mean_game() {
-        // Three players, two users with hand-made games.
-        let n = 3;
-        let user0 = |m: usize| (m.count_ones() as f64).powi(2) + if m & 1 != 0 { 0.5 } else { 0.0 };
-        let user1 = |m: usize| if m & 0b110 == 0b110 { 1.0 } else { 0.0 };
-        let games: Vec<Vec<f64>> = (0..8).map(|m| vec![user0(m), user1(m)]).collect();
-        let phi = per_user_shapley(n, &games);
-        // User 1's game is unanimity of {1, 2}: 0, 1/2, 1/2.
-        assert!((phi[0][1]).abs() < 1e-12);
-        assert!((phi[1][1] - 0.5).abs() < 1e-12 && (phi[2][1] - 0.5).abs() < 1e-12);
-        // Efficiency per user: values sum to v(N) - v(empty).
-        let total0: f64 = phi.iter().map(|p| p[0]).sum();
-        assert!((total0 - (user0(7) - user0(0))).abs() < 1e-12);
-        let mean_game = FnUtility::new("mean", n, |s: &[usize]| {
-            let m = s.iter().fold(0usize, |m, &p| m | 1 << p);
-            (user0(m) + user1(m)) / 2.0
-        });
-        let exact = exact_shapley(&mean_game).unwrap();
-        for (phi_i, player) in phi.iter().zip(&exact.players) {
-            assert!((mean(phi_i) - player.value).abs() < 1e-12);
-        }
-    }
-
-    #[test]
-    fn sampled_shapley_is_exact_on_an_additive_game() {
-        // Additive per-user games: every permutation gives every player its own weight, so
-        // the estimate is exact and the permutation spread is 0; the users' spread remains.
-        let weights = [[1.0, 3.0], [2.0, 2.0], [0.5, 0.5]];
-        let eval = |mask: usize| -> Vec<f64> {
-            (0..2)
-                .map(|u| {
-                    (0..3)
-                        .filter(|i| mask & (1 << i) != 0)
-                        .map(|i| weights[i][u])
-                        .sum()
-                })
-                .collect()
-        };
-        let estimates = sampled_per_user_shapley(3, 5, 1, eval);
-        // Player 0: users 1 and 3, mean 2, sd sqrt(2), se 1.
-        assert!((estimates[0].0 - 2.0).abs() < 1e-12 && (estimates[0].1 - 1.0).abs() < 1e-12);
-        assert!((estimates[1].0 - 2.0).abs() < 1e-12 && estimates[1].1.abs() < 1e-12);
-        assert!((estimates[2].0 - 0.5).abs() < 1e-12);
-    }
 
     #[test]
     fn power_law_fit_above_an_offset() {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use assay_encoder::{
-    shared_minilm_dir, BertEncoder, BertOptions, CachedEncoder, Encoder, OrtEncoder,
+    shared_minilm_dir, BertEncoder, CachedEncoder, Encoder, EncoderOptions, OrtEncoder,
 };
 use assay_search::{build_index, eval_search, IndexConfig, Mode, SearchOptions};
 
@@ -99,9 +99,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(match encoder.as_str() {
             "candle" => Arc::new(BertEncoder::load(
                 &model_dir,
-                &BertOptions {
+                &EncoderOptions {
                     threads,
-                    ..BertOptions::default()
+                    ..EncoderOptions::default()
                 },
             )?),
             "ort" => Arc::new(OrtEncoder::from_packs(&home, threads)?),

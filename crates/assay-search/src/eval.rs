@@ -20,32 +20,39 @@ pub struct EvalMode {
 }
 
 impl EvalMode {
-    /// The default comparison: bm25, vector, hybrid (RRF), hybrid (convex, ratio 0.5) and
-    /// hybrid (RRF) with the query-intent boost.
+    /// The default comparison: [`EvalMode::comparison`] at semantic ratio 0.5, RRF constant
+    /// 60 and intent boost 0.3.
     pub fn defaults() -> Vec<EvalMode> {
-        let m = |name: &str, options: SearchOptions| EvalMode {
-            name: name.to_owned(),
-            options,
+        EvalMode::comparison(0.5, 60.0, 0.3).expect("the default knobs are valid")
+    }
+
+    /// The rows `eval-search` compares: bm25 and vector alone, hybrid by convex and by
+    /// reciprocal-rank fusion at `semantic_ratio` (RRF constant `rrf_k`), and RRF with the
+    /// query-intent boost. Checks the knobs before any index work.
+    pub fn comparison(semantic_ratio: f32, rrf_k: f32, intent_boost: f32) -> Result<Vec<EvalMode>> {
+        let hybrid = |fusion: Fusion, intent_boost: f32| SearchOptions {
+            fusion,
+            semantic_ratio,
+            intent_boost,
+            ..SearchOptions::mode(Mode::Hybrid)
         };
-        vec![
-            m("bm25", SearchOptions::mode(Mode::Bm25)),
-            m("vector", SearchOptions::mode(Mode::Vector)),
-            m("hybrid-rrf", SearchOptions::mode(Mode::Hybrid)),
-            m(
-                "hybrid-convex",
-                SearchOptions {
-                    fusion: Fusion::Convex,
-                    ..SearchOptions::mode(Mode::Hybrid)
-                },
-            ),
-            m(
-                "hybrid-rrf+intent",
-                SearchOptions {
-                    intent_boost: 0.3,
-                    ..SearchOptions::mode(Mode::Hybrid)
-                },
-            ),
+        let rrf = Fusion::Rrf { k: rrf_k };
+        [
+            ("bm25", SearchOptions::mode(Mode::Bm25)),
+            ("vector", SearchOptions::mode(Mode::Vector)),
+            ("hybrid-convex", hybrid(Fusion::Convex, 0.0)),
+            ("hybrid-rrf", hybrid(rrf, 0.0)),
+            ("hybrid-rrf+intent", hybrid(rrf, intent_boost)),
         ]
+        .into_iter()
+        .map(|(name, options)| {
+            options.validate()?;
+            Ok(EvalMode {
+                name: name.to_owned(),
+                options,
+            })
+        })
+        .collect()
     }
 }
 
@@ -75,27 +82,16 @@ pub(crate) fn score_list(ranked: &[u64], grades: &HashMap<u64, f64>) -> Option<(
         return None;
     }
     let gain = |key: &u64| grades.get(key).copied().unwrap_or(0.0).max(0.0);
-    let dcg: f64 = ranked
-        .iter()
-        .take(10)
-        .enumerate()
-        .map(|(i, k)| gain(k) / (i as f64 + 2.0).log2())
-        .sum();
-    let mut ideal: Vec<f64> = grades.values().map(|g| g.max(0.0)).collect();
-    ideal.sort_by(|a, b| b.total_cmp(a));
-    let idcg: f64 = ideal
-        .iter()
-        .take(10)
-        .enumerate()
-        .map(|(i, g)| g / (i as f64 + 2.0).log2())
-        .sum();
+    let gains: Vec<f64> = ranked.iter().take(10).map(gain).collect();
+    let judged: Vec<f64> = grades.values().copied().collect();
+    let ndcg = assay_metrics::graded_ndcg_at(&gains, &judged, 10);
     let mrr = ranked
         .iter()
         .take(10)
         .position(|k| gain(k) > 0.0)
         .map_or(0.0, |p| 1.0 / (p as f64 + 1.0));
     let found = ranked.iter().take(100).filter(|k| gain(k) > 0.0).count();
-    Some((dcg / idcg, mrr, found as f64 / relevant as f64))
+    Some((ndcg, mrr, found as f64 / relevant as f64))
 }
 
 /// [`eval_search_modes`] with [`EvalMode::defaults`].

@@ -8,11 +8,10 @@ use assay_core::{Dataset, Items};
 use assay_encoder::Encoder;
 use serde::{Deserialize, Serialize};
 
+use crate::fusion::{self, Candidate, RetrievalQuery, Retriever};
 use crate::intent::{Intent, IntentAccuracy, IntentModel};
 use crate::lexical::{LexicalIndex, TEXT_FIELDS};
-use crate::options::{
-    Explanation, Facets, Fusion, Hit, MatchedTerm, Mode, SearchOptions, SearchResults,
-};
+use crate::options::{Explanation, Facets, Hit, MatchedTerm, Mode, SearchOptions, SearchResults};
 use crate::vector::{HnswParams, VectorIndex};
 use crate::{Result, SearchError};
 
@@ -484,113 +483,75 @@ impl SearchIndex {
         if terms.is_empty() && vector.is_none() {
             return Err(SearchError::EmptyQuery);
         }
+        if options.mode != Mode::Bm25 && vector.is_none() {
+            return Err(SearchError::InvalidOption(
+                "vector and hybrid modes need the query's embedding".into(),
+            ));
+        }
         let depth = options.candidates.max(options.k);
         let filters = &options.filters;
+        let keep = |key: u64| {
+            filters.is_empty()
+                || self
+                    .docs
+                    .get(key as usize)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|d| filters.accepts(&d.category, &d.brand, d.price))
+        };
+        let q = RetrievalQuery {
+            terms: &terms,
+            vector,
+            filters,
+            keep: &keep,
+        };
         let lexical_list = if options.mode == Mode::Vector {
             Vec::new()
         } else {
-            self.lexical.search(&terms, filters, depth)?
+            self.lexical.retrieve(&q, depth)?
         };
-        let vector_list = match (options.mode, vector) {
-            (Mode::Bm25, _) => Vec::new(),
-            (_, None) => {
-                return Err(SearchError::InvalidOption(
-                    "vector and hybrid modes need the query's embedding".into(),
-                ))
-            }
-            (_, Some(v)) => {
-                let keep = |key: u64| {
-                    filters.is_empty()
-                        || self
-                            .docs
-                            .get(key as usize)
-                            .and_then(Option::as_ref)
-                            .is_some_and(|d| filters.accepts(&d.category, &d.brand, d.price))
-                };
-                self.vectors.search(v, depth, &keep)?
-            }
+        let vector_list = if options.mode == Mode::Bm25 {
+            Vec::new()
+        } else {
+            self.vectors.retrieve(&q, depth)?
         };
-
-        #[derive(Default, Clone)]
-        struct Cand {
-            bm25: Option<(f32, usize)>,
-            cos: Option<(f32, usize)>,
-            lex: f32,
-            sem: f32,
-            intent: f32,
-            personal: f32,
-        }
-        let mut cands: HashMap<u64, Cand> = HashMap::new();
-        for (rank, &(key, s)) in lexical_list.iter().enumerate() {
-            cands.entry(key).or_default().bm25 = Some((s, rank + 1));
-        }
-        for (rank, &(key, s)) in vector_list.iter().enumerate() {
-            cands.entry(key).or_default().cos = Some((s, rank + 1));
-        }
-        let r = options.semantic_ratio;
-        let (lex_w, sem_w) = match options.mode {
-            Mode::Bm25 => (1.0, 0.0),
-            Mode::Vector => (0.0, 1.0),
-            Mode::Hybrid => (1.0 - r, r),
-        };
-        let min_max = |list: &[(u64, f32)]| {
-            let max = list.iter().map(|x| x.1).fold(f32::NEG_INFINITY, f32::max);
-            let min = list.iter().map(|x| x.1).fold(f32::INFINITY, f32::min);
-            move |s: f32| {
-                if max > min {
-                    (s - min) / (max - min)
-                } else {
-                    1.0
-                }
-            }
-        };
-        let norm_lex = min_max(&lexical_list);
-        let norm_sem = min_max(&vector_list);
-        for c in cands.values_mut() {
-            match (options.mode, options.fusion) {
-                (Mode::Bm25, _) => c.lex = c.bm25.map_or(0.0, |b| b.0),
-                (Mode::Vector, _) => c.sem = c.cos.map_or(0.0, |v| v.0),
-                (Mode::Hybrid, Fusion::Rrf { k }) => {
-                    c.lex = c
-                        .bm25
-                        .map_or(0.0, |(_, rank)| lex_w * 2.0 / (k + rank as f32));
-                    c.sem = c
-                        .cos
-                        .map_or(0.0, |(_, rank)| sem_w * 2.0 / (k + rank as f32));
-                }
-                (Mode::Hybrid, Fusion::Convex) => {
-                    c.lex = c.bm25.map_or(0.0, |(s, _)| lex_w * norm_lex(s));
-                    c.sem = c.cos.map_or(0.0, |(s, _)| sem_w * norm_sem(s));
-                }
-            }
-        }
-        let best = cands.values().map(|c| c.lex + c.sem).fold(0.0f32, f32::max);
+        let mut cands = fusion::candidates(&lexical_list, &vector_list);
+        fusion::fuse(
+            &mut cands,
+            &lexical_list,
+            &vector_list,
+            options.mode,
+            options.fusion,
+            options.semantic_ratio,
+        );
+        let best = fusion::best_fused(&cands);
+        let doc = |key: u64| self.docs.get(key as usize).and_then(Option::as_ref);
         let intent = vector.and_then(|v| self.intent.predict(v));
         if let Some((_, probs)) = &intent {
-            if options.intent_boost != 0.0 {
-                for (key, c) in cands.iter_mut() {
-                    if let Some(Some(doc)) = self.docs.get(*key as usize) {
-                        c.intent =
-                            options.intent_boost * best * probs.probability_of(&doc.category);
-                    }
-                }
-            }
+            let signal = |key| doc(key).map(|d| probs.probability_of(&d.category));
+            fusion::boost(&mut cands, options.intent_boost, best, signal, |c| {
+                &mut c.intent
+            });
         }
         if let Some(personal) = &options.personal {
-            if options.personal_weight != 0.0 {
-                for (key, c) in cands.iter_mut() {
-                    if let Some(Some(doc)) = self.docs.get(*key as usize) {
-                        let s = personal.get(&doc.id).copied().unwrap_or(0.0);
-                        c.personal = options.personal_weight * best * s;
-                    }
-                }
-            }
+            let signal = |key| doc(key).map(|d| personal.get(&d.id).copied().unwrap_or(0.0));
+            fusion::boost(&mut cands, options.personal_weight, best, signal, |c| {
+                &mut c.personal
+            });
         }
-        let mut ranked: Vec<(u64, Cand)> = cands.into_iter().collect();
-        let total = |c: &Cand| c.lex + c.sem + c.intent + c.personal;
-        ranked.sort_by(|a, b| total(&b.1).total_cmp(&total(&a.1)).then(a.0.cmp(&b.0)));
+        fusion::rank(&mut cands);
+        Ok(self.results(cands, terms, intent.map(|(i, _)| i), options))
+    }
 
-        let facets = self.facets(ranked.iter().map(|(k, _)| *k));
+    /// The page of results: the top `k` of the ranked candidates with their explanations, and
+    /// facets over all of them.
+    fn results(
+        &self,
+        ranked: Vec<Candidate>,
+        terms: Vec<String>,
+        intent: Option<Intent>,
+        options: &SearchOptions,
+    ) -> SearchResults {
+        let facets = self.facets(ranked.iter().map(|c| c.key));
         let n_cands = ranked.len();
         let mut unique_terms: Vec<String> = Vec::new();
         for t in terms {
@@ -602,23 +563,23 @@ impl SearchIndex {
             .into_iter()
             .take(options.k)
             .enumerate()
-            .filter_map(|(i, (key, c))| {
-                let doc = self.docs.get(key as usize)?.as_ref()?;
+            .filter_map(|(i, c)| {
+                let doc = self.docs.get(c.key as usize)?.as_ref()?;
                 let explanation = options.explain.then(|| Explanation {
                     matched_terms: self.matched_terms(doc, &unique_terms),
                     bm25: c.bm25.map(|b| b.0),
                     bm25_rank: c.bm25.map(|b| b.1),
-                    vector: c.cos.map(|v| v.0),
-                    vector_rank: c.cos.map(|v| v.1),
-                    lexical_contribution: c.lex,
-                    semantic_contribution: c.sem,
+                    vector: c.cosine.map(|v| v.0),
+                    vector_rank: c.cosine.map(|v| v.1),
+                    lexical_contribution: c.lexical,
+                    semantic_contribution: c.semantic,
                     intent_contribution: c.intent,
                     personal_contribution: c.personal,
                 });
                 Some(Hit {
                     id: doc.id.clone(),
                     rank: i + 1,
-                    score: total(&c),
+                    score: c.total(),
                     title: doc.title.clone(),
                     category: doc.category.clone(),
                     brand: doc.brand.clone(),
@@ -627,12 +588,12 @@ impl SearchIndex {
                 })
             })
             .collect();
-        Ok(SearchResults {
+        SearchResults {
             hits,
             facets,
-            intent: intent.map(|(i, _)| i),
+            intent,
             candidates: n_cands,
-        })
+        }
     }
 
     fn matched_terms(&self, doc: &ItemDoc, terms: &[String]) -> Vec<MatchedTerm> {
@@ -726,8 +687,7 @@ pub fn check_query(query: &str) -> Result<&str> {
     Ok(q)
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(SearchError::io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(SearchError::io(path))
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    assay_fetch::write_atomically(path, |out| std::io::Write::write_all(out, bytes))
+        .map_err(SearchError::io(path))
 }

@@ -16,6 +16,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::analysis::{analyzer, ANALYZER};
+use crate::fusion::{Ranked, RetrievalQuery, Retriever};
 use crate::index::ItemDoc;
 use crate::options::{normalize_path, Filters};
 use crate::{Result, SearchError};
@@ -294,5 +295,12 @@ impl LexicalIndex {
             self.terms(&doc.brand),
             self.terms(&attributes),
         ]
+    }
+}
+
+impl Retriever for LexicalIndex {
+    /// BM25 over the query's terms, with the filters applied inside the index.
+    fn retrieve(&self, query: &RetrievalQuery<'_>, depth: usize) -> Result<Ranked> {
+        self.search(query.terms, query.filters, depth)
     }
 }

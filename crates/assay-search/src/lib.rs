@@ -24,23 +24,24 @@
 #![warn(missing_docs)]
 
 mod analysis;
-mod catalog;
 mod error;
 mod eval;
 mod faq;
 mod finetune;
+pub mod fusion;
 mod index;
 mod intent;
 mod lexical;
 mod options;
 mod pairs;
+mod store;
 mod vector;
 
-pub use catalog::read_catalog;
 pub use error::SearchError;
 pub use eval::{eval_search, eval_search_modes, EvalMode, ModeScores};
 pub use faq::{FaqAnswer, FaqIndex, FaqPair};
 pub use finetune::{finetune, FinetuneConfig, FinetuneSummary, Validation, VALIDATION_METRICS};
+pub use fusion::{Candidate, Ranked, RetrievalQuery, Retriever};
 pub use index::{build_index, check_query, IndexConfig, ItemDoc, SearchIndex, MAX_QUERY_BYTES};
 pub use intent::{Intent, IntentAccuracy};
 pub use options::{
@@ -49,6 +50,10 @@ pub use options::{
 pub use pairs::{
     build_pairs, count_by_source, mine_hard_negatives, query_key, split_by_query, PairSource,
     PairWeights, TrainingPair,
+};
+pub use store::{
+    build_in_memory, build_saved, default_index_dir, open_saved, saved_index_problem, IndexSource,
+    SOURCE_FILE,
 };
 pub use vector::{exact_top_k, HnswParams, VectorIndex};
 

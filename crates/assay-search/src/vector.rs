@@ -1,6 +1,6 @@
 //! Nearest neighbours over unit-length vectors: exact scan below a size threshold, HNSW above.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 use assay_encoder::l2_normalize;
@@ -9,6 +9,7 @@ use hnsw_rs::filter::FilterT;
 use hnsw_rs::hnsw::Hnsw;
 use rayon::prelude::*;
 
+use crate::fusion::{Ranked, RetrievalQuery, Retriever};
 use crate::{Result, SearchError};
 
 /// HNSW construction and search parameters.
@@ -314,7 +315,6 @@ impl VectorIndex {
     /// Writes the live vectors to `path` (dim, count, then key + vector per row), via a
     /// temporary file renamed into place.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let tmp = path.with_extension("tmp");
         let mut out = Vec::with_capacity(16 + self.len() * (8 + 4 * self.dim));
         out.extend_from_slice(&(self.dim as u64).to_le_bytes());
         out.extend_from_slice(&(self.len() as u64).to_le_bytes());
@@ -327,11 +327,7 @@ impl VectorIndex {
                 out.extend_from_slice(&x.to_le_bytes());
             }
         }
-        let mut f = std::fs::File::create(&tmp).map_err(SearchError::io(&tmp))?;
-        f.write_all(&out).map_err(SearchError::io(&tmp))?;
-        f.sync_all().map_err(SearchError::io(&tmp))?;
-        std::fs::rename(&tmp, path).map_err(SearchError::io(path))?;
-        Ok(())
+        assay_fetch::write_atomically(path, |w| w.write_all(&out)).map_err(SearchError::io(path))
     }
 
     /// Reads vectors written by [`VectorIndex::save`] and rebuilds the graph when large enough.
@@ -367,6 +363,17 @@ impl VectorIndex {
         let mut index = VectorIndex::new(dim, params);
         index.extend(&items)?;
         Ok(index)
+    }
+}
+
+impl Retriever for VectorIndex {
+    /// The nearest vectors to the query's embedding that pass its filters; nothing without an
+    /// embedding.
+    fn retrieve(&self, query: &RetrievalQuery<'_>, depth: usize) -> Result<Ranked> {
+        match query.vector {
+            Some(v) => self.search(v, depth, query.keep),
+            None => Ok(Vec::new()),
+        }
     }
 }
 

@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use assay_encoder::{Encoder, HashEncoder};
+use assay_import::read_catalog;
 use assay_search::{
-    build_index, read_catalog, FaqIndex, FaqPair, Filters, Fusion, IndexConfig, ItemDoc, Mode,
-    SearchError, SearchIndex, SearchOptions,
+    build_index, FaqIndex, FaqPair, Filters, Fusion, IndexConfig, ItemDoc, Mode, SearchError,
+    SearchIndex, SearchOptions,
 };
 
 fn doc(id: &str, title: &str, category: &str, brand: &str, price: f64) -> ItemDoc {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use assay_encoder::{shared_minilm_dir, BertEncoder, BertOptions, Encoder};
+use assay_encoder::{shared_minilm_dir, BertEncoder, Encoder, EncoderOptions};
 use assay_search::{build_index, eval_search, IndexConfig};
 
 #[test]
@@ -23,7 +23,7 @@ fn hybrid_is_at_least_as_good_as_either_mode() {
         .dataset;
     assert!(!dataset.judgments.is_empty());
     let encoder: Arc<dyn Encoder> =
-        Arc::new(BertEncoder::load(&model, &BertOptions::default()).unwrap());
+        Arc::new(BertEncoder::load(&model, &EncoderOptions::default()).unwrap());
     let index = build_index(&dataset, encoder, &IndexConfig::default()).unwrap();
     let table = eval_search(&index, &dataset.judgments).unwrap();
     for m in &table {

@@ -95,23 +95,9 @@ pub(crate) fn io_error(path: &Path, source: io::Error) -> SimError {
     }
 }
 
-/// The sibling directory a simulation is written into before it is renamed to `out_dir`:
-/// `out_dir` with `.tmp` appended to its name.
-pub(crate) fn staging_dir(out_dir: &Path) -> Result<PathBuf, SimError> {
-    let Some(name) = out_dir.file_name() else {
-        return Err(SimError::InvalidOutput {
-            path: out_dir.to_owned(),
-            reason: "the output path has no final directory name".into(),
-        });
-    };
-    let mut staging_name = name.to_owned();
-    staging_name.push(".tmp");
-    Ok(out_dir.with_file_name(staging_name))
-}
-
-/// Runs `fill` on a fresh staging directory next to `out_dir` and renames it to `out_dir`
-/// only when `fill` succeeds, so a reader never sees a partial dataset: either `out_dir`
-/// does not exist (or keeps its old, empty self) or it is complete.
+/// Runs `fill` on a fresh, uniquely named staging directory next to `out_dir` and renames it to
+/// `out_dir` only when `fill` succeeds, so a reader never sees a partial dataset: either
+/// `out_dir` does not exist (or keeps its old, empty self) or it is complete.
 ///
 /// A non-empty `out_dir` is refused rather than replaced, so the simulator never deletes a
 /// user's files; a leftover staging directory from a crashed run is ours and is removed.
@@ -119,7 +105,13 @@ pub(crate) fn write_atomically<T>(
     out_dir: &Path,
     fill: impl FnOnce(&Path) -> Result<T, SimError>,
 ) -> Result<T, SimError> {
-    let out_exists = match fs::read_dir(out_dir) {
+    if out_dir.file_name().is_none() {
+        return Err(SimError::InvalidOutput {
+            path: out_dir.to_owned(),
+            reason: "the output path has no final directory name".into(),
+        });
+    }
+    match fs::read_dir(out_dir) {
         Ok(mut entries) => {
             if entries.next().is_some() {
                 return Err(SimError::InvalidOutput {
@@ -127,26 +119,9 @@ pub(crate) fn write_atomically<T>(
                     reason: "the directory exists and is not empty".into(),
                 });
             }
-            true
         }
-        Err(error) if error.kind() == io::ErrorKind::NotFound => false,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
         Err(error) => return Err(io_error(out_dir, error)),
-    };
-    let staging = staging_dir(out_dir)?;
-    if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(|source| io_error(&staging, source))?;
     }
-    fs::create_dir_all(&staging).map_err(|source| io_error(&staging, source))?;
-    let result = fill(&staging).and_then(|value| {
-        if out_exists {
-            fs::remove_dir(out_dir).map_err(|source| io_error(out_dir, source))?;
-        }
-        fs::rename(&staging, out_dir).map_err(|source| io_error(out_dir, source))?;
-        Ok(value)
-    });
-    if result.is_err() {
-        // Best effort: the error being returned matters more than a failed clean-up.
-        let _ = fs::remove_dir_all(&staging);
-    }
-    result
+    assay_fetch::replace_dir_atomically(out_dir, fill, io_error)
 }

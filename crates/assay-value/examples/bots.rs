@@ -85,7 +85,7 @@ fn parse_args() -> Result<Args, String> {
         events: 200_000,
         // RecBole's ItemKNN with a small shrink: on this shop it ranks better than shrink 0
         // or 50 with or without the bots (see BENCHMARKS.md).
-        model: ModelSpec::ItemKnn(assay_recommend::ItemKnnParams {
+        model: ModelSpec::new(assay_recommend::ItemKnnParams {
             k: 100,
             shrink: 10.0,
         }),

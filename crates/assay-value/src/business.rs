@@ -26,7 +26,7 @@
 use std::collections::HashMap;
 
 use assay_bandit::{round_rewards, EstimatorKind, RoundTerms};
-use assay_core::{Dataset, EventKind, Interactions, ItemIdx, UserIdx, NO_SESSION};
+use assay_core::{Dataset, EventKind, ItemIdx, UserIdx, NO_SESSION};
 use assay_recommend::ModelSpec;
 use rayon::prelude::*;
 
@@ -223,24 +223,14 @@ impl<'a> OpeUtility<'a> {
 
     /// The training rows of `subset`: base rows plus the players' rows.
     pub fn rows_of(&self, subset: &[usize]) -> Vec<u32> {
-        let mut rows = self.base_rows.clone();
-        for &p in subset {
-            rows.extend_from_slice(&self.players[p].rows);
-        }
-        rows
+        crate::recommend::rows_of_subset(&self.base_rows, &self.players, subset)
     }
 
     /// The estimate for a model fitted on `rows`; a model that cannot be fitted is the
     /// uniform policy (`π = 1/n_items`, what `ε = 1` gives).
     pub fn score_rows(&self, rows: &[u32]) -> f64 {
         let n_items = self.data.items.len().max(1);
-        let train = Interactions::from_events(self.data, rows);
-        let no_epochs = |_: usize, _: Option<f64>| {};
-        let model = self
-            .config
-            .model
-            .fit(&train, self.data, None, &no_epochs)
-            .ok();
+        let model = crate::recommend::fit_on_rows(self.data, &self.config.model, rows);
         let lists: HashMap<UserIdx, Vec<ItemIdx>> = match &model {
             Some(model) => self
                 .users

@@ -1,5 +1,3 @@
-use std::path::PathBuf;
-
 /// Everything that can go wrong while valuing data.
 #[derive(Debug, thiserror::Error)]
 pub enum ValueError {
@@ -27,25 +25,8 @@ pub enum ValueError {
     #[error("nothing to value: {0}")]
     Empty(String),
     /// A plain labelled table could not be read.
-    #[error("{path}:{line}: field `{field}`: {reason}")]
-    Table {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line number (1 is the header).
-        line: u64,
-        /// The column name, or the header text when the column is missing.
-        field: String,
-        /// What was expected.
-        reason: String,
-    },
-    /// A file could not be opened or read.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Import(#[from] assay_import::ImportError),
     /// Training or evaluating a recommender failed.
     #[error(transparent)]
     Recommend(#[from] assay_recommend::RecommendError),

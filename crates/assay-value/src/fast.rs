@@ -37,7 +37,7 @@
 //!   within `f32` rounding may swap places in a top-K list (tested against refits).
 
 use assay_core::{ItemIdx, UserIdx};
-use assay_recommend::{ease_weights_from_gram, top_k_of, EaseParams, ItemKnnParams, ModelSpec};
+use assay_recommend::{ease_weights_from_gram, top_k_of, EaseParams, ItemKnnParams};
 use faer::linalg::solvers::DenseSolveCore;
 use faer::{MatRef, Side};
 use rayon::prelude::*;
@@ -163,9 +163,7 @@ pub struct FastEase<'u, 'a> {
 impl<'u, 'a> FastEase<'u, 'a> {
     /// The fast path of `utility` when its model is EASE, `None` for other models.
     pub fn new(utility: &'u RecommenderUtility<'a>) -> Option<FastEase<'u, 'a>> {
-        let ModelSpec::Ease(params) = utility.config.model else {
-            return None;
-        };
+        let params = *utility.config.model.params::<EaseParams>()?;
         // Catalog tags (`side`) add pseudo-users this path does not model: refit instead.
         if params.side != 0.0 {
             return None;
@@ -283,28 +281,22 @@ fn audience_metric(
     score: &(dyn Fn(&[ItemIdx], &mut [f32]) + Sync),
 ) -> f64 {
     let config = &utility.config;
-    let total: f64 = utility
-        .audience
-        .par_iter()
-        .map_init(
-            || (Vec::new(), vec![0.0f32; n_items]),
-            |(items, scores), (user, relevant, mask)| {
-                pairs.items_of(*user, active, items);
-                score(items, scores);
-                assay_recommend::mask(scores, items);
-                assay_recommend::mask(scores, mask);
-                let ranked: Vec<u32> = top_k_of(scores, config.k)
-                    .into_iter()
-                    .map(|(item, _)| item)
-                    .collect();
-                let hits = assay_metrics::hit_vector(&ranked, relevant);
-                config.metric.at(&hits, relevant.len(), config.k)
-            },
-        )
-        .collect::<Vec<f64>>()
-        .iter()
-        .sum();
-    total / utility.audience.len().max(1) as f64
+    assay_metrics::score_mean(
+        &utility.audience,
+        config.metric,
+        config.k,
+        || (Vec::new(), vec![0.0f32; n_items]),
+        |(items, scores), user, k| {
+            pairs.items_of(user.user, active, items);
+            score(items, scores);
+            assay_recommend::mask(scores, items);
+            assay_recommend::mask(scores, &user.exclude);
+            top_k_of(scores, k)
+                .into_iter()
+                .map(|(item, _)| item)
+                .collect()
+        },
+    )
 }
 
 /// One user's change when a player joins: items before, items after, items added.
@@ -499,9 +491,7 @@ impl<'u, 'a> FastItemKnn<'u, 'a> {
     /// The fast path of `utility` when its model is ItemKNN with valid parameters and at
     /// most [`MAX_DENSE_KNN_ITEMS`] items, `None` otherwise.
     pub fn new(utility: &'u RecommenderUtility<'a>) -> Option<FastItemKnn<'u, 'a>> {
-        let ModelSpec::ItemKnn(params) = utility.config.model else {
-            return None;
-        };
+        let params = *utility.config.model.params::<ItemKnnParams>()?;
         let n_items = utility.data.items.len();
         let valid = params.k > 0 && params.shrink.is_finite() && params.shrink >= 0.0;
         if !valid || n_items == 0 || n_items > MAX_DENSE_KNN_ITEMS {

@@ -21,8 +21,12 @@
 //!   validation set, `n_bags` fits whatever the number of players.
 //!
 //! Every method returns a [`Values`] table (serde `Serialize`): value, standard error, sample
-//! count and convergence flag per player. [`value_players`] is the one entry point a command
-//! line needs.
+//! count and convergence flag per player. [`value_players`] values any utility;
+//! [`plan::run`] is the one entry point a front end needs: it carries out a
+//! [`plan::ValuationPlan`] (players, method, model, utility, audience) on a dataset or a
+//! labelled table, including valuing users in two cross-fitted halves
+//! ([`plan::value_in_halves`]). [`per_user`] values groups with standard errors over the
+//! evaluation users, as the data-value report shows them.
 //!
 //! Key design decision: the utility is a plain `Fn(subset) -> f64`-like trait, and speed
 //! comes from *outside* the methods: [`CachedUtility`] memoises subsets by bitset,
@@ -47,13 +51,15 @@ mod knn;
 mod oob;
 mod radix;
 mod sampling;
-mod table;
 mod utility;
 mod values;
 
 pub mod assess;
 pub mod business;
+pub mod curves;
 pub mod fast;
+pub mod per_user;
+pub mod plan;
 pub mod recommend;
 pub mod recommend_oob;
 
@@ -62,7 +68,7 @@ pub use exact::{exact_semivalue, exact_shapley, leave_one_out, Semivalue, MAX_EX
 pub use knn::{knn_shapley, knn_shapley_csv, KnnUtility};
 pub use oob::{data_oob, KnnClassifier, LogisticClassifier, OobConfig, WeakLearner};
 pub use sampling::{msr_banzhaf, permutation_semivalue, Convergence, Progress};
-pub use table::LabelledTable;
+pub use assay_import::LabelledTable;
 pub use utility::{CachedUtility, FnUtility, Utility};
 pub use values::{PlayerValue, Values};
 
@@ -93,11 +99,24 @@ pub enum Method {
         /// Enumerate instead of sampling.
         exact: bool,
     },
+    /// Data-OOB (Kwon & Zou 2023): out-of-bag scores under `bags` bagged models. Not a
+    /// semivalue of a [`Utility`]: the [`plan`] runs it on recommender data
+    /// ([`recommend_oob`]), [`data_oob`] on a labelled table.
+    DataOob {
+        /// Number of bags (model fits).
+        bags: usize,
+    },
+    /// Exact KNN-Shapley (Jia et al. 2019) of the rows of a labelled table, with `k`
+    /// neighbours: a closed form, not a semivalue of a [`Utility`] ([`knn_shapley`]).
+    KnnShapley {
+        /// Neighbours.
+        k: usize,
+    },
 }
 
 impl Method {
     /// Parses a command-line name: `loo`, `shapley`, `banzhaf-exact`, `tmc`, `banzhaf`, `beta`
-    /// (Beta(16, 1), sampled), `beta-exact`.
+    /// (Beta(16, 1), sampled), `beta-exact`, `oob` (100 bags), `knn-shapley` (5 neighbours).
     pub fn parse(name: &str) -> Option<Method> {
         Some(match name {
             "loo" => Method::LeaveOneOut,
@@ -115,6 +134,8 @@ impl Method {
                 beta: 1.0,
                 exact: true,
             },
+            "oob" | "data-oob" => Method::DataOob { bags: 100 },
+            "knn-shapley" => Method::KnnShapley { k: 5 },
             _ => return None,
         })
     }
@@ -130,7 +151,8 @@ pub struct ValueConfig {
 }
 
 /// Values the players of `utility` with `method`. `progress(done, total)` is called after
-/// each batch of samples (Monte-Carlo methods only).
+/// each batch of samples (Monte-Carlo methods only). Data-OOB and KNN-Shapley do not value
+/// a generic utility: they are a parameter error here (see [`plan::run`]).
 pub fn value_players(
     utility: &dyn Utility,
     method: &Method,
@@ -165,5 +187,15 @@ pub fn value_players(
                 )
             }
         }
+        Method::DataOob { .. } => error::param(
+            "method",
+            "data-oob",
+            "is not a semivalue of a utility: it values recommender data or a labelled table",
+        ),
+        Method::KnnShapley { .. } => error::param(
+            "method",
+            "knn-shapley",
+            "is not a semivalue of a utility: it values the rows of a labelled table",
+        ),
     }
 }

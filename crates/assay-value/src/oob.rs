@@ -5,8 +5,7 @@
 //! left it out, of `1[learner predicts the row's label]`. Mislabelled or out-of-place rows
 //! are predicted wrongly by models that never saw them, so they get low values.
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::Rng;
 use rayon::prelude::*;
 
 use crate::values::Welford;
@@ -227,8 +226,7 @@ pub fn data_oob(
     let bags: Vec<(Vec<usize>, Vec<bool>)> = (0..config.n_estimators as u64)
         .into_par_iter()
         .map(|b| {
-            let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-            rng.set_stream(b);
+            let mut rng = crate::sampling::stream_rng(config.seed, b);
             let sample: Vec<usize> = (0..sample_size).map(|_| rng.random_range(0..n)).collect();
             let mut in_bag = vec![false; n];
             sample.iter().for_each(|&r| in_bag[r] = true);

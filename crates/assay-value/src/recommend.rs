@@ -17,9 +17,8 @@
 //! interactions) both audiences are the same.
 
 use assay_core::{Dataset, Interactions, ItemIdx, UserIdx};
-use assay_metrics::Metric;
-use assay_recommend::ModelSpec;
-use rayon::prelude::*;
+use assay_metrics::{AudienceUser, Metric};
+use assay_recommend::{ModelSpec, Recommender};
 
 use crate::{Result, Utility, ValueError};
 
@@ -76,8 +75,82 @@ pub struct RecommenderUtility<'a> {
     pub(crate) config: RecConfig,
     pub(crate) players: Vec<Player>,
     pub(crate) base_rows: Vec<u32>,
-    /// Per evaluated user: (user, relevant validation items, all training items to mask).
-    pub(crate) audience: Vec<(UserIdx, Vec<ItemIdx>, Vec<ItemIdx>)>,
+    /// The evaluated users: relevant validation items, all training items excluded.
+    pub(crate) audience: Vec<AudienceUser>,
+}
+
+/// The users scored on `eval_rows` for whom `keep` holds: each user's relevant items are
+/// their evaluation items outside their training items (`train_rows`), and their training
+/// items are excluded from their lists, as RecBole masks them. Users left with no relevant
+/// item are not in the audience; the order is by user index.
+pub fn audience_of(
+    data: &Dataset,
+    train_rows: &[u32],
+    eval_rows: &[u32],
+    keep: impl Fn(UserIdx) -> bool,
+) -> Vec<AudienceUser> {
+    let train = Interactions::from_events(data, train_rows);
+    let eval = Interactions::from_events(data, eval_rows);
+    (0..data.users.len() as u32)
+        .filter(|&u| keep(u))
+        .filter_map(|u| {
+            let train_items = train.items_of(u);
+            let relevant: Vec<ItemIdx> = eval
+                .items_of(u)
+                .iter()
+                .copied()
+                .filter(|i| train_items.binary_search(i).is_err())
+                .collect();
+            (!relevant.is_empty()).then(|| AudienceUser {
+                user: u,
+                relevant,
+                exclude: train_items.to_vec(),
+            })
+        })
+        .collect()
+}
+
+/// The training rows of a subset of players: `base` rows (in no player) plus the players'.
+pub(crate) fn rows_of_subset(base: &[u32], players: &[Player], subset: &[usize]) -> Vec<u32> {
+    let mut rows = base.to_vec();
+    for &p in subset {
+        rows.extend_from_slice(&players[p].rows);
+    }
+    rows
+}
+
+/// A model of `spec` fitted on the event rows `rows`; `None` when it cannot be fitted (say,
+/// on no data).
+pub fn fit_on_rows(data: &Dataset, spec: &ModelSpec, rows: &[u32]) -> Option<Box<dyn Recommender>> {
+    let train = Interactions::from_events(data, rows);
+    let no_epochs = |_: usize, _: Option<f64>| {};
+    spec.fit(&train, data, None, &no_epochs).ok()
+}
+
+/// `metric@k` of `model`'s top-`k` list of each audience user (their excluded items left
+/// out), in audience order; no model recommends nothing and scores 0 for everyone.
+pub fn score_model(
+    model: Option<&dyn Recommender>,
+    audience: &[AudienceUser],
+    metric: Metric,
+    k: usize,
+) -> Vec<f64> {
+    let Some(model) = model else {
+        return vec![0.0; audience.len()];
+    };
+    assay_metrics::score_per_user(
+        audience,
+        metric,
+        k,
+        || (),
+        |_, user, k| {
+            model
+                .top_k(user.user, k, &user.exclude)
+                .into_iter()
+                .map(|(item, _)| item)
+                .collect()
+        },
+    )
 }
 
 impl<'a> RecommenderUtility<'a> {
@@ -110,8 +183,6 @@ impl<'a> RecommenderUtility<'a> {
             .copied()
             .filter(|&r| !owner[r as usize])
             .collect();
-        let full_train = Interactions::from_events(data, train_rows);
-        let valid = Interactions::from_events(data, valid_rows);
         let mut player_user = vec![false; data.users.len()];
         if config.audience == Audience::Others {
             players
@@ -119,20 +190,7 @@ impl<'a> RecommenderUtility<'a> {
                 .flat_map(|p| &p.users)
                 .for_each(|&u| player_user[u as usize] = true);
         }
-        let audience: Vec<(UserIdx, Vec<ItemIdx>, Vec<ItemIdx>)> = (0..data.users.len() as u32)
-            .filter(|&u| !valid.items_of(u).is_empty() && !player_user[u as usize])
-            .map(|u| {
-                let train_items = full_train.items_of(u);
-                let relevant: Vec<ItemIdx> = valid
-                    .items_of(u)
-                    .iter()
-                    .copied()
-                    .filter(|i| train_items.binary_search(i).is_err())
-                    .collect();
-                (u, relevant, train_items.to_vec())
-            })
-            .filter(|(_, relevant, _)| !relevant.is_empty())
-            .collect();
+        let audience = audience_of(data, train_rows, valid_rows, |u| !player_user[u as usize]);
         if audience.is_empty() {
             return Err(ValueError::Empty(
                 "no validation user to evaluate (in `others` mode, users who are players are left out)"
@@ -151,47 +209,33 @@ impl<'a> RecommenderUtility<'a> {
     /// Keeps only the evaluated users for which `keep` is true (say, known humans in a
     /// benchmark); an empty audience makes every score 0.
     pub fn restrict_audience(&mut self, keep: impl Fn(UserIdx) -> bool) {
-        self.audience.retain(|a| keep(a.0));
+        self.audience.retain(|a| keep(a.user));
     }
 
     /// The evaluated users.
     pub fn audience(&self) -> impl Iterator<Item = UserIdx> + '_ {
-        self.audience.iter().map(|a| a.0)
+        self.audience.iter().map(|a| a.user)
     }
 
     /// The training rows of `subset`: base rows plus the players' rows.
     pub fn rows_of(&self, subset: &[usize]) -> Vec<u32> {
-        let mut rows = self.base_rows.clone();
-        for &p in subset {
-            rows.extend_from_slice(&self.players[p].rows);
-        }
-        rows
+        rows_of_subset(&self.base_rows, &self.players, subset)
     }
 
     /// The metric of a model fitted on `rows`; a model that cannot be fitted (say, on no
     /// data) recommends nothing and scores 0.
     pub fn score_rows(&self, rows: &[u32]) -> f64 {
-        let train = Interactions::from_events(self.data, rows);
-        let no_epochs = |_: usize, _: Option<f64>| {};
-        let Ok(model) = self.config.model.fit(&train, self.data, None, &no_epochs) else {
+        let Some(model) = fit_on_rows(self.data, &self.config.model, rows) else {
             return 0.0;
         };
-        let total: f64 = self
-            .audience
-            .par_iter()
-            .map(|(user, relevant, mask)| {
-                let ranked: Vec<u32> = model
-                    .top_k(*user, self.config.k, mask)
-                    .into_iter()
-                    .map(|(item, _)| item)
-                    .collect();
-                let hits = assay_metrics::hit_vector(&ranked, relevant);
-                self.config.metric.at(&hits, relevant.len(), self.config.k)
-            })
-            .collect::<Vec<f64>>()
-            .iter()
-            .sum();
-        total / self.audience.len().max(1) as f64
+        let scores = score_model(
+            Some(&*model),
+            &self.audience,
+            self.config.metric,
+            self.config.k,
+        );
+        // An empty audience (restricted away) scores 0.
+        scores.iter().sum::<f64>() / self.audience.len().max(1) as f64
     }
 }
 

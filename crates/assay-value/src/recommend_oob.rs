@@ -26,11 +26,9 @@
 //! [`Recommender::score_user`]: assay_recommend::Recommender::score_user
 
 use assay_core::{Dataset, Interactions, ItemIdx, UserIdx};
-use assay_metrics::Metric;
-use assay_recommend::{EaseModel, Fit, ItemKnnModel, ModelSpec};
+use assay_metrics::{AudienceUser, Metric};
+use assay_recommend::{ModelSpec, Recommender};
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::recommend::Player;
@@ -39,48 +37,35 @@ use crate::{PlayerValue, Result, Utility, ValueError, Values};
 
 /// A fitted item-item model, which can score any history, including one it was not fitted
 /// on: the score of item `j` is the sum over the history's items `i` of a weight `w(i, j)`,
-/// with `w(i, i) = 0`.
-pub enum ItemItem {
-    /// EASE: `w(i, j) = B[i][j]`.
-    Ease(EaseModel),
-    /// ItemKNN: `w(i, j) = sim(i, j)` when `i` is among `j`'s neighbours, else 0.
-    ItemKnn(ItemKnnModel),
-}
+/// with `w(i, i) = 0` (a model whose [`Capabilities::scores_any_history`] is set, such as
+/// EASE's `B` or ItemKNN's similarities).
+///
+/// [`Capabilities::scores_any_history`]: assay_recommend::Capabilities::scores_any_history
+pub struct ItemItem(Box<dyn Recommender>);
 
 impl ItemItem {
-    /// Fits `spec` (EASE or ItemKNN) on `train`; other models are a parameter error.
+    /// Whether `spec` is an item-item model ([`ItemItem::fit`] accepts it).
+    pub fn supports(spec: &ModelSpec) -> bool {
+        spec.capabilities().scores_any_history
+    }
+
+    /// Fits `spec` on `train`; a model that cannot score other histories is a parameter error.
     pub fn fit(spec: &ModelSpec, train: &Interactions, data: &Dataset) -> Result<ItemItem> {
-        Ok(match spec {
-            ModelSpec::Ease(p) => ItemItem::Ease(p.fit(train, data, None)?),
-            ModelSpec::ItemKnn(p) => ItemItem::ItemKnn(p.fit(train, data, None)?),
-            other => {
-                return crate::error::param(
-                    "model",
-                    other,
-                    "must be an item-item model (ease or itemknn) to score histories it was not fitted on",
-                )
-            }
-        })
+        if !ItemItem::supports(spec) {
+            return crate::error::param(
+                "model",
+                spec,
+                "must be an item-item model (ease or itemknn) to score histories it was not fitted on",
+            );
+        }
+        Ok(ItemItem(spec.fit(train, data, None, &|_, _| {})?))
     }
 
     /// Writes the score of every item for `history` into `scores` (one per item).
     pub fn score_history(&self, history: &[ItemIdx], scores: &mut [f32]) {
-        scores.fill(0.0);
-        for &i in history {
-            match self {
-                ItemItem::Ease(model) => {
-                    for (s, w) in scores.iter_mut().zip(model.weights_row(i)) {
-                        *s += w;
-                    }
-                }
-                ItemItem::ItemKnn(model) => {
-                    let (targets, sims) = model.neighbours_of(i);
-                    for (&j, &sim) in targets.iter().zip(sims) {
-                        scores[j as usize] += sim;
-                    }
-                }
-            }
-        }
+        // `fit` admits only models that score any history, so this cannot fail.
+        let scored = self.0.score_history(history, scores);
+        debug_assert!(scored.is_ok(), "{scored:?}");
     }
 }
 
@@ -118,8 +103,7 @@ impl RecOobConfig {
     /// The in-bag flags of bag `b` over `n` players: exactly `round(fraction * n)` (at least
     /// 1, at most `n - 1`) players, drawn from stream `b`.
     fn bag(&self, b: u64, n: usize) -> Vec<bool> {
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        rng.set_stream(b);
+        let mut rng = crate::sampling::stream_rng(self.seed, b);
         let size = ((self.in_bag_fraction * n as f64).round() as usize).clamp(1, n - 1);
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(&mut rng);
@@ -261,7 +245,7 @@ pub fn user_oob(
     model: &ModelSpec,
     config: &RecOobConfig,
 ) -> Result<Values> {
-    if !matches!(model, ModelSpec::Ease(_) | ModelSpec::ItemKnn(_)) {
+    if !ItemItem::supports(model) {
         return crate::error::param("model", model, "must be ease or itemknn");
     }
     config.check(players.len())?;
@@ -349,8 +333,8 @@ pub struct HistoryUtility<'a> {
     metric: Metric,
     k: usize,
     players: Vec<Player>,
-    /// (user, relevant validation items, training history).
-    audience: Vec<(UserIdx, Vec<ItemIdx>, Vec<ItemIdx>)>,
+    /// Users with relevant validation items, their training history excluded.
+    audience: Vec<AudienceUser>,
 }
 
 impl<'a> HistoryUtility<'a> {
@@ -368,28 +352,15 @@ impl<'a> HistoryUtility<'a> {
         k: usize,
         keep: impl Fn(UserIdx) -> bool,
     ) -> Result<HistoryUtility<'a>> {
-        if !matches!(model, ModelSpec::Ease(_) | ModelSpec::ItemKnn(_)) {
+        if !ItemItem::supports(&model) {
             return crate::error::param("model", model, "must be ease or itemknn");
         }
         if k == 0 {
             return crate::error::param("k", k, "must be at least 1");
         }
-        let train = Interactions::from_events(data, train_rows);
-        let valid = Interactions::from_events(data, valid_rows);
-        let audience: Vec<(UserIdx, Vec<ItemIdx>, Vec<ItemIdx>)> = (0..data.users.len() as u32)
-            .filter(|&u| keep(u))
-            .filter_map(|u| {
-                let history = train.items_of(u);
-                let relevant: Vec<ItemIdx> = valid
-                    .items_of(u)
-                    .iter()
-                    .copied()
-                    .filter(|i| history.binary_search(i).is_err())
-                    .collect();
-                (!relevant.is_empty() && !history.is_empty())
-                    .then(|| (u, relevant, history.to_vec()))
-            })
-            .collect();
+        // Every audience user is scored from a non-empty history.
+        let mut audience = crate::recommend::audience_of(data, train_rows, valid_rows, keep);
+        audience.retain(|user| !user.exclude.is_empty());
         if audience.is_empty() {
             return Err(ValueError::Empty(
                 "no audience user has both training and validation items".into(),
@@ -444,26 +415,20 @@ impl Utility for HistoryUtility<'_> {
             return 0.0;
         };
         let n_items = matrix.n_items();
-        let total: f64 = self
-            .audience
-            .par_iter()
-            .map(|(_, relevant, history)| {
-                let mut scores = vec![0.0f32; n_items];
-                model.score_history(history, &mut scores);
-                assay_recommend::mask(&mut scores, history);
-                let ranked: Vec<ItemIdx> = assay_recommend::top_k_of(&scores, self.k)
+        assay_metrics::score_mean(
+            &self.audience,
+            self.metric,
+            self.k,
+            || vec![0.0f32; n_items],
+            |scores, user, k| {
+                model.score_history(&user.exclude, scores);
+                assay_recommend::mask(scores, &user.exclude);
+                assay_recommend::top_k_of(scores, k)
                     .into_iter()
                     .map(|(item, _)| item)
-                    .collect();
-                let hits = assay_metrics::hit_vector(&ranked, relevant);
-                self.metric.at(&hits, relevant.len(), self.k)
-            })
-            .collect::<Vec<f64>>()
-            .iter()
-            // Summed in audience order: a parallel float sum's order, hence its last bits,
-            // would change from run to run.
-            .sum();
-        total / self.audience.len() as f64
+                    .collect()
+            },
+        )
     }
 }
 

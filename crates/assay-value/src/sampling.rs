@@ -14,6 +14,14 @@ use crate::exact::Semivalue;
 use crate::values::Welford;
 use crate::{PlayerValue, Result, Utility, ValueError, Values};
 
+/// The ChaCha8 generator of `seed`, stream `stream`: sample `k` of every method draws from
+/// stream `k`, so draws do not depend on which thread runs them.
+pub(crate) fn stream_rng(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
 /// When a Monte-Carlo method stops.
 ///
 /// Samples are drawn in batches of `batch`. After each batch, a player has *converged* when
@@ -118,8 +126,7 @@ pub fn permutation_semivalue(
         let samples: Vec<(Vec<usize>, Vec<f64>)> = (done..done + batch)
             .into_par_iter()
             .map(|k| {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                rng.set_stream(k);
+                let mut rng = crate::sampling::stream_rng(seed, k);
                 let mut order: Vec<usize> = (0..n).collect();
                 order.shuffle(&mut rng);
                 let mut prefix_values = Vec::with_capacity(n);
@@ -213,8 +220,7 @@ pub fn msr_banzhaf(
         let samples: Vec<(Vec<bool>, f64)> = (done..done + batch)
             .into_par_iter()
             .map(|k| {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                rng.set_stream(k);
+                let mut rng = crate::sampling::stream_rng(seed, k);
                 let chosen: Vec<bool> = (0..n).map(|_| rng.random::<bool>()).collect();
                 let subset: Vec<usize> = (0..n).filter(|&i| chosen[i]).collect();
                 let value = utility.eval(&subset);

@@ -2,7 +2,7 @@
 
 use assay_core::{Dataset, EventKind, Interactions, NO_POSITION, NO_QUERY, NO_SESSION};
 use assay_metrics::Metric;
-use assay_recommend::{Fit, ModelSpec, Recommender};
+use assay_recommend::{EaseParams, Fit, ModelSpec, Recommender};
 use assay_value::fast::{FastEase, FastItemKnn};
 use assay_value::recommend::{players, Audience, Player, RecConfig, RecommenderUtility};
 use assay_value::Utility;
@@ -76,7 +76,7 @@ fn group_path_gives_a_refits_scores_bit_for_bit() {
         )
         .unwrap();
         let fast = FastEase::new(&refit).unwrap();
-        let ModelSpec::Ease(params) = ModelSpec::parse(model).unwrap() else {
+        let Some(&params) = ModelSpec::parse(model).unwrap().params::<EaseParams>() else {
             unreachable!()
         };
         for mask in 0..8usize {

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use assay_metrics::Metric;
+use assay_value::business::BusinessMetric;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// assay: e-commerce search, recommendations and the value of data.
@@ -442,16 +444,12 @@ pub struct ValueArgs {
     /// Events naming unknown items or users: fail or drop.
     #[arg(long, value_enum)]
     pub unknown_refs: Option<UnknownRefsArg>,
-    /// Who the players are: sources, categories, windows, segments, users, items,
-    /// interactions.
-    #[arg(long, default_value = "sources")]
-    pub players: String,
-    /// Method: loo, shapley (exact), tmc (truncated Monte-Carlo Shapley), banzhaf (MSR),
-    /// banzhaf-exact, beta (Beta(16,1) Shapley), beta-exact, oob (Data-OOB: users or
-    /// interactions, scored by how well models that never saw them rank their own held-out
-    /// items; needs no validation audience), knn-shapley.
-    #[arg(long, default_value = "tmc")]
-    pub method: String,
+    /// Who the players are.
+    #[arg(long, value_enum, default_value = "sources")]
+    pub players: PlayersArg,
+    /// The valuation method.
+    #[arg(long, value_enum, default_value = "tmc")]
+    pub method: MethodArg,
     /// The model refitted on every subset of the data.
     #[arg(long, default_value = "itemknn")]
     pub model: String,
@@ -460,8 +458,8 @@ pub struct ValueArgs {
     /// (revenue) per impression of the model's top-K epsilon-greedy policy, estimated by
     /// self-normalised IPS on the last 20% (by time) of the logged impressions, which need
     /// propensities (K defaults to 10).
-    #[arg(long, default_value = "ndcg@10")]
-    pub utility: String,
+    #[arg(long, default_value = "ndcg@10", value_parser = parse_value_utility)]
+    pub utility: ValueUtility,
     /// ctr-ope / gmv-ope: the policy's exploration share epsilon in (0, 1].
     #[arg(long, default_value_t = 0.1)]
     pub epsilon: f64,
@@ -530,8 +528,8 @@ pub struct ReportArgs {
     pub model: String,
     /// The quality every value is a change of: METRIC@K (ndcg, recall, mrr, hit, precision,
     /// map).
-    #[arg(long, default_value = "ndcg@10")]
-    pub utility: String,
+    #[arg(long, default_value = "ndcg@10", value_parser = parse_metric_at_k)]
+    pub utility: (Metric, usize),
     /// Seed of the split and of every random draw.
     #[arg(long, default_value_t = 2020)]
     pub seed: u64,
@@ -551,6 +549,94 @@ pub struct ReportArgs {
     /// Print the report's data as JSON (the HTML is written too).
     #[arg(long)]
     pub json: bool,
+}
+
+/// Who the players of `assay value` are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlayersArg {
+    /// One player per data source.
+    Sources,
+    /// One per top-level item category.
+    Categories,
+    /// One per equal time window (--windows).
+    Windows,
+    /// One per value of a user attribute (--segment-attribute).
+    Segments,
+    /// One per user.
+    Users,
+    /// One per item.
+    Items,
+    /// One per (first) user-item interaction.
+    Interactions,
+}
+
+/// The valuation method of `assay value`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// Leave-one-out.
+    Loo,
+    /// Exact Shapley (all subsets).
+    #[value(alias = "exact-shapley")]
+    Shapley,
+    /// Exact Banzhaf (all subsets).
+    #[value(alias = "exact-banzhaf")]
+    BanzhafExact,
+    /// Truncated Monte-Carlo Shapley.
+    #[value(alias = "tmc-shapley")]
+    Tmc,
+    /// Banzhaf by maximum sample reuse (MSR).
+    #[value(aliases = ["msr", "msr-banzhaf"])]
+    Banzhaf,
+    /// Beta(16,1) Shapley, sampled.
+    #[value(alias = "beta-shapley")]
+    Beta,
+    /// Beta(16,1) Shapley, exact.
+    BetaExact,
+    /// Data-OOB: users or interactions, scored by how well models that never saw them rank
+    /// their own held-out items; needs no validation audience.
+    Oob,
+    /// Exact KNN-Shapley of the rows of a labelled CSV (--train, --test, --label, --k).
+    KnnShapley,
+}
+
+/// The utility of `assay value`: a ranking metric or an off-policy business metric, at K.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ValueUtility {
+    /// METRIC@K.
+    Ranking(Metric, usize),
+    /// `ctr-ope[@K]` / `gmv-ope[@K]`.
+    Business(BusinessMetric, usize),
+}
+
+/// `METRIC@K` such as `ndcg@10`.
+pub fn parse_metric_at_k(text: &str) -> Result<(Metric, usize), String> {
+    let bad = || format!("expected METRIC@K such as ndcg@10 or recall@20, found '{text}'");
+    let (name, k) = text.split_once('@').ok_or_else(bad)?;
+    let metric = Metric::parse(name).ok_or_else(bad)?;
+    match k.parse::<usize>() {
+        Ok(k) if k > 0 => Ok((metric, k)),
+        _ => Err(bad()),
+    }
+}
+
+/// `ctr-ope[@K]` or `gmv-ope[@K]` (K = 10 by default), else `METRIC@K`.
+pub fn parse_value_utility(text: &str) -> Result<ValueUtility, String> {
+    let (name, k) = match text.split_once('@') {
+        Some((name, k)) => (name, Some(k)),
+        None => (text, None),
+    };
+    let metric = match name {
+        "ctr-ope" => BusinessMetric::Ctr,
+        "gmv-ope" => BusinessMetric::Gmv,
+        _ => return parse_metric_at_k(text).map(|(m, k)| ValueUtility::Ranking(m, k)),
+    };
+    match k.map(str::parse::<usize>) {
+        None => Ok(ValueUtility::Business(metric, 10)),
+        Some(Ok(k)) if k > 0 => Ok(ValueUtility::Business(metric, k)),
+        Some(_) => Err(format!(
+            "expected {name}@K with K a positive whole number, found '{text}'"
+        )),
+    }
 }
 
 /// Whose recommendations a ranking utility scores.
@@ -591,8 +677,8 @@ pub struct CatalogArgs {
     /// attention_mask, output last_hidden_state; the fetched MiniLM tokenizer is used).
     #[arg(long, value_name = "FILE")]
     pub onnx_model: Option<PathBuf>,
-    /// A sentence-transformers BERT folder to embed with (candle) instead of --encoder, such as
-    /// one written by `assay finetune`. Its index gets its own default directory.
+    /// With --encoder minilm: this model folder instead of the fetched all-MiniLM-L6-v2, say
+    /// a fine-tuned one (config.json, tokenizer.json, model.safetensors).
     #[arg(long, value_name = "DIR")]
     pub encoder_model: Option<PathBuf>,
     /// The index directory. Default: $ASSAY_HOME/index/NAME-HASH/ENCODER, where NAME is the

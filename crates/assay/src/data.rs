@@ -116,26 +116,13 @@ pub fn load(args: &DatasetArgs) -> anyhow::Result<Loaded> {
     Ok(loaded)
 }
 
-/// The event rows left after the cleaning steps the user asked for, with what each step dropped.
-pub fn cleaned_rows(data: &Dataset, args: &CleanArgs) -> (Vec<u32>, Vec<(String, usize)>) {
-    let mut rows: Vec<u32> = (0..data.events.len() as u32).collect();
-    let mut steps = Vec::new();
-    if args.dedupe {
-        let (kept, dropped) = clean::dedupe(data, &rows);
-        steps.push(("dedupe".to_owned(), dropped));
-        rows = kept;
+/// The cleaning steps the flags ask for.
+pub fn cleaning(args: &CleanArgs) -> clean::Cleaning {
+    clean::Cleaning {
+        dedupe: args.dedupe,
+        min_rating: args.min_rating,
+        k_core: args.k_core,
     }
-    if let Some(threshold) = args.min_rating {
-        let kept = clean::ratings_at_least(data, &rows, threshold);
-        steps.push((format!("ratings >= {threshold}"), rows.len() - kept.len()));
-        rows = kept;
-    }
-    if let Some(k) = args.k_core {
-        let kept = clean::k_core(data, &rows, k, k);
-        steps.push((format!("{k}-core"), rows.len() - kept.len()));
-        rows = kept;
-    }
-    (rows, steps)
 }
 
 #[derive(Serialize)]
@@ -143,18 +130,12 @@ struct StatsOutput {
     #[serde(flatten)]
     stats: stats::Stats,
     format: String,
-    cleaning: Vec<CleaningStep>,
-}
-
-#[derive(Serialize)]
-struct CleaningStep {
-    step: String,
-    dropped: usize,
+    cleaning: Vec<clean::CleaningStep>,
 }
 
 fn stats(args: StatsArgs) -> anyhow::Result<()> {
     let loaded = load(&args.data)?;
-    let (rows, steps) = cleaned_rows(&loaded.dataset, &args.clean);
+    let (rows, steps) = cleaning(&args.clean).apply(&loaded.dataset);
     let data = if steps.is_empty() {
         loaded.dataset
     } else {
@@ -162,14 +143,10 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
     };
     let summary = stats::summarize(&data);
     if args.json {
-        let cleaning = steps
-            .into_iter()
-            .map(|(step, dropped)| CleaningStep { step, dropped })
-            .collect();
         return print_json(&StatsOutput {
             stats: summary,
             format: loaded.report.format.to_string(),
-            cleaning,
+            cleaning: steps,
         });
     }
     print_stats(&summary, &loaded.report.format.to_string(), &steps)?;
@@ -180,12 +157,17 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
 pub fn print_stats(
     s: &stats::Stats,
     format: &str,
-    steps: &[(String, usize)],
+    steps: &[clean::CleaningStep],
 ) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{} ({format})", s.name)?;
-    for (step, dropped) in steps {
-        writeln!(out, "  cleaning: {step} dropped {} events", count(*dropped))?;
+    for step in steps {
+        writeln!(
+            out,
+            "  cleaning: {} dropped {} events",
+            step.step,
+            count(step.dropped)
+        )?;
     }
     let mut table = Table::new(&["measure", "value"]);
     let mut add = |k: &str, v: String| table.row(vec![k.to_owned(), v]);
@@ -259,7 +241,7 @@ struct SplitOutput {
     dataset: String,
     method: String,
     seed: u64,
-    cleaning: Vec<CleaningStep>,
+    cleaning: Vec<clean::CleaningStep>,
     train: usize,
     valid: usize,
     test: usize,
@@ -279,7 +261,7 @@ fn split(args: SplitArgs) -> anyhow::Result<()> {
     let ratios = [args.ratios[0], args.ratios[1], args.ratios[2]];
     let loaded = load(&args.data)?;
     let data = &loaded.dataset;
-    let (rows, steps) = cleaned_rows(data, &args.clean);
+    let (rows, steps) = cleaning(&args.clean).apply(data);
     let parts = match args.method {
         SplitMethod::Random => split::by_ratio(
             data,
@@ -308,10 +290,7 @@ fn split(args: SplitArgs) -> anyhow::Result<()> {
         dataset: data.name.clone(),
         method: format!("{:?}", args.method).to_lowercase(),
         seed: args.seed,
-        cleaning: steps
-            .into_iter()
-            .map(|(step, dropped)| CleaningStep { step, dropped })
-            .collect(),
+        cleaning: steps,
         train: parts.train.len(),
         valid: parts.valid.len(),
         test: parts.test.len(),

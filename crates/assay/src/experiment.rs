@@ -1,7 +1,7 @@
 //! `assay ab` (read an A/B test without fooling yourself) and `assay business` (business
 //! metrics of a log with confidence intervals).
 
-use assay_bandit::{AbConfig, BusinessConfig, Unit};
+use assay_experiment::{AbConfig, AbData, BusinessConfig, Unit};
 
 use crate::cli::{AbArgs, BusinessArgs, UnitArg};
 use crate::data;
@@ -15,7 +15,7 @@ pub fn ab(args: AbArgs) -> anyhow::Result<()> {
         )
         .into());
     }
-    let data = assay_bandit::read_ab_csv(&args.file)?;
+    let data = AbData::from_table(assay_import::read_ab_csv(&args.file)?)?;
     let config = AbConfig {
         alpha: args.alpha,
         power: args.power,
@@ -24,7 +24,7 @@ pub fn ab(args: AbArgs) -> anyhow::Result<()> {
         seed: args.seed,
         planned_n_per_arm: args.planned_n,
     };
-    let report = assay_bandit::analyze(&data, &config);
+    let report = assay_experiment::analyze(&data, &config);
     if args.json {
         return print_json(&report);
     }
@@ -95,7 +95,7 @@ pub fn business(args: BusinessArgs) -> anyhow::Result<()> {
             UnitArg::User => Unit::User,
         },
     };
-    let report = assay_bandit::business_metrics(&loaded.dataset, &config)
+    let report = assay_experiment::business_metrics(&loaded.dataset, &config)
         .map_err(|e| BadInput(e.to_string()))?;
     if args.json {
         return print_json(&report);

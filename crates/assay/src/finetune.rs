@@ -182,7 +182,10 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<()> {
     let mut table = Table::new(&["validation", "nDCG@10", "MRR@10", "Recall@100"]);
     for (name, v) in [
         ("pretrained".to_owned(), &summary.pretrained),
-        (format!("fine-tuned (epoch {})", summary.best_epoch), &summary.best),
+        (
+            format!("fine-tuned (epoch {})", summary.best_epoch),
+            &summary.best,
+        ),
     ] {
         table.row(vec![
             name,

@@ -43,6 +43,9 @@ fn main() -> ExitCode {
             for cause in err.chain().skip(1) {
                 let _ = writeln!(stderr, "  caused by: {cause}");
             }
+            if let Some(hint) = hint(&err) {
+                let _ = writeln!(stderr, "hint: {hint}");
+            }
             ExitCode::from(if is_bad_input(&err) { 2 } else { 1 })
         }
     }
@@ -89,9 +92,12 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
             || matches!(
                 cause.downcast_ref::<assay_bandit::BanditError>(),
                 Some(
-                    assay_bandit::BanditError::BadFile { .. }
-                        | assay_bandit::BanditError::BadRound { .. }
-                        | assay_bandit::BanditError::Io { .. }
+                    assay_bandit::BanditError::BadRound { .. }
+                        | assay_bandit::BanditError::Import(_)
+                        | assay_bandit::BanditError::UnknownPolicy { .. }
+                        | assay_bandit::BanditError::NotOffPolicy { .. }
+                        | assay_bandit::BanditError::PriorMismatch { .. }
+                        | assay_bandit::BanditError::UnknownEstimator { .. }
                 )
             )
             || search::is_bad_search_input(cause)
@@ -103,6 +109,19 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
                 )
             )
     })
+}
+
+/// What to do next, for errors whose fix is a command: the libraries name what is missing,
+/// only the binary knows its own commands.
+fn hint(err: &anyhow::Error) -> Option<String> {
+    use assay_encoder::EncoderError;
+    err.chain()
+        .find_map(|cause| match cause.downcast_ref::<EncoderError>() {
+            Some(EncoderError::NotFetched { pack, .. } | EncoderError::NotFound { pack, .. }) => {
+                Some(format!("run `assay data fetch {pack}`"))
+            }
+            _ => None,
+        })
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

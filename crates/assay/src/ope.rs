@@ -1,10 +1,10 @@
 //! `assay ope`: what would a new policy earn, estimated from another policy's logs.
 
-use std::path::Path;
-
 use anyhow::Context;
-use assay_bandit::policy::BetaPrior;
-use assay_bandit::{ActionDist, EstimatorKind, LoggedFeedback, OpeConfig, RewardModelConfig};
+use assay_bandit::{
+    EvaluationPolicy, LoggedFeedback, OpeConfig, PolicyName, PolicySettings, RewardModelConfig,
+};
+use assay_import::BetaPrior;
 use serde::Serialize;
 
 use crate::cli::{DatasetArgs, OpeArgs};
@@ -56,10 +56,20 @@ pub fn quick_ope(logs: &str, truth: &str) -> anyhow::Result<OpeOutput> {
 }
 
 fn estimate(args: &OpeArgs) -> anyhow::Result<OpeOutput> {
-    let estimators = parse_estimators(&args.estimators)?;
+    let estimators = assay_bandit::parse_estimators(&args.estimators)
+        .map_err(|e| BadInput(format!("--estimators: {e}")))?;
+    let policy =
+        EvaluationPolicy::parse(&args.policy).map_err(|e| BadInput(format!("--policy: {e}")))?;
     let loaded = data::load(&args.data)?;
     let logs = LoggedFeedback::from_dataset(&loaded.dataset).context("building logged feedback")?;
-    let pi = evaluation_policy(args, &logs)?;
+    let settings = PolicySettings {
+        prior: match policy {
+            EvaluationPolicy::Named(PolicyName::Bts) => Some(read_prior(args)?),
+            _ => None,
+        },
+        n_sim: args.n_sim,
+        seed: args.seed,
+    };
     let truth = ground_truth(args)?;
     let config = OpeConfig {
         alpha: 0.05,
@@ -68,7 +78,7 @@ fn estimate(args: &OpeArgs) -> anyhow::Result<OpeOutput> {
         ground_truth: truth.as_ref().map(|(_, value)| *value),
         reward_model: RewardModelConfig::obp_example(args.seed),
     };
-    let estimates = assay_bandit::run_ope(&logs, &pi, &estimators, &config)?;
+    let estimates = assay_bandit::evaluate_policy(&logs, &policy, &settings, &estimators, &config)?;
     let output = OpeOutput {
         dataset: loaded.dataset.name.clone(),
         policy: args.policy.clone(),
@@ -113,83 +123,29 @@ fn print_output(output: &OpeOutput) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn parse_estimators(text: &str) -> anyhow::Result<Vec<EstimatorKind>> {
-    if text == "all" {
-        return Ok(EstimatorKind::REFERENCE_SET.to_vec());
-    }
-    text.split(',')
-        .map(|name| {
-            EstimatorKind::parse(name).ok_or_else(|| {
-                BadInput(format!(
-                    "--estimators: unknown estimator '{name}': expected a comma-separated list of \
-                     replay, dm, ipw, snipw, dr, sndr, switch-dr:TAU, dr-os:LAMBDA, or 'all'"
-                ))
-                .into()
-            })
-        })
-        .collect()
-}
-
 /// The campaign (all, men, women) of an OBD dataset argument: the last path component.
 fn campaign_of(dataset: &str) -> String {
     let trimmed = dataset.trim_end_matches('/');
     trimmed.rsplit('/').next().unwrap_or(trimmed).to_owned()
 }
 
-fn evaluation_policy(args: &OpeArgs, logs: &LoggedFeedback) -> anyhow::Result<ActionDist> {
-    match args.policy.as_str() {
-        "bts" => {
-            let home = assay_fetch::Home::from_env();
-            let prior_path = match &args.prior {
-                Some(path) => path.clone(),
-                None => assay_fetch::obd_prior(&home).ok_or_else(|| {
-                    BadInput("--policy bts needs the OBD prior: run `assay data fetch obd` or pass --prior FILE".into())
-                })?,
-            };
-            let campaign = args
-                .campaign
-                .clone()
-                .unwrap_or_else(|| campaign_of(&args.data.dataset));
-            let prior = BetaPrior::from_yaml_file(&prior_path, &campaign)?;
-            if prior.alpha.len() != logs.n_actions() {
-                return Err(BadInput(format!(
-                    "{}: the prior for campaign '{campaign}' has {} items, the logs have {} actions",
-                    prior_path.display(),
-                    prior.alpha.len(),
-                    logs.n_actions()
-                ))
-                .into());
-            }
-            Ok(assay_bandit::bts_action_dist(
-                &prior,
-                logs.len_list(),
-                args.n_sim,
-                args.seed,
-            )?)
-        }
-        "uniform" => {
-            let p = 1.0 / logs.n_actions() as f64;
-            Ok(ActionDist::context_free(&vec![
-                vec![p; logs.n_actions()];
-                logs.len_list()
-            ])?)
-        }
-        file => {
-            let path = Path::new(file);
-            if !path.is_file() {
-                return Err(BadInput(format!(
-                    "--policy: expected bts, uniform, or an action-distribution CSV file; '{file}' is none of these"
-                ))
-                .into());
-            }
-            Ok(ActionDist::from_csv(
-                path,
-                logs.n_rounds(),
-                logs.n_actions(),
-                logs.len_list(),
-            )?)
-        }
-    }
+/// The Bernoulli TS prior of `--prior` (default: the OBD pack's) for the dataset's campaign.
+fn read_prior(args: &OpeArgs) -> anyhow::Result<BetaPrior> {
+    let home = assay_fetch::Home::from_env();
+    let prior_path = match &args.prior {
+        Some(path) => path.clone(),
+        None => assay_fetch::obd_prior(&home).ok_or_else(|| {
+            BadInput(
+                "--policy bts needs the OBD prior: run `assay data fetch obd` or pass --prior FILE"
+                    .into(),
+            )
+        })?,
+    };
+    let campaign = args
+        .campaign
+        .clone()
+        .unwrap_or_else(|| campaign_of(&args.data.dataset));
+    Ok(BetaPrior::from_yaml_file(&prior_path, &campaign)?)
 }
 
 /// The on-policy value of the evaluation policy, when its own logs exist: for `obd/random/C`

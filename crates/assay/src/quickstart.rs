@@ -114,13 +114,13 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
     write_json(&out.join("ope-obd-all.json"), &ope)?;
 
     step("6. business metrics of the simulated shop, per source");
-    let config = assay_bandit::BusinessConfig {
+    let config = assay_experiment::BusinessConfig {
         segment: Some("segment".to_owned()),
         retention_days: 7,
         alpha: 0.05,
-        unit: assay_bandit::Unit::Session,
+        unit: assay_experiment::Unit::Session,
     };
-    let business = assay_bandit::business_metrics(&loaded.dataset, &config)?;
+    let business = assay_experiment::business_metrics(&loaded.dataset, &config)?;
     for row in business.rows.iter().filter(|r| r.group == "overall") {
         let ci = interval(row.ci_low, row.ci_high, 4).unwrap_or_default();
         println!("   {:<24} {:.4} {ci}", row.metric, row.estimate);

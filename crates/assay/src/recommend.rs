@@ -7,17 +7,15 @@ use anyhow::Context;
 use assay_core::{Dataset, Interactions};
 use assay_metrics::Metric;
 use assay_recommend::eval::{self, Progress, Protocol};
-use assay_recommend::{load_model, ModelSpec};
+use assay_recommend::store::{self, SavedModel, IDS_FILE};
+use assay_recommend::{ModelSpec, RecommendError};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::cli::{EvalArgs, RecommendArgs, TrainArgs, TuneArgs};
 use crate::data;
 use crate::output::{print_json, Table};
 use crate::BadInput;
-
-/// The file beside a saved model that maps its dense indices back to the shop's ids.
-const IDS_FILE: &str = "ids.json";
 
 fn protocol(name: &str) -> anyhow::Result<Protocol> {
     Protocol::parse(name).map_err(|e| BadInput(format!("--protocol: {e}")).into())
@@ -145,15 +143,6 @@ pub fn tune(args: TuneArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// External ids and titles saved beside a model, so `recommend` needs no dataset.
-#[derive(Serialize, Deserialize)]
-struct Ids {
-    dataset: String,
-    users: Vec<String>,
-    items: Vec<String>,
-    titles: Vec<String>,
-}
-
 pub fn train(args: TrainArgs) -> anyhow::Result<()> {
     let spec = ModelSpec::parse(&args.model).map_err(|e| BadInput(format!("--model: {e}")))?;
     let loaded = data::load(&args.data)?;
@@ -172,10 +161,8 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         .fit(&interactions, data, None, &|_, _| {})?;
     spinner.finish_and_clear();
     let fit_seconds = started.elapsed().as_secs_f64();
-    model
-        .save(&args.out)
+    store::save_with_ids(&args.out, model.as_ref(), data)
         .with_context(|| format!("saving the model to {}", args.out.display()))?;
-    write_ids(&args.out.join(IDS_FILE), data)?;
     if args.json {
         return print_json(&serde_json::json!({
             "model": spec.to_string(),
@@ -196,19 +183,6 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_ids(path: &Path, data: &Dataset) -> anyhow::Result<()> {
-    let ids = Ids {
-        dataset: data.name.clone(),
-        users: data.users.ids.names().to_vec(),
-        items: data.items.ids.names().to_vec(),
-        titles: data.items.title.clone(),
-    };
-    assay_import::write_atomically(path, |w| {
-        serde_json::to_writer(w, &ids).map_err(std::io::Error::other)
-    })
-    .with_context(|| format!("writing {}", path.display()))
-}
-
 #[derive(Serialize)]
 struct Recommendation {
     rank: usize,
@@ -217,36 +191,22 @@ struct Recommendation {
     score: f32,
 }
 
-/// A model saved by `assay train`, its ids, and the dense index of `user` in it.
-fn open_model(
-    dir: &Path,
-    user: &str,
-) -> anyhow::Result<(Ids, Box<dyn assay_recommend::Recommender>, u32)> {
-    let ids_path = dir.join(IDS_FILE);
-    let text = std::fs::read_to_string(&ids_path).map_err(|e| {
-        BadInput(format!(
-            "{}: {e}; expected a model directory written by `assay train`",
-            ids_path.display()
-        ))
+/// A model saved by `assay train` and the dense index of `user` in it.
+fn open_model(dir: &Path, user: &str) -> anyhow::Result<(SavedModel, u32)> {
+    let saved = store::open(dir).map_err(|e| match &e {
+        RecommendError::Io { path, .. } if path.ends_with(IDS_FILE) => BadInput(format!(
+            "{e}; expected a model directory written by `assay train`"
+        )),
+        _ => BadInput(e.to_string()),
     })?;
-    let ids: Ids = serde_json::from_str(&text)
-        .map_err(|e| BadInput(format!("{}: not a valid ids file: {e}", ids_path.display())))?;
-    let model = load_model(dir).map_err(|e| BadInput(e.to_string()))?;
-    let Some(index) = ids.users.iter().position(|u| u == user) else {
+    let Some(index) = saved.ids.user_index(user) else {
         return Err(BadInput(format!(
             "--user: no user '{user}' in the model's data ({})",
-            ids.dataset
+            saved.ids.dataset
         ))
         .into());
     };
-    if model.history().n_items() != ids.items.len() {
-        return Err(BadInput(format!(
-            "{}: the ids file does not match the model",
-            ids_path.display()
-        ))
-        .into());
-    }
-    Ok((ids, model, index as u32))
+    Ok((saved, index))
 }
 
 /// Every item's score for `user` from a model saved by `assay train`, min-max scaled to
@@ -255,7 +215,7 @@ pub fn user_item_scores(
     model_dir: &Path,
     user: &str,
 ) -> anyhow::Result<std::collections::HashMap<String, f32>> {
-    let (ids, model, user) = open_model(model_dir, user)?;
+    let (SavedModel { model, ids }, user) = open_model(model_dir, user)?;
     let mut scores = vec![0.0f32; ids.items.len()];
     model.score_user(user, &mut scores);
     let finite = scores.iter().copied().filter(|s| s.is_finite());
@@ -272,7 +232,7 @@ pub fn user_item_scores(
 }
 
 pub fn recommend(args: RecommendArgs) -> anyhow::Result<()> {
-    let (ids, model, user) = open_model(&args.model, &args.user)?;
+    let (SavedModel { model, ids }, user) = open_model(&args.model, &args.user)?;
     let list: Vec<Recommendation> = model
         .top_k(user, args.k, &[])
         .into_iter()

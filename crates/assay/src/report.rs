@@ -14,7 +14,7 @@ use crate::output::print_json;
 use crate::BadInput;
 
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
-    let (metric, k) = crate::value::parse_utility(&args.utility)?;
+    let (metric, k) = args.utility;
     let model = ModelSpec::parse(&args.model).map_err(|e| BadInput(format!("--model: {e}")))?;
     if args.windows == 0 {
         return Err(BadInput("--windows: expected at least 1".into()).into());

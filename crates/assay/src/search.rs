@@ -12,17 +12,15 @@ use std::time::Instant;
 
 use anyhow::Context;
 use assay_core::{Dataset, Judgment};
-use assay_encoder::{BertEncoder, BertOptions, CachedEncoder, Encoder, HashEncoder, OrtEncoder};
-use assay_fetch::{Home, Pack};
+use assay_encoder::{Encoder, EncoderKind, EncoderSpec, SpecError};
+use assay_fetch::Home;
 use assay_import::{LoadOptions, UnknownRefs};
 use assay_search::{
-    build_index, check_query, eval_search_modes, EvalMode, Filters, Fusion, IndexConfig,
-    IntentAccuracy, ItemDoc, Mode, ModeScores, SearchError, SearchIndex, SearchOptions,
-    SearchResults,
+    build_in_memory, build_saved, check_query, default_index_dir, eval_search_modes, open_saved,
+    EvalMode, Filters, Fusion, IndexConfig, IndexSource, IntentAccuracy, Mode, ModeScores,
+    SearchError, SearchIndex, SearchOptions, SearchResults,
 };
-use clap::ValueEnum;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use serde::Serialize;
 
 use crate::cli::{
     CatalogArgs, EncoderArg, EvalSearchArgs, FusionArg, IndexArgs, RankingArgs, SearchArgs,
@@ -32,85 +30,61 @@ use crate::data;
 use crate::output::{count, print_json, Table};
 use crate::BadInput;
 
-/// Buckets of the hash encoder.
-const HASH_DIM: usize = 256;
-/// What a saved index was built from; written last, so a half-built index is never reused.
-const SOURCE_FILE: &str = "assay-source.json";
-
-/// The one place an `--encoder` value becomes an encoder.
-pub fn encoder(
-    kind: EncoderArg,
-    threads: usize,
-    onnx_model: Option<&Path>,
-    encoder_model: Option<&Path>,
-) -> anyhow::Result<Arc<dyn Encoder>> {
-    if onnx_model.is_some() && kind != EncoderArg::Ort {
-        return Err(BadInput("--onnx-model needs --encoder ort".into()).into());
+fn kind_of(arg: EncoderArg) -> EncoderKind {
+    match arg {
+        EncoderArg::Minilm => EncoderKind::Minilm,
+        EncoderArg::Ort => EncoderKind::Ort,
+        EncoderArg::Hash => EncoderKind::Hash,
     }
-    if let Some(dir) = encoder_model {
-        if kind != EncoderArg::Minilm || onnx_model.is_some() {
-            return Err(BadInput(
-                "--encoder-model runs the folder with candle: leave out --encoder and --onnx-model"
-                    .into(),
-            )
-            .into());
-        }
-        let options = BertOptions {
-            threads,
-            ..BertOptions::default()
-        };
-        let encoder = BertEncoder::load(dir, &options)
-            .map_err(|e| BadInput(format!("--encoder-model {}: {e}", dir.display())))?;
-        return Ok(Arc::new(encoder));
-    }
-    let encoder: Arc<dyn Encoder> = match kind {
-        EncoderArg::Minilm => {
-            data::ensure_packs(&[Pack::Minilm])?;
-            let dir = Home::from_env()
-                .locate(Pack::Minilm)
-                .context("the minilm pack is missing after fetching it")?;
-            let options = BertOptions {
-                threads,
-                ..BertOptions::default()
-            };
-            Arc::new(
-                BertEncoder::load(&dir, &options)
-                    .with_context(|| format!("loading all-MiniLM-L6-v2 from {}", dir.display()))?,
-            )
-        }
-        EncoderArg::Ort => {
-            data::ensure_packs(&Pack::ORT)?;
-            let encoder = OrtEncoder::from_packs_with_model(&Home::from_env(), onnx_model, threads)
-                .map_err(|e| match onnx_model {
-                    // A file the user named is bad input; a broken pack is not.
-                    Some(model) => {
-                        BadInput(format!("--onnx-model {}: {e}", model.display())).into()
-                    }
-                    None => anyhow::Error::new(e)
-                        .context("loading the int8 all-MiniLM-L6-v2 with ONNX Runtime"),
-                })?;
-            Arc::new(encoder)
-        }
-        EncoderArg::Hash => Arc::new(HashEncoder::new(HASH_DIM)),
-    };
-    Ok(encoder)
 }
 
-/// The encoder that embeds the catalog while building: with an on-disk cache under
-/// `$ASSAY_HOME/embeddings` for models that are slow enough for it to pay, so a rebuild after a
-/// small catalog change embeds only the changed items.
-fn build_encoder(kind: EncoderArg, query: &Arc<dyn Encoder>) -> Arc<dyn Encoder> {
-    if kind == EncoderArg::Hash {
-        return query.clone();
+/// The encoder the catalog flags ask for.
+fn encoder_spec(args: &CatalogArgs) -> EncoderSpec {
+    EncoderSpec {
+        kind: kind_of(args.encoder),
+        threads: args.threads,
+        onnx_model: args.onnx_model.clone(),
+        model_dir: args.encoder_model.clone(),
     }
-    let dir = Home::from_env().root.join("embeddings");
-    match CachedEncoder::open(query.clone(), &dir) {
-        Ok(cached) => Arc::new(cached),
-        Err(e) => {
-            eprintln!("note: embedding without a cache ({e})");
-            query.clone()
+}
+
+/// Opens `spec`'s encoder, fetching its packs first; what the user named is bad input.
+pub fn open_encoder(spec: &EncoderSpec) -> anyhow::Result<Arc<dyn Encoder>> {
+    spec.validate().map_err(|e| BadInput(flag_words(e)))?;
+    data::ensure_packs(spec.packs())?;
+    spec.open(&Home::from_env()).map_err(|e| match e {
+        SpecError::UserModel { .. } | SpecError::OptionNeedsKind { .. } => {
+            BadInput(flag_words(e)).into()
         }
+        SpecError::Encoder(e) => {
+            anyhow::Error::new(e).context(format!("loading the {} encoder", spec.kind.name()))
+        }
+    })
+}
+
+/// An encoder error in the words of the flags that caused it.
+fn flag_words(e: SpecError) -> String {
+    match e {
+        SpecError::OptionNeedsKind { option, needs, .. } => {
+            let flag = if option.contains("ONNX") {
+                "--onnx-model"
+            } else {
+                "--encoder-model"
+            };
+            format!("{flag} needs --encoder {needs}")
+        }
+        SpecError::UserModel { path, source } => format!("{}: {source}", path.display()),
+        SpecError::Encoder(e) => e.to_string(),
     }
+}
+
+/// The encoder that embeds the catalog while building (with the embedding cache).
+fn build_encoder(spec: &EncoderSpec, query: &Arc<dyn Encoder>) -> Arc<dyn Encoder> {
+    let (encoder, cache_problem) = spec.for_indexing(query, &Home::from_env());
+    if let Some(e) = cache_problem {
+        eprintln!("note: embedding without a cache ({e})");
+    }
+    encoder
 }
 
 /// True for search errors caused by what the user typed or pointed at.
@@ -141,7 +115,7 @@ pub struct Catalog {
 pub fn load_catalog(args: &crate::cli::DatasetArgs) -> anyhow::Result<Catalog> {
     let path = Path::new(&args.dataset);
     if path.is_file() {
-        let dataset = assay_search::read_catalog(path)?;
+        let dataset = assay_import::read_catalog(path)?;
         if dataset.items.is_empty() {
             return Err(BadInput(format!("{}: the catalog has no items", path.display())).into());
         }
@@ -161,73 +135,15 @@ pub fn load_catalog(args: &crate::cli::DatasetArgs) -> anyhow::Result<Catalog> {
     })
 }
 
-fn encoder_name(kind: EncoderArg) -> String {
-    kind.to_possible_value()
-        .map(|v| v.get_name().to_owned())
-        .unwrap_or_default()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `$ASSAY_HOME/index/NAME-HASH/ENCODER` (see `--index` in the help).
-fn default_index_dir(catalog: &Catalog, kind: EncoderArg) -> PathBuf {
-    let full = std::fs::canonicalize(&catalog.path).unwrap_or_else(|_| catalog.path.clone());
-    let name: String = full
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "catalog".to_owned())
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let digest = Sha256::digest(full.to_string_lossy().as_bytes());
-    Home::from_env()
-        .root
-        .join("index")
-        .join(format!("{name}-{}", hex(&digest[..6])))
-        .join(encoder_name(kind))
-}
-
+/// The index folder: `--index`, else the default under `$ASSAY_HOME/index`.
 fn index_dir(catalog: &Catalog, args: &CatalogArgs) -> PathBuf {
-    if let Some(dir) = &args.index {
-        return dir.clone();
-    }
-    let default = default_index_dir(catalog, args.encoder);
-    match &args.encoder_model {
-        // One index per model folder, beside the pretrained model's.
-        Some(model) => {
-            let full = std::fs::canonicalize(model).unwrap_or_else(|_| model.clone());
-            let digest = Sha256::digest(full.to_string_lossy().as_bytes());
-            default.with_file_name(format!("model-{}", hex(&digest[..6])))
-        }
-        None => default,
-    }
-}
-
-/// SHA-256 over every item's searchable fields, in item order.
-fn fingerprint(dataset: &Dataset) -> anyhow::Result<String> {
-    let mut hasher = Sha256::new();
-    for i in 0..dataset.items.len() {
-        let doc = ItemDoc::from_items(&dataset.items, i);
-        hasher.update(serde_json::to_vec(&doc)?);
-        hasher.update(b"\n");
-    }
-    Ok(hex(&hasher.finalize()[..16]))
-}
-
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
-struct Source {
-    dataset: String,
-    items: usize,
-    fingerprint: String,
-    model: String,
+    args.index.clone().unwrap_or_else(|| {
+        default_index_dir(
+            &Home::from_env().root,
+            &catalog.path,
+            kind_of(args.encoder).name(),
+        )
+    })
 }
 
 fn threads(requested: usize) -> usize {
@@ -238,40 +154,11 @@ fn threads(requested: usize) -> usize {
     }
 }
 
-fn index_config(dir: Option<PathBuf>, args: &CatalogArgs) -> IndexConfig {
+fn index_config(args: &CatalogArgs) -> IndexConfig {
     IndexConfig {
-        dir,
         threads: threads(args.threads),
         ..IndexConfig::default()
     }
-}
-
-/// Why the saved index at `dir` cannot serve `want`, or `None` when it can.
-fn saved_index_problem(dir: &Path, want: &Source) -> Option<String> {
-    let path = dir.join(SOURCE_FILE);
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Some(format!("no saved index at {}", dir.display()));
-    };
-    let Ok(saved) = serde_json::from_str::<Source>(&text) else {
-        return Some(format!("{} is not a valid index record", path.display()));
-    };
-    if saved.model != want.model {
-        return Some(format!(
-            "the index at {} was built with encoder {}, not {}",
-            dir.display(),
-            saved.model,
-            want.model
-        ));
-    }
-    if saved.fingerprint != want.fingerprint || saved.items != want.items {
-        return Some(format!(
-            "the index at {} was built from other items ({} then, {} now, or changed text)",
-            dir.display(),
-            saved.items,
-            want.items
-        ));
-    }
-    None
 }
 
 /// An index ready for queries and where it came from.
@@ -289,35 +176,27 @@ fn open_or_build(
     query_encoder: Arc<dyn Encoder>,
 ) -> anyhow::Result<Ready> {
     let dir = index_dir(catalog, args);
-    let want = Source {
-        dataset: catalog.dataset.name.clone(),
-        items: catalog.dataset.items.len(),
-        fingerprint: fingerprint(&catalog.dataset)?,
-        model: query_encoder.model_id().to_owned(),
-    };
-    let problem = match saved_index_problem(&dir, &want) {
-        None => match SearchIndex::open(&dir, query_encoder.clone(), &index_config(None, args)) {
-            Ok(index) => {
-                return Ok(Ready {
-                    index,
-                    origin: format!("saved index {}", dir.display()),
-                })
-            }
-            Err(e) => format!("the index at {} could not be opened ({e})", dir.display()),
-        },
-        Some(problem) => problem,
+    let want = IndexSource::of(&catalog.dataset, query_encoder.as_ref())?;
+    let problem = match open_saved(&dir, &want, query_encoder.clone(), &index_config(args)) {
+        Ok(index) => {
+            return Ok(Ready {
+                index,
+                origin: format!("saved index {}", dir.display()),
+            })
+        }
+        Err(problem) => problem,
     };
     eprintln!(
         "note: {problem}; building the index in memory ({} items; `assay index` saves it)",
         count(want.items)
     );
     let started = Instant::now();
-    let mut index = build_index(
+    let index = build_in_memory(
         &catalog.dataset,
-        build_encoder(args.encoder, &query_encoder),
-        &index_config(None, args),
+        build_encoder(&encoder_spec(args), &query_encoder),
+        query_encoder,
+        &index_config(args),
     )?;
-    index.set_encoder(query_encoder)?;
     Ok(Ready {
         index,
         origin: format!(
@@ -348,62 +227,41 @@ pub struct IndexSummary {
     pub seconds: f64,
 }
 
-/// Builds the index of `catalog` into its directory and writes the record that lets later
-/// commands reuse it. The returned index embeds queries with `query_encoder`.
-fn build_saved(
+/// Builds the index of `catalog` into its directory, with the record that lets later commands
+/// reuse it. The returned index embeds queries with `query_encoder`.
+fn build_saved_index(
     catalog: &Catalog,
     args: &CatalogArgs,
     query_encoder: Arc<dyn Encoder>,
 ) -> anyhow::Result<(SearchIndex, IndexSummary)> {
     let dir = index_dir(catalog, args);
-    let source = Source {
-        dataset: catalog.dataset.name.clone(),
-        items: catalog.dataset.items.len(),
-        fingerprint: fingerprint(&catalog.dataset)?,
-        model: query_encoder.model_id().to_owned(),
-    };
-    // Drop the record first: an interrupted rebuild must not look like a valid index.
-    let record = dir.join(SOURCE_FILE);
-    if record.exists() {
-        std::fs::remove_file(&record)
-            .with_context(|| format!("removing the old {}", record.display()))?;
-    }
+    let spec = encoder_spec(args);
     let started = Instant::now();
-    let mut index = build_index(
+    let index = build_saved(
         &catalog.dataset,
-        build_encoder(args.encoder, &query_encoder),
-        &index_config(Some(dir.clone()), args),
+        &dir,
+        build_encoder(&spec, &query_encoder),
+        query_encoder.clone(),
+        &index_config(args),
     )
     .with_context(|| format!("building the index in {}", dir.display()))?;
-    let seconds = started.elapsed().as_secs_f64();
-    assay_import::write_atomically(&record, |w| {
-        serde_json::to_writer_pretty(&mut *w, &source).map_err(std::io::Error::other)?;
-        writeln!(w)
-    })
-    .with_context(|| format!("writing {}", record.display()))?;
     let summary = IndexSummary {
         dataset: catalog.dataset.name.clone(),
         index: dir,
         items: index.len(),
-        encoder: encoder_name(args.encoder),
-        model: source.model,
+        encoder: spec.kind.name().to_owned(),
+        model: query_encoder.model_id().to_owned(),
         dim: query_encoder.dim(),
         hnsw_graph: index.uses_graph(),
-        seconds,
+        seconds: started.elapsed().as_secs_f64(),
     };
-    index.set_encoder(query_encoder)?;
     Ok((index, summary))
 }
 
 pub fn index(args: IndexArgs) -> anyhow::Result<()> {
     let catalog = load_catalog(&args.catalog.data)?;
-    let query_encoder = encoder(
-        args.catalog.encoder,
-        args.catalog.threads,
-        args.catalog.onnx_model.as_deref(),
-        args.catalog.encoder_model.as_deref(),
-    )?;
-    let (_, summary) = build_saved(&catalog, &args.catalog, query_encoder)?;
+    let query_encoder = open_encoder(&encoder_spec(&args.catalog))?;
+    let (_, summary) = build_saved_index(&catalog, &args.catalog, query_encoder)?;
     if args.json {
         return print_json(&summary);
     }
@@ -479,12 +337,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<()> {
         options.personal = Some(crate::recommend::user_item_scores(model, user)?);
     }
     let catalog = load_catalog(&args.catalog.data)?;
-    let query_encoder = encoder(
-        args.catalog.encoder,
-        args.catalog.threads,
-        args.catalog.onnx_model.as_deref(),
-        args.catalog.encoder_model.as_deref(),
-    )?;
+    let query_encoder = open_encoder(&encoder_spec(&args.catalog))?;
     let ready = open_or_build(&catalog, &args.catalog, query_encoder)?;
     let started = Instant::now();
     let results = ready.index.search_full(&query, &options)?;
@@ -615,31 +468,10 @@ pub fn search(args: SearchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The rows of `assay eval-search`: single modes, both fusions, and RRF with the intent boost.
+/// The rows of `assay eval-search`, with the ranking flags applied.
 fn eval_modes(ranking: &RankingArgs) -> anyhow::Result<Vec<EvalMode>> {
-    let hybrid = |fusion: Fusion, intent_boost: f32| SearchOptions {
-        fusion,
-        semantic_ratio: ranking.semantic_ratio,
-        intent_boost,
-        ..SearchOptions::mode(Mode::Hybrid)
-    };
-    let rrf = Fusion::Rrf { k: ranking.rrf_k };
-    let modes = [
-        ("bm25", SearchOptions::mode(Mode::Bm25)),
-        ("vector", SearchOptions::mode(Mode::Vector)),
-        ("hybrid-convex", hybrid(Fusion::Convex, 0.0)),
-        ("hybrid-rrf", hybrid(rrf, 0.0)),
-        ("hybrid-rrf+intent", hybrid(rrf, ranking.intent_boost)),
-    ];
-    modes
-        .into_iter()
-        .map(|(name, options)| {
-            Ok(EvalMode {
-                name: name.to_owned(),
-                options: checked(options)?,
-            })
-        })
-        .collect()
+    EvalMode::comparison(ranking.semantic_ratio, ranking.rrf_k, ranking.intent_boost)
+        .map_err(|e| BadInput(format!("{e}")).into())
 }
 
 /// Reads (query, category path) pairs from a CSV with columns `query` and `intent_category`
@@ -824,12 +656,7 @@ pub fn eval_search(args: EvalSearchArgs) -> anyhow::Result<()> {
     let catalog = load_catalog(&args.catalog.data)?;
     let judgments = judgments_of(&catalog, &args)?;
     let labels = intent_labels(&catalog, args.intent_labels.as_deref())?;
-    let query_encoder = encoder(
-        args.catalog.encoder,
-        args.catalog.threads,
-        args.catalog.onnx_model.as_deref(),
-        args.catalog.encoder_model.as_deref(),
-    )?;
+    let query_encoder = open_encoder(&encoder_spec(&args.catalog))?;
     let ready = open_or_build(&catalog, &args.catalog, query_encoder)?;
     let eval = evaluate(&catalog, &judgments, labels.as_deref(), &ready, &modes)?;
     if eval.modes.first().is_some_and(|m| m.queries == 0) {
@@ -866,13 +693,8 @@ pub fn quick_search(shop: &Path, index_dir: &Path) -> anyhow::Result<QuickSearch
         threads: 0,
     };
     let catalog = load_catalog(&args.data)?;
-    let query_encoder = encoder(
-        args.encoder,
-        args.threads,
-        args.onnx_model.as_deref(),
-        args.encoder_model.as_deref(),
-    )?;
-    let (index, summary) = build_saved(&catalog, &args, query_encoder)?;
+    let query_encoder = open_encoder(&encoder_spec(&args))?;
+    let (index, summary) = build_saved_index(&catalog, &args, query_encoder)?;
     let ready = Ready {
         index,
         origin: format!("saved index {}", summary.index.display()),

@@ -16,9 +16,11 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{expect_kind, load_f32, non_negative};
+use super::factors::{self, dot, FactorModel, Factors, Schedule};
+use super::{expect_kind, non_negative};
+use crate::spec::{non_default, params_from};
 use crate::store::{self, ModelFile, Tensors};
-use crate::{Fit, History, RecommendError, Recommender, Result, Validate};
+use crate::{Capabilities, Fit, History, ModelKind, RecommendError, Recommender, Result, Validate};
 
 /// Hyper-parameters of [`AlsModel`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -50,13 +52,12 @@ impl Default for AlsParams {
     }
 }
 
-/// Fitted ALS: user and item factors, row-major.
+/// Fitted ALS: user and item factors.
 #[derive(Debug, Clone)]
 pub struct AlsModel {
     params: AlsParams,
     history: History,
-    user_factors: Vec<f32>,
-    item_factors: Vec<f32>,
+    factors: Factors,
 }
 
 impl Fit for AlsParams {
@@ -65,10 +66,71 @@ impl Fit for AlsParams {
     fn fit(
         &self,
         train: &Interactions,
-        _: &Dataset,
+        data: &Dataset,
         validate: Option<&Validate<'_>>,
     ) -> Result<AlsModel> {
-        self.fit_with(train, validate, &|_, _| {})
+        self.fit_with(train, data, validate, &|_, _| {})
+    }
+}
+
+impl ModelKind for AlsParams {
+    const NAME: &'static str = "als";
+    const ALIASES: &'static [&'static str] = &["ials"];
+    const CAPABILITIES: Capabilities = Capabilities::ITERATIVE;
+
+    fn parse(_: &str, params: &str) -> std::result::Result<AlsParams, String> {
+        params_from(
+            params,
+            &[("regularization", "reg"), ("embedding_size", "factors")],
+        )
+    }
+
+    fn params_text(&self) -> String {
+        non_default(self)
+    }
+
+    fn load(dir: &Path) -> Result<AlsModel> {
+        AlsModel::load(dir)
+    }
+
+    fn with_seed(&self, seed: u64) -> AlsParams {
+        AlsParams { seed, ..*self }
+    }
+
+    /// Fits, calling `on_epoch(sweep, validation score)` after every sweep. With `validate`,
+    /// the factors of the best-scoring sweep are kept.
+    fn fit_with(
+        &self,
+        train: &Interactions,
+        _: &Dataset,
+        validate: Option<&Validate<'_>>,
+        on_epoch: &(dyn Fn(usize, Option<f64>) + Sync),
+    ) -> Result<AlsModel> {
+        self.check()?;
+        let f = self.factors;
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let mut init =
+            |n: usize| -> Vec<f32> { (0..n * f).map(|_| rng.random::<f32>() * 0.01).collect() };
+        let mut model = AlsModel {
+            params: *self,
+            history: History::of(train),
+            factors: Factors {
+                dim: f,
+                users: init(train.n_users()),
+                items: init(train.n_items()),
+            },
+        };
+        let by_item = train.transpose();
+        let schedule = Schedule {
+            epochs: self.iterations,
+            patience: None,
+        };
+        factors::train(&mut model, schedule, validate, on_epoch, |model, _| {
+            let Factors { users, items, .. } = &mut model.factors;
+            least_squares_cg(train, users, items, self);
+            least_squares_cg(&by_item, items, users, self);
+        });
+        Ok(model)
     }
 }
 
@@ -98,49 +160,6 @@ impl AlsParams {
             return bad("cg_steps", "0".into(), "must be at least 1");
         }
         Ok(())
-    }
-
-    /// Fits, calling `on_iteration(iteration, validation score)` after every sweep. With
-    /// `validate`, the factors of the best-scoring sweep are kept.
-    pub fn fit_with(
-        &self,
-        train: &Interactions,
-        validate: Option<&Validate<'_>>,
-        on_iteration: &(dyn Fn(usize, Option<f64>) + Sync),
-    ) -> Result<AlsModel> {
-        self.check()?;
-        let f = self.factors;
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let mut init =
-            |n: usize| -> Vec<f32> { (0..n * f).map(|_| rng.random::<f32>() * 0.01).collect() };
-        let mut model = AlsModel {
-            params: *self,
-            history: History::of(train),
-            user_factors: init(train.n_users()),
-            item_factors: init(train.n_items()),
-        };
-        let by_item = train.transpose();
-        let mut best: Option<(f64, Vec<f32>, Vec<f32>)> = None;
-        for iteration in 0..self.iterations {
-            least_squares_cg(train, &mut model.user_factors, &model.item_factors, self);
-            least_squares_cg(&by_item, &mut model.item_factors, &model.user_factors, self);
-            let score = validate.map(|v| v(&model));
-            if let Some(score) = score {
-                if best.as_ref().is_none_or(|b| score > b.0) {
-                    best = Some((
-                        score,
-                        model.user_factors.clone(),
-                        model.item_factors.clone(),
-                    ));
-                }
-            }
-            on_iteration(iteration + 1, score);
-        }
-        if let Some((_, users, items)) = best {
-            model.user_factors = users;
-            model.item_factors = items;
-        }
-        Ok(model)
     }
 }
 
@@ -228,37 +247,10 @@ fn symv(m: &[f32], v: &[f32], out: &mut [f32]) {
     }
 }
 
-/// Dot product with eight independent accumulators so the compiler vectorises it.
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let chunks_a = a.chunks_exact(8);
-    let chunks_b = b.chunks_exact(8);
-    let tail: f32 = chunks_a
-        .remainder()
-        .iter()
-        .zip(chunks_b.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (ca, cb) in chunks_a.zip(chunks_b) {
-        for k in 0..8 {
-            acc[k] += ca[k] * cb[k];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
 /// `y += a x`.
-pub(crate) fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
     for (yv, &xv) in y.iter_mut().zip(x) {
         *yv += a * xv;
-    }
-}
-
-/// Scores of every item for one user factor vector: `scores[j] = x · y_j`.
-pub(crate) fn score_factors(xu: &[f32], items: &[f32], scores: &mut [f32]) {
-    let f = xu.len();
-    for (s, yj) in scores.iter_mut().zip(items.chunks_exact(f)) {
-        *s = dot(xu, yj);
     }
 }
 
@@ -269,14 +261,11 @@ impl AlsModel {
         expect_kind(&file, "als")?;
         let params: AlsParams = file.params()?;
         let history = History::load(&file)?;
-        let f = params.factors;
-        let user_factors = load_f32(&file, "user_factors", &[history.n_users(), f])?;
-        let item_factors = load_f32(&file, "item_factors", &[history.n_items(), f])?;
+        let factors = Factors::load(&file, &history, params.factors)?;
         Ok(AlsModel {
             params,
             history,
-            user_factors,
-            item_factors,
+            factors,
         })
     }
 
@@ -287,7 +276,13 @@ impl AlsModel {
 
     /// Item factors, row-major `n_items x factors`.
     pub fn item_factors(&self) -> &[f32] {
-        &self.item_factors
+        &self.factors.items
+    }
+}
+
+impl FactorModel for AlsModel {
+    fn factors_mut(&mut self) -> &mut Factors {
+        &mut self.factors
     }
 }
 
@@ -301,25 +296,13 @@ impl Recommender for AlsModel {
     }
 
     fn score_user(&self, user: UserIdx, scores: &mut [f32]) {
-        let f = self.params.factors;
-        let xu = &self.user_factors[user as usize * f..(user as usize + 1) * f];
-        score_factors(xu, &self.item_factors, scores);
+        self.factors.score_user(user, scores);
     }
 
     fn save(&self, dir: &Path) -> Result<()> {
-        let f = self.params.factors;
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);
-        tensors.f32(
-            "user_factors",
-            &[self.history.n_users(), f],
-            &self.user_factors,
-        );
-        tensors.f32(
-            "item_factors",
-            &[self.history.n_items(), f],
-            &self.item_factors,
-        );
+        self.factors.save(&self.history, &mut tensors);
         store::write(dir, "als", &self.params, tensors)
     }
 }

@@ -22,10 +22,13 @@ use rand_distr_normal::standard_normal;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::als::{dot, score_factors};
-use super::{expect_kind, load_f32, non_negative, positive};
+use super::factors::{self, dot, FactorModel, Factors, Schedule};
+use super::{expect_kind, non_negative, positive};
+use crate::spec::{non_default, params_from};
 use crate::store::{self, ModelFile, Tensors};
-use crate::{Fit, History, RecommendError, Recommender, Result, Validate};
+use crate::{
+    Capabilities, Fit, History, ModelKind, RecommendError, Recommender, Result, Validate,
+};
 
 /// Hyper-parameters of [`BprModel`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -60,13 +63,12 @@ impl Default for BprParams {
     }
 }
 
-/// Fitted BPR: user and item embeddings, row-major.
+/// Fitted BPR: user and item embeddings.
 #[derive(Debug, Clone)]
 pub struct BprModel {
     params: BprParams,
     history: History,
-    user_factors: Vec<f32>,
-    item_factors: Vec<f32>,
+    factors: Factors,
     epochs_run: usize,
 }
 
@@ -76,10 +78,10 @@ impl Fit for BprParams {
     fn fit(
         &self,
         train: &Interactions,
-        _: &Dataset,
+        data: &Dataset,
         validate: Option<&Validate<'_>>,
     ) -> Result<BprModel> {
-        self.fit_with(train, validate, &|_, _| {})
+        self.fit_with(train, data, validate, &|_, _| {})
     }
 }
 
@@ -148,11 +150,37 @@ impl BprParams {
         }
         Ok(())
     }
+}
+
+impl ModelKind for BprParams {
+    const NAME: &'static str = "bpr";
+    const ALIASES: &'static [&'static str] = &["bprmf"];
+    const CAPABILITIES: Capabilities = Capabilities::ITERATIVE;
+
+    fn parse(_: &str, params: &str) -> std::result::Result<BprParams, String> {
+        params_from(
+            params,
+            &[("embedding_size", "factors"), ("learning_rate", "lr")],
+        )
+    }
+
+    fn params_text(&self) -> String {
+        non_default(self)
+    }
+
+    fn load(dir: &Path) -> Result<BprModel> {
+        BprModel::load(dir)
+    }
+
+    fn with_seed(&self, seed: u64) -> BprParams {
+        BprParams { seed, ..*self }
+    }
 
     /// Fits, calling `on_epoch(epoch, validation score)` after every epoch.
-    pub fn fit_with(
+    fn fit_with(
         &self,
         train: &Interactions,
+        _: &Dataset,
         validate: Option<&Validate<'_>>,
         on_epoch: &(dyn Fn(usize, Option<f64>) + Sync),
     ) -> Result<BprModel> {
@@ -170,8 +198,11 @@ impl BprParams {
         let mut model = BprModel {
             params: *self,
             history: History::of(train),
-            user_factors: xavier(n_users),
-            item_factors: xavier(n_items),
+            factors: Factors {
+                dim: f,
+                users: xavier(n_users),
+                items: xavier(n_items),
+            },
             epochs_run: 0,
         };
         let mut pairs: Vec<(u32, u32)> = (0..n_users as u32)
@@ -183,9 +214,13 @@ impl BprParams {
         let mut item_grad = vec![0.0f32; n_items * f];
         let mut diff = vec![0.0f32; f];
         let mut t = 0i32;
-        let mut best: Option<(f64, usize, Vec<f32>, Vec<f32>)> = None;
-        for epoch in 1..=self.epochs {
+        let schedule = Schedule {
+            epochs: self.epochs,
+            patience: Some(self.patience),
+        };
+        factors::train(&mut model, schedule, validate, on_epoch, |model, epoch| {
             pairs.shuffle(&mut rng);
+            let Factors { users, items, .. } = &mut model.factors;
             for batch in pairs.chunks(self.batch) {
                 user_grad.fill(0.0);
                 item_grad.fill(0.0);
@@ -193,9 +228,9 @@ impl BprParams {
                 for &(u, i) in batch {
                     let j = sample_negative(train, u, n_items, &mut rng);
                     let (u, i, j) = (u as usize, i as usize, j as usize);
-                    let pu = &model.user_factors[u * f..(u + 1) * f];
-                    let qi = &model.item_factors[i * f..(i + 1) * f];
-                    let qj = &model.item_factors[j * f..(j + 1) * f];
+                    let pu = &users[u * f..(u + 1) * f];
+                    let qi = &items[i * f..(i + 1) * f];
+                    let qj = &items[j * f..(j + 1) * f];
                     for k in 0..f {
                         diff[k] = qi[k] - qj[k];
                     }
@@ -209,36 +244,11 @@ impl BprParams {
                     }
                 }
                 t += 1;
-                user_adam.step(&mut model.user_factors, &user_grad, t, self.lr, self.reg);
-                item_adam.step(&mut model.item_factors, &item_grad, t, self.lr, self.reg);
+                user_adam.step(users, &user_grad, t, self.lr, self.reg);
+                item_adam.step(items, &item_grad, t, self.lr, self.reg);
             }
             model.epochs_run = epoch;
-            let Some(validate) = validate else {
-                on_epoch(epoch, None);
-                continue;
-            };
-            let score = validate(&model);
-            on_epoch(epoch, Some(score));
-            match &best {
-                Some((best_score, best_epoch, _, _)) if score <= *best_score => {
-                    if epoch - best_epoch >= self.patience {
-                        break;
-                    }
-                }
-                _ => {
-                    best = Some((
-                        score,
-                        epoch,
-                        model.user_factors.clone(),
-                        model.item_factors.clone(),
-                    ))
-                }
-            }
-        }
-        if let Some((_, _, users, items)) = best {
-            model.user_factors = users;
-            model.item_factors = items;
-        }
+        });
         Ok(model)
     }
 }
@@ -276,14 +286,11 @@ impl BprModel {
         expect_kind(&file, "bpr")?;
         let params: BprParams = file.params()?;
         let history = History::load(&file)?;
-        let f = params.factors;
-        let user_factors = load_f32(&file, "user_factors", &[history.n_users(), f])?;
-        let item_factors = load_f32(&file, "item_factors", &[history.n_items(), f])?;
+        let factors = Factors::load(&file, &history, params.factors)?;
         Ok(BprModel {
             params,
             history,
-            user_factors,
-            item_factors,
+            factors,
             epochs_run: 0,
         })
     }
@@ -299,6 +306,12 @@ impl BprModel {
     }
 }
 
+impl FactorModel for BprModel {
+    fn factors_mut(&mut self) -> &mut Factors {
+        &mut self.factors
+    }
+}
+
 impl Recommender for BprModel {
     fn kind(&self) -> &'static str {
         "bpr"
@@ -309,25 +322,13 @@ impl Recommender for BprModel {
     }
 
     fn score_user(&self, user: UserIdx, scores: &mut [f32]) {
-        let f = self.params.factors;
-        let pu = &self.user_factors[user as usize * f..(user as usize + 1) * f];
-        score_factors(pu, &self.item_factors, scores);
+        self.factors.score_user(user, scores);
     }
 
     fn save(&self, dir: &Path) -> Result<()> {
-        let f = self.params.factors;
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);
-        tensors.f32(
-            "user_factors",
-            &[self.history.n_users(), f],
-            &self.user_factors,
-        );
-        tensors.f32(
-            "item_factors",
-            &[self.history.n_items(), f],
-            &self.item_factors,
-        );
+        self.factors.save(&self.history, &mut tensors);
         store::write(dir, "bpr", &self.params, tensors)
     }
 }

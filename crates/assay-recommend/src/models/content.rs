@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{expect_kind, load_f32};
 use crate::store::{self, ModelFile, Tensors};
-use crate::{Fit, History, RecommendError, Recommender, Result, Validate};
+use crate::spec::{non_default, params_from};
+use crate::{Fit, History, ModelKind, RecommendError, Recommender, Result, Validate};
 
 /// Hyper-parameters of [`ContentModel`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -140,6 +141,23 @@ impl Fit for ContentParams {
             terms,
             values,
         })
+    }
+}
+
+impl ModelKind for ContentParams {
+    const NAME: &'static str = "content";
+    const ALIASES: &'static [&'static str] = &["tfidf"];
+
+    fn parse(_: &str, params: &str) -> std::result::Result<ContentParams, String> {
+        params_from(params, &[])
+    }
+
+    fn params_text(&self) -> String {
+        non_default(self)
+    }
+
+    fn load(dir: &Path) -> Result<ContentModel> {
+        ContentModel::load(dir)
     }
 }
 

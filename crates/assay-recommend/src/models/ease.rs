@@ -18,14 +18,17 @@
 
 use std::path::Path;
 
-use assay_core::{Dataset, Interactions, UserIdx};
+use assay_core::{Dataset, Interactions, ItemIdx, UserIdx};
 use faer::{MatMut, Par};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{expect_kind, load_f32, positive};
 use crate::store::{self, ModelFile, Tensors};
-use crate::{Fit, History, RecommendError, Recommender, Result, Validate};
+use crate::spec::{non_default, params_from};
+use crate::{
+    Capabilities, Fit, History, ModelKind, RecommendError, Recommender, Result, Validate,
+};
 
 /// Hyper-parameters of [`EaseModel`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -102,6 +105,23 @@ impl Fit for EaseParams {
             history: History::of(train),
             weights,
         })
+    }
+}
+
+impl ModelKind for EaseParams {
+    const NAME: &'static str = "ease";
+    const CAPABILITIES: Capabilities = Capabilities::ITEM_ITEM;
+
+    fn parse(_: &str, params: &str) -> std::result::Result<EaseParams, String> {
+        params_from(params, &[("reg_weight", "reg"), ("lambda", "reg")])
+    }
+
+    fn params_text(&self) -> String {
+        non_default(self)
+    }
+
+    fn load(dir: &Path) -> Result<EaseModel> {
+        EaseModel::load(dir)
     }
 }
 
@@ -295,6 +315,16 @@ impl EaseModel {
         &self.params
     }
 
+    /// `scores = x_h B`: the sum of the rows of `B` of the items of `history`.
+    fn add_rows(&self, history: &[ItemIdx], scores: &mut [f32]) {
+        scores.fill(0.0);
+        for &i in history {
+            for (s, w) in scores.iter_mut().zip(self.weights_row(i)) {
+                *s += w;
+            }
+        }
+    }
+
     /// Row `i` of `B`: how much having item `i` adds to each item's score.
     pub fn weights_row(&self, item: u32) -> &[f32] {
         let n = self.history.n_items();
@@ -312,12 +342,12 @@ impl Recommender for EaseModel {
     }
 
     fn score_user(&self, user: UserIdx, scores: &mut [f32]) {
-        scores.fill(0.0);
-        for &i in self.history.items_of(user) {
-            for (s, w) in scores.iter_mut().zip(self.weights_row(i)) {
-                *s += w;
-            }
-        }
+        self.add_rows(self.history.items_of(user), scores);
+    }
+
+    fn score_history(&self, history: &[ItemIdx], scores: &mut [f32]) -> Result<()> {
+        self.add_rows(history, scores);
+        Ok(())
     }
 
     fn save(&self, dir: &Path) -> Result<()> {

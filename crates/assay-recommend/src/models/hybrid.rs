@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::{load_model, ModelSpec};
 use crate::store::{self, ModelFile, Tensors};
-use crate::{Fit, History, RecommendError, Recommender, Result, Validate};
+use crate::{
+    Capabilities, Fit, History, ModelKind, RecommendError, Recommender, Result, Validate,
+};
 
 /// How part scores are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +84,103 @@ impl Fit for HybridParams {
             parts,
             fusion: self.fusion,
         })
+    }
+}
+
+impl ModelKind for HybridParams {
+    const NAME: &'static str = "hybrid";
+    /// `rrf` is the rank-fusion hybrid.
+    const ALIASES: &'static [&'static str] = &["rrf"];
+
+    /// `PART+PART...`, a part being `NAME` or `NAME(KEY=VALUE;...)`, optionally `*WEIGHT`.
+    fn parse(name: &str, params: &str) -> std::result::Result<HybridParams, String> {
+        let fusion = if name == "rrf" {
+            Fusion::Rank
+        } else {
+            Fusion::Score
+        };
+        let mut parts = Vec::new();
+        for part in params.split('+').map(str::trim).filter(|p| !p.is_empty()) {
+            let (body, weight) = match part.rsplit_once('*') {
+                Some((body, w)) => (
+                    body.trim(),
+                    w.trim()
+                        .parse::<f32>()
+                        .map_err(|_| format!("weight `{w}` is not a number"))?,
+                ),
+                None => (part, 1.0),
+            };
+            let inner = match body.split_once('(') {
+                Some((name, params)) => {
+                    let params = params
+                        .strip_suffix(')')
+                        .ok_or_else(|| format!("`{body}` lacks a closing parenthesis"))?;
+                    format!("{}:{}", name.trim(), params)
+                }
+                None => body.to_owned(),
+            };
+            let spec = ModelSpec::parse(&inner).map_err(|e| e.to_string())?;
+            if spec.params::<HybridParams>().is_some() {
+                return Err("hybrids cannot nest".into());
+            }
+            parts.push((spec, weight));
+        }
+        if parts.is_empty() {
+            return Err(
+                "a hybrid needs at least one part, e.g. hybrid:ease*0.7+itemknn*0.3".into(),
+            );
+        }
+        Ok(HybridParams { parts, fusion })
+    }
+
+    fn params_text(&self) -> String {
+        let parts: Vec<String> = self
+            .parts
+            .iter()
+            .map(|(spec, w)| {
+                let text = spec.to_string();
+                let text = match text.split_once(':') {
+                    Some((name, params)) => format!("{name}({params})"),
+                    None => text,
+                };
+                if *w == 1.0 {
+                    text
+                } else {
+                    format!("{text}*{w}")
+                }
+            })
+            .collect();
+        parts.join("+")
+    }
+
+    fn load(dir: &Path) -> Result<HybridModel> {
+        HybridModel::load(dir)
+    }
+
+    fn name(&self) -> &'static str {
+        match self.fusion {
+            Fusion::Score => "hybrid",
+            Fusion::Rank => "rrf",
+        }
+    }
+
+    /// Iterative when a part is.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            iterative: self.parts.iter().any(|(s, _)| s.capabilities().iterative),
+            ..Capabilities::default()
+        }
+    }
+
+    fn with_seed(&self, seed: u64) -> HybridParams {
+        HybridParams {
+            parts: self
+                .parts
+                .iter()
+                .map(|(s, w)| (s.with_seed(seed), *w))
+                .collect(),
+            fusion: self.fusion,
+        }
     }
 }
 

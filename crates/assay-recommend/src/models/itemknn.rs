@@ -10,9 +10,13 @@ use assay_core::{Dataset, Interactions, ItemIdx, UserIdx};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{expect_kind, load_f32, non_negative};
+use super::sparse::{keep_largest, ItemWeights};
+use super::{expect_kind, non_negative};
 use crate::store::{self, ModelFile, Tensors};
-use crate::{Fit, History, RecommendError, Recommender, Result, Validate};
+use crate::spec::{non_default, params_from};
+use crate::{
+    Capabilities, Fit, History, ModelKind, RecommendError, Recommender, Result, Validate,
+};
 
 /// Hyper-parameters of [`ItemKnnModel`]; RecBole's defaults are `k = 100`, `shrink = 0`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -38,9 +42,7 @@ pub struct ItemKnnModel {
     params: ItemKnnParams,
     history: History,
     /// Row `i` lists the targets `j` that have `i` among their neighbours.
-    indptr: Vec<u64>,
-    targets: Vec<u32>,
-    sims: Vec<f32>,
+    weights: ItemWeights,
 }
 
 impl Fit for ItemKnnParams {
@@ -101,47 +103,34 @@ impl Fit for ItemKnnParams {
                             cands.push((i, sim));
                         }
                     }
-                    let better = |a: &(ItemIdx, f32), b: &(ItemIdx, f32)| {
-                        b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
-                    };
-                    if cands.len() > self.k {
-                        cands.select_nth_unstable_by(self.k - 1, better);
-                        cands.truncate(self.k);
-                    }
+                    keep_largest(&mut cands, self.k);
                     cands
                 },
             )
             .collect();
-        // Transpose into rows by source item i.
-        let mut counts = vec![0u64; n_items + 1];
-        for list in &neighbours {
-            for &(i, _) in list {
-                counts[i as usize + 1] += 1;
-            }
-        }
-        for i in 0..n_items {
-            counts[i + 1] += counts[i];
-        }
-        let indptr = counts.clone();
-        let nnz = indptr[n_items] as usize;
-        let mut targets = vec![0u32; nnz];
-        let mut sims = vec![0.0f32; nnz];
-        let mut next = counts;
-        for (j, list) in neighbours.iter().enumerate() {
-            for &(i, sim) in list {
-                let at = next[i as usize] as usize;
-                targets[at] = j as u32;
-                sims[at] = sim;
-                next[i as usize] += 1;
-            }
-        }
         Ok(ItemKnnModel {
             params: *self,
             history: History::of(train),
-            indptr,
-            targets,
-            sims,
+            weights: ItemWeights::from_columns(&neighbours),
         })
+    }
+}
+
+impl ModelKind for ItemKnnParams {
+    const NAME: &'static str = "itemknn";
+    const ALIASES: &'static [&'static str] = &["knn"];
+    const CAPABILITIES: Capabilities = Capabilities::ITEM_ITEM;
+
+    fn parse(_: &str, params: &str) -> std::result::Result<ItemKnnParams, String> {
+        params_from(params, &[("topk", "k")])
+    }
+
+    fn params_text(&self) -> String {
+        non_default(self)
+    }
+
+    fn load(dir: &Path) -> Result<ItemKnnModel> {
+        ItemKnnModel::load(dir)
     }
 }
 
@@ -152,23 +141,11 @@ impl ItemKnnModel {
         expect_kind(&file, "itemknn")?;
         let params: ItemKnnParams = file.params()?;
         let history = History::load(&file)?;
-        let indptr = file.u64("w.indptr")?;
-        let targets = file.u32("w.targets")?;
-        let sims = load_f32(&file, "w.sims", &[targets.len()])?;
-        let n_items = history.n_items();
-        let consistent = indptr.len() == n_items + 1
-            && indptr.windows(2).all(|w| w[0] <= w[1])
-            && indptr.last().copied() == Some(targets.len() as u64)
-            && targets.iter().all(|&j| (j as usize) < n_items);
-        if !consistent {
-            return Err(file.error("similarity arrays are inconsistent"));
-        }
+        let weights = ItemWeights::load(&file, history.n_items(), "w.sims")?;
         Ok(ItemKnnModel {
             params,
             history,
-            indptr,
-            targets,
-            sims,
+            weights,
         })
     }
 
@@ -180,8 +157,7 @@ impl ItemKnnModel {
     /// The items that have `item` among their neighbours, and the similarities: having
     /// `item` in a history adds `sims[k]` to the score of `targets[k]`.
     pub fn neighbours_of(&self, item: ItemIdx) -> (&[u32], &[f32]) {
-        let range = self.indptr[item as usize] as usize..self.indptr[item as usize + 1] as usize;
-        (&self.targets[range.clone()], &self.sims[range])
+        self.weights.row(item)
     }
 }
 
@@ -195,21 +171,18 @@ impl Recommender for ItemKnnModel {
     }
 
     fn score_user(&self, user: UserIdx, scores: &mut [f32]) {
-        scores.fill(0.0);
-        for &i in self.history.items_of(user) {
-            let range = self.indptr[i as usize] as usize..self.indptr[i as usize + 1] as usize;
-            for (&j, &sim) in self.targets[range.clone()].iter().zip(&self.sims[range]) {
-                scores[j as usize] += sim;
-            }
-        }
+        self.weights.score(self.history.items_of(user), scores);
+    }
+
+    fn score_history(&self, history: &[ItemIdx], scores: &mut [f32]) -> Result<()> {
+        self.weights.score(history, scores);
+        Ok(())
     }
 
     fn save(&self, dir: &Path) -> Result<()> {
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);
-        tensors.u64("w.indptr", &self.indptr);
-        tensors.u32("w.targets", &self.targets);
-        tensors.f32("w.sims", &[self.sims.len()], &self.sims);
+        self.weights.save(&mut tensors, "w.sims");
         store::write(dir, "itemknn", &self.params, tensors)
     }
 }

@@ -1,16 +1,35 @@
-//! The models. Each file holds one params struct (implementing [`Fit`](crate::Fit)) and one
-//! fitted model (implementing [`Recommender`](crate::Recommender)).
+//! The models. Each file holds one params struct (implementing [`Fit`](crate::Fit) and
+//! [`ModelKind`](crate::ModelKind)) and one fitted model (implementing
+//! [`Recommender`](crate::Recommender)).
 
-pub mod als;
-pub mod bpr;
-pub mod content;
-pub mod ease;
-pub mod hybrid;
-pub mod itemknn;
-pub mod pop;
+mod factors;
+mod sparse;
 
+use crate::spec::{Kind, Registered};
 use crate::store::ModelFile;
 use crate::Result;
+
+/// Declares each model's module and registers its params type as a kind.
+macro_rules! registry {
+    ($($module:ident::$params:ident,)*) => {
+        $(pub mod $module;)*
+
+        /// Every model kind, in the order error messages list them.
+        pub(crate) static KINDS: &[&dyn Kind] = &[$(&Registered::<$module::$params>::ENTRY),*];
+    };
+}
+
+// A new model is one file in this folder and one line here.
+registry! {
+    pop::PopParams,
+    itemknn::ItemKnnParams,
+    ease::EaseParams,
+    als::AlsParams,
+    bpr::BprParams,
+    content::ContentParams,
+    hybrid::HybridParams,
+    rp3beta::Rp3BetaParams,
+}
 
 /// Reads an `f32` tensor and checks its shape.
 pub(crate) fn load_f32(file: &ModelFile, name: &str, shape: &[usize]) -> Result<Vec<f32>> {

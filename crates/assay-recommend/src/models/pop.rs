@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{expect_kind, load_f32};
 use crate::store::{self, ModelFile, Tensors};
-use crate::{Fit, History, Recommender, Result, Validate};
+use crate::spec::{non_default, params_from};
+use crate::{Fit, History, ModelKind, Recommender, Result, Validate};
 
 /// Hyper-parameters of [`PopModel`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -63,6 +64,27 @@ impl Fit for PopParams {
             history: History::of(train),
             counts,
         })
+    }
+}
+
+impl ModelKind for PopParams {
+    const NAME: &'static str = "pop";
+    const ALIASES: &'static [&'static str] = &["popularity", "mostpop"];
+
+    fn parse(_: &str, params: &str) -> std::result::Result<PopParams, String> {
+        params_from(params, &[])
+    }
+
+    fn params_text(&self) -> String {
+        non_default(self)
+    }
+
+    fn load(dir: &Path) -> Result<PopModel> {
+        PopModel::load(dir)
+    }
+
+    fn with_seed(&self, seed: u64) -> PopParams {
+        PopParams { seed, ..*self }
     }
 }
 

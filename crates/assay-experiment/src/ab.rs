@@ -46,16 +46,16 @@
 //! its last day. The warning asks the reader to confirm the end date was fixed in advance.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
+use assay_bandit::percentile_sorted;
+use assay_import::AbTable;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
-use crate::error::{bad_file, BanditError, Result};
-use crate::estimators::percentile_sorted;
+use crate::error::{ExperimentError, Result};
 
 /// One row per unit of an A/B test: arm, metric, optional pre-period metric and day.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,7 +81,7 @@ impl AbData {
     ) -> Result<AbData> {
         let n = arm.len();
         if metric.len() != n {
-            return Err(BanditError::LengthMismatch {
+            return Err(ExperimentError::LengthMismatch {
                 field: "metric",
                 found: metric.len(),
                 expected: n,
@@ -89,14 +89,14 @@ impl AbData {
         }
         if let Some(pre) = &pre_metric {
             if pre.len() != n {
-                return Err(BanditError::LengthMismatch {
+                return Err(ExperimentError::LengthMismatch {
                     field: "pre_metric",
                     found: pre.len(),
                     expected: n,
                 });
             }
             if let Some(i) = pre.iter().position(|v| !v.is_finite()) {
-                return Err(BanditError::Invalid(format!(
+                return Err(ExperimentError::Invalid(format!(
                     "unit {i}: pre_metric {} is not finite",
                     pre[i]
                 )));
@@ -104,7 +104,7 @@ impl AbData {
         }
         if let Some(day) = &day {
             if day.len() != n {
-                return Err(BanditError::LengthMismatch {
+                return Err(ExperimentError::LengthMismatch {
                     field: "day",
                     found: day.len(),
                     expected: n,
@@ -112,13 +112,13 @@ impl AbData {
             }
         }
         if let Some(i) = arm.iter().position(|&a| a > 1) {
-            return Err(BanditError::Invalid(format!(
+            return Err(ExperimentError::Invalid(format!(
                 "unit {i}: arm {} is not 0 (control) or 1 (treatment)",
                 arm[i]
             )));
         }
         if let Some(i) = metric.iter().position(|v| !v.is_finite()) {
-            return Err(BanditError::Invalid(format!(
+            return Err(ExperimentError::Invalid(format!(
                 "unit {i}: metric {} is not finite",
                 metric[i]
             )));
@@ -126,7 +126,7 @@ impl AbData {
         for (k, name) in arm_names.iter().enumerate() {
             let count = arm.iter().filter(|&&a| usize::from(a) == k).count();
             if count < 2 {
-                return Err(BanditError::Invalid(format!(
+                return Err(ExperimentError::Invalid(format!(
                     "arm `{name}` has {count} units; an A/B test needs at least two per arm"
                 )));
             }
@@ -140,122 +140,14 @@ impl AbData {
         })
     }
 
-    /// Parses the text of an A/B CSV; `path` only labels errors. See [`read_ab_csv`].
-    pub fn parse_csv(path: &Path, text: &str) -> Result<AbData> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .trim(csv::Trim::All)
-            .from_reader(text.as_bytes());
-        let headers = reader
-            .headers()
-            .map_err(|e| bad_file(path, 1, "header", e.to_string()))?
-            .clone();
-        let mut columns: [Option<usize>; 4] = [None; 4];
-        const NAMES: [&str; 4] = ["variant", "metric", "pre_metric", "day"];
-        for (j, name) in headers.iter().enumerate() {
-            let Some(k) = NAMES.iter().position(|n| *n == name) else {
-                return Err(bad_file(
-                    path,
-                    1,
-                    name,
-                    "unknown column; expected `variant,metric` and optionally `pre_metric` and `day`",
-                ));
-            };
-            if columns[k].is_some() {
-                return Err(bad_file(path, 1, name, "the column appears twice"));
-            }
-            columns[k] = Some(j);
-        }
-        let (Some(variant_col), Some(metric_col)) = (columns[0], columns[1]) else {
-            return Err(bad_file(
-                path,
-                1,
-                "header",
-                format!(
-                    "expected columns `variant` and `metric`, found `{}`",
-                    headers.iter().collect::<Vec<_>>().join(",")
-                ),
-            ));
-        };
-        let (pre_col, day_col) = (columns[2], columns[3]);
-        let mut names: Vec<String> = Vec::new();
-        let mut arm = Vec::new();
-        let mut metric = Vec::new();
-        let mut pre = Vec::new();
-        let mut day = Vec::new();
-        for record in reader.records() {
-            let record = record.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
-                bad_file(path, line, "row", e.to_string())
-            })?;
-            let line = record.position().map_or(0, |p| p.line());
-            let field = |k: usize| record.get(k).unwrap_or("");
-            let variant = field(variant_col);
-            if variant.is_empty() {
-                return Err(bad_file(path, line, "variant", "empty variant name"));
-            }
-            let k = match names.iter().position(|n| n == variant) {
-                Some(k) => k,
-                None if names.len() < 2 => {
-                    names.push(variant.to_owned());
-                    names.len() - 1
-                }
-                None => {
-                    return Err(bad_file(
-                        path,
-                        line,
-                        "variant",
-                        format!(
-                            "a third variant `{variant}`; expected two arms (`{}` and `{}`)",
-                            names[0], names[1]
-                        ),
-                    ))
-                }
-            };
-            arm.push(k as u8);
-            metric.push(parse_number(path, line, "metric", field(metric_col))?);
-            if let Some(c) = pre_col {
-                pre.push(parse_number(path, line, "pre_metric", field(c))?);
-            }
-            if let Some(c) = day_col {
-                day.push(parse_day(path, line, field(c))?);
-            }
-        }
-        if names.len() < 2 {
-            return Err(bad_file(
-                path,
-                0,
-                "variant",
-                format!(
-                    "expected two variants, found {}",
-                    if names.is_empty() {
-                        "no data rows".to_owned()
-                    } else {
-                        format!("only `{}`", names[0])
-                    }
-                ),
-            ));
-        }
-        for (k, name) in names.iter().enumerate() {
-            let count = arm.iter().filter(|&&a| usize::from(a) == k).count();
-            if count < 2 {
-                return Err(bad_file(
-                    path,
-                    0,
-                    "variant",
-                    format!(
-                        "variant `{name}` has {count} row; expected at least two units per arm"
-                    ),
-                ));
-            }
-        }
-        let arm_names = [names[0].clone(), names[1].clone()];
+    /// Wraps the checked columns of an A/B test file (read by [`assay_import::read_ab_csv`]).
+    pub fn from_table(table: AbTable) -> Result<AbData> {
         AbData::new(
-            arm_names,
-            arm,
-            metric,
-            pre_col.map(|_| pre),
-            day_col.map(|_| day),
+            table.arm_names,
+            table.arm,
+            table.metric,
+            table.pre_metric,
+            table.day,
         )
     }
 
@@ -297,19 +189,6 @@ impl AbData {
             .map(|(_, &v)| v)
             .collect()
     }
-}
-
-/// Reads an A/B CSV: a header naming `variant` and `metric` and optionally `pre_metric` and
-/// `day` (in any order), then one row per unit.
-///
-/// Exactly two variants; the first one seen is control. `day` is an integer or a `YYYY-MM-DD`
-/// date. Errors name the file, the line and the field.
-pub fn read_ab_csv(path: &Path) -> Result<AbData> {
-    let text = std::fs::read_to_string(path).map_err(|source| BanditError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    AbData::parse_csv(path, &text)
 }
 
 /// Settings of [`analyze`].
@@ -963,38 +842,6 @@ fn normal_cdf(z: f64) -> f64 {
     standard_normal().cdf(z)
 }
 
-fn parse_number(path: &Path, line: u64, field: &str, text: &str) -> Result<f64> {
-    match text.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v),
-        _ => Err(bad_file(
-            path,
-            line,
-            field,
-            format!("expected a finite number, found `{text}`"),
-        )),
-    }
-}
-
-fn parse_day(path: &Path, line: u64, text: &str) -> Result<i64> {
-    if let Ok(d) = text.parse::<i64>() {
-        return Ok(d);
-    }
-    let parts: Vec<&str> = text.split('-').collect();
-    if let [y, m, d] = parts.as_slice() {
-        if let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i64>(), m.parse::<u32>(), d.parse::<u32>()) {
-            if parts[0].len() == 4 && (1..=12).contains(&m) && (1..=31).contains(&d) {
-                return Ok(assay_core::time::days_from_civil(y, m, d));
-            }
-        }
-    }
-    Err(bad_file(
-        path,
-        line,
-        "day",
-        format!("expected a day number or a YYYY-MM-DD date, found `{text}`"),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1120,8 +967,11 @@ mod tests {
         close(b.ci_high, z.ci_high, 0.003);
     }
 
+    use std::path::Path;
+
     fn csv_data(text: &str) -> Result<AbData> {
-        AbData::parse_csv(Path::new("ab.csv"), text)
+        let table = assay_import::parse_ab_csv(Path::new("ab.csv"), text)?;
+        AbData::from_table(table)
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use assay_core::{Dataset, Items};
 
-use crate::{Result, SearchError};
+use crate::ImportError;
 
 const KNOWN: [&str; 6] = ["id", "title", "description", "category", "brand", "price"];
 
@@ -14,20 +14,16 @@ fn push_row(
     path: &Path,
     line: u64,
     get: &dyn Fn(&str) -> Option<String>,
-) -> Result<()> {
-    let bad = |reason: String| SearchError::Format {
-        path: path.to_owned(),
-        line,
-        reason,
-    };
+) -> Result<(), ImportError> {
+    let bad = |field: &str, message: String| ImportError::field(path, line, field, message);
     let id = get("id")
         .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| bad("missing field `id`".into()))?;
-    let title = get("title").ok_or_else(|| bad("missing field `title`".into()))?;
+        .ok_or_else(|| bad("id", "missing".into()))?;
+    let title = get("title").ok_or_else(|| bad("title", "missing".into()))?;
     let before = items.len();
     let idx = items.intern(id.trim()) as usize;
     if items.len() == before {
-        return Err(bad(format!("duplicate id `{}`", id.trim())));
+        return Err(bad("id", format!("duplicate id `{}`", id.trim())));
     }
     items.title[idx] = title;
     items.description[idx] = get("description").unwrap_or_default();
@@ -37,11 +33,9 @@ fn push_row(
         let v: f64 = p
             .trim()
             .parse()
-            .map_err(|_| bad(format!("field `price`: `{p}` is not a number")))?;
+            .map_err(|_| bad("price", format!("`{p}` is not a number")))?;
         if !(v.is_finite() && v >= 0.0) {
-            return Err(bad(format!(
-                "field `price`: {v} is not a non-negative number"
-            )));
+            return Err(bad("price", format!("{v} is not a non-negative number")));
         }
         items.price[idx] = v;
     }
@@ -58,8 +52,10 @@ fn push_row(
 
 /// Reads a plain catalog file (by extension: `.jsonl`/`.ndjson` as JSON Lines, otherwise CSV)
 /// into a [`Dataset`] with only items.
-pub fn read_catalog(path: &Path) -> Result<Dataset> {
-    let text = std::fs::read_to_string(path).map_err(SearchError::io(path))?;
+///
+/// Errors name the file, the line and the field.
+pub fn read_catalog(path: &Path) -> Result<Dataset, ImportError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ImportError::io(path, e))?;
     let mut items = Items::default();
     let ext = path
         .extension()
@@ -72,16 +68,11 @@ pub fn read_catalog(path: &Path) -> Result<Dataset> {
                 continue;
             }
             let line_no = n as u64 + 1;
-            let value: serde_json::Value =
-                serde_json::from_str(line).map_err(|e| SearchError::Format {
-                    path: path.to_owned(),
-                    line: line_no,
-                    reason: format!("invalid JSON: {e}"),
-                })?;
-            let obj = value.as_object().ok_or_else(|| SearchError::Format {
-                path: path.to_owned(),
-                line: line_no,
-                reason: "expected a JSON object".into(),
+            let value: serde_json::Value = serde_json::from_str(line).map_err(|e| {
+                ImportError::field(path, line_no, "row", format!("invalid JSON: {e}"))
+            })?;
+            let obj = value.as_object().ok_or_else(|| {
+                ImportError::field(path, line_no, "row", "expected a JSON object")
             })?;
             for key in obj.keys() {
                 if !KNOWN.contains(&key.as_str()) && !items.attributes.names.contains(key) {
@@ -107,24 +98,21 @@ pub fn read_catalog(path: &Path) -> Result<Dataset> {
             .from_reader(text.as_bytes());
         let headers: Vec<String> = reader
             .headers()
-            .map_err(|e| SearchError::Format {
-                path: path.to_owned(),
-                line: 1,
-                reason: e.to_string(),
-            })?
+            .map_err(|e| ImportError::field(path, 1, "header", e.to_string()))?
             .iter()
             .map(|h| h.trim().to_ascii_lowercase())
             .collect();
         for required in ["id", "title"] {
             if !headers.iter().any(|h| h == required) {
-                return Err(SearchError::Format {
-                    path: path.to_owned(),
-                    line: 1,
-                    reason: format!(
-                        "header has no `{required}` column (found: {})",
+                return Err(ImportError::field(
+                    path,
+                    1,
+                    required,
+                    format!(
+                        "the header has no such column (found: {})",
                         headers.join(", ")
                     ),
-                });
+                ));
             }
         }
         for h in &headers {
@@ -134,10 +122,9 @@ pub fn read_catalog(path: &Path) -> Result<Dataset> {
             }
         }
         for record in reader.records() {
-            let record = record.map_err(|e| SearchError::Format {
-                path: path.to_owned(),
-                line: e.position().map_or(0, |p| p.line()),
-                reason: e.to_string(),
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line());
+                ImportError::field(path, line, "row", e.to_string())
             })?;
             let line = record.position().map_or(0, |p| p.line());
             let get = |k: &str| {

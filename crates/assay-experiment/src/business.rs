@@ -41,7 +41,7 @@ use assay_core::{Dataset, EventKind, NO_SESSION, NO_TIME};
 use serde::Serialize;
 
 use crate::ab::z_quantile;
-use crate::error::{BanditError, Result};
+use crate::error::{ExperimentError, Result};
 
 /// The unit of the intervals (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -125,7 +125,7 @@ impl BusinessReport {
 /// Fails when `config.segment` names no user attribute or `alpha` is outside (0, 1).
 pub fn business_metrics(data: &Dataset, config: &BusinessConfig) -> Result<BusinessReport> {
     if !(config.alpha > 0.0 && config.alpha < 1.0) {
-        return Err(BanditError::Invalid(format!(
+        return Err(ExperimentError::Invalid(format!(
             "alpha {} is outside (0, 1)",
             config.alpha
         )));
@@ -134,7 +134,7 @@ pub fn business_metrics(data: &Dataset, config: &BusinessConfig) -> Result<Busin
     let segment_column = match &config.segment {
         None => None,
         Some(name) => Some(data.users.attributes.column(name).ok_or_else(|| {
-            BanditError::Invalid(format!(
+            ExperimentError::Invalid(format!(
                 "no user attribute `{name}` to segment by; the users have: {}",
                 if data.users.attributes.names.is_empty() {
                     "no attributes".to_owned()

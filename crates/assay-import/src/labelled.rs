@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::{Result, ValueError};
+use crate::ImportError;
+
+type Result<T> = std::result::Result<T, ImportError>;
 
 /// Rows of numeric features with a class label each.
 ///
@@ -80,16 +82,9 @@ impl LabelledTable {
 }
 
 fn read_csv(path: &Path, label: &str, like: Option<&LabelledTable>) -> Result<LabelledTable> {
-    let table_error = |line: u64, field: &str, reason: String| ValueError::Table {
-        path: path.to_path_buf(),
-        line,
-        field: field.to_owned(),
-        reason,
-    };
-    let file = std::fs::File::open(path).map_err(|source| ValueError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let table_error =
+        |line: u64, field: &str, reason: String| ImportError::field(path, line, field, reason);
+    let file = std::fs::File::open(path).map_err(|e| ImportError::io(path, e))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)

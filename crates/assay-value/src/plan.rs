@@ -1,0 +1,478 @@
+//! The valuation plan: what a front end asks for, and [`run`], the one function that
+//! carries it out.
+//!
+//! A [`ValuationPlan`] names the players (sources, categories, time windows, segments,
+//! users, items or interactions), the [`Method`], the model refitted on every subset, the
+//! utility (a ranking metric at K, or an off-policy business metric) and whose
+//! recommendations count. [`run`] prepares the data the way every front end must
+//! (impressions are exposure, not preference; users and interactions are valued by their
+//! first (user, item) pair; a seeded 80/20 split, by time for off-policy utilities), builds
+//! the players and the utility, and returns a plain [`Values`] table.
+//!
+//! **Users in halves.** When every user is a player and the utility is their value to
+//! *others*, no one would be left to score the recommendations. [`value_in_halves`] values
+//! each half of the users (by index parity) with the other half as the audience and merges
+//! the two tables: player indices point into the full list and the standard errors of the
+//! sums add in quadrature. With an item-item model (EASE, ItemKNN) each half's model is
+//! fitted on that half's users alone and scores the other half from their own histories
+//! ([`HistoryUtility`]), so a group of users (a click farm) cannot vouch for itself.
+
+use std::path::Path;
+
+use assay_bandit::EstimatorKind;
+use assay_core::{clean, split, Dataset, EventKind};
+use assay_metrics::Metric;
+use assay_recommend::ModelSpec;
+
+use crate::business::{BusinessMetric, OpeUtility, OpeUtilityConfig};
+use crate::recommend::{self, players, Audience, Player, RecConfig, RecommenderUtility};
+use crate::recommend_oob::{interaction_oob, user_oob, HistoryUtility, ItemItem, RecOobConfig};
+use crate::{Convergence, Method, Utility, ValueConfig, ValueError, Values};
+
+/// Who the players are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlayerKind {
+    /// One player per data source.
+    Sources,
+    /// One per top-level item category.
+    Categories,
+    /// One per equal time window ([`ValuationPlan::windows`]).
+    Windows,
+    /// One per value of a user attribute ([`ValuationPlan::segment_attribute`]).
+    Segments,
+    /// One per user.
+    Users,
+    /// One per item.
+    Items,
+    /// One per (first) interaction of a user with an item.
+    Interactions,
+}
+
+impl PlayerKind {
+    /// The plural name ("sources", "users"...).
+    pub fn name(self) -> &'static str {
+        match self {
+            PlayerKind::Sources => "sources",
+            PlayerKind::Categories => "categories",
+            PlayerKind::Windows => "windows",
+            PlayerKind::Segments => "segments",
+            PlayerKind::Users => "users",
+            PlayerKind::Items => "items",
+            PlayerKind::Interactions => "interactions",
+        }
+    }
+
+    /// Whether players are (user, item) pairs, so repeated pairs are dropped first.
+    fn by_pairs(self) -> bool {
+        matches!(self, PlayerKind::Users | PlayerKind::Interactions)
+    }
+}
+
+/// Whose recommendations a ranking utility scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scorers {
+    /// Every validation user (of the [`Audience`]).
+    All,
+    /// Only users with a purchase anywhere in the log ([`recommend::buyers`]).
+    Buyers,
+}
+
+/// What a subset of the data is worth.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PlanUtility {
+    /// A ranking metric at K on a random 20% validation split.
+    Ranking {
+        /// The metric.
+        metric: Metric,
+        /// Its cut-off.
+        k: usize,
+        /// Whose recommendations count.
+        scorers: Scorers,
+    },
+    /// The clicks (revenue) per impression of the model's top-K epsilon-greedy policy,
+    /// estimated off-policy (SNIPS) on the last 20% of the log by time.
+    Business {
+        /// Clicks or revenue.
+        metric: BusinessMetric,
+        /// The list length.
+        k: usize,
+        /// Exploration share in (0, 1].
+        epsilon: f64,
+    },
+}
+
+impl PlanUtility {
+    /// The utility as a front end writes it: `ndcg@10`, `ctr-ope@10`.
+    pub fn name(&self) -> String {
+        match self {
+            PlanUtility::Ranking { metric, k, .. } => format!("{}@{k}", metric.name()),
+            PlanUtility::Business { metric, k, .. } => format!("{}-ope@{k}", metric.name()),
+        }
+    }
+}
+
+/// A valuation request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValuationPlan {
+    /// Who the players are.
+    pub players: PlayerKind,
+    /// Number of time windows for [`PlayerKind::Windows`].
+    pub windows: usize,
+    /// User attribute for [`PlayerKind::Segments`].
+    pub segment_attribute: String,
+    /// The valuation method.
+    pub method: Method,
+    /// The model refitted on every subset.
+    pub model: ModelSpec,
+    /// What a subset is worth.
+    pub utility: PlanUtility,
+    /// Value to others, or in total.
+    pub audience: Audience,
+    /// Seed of the split and of every random draw.
+    pub seed: u64,
+    /// When Monte-Carlo sampling stops.
+    pub convergence: Convergence,
+}
+
+/// Where the data to value is.
+#[derive(Debug, Clone, Copy)]
+pub enum PlanSource<'a> {
+    /// A loaded dataset (recommender data).
+    Dataset(&'a Dataset),
+    /// Two labelled CSV files (feature columns and a label column), for KNN-Shapley.
+    Table {
+        /// The training rows, which are the players.
+        train: &'a Path,
+        /// The test rows.
+        test: &'a Path,
+        /// The label column.
+        label: &'a str,
+    },
+}
+
+/// Where a running plan is.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanProgress<'a> {
+    /// What is being computed ("samples (half 1 of the users)", "Data-OOB: 100 model fits").
+    pub stage: &'a str,
+    /// Samples done.
+    pub done: u64,
+    /// Samples planned (0 when unknown).
+    pub total: u64,
+}
+
+/// Why a plan could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The request does not fit the data; `field` is the plan's field at fault
+    /// ("players", "method", "utility", "scorers", "model").
+    #[error("{field} {message}")]
+    Request {
+        /// The field.
+        field: &'static str,
+        /// What is wrong, starting with the field's value.
+        message: String,
+    },
+    /// The ranking utility could not be built (no one to score, say).
+    #[error("building the utility: {0}")]
+    Utility(#[source] ValueError),
+    /// The valuation method failed.
+    #[error(transparent)]
+    Value(#[from] ValueError),
+}
+
+fn request<T>(field: &'static str, message: String) -> Result<T, PlanError> {
+    Err(PlanError::Request { field, message })
+}
+
+/// Carries out `plan` on `source`; `progress` hears how far sampling is.
+pub fn run(
+    source: PlanSource<'_>,
+    plan: &ValuationPlan,
+    progress: &(dyn Fn(PlanProgress<'_>) + Sync),
+) -> Result<Values, PlanError> {
+    match (source, plan.method) {
+        (PlanSource::Table { train, test, label }, Method::KnnShapley { k }) => {
+            if k == 0 {
+                return crate::error::param("k", k, "must be at least 1").map_err(Into::into);
+            }
+            Ok(crate::knn_shapley_csv(train, test, label, k)?)
+        }
+        (PlanSource::Table { .. }, _) => request(
+            "method",
+            "values the rows of a labelled table only with knn-shapley".into(),
+        ),
+        (PlanSource::Dataset(_), Method::KnnShapley { .. }) => request(
+            "method",
+            "knn-shapley values the rows of a labelled table (train and test files), not a dataset"
+                .into(),
+        ),
+        (PlanSource::Dataset(data), _) => value_dataset(data, plan, progress),
+    }
+}
+
+/// The rows a plan values: the split, and the players of its training part.
+struct Prepared {
+    parts: split::Split,
+    players: Vec<Player>,
+}
+
+fn prepare(data: &Dataset, plan: &ValuationPlan) -> Result<Prepared, PlanError> {
+    // Impressions are exposure, not preference: the recommender learns from the rest.
+    let all: Vec<u32> = (0..data.events.len() as u32).collect();
+    let kinds: Vec<EventKind> = EventKind::ALL
+        .into_iter()
+        .filter(|&k| k != EventKind::Impression)
+        .collect();
+    let mut rows = clean::of_kinds(data, &all, &kinds);
+    if plan.players.by_pairs() {
+        // Users and interactions are valued by their (user, item) pairs.
+        rows = clean::first_of_pairs(data, &rows);
+    }
+    let parts = match plan.utility {
+        // Off-policy evaluation needs logs the model has not seen: the last 20% by time,
+        // impressions included; the model learns from the non-impression rows before.
+        PlanUtility::Business { .. } => {
+            let (mut parts, _, _) = split::by_time_ratio(data, &all, [0.8, 0.2, 0.0]);
+            parts
+                .train
+                .retain(|&r| data.events.kind[r as usize] != EventKind::Impression);
+            parts
+        }
+        PlanUtility::Ranking { .. } => split::by_ratio(
+            data,
+            &rows,
+            [0.8, 0.2, 0.0],
+            split::Order::Random { seed: plan.seed },
+        ),
+    };
+    let train = &parts.train;
+    let players = match plan.players {
+        PlayerKind::Sources => players::by_source(data, train),
+        PlayerKind::Categories => players::by_category(data, train),
+        PlayerKind::Windows => players::by_time_window(data, train, plan.windows),
+        PlayerKind::Segments => match players::by_segment(data, train, &plan.segment_attribute) {
+            Some(players) => players,
+            None => {
+                return request(
+                    "players",
+                    format!(
+                        "segments: the users have no attribute '{}'",
+                        plan.segment_attribute
+                    ),
+                )
+            }
+        },
+        PlayerKind::Users => players::by_user(data, train),
+        PlayerKind::Items => players::by_item(data, train),
+        PlayerKind::Interactions => players::by_interaction(train),
+    };
+    if players.is_empty() {
+        return request(
+            "players",
+            format!("{}: the training data has none", plan.players.name()),
+        );
+    }
+    Ok(Prepared { parts, players })
+}
+
+fn value_dataset(
+    data: &Dataset,
+    plan: &ValuationPlan,
+    progress: &(dyn Fn(PlanProgress<'_>) + Sync),
+) -> Result<Values, PlanError> {
+    let Prepared { parts, players } = prepare(data, plan)?;
+    if let Method::DataOob { bags } = plan.method {
+        return oob_values(data, plan, bags, &parts.train, &players, progress);
+    }
+    let halves = plan.players == PlayerKind::Users
+        && plan.audience == Audience::Others
+        && matches!(plan.utility, PlanUtility::Ranking { .. });
+    if !halves {
+        return value_group(data, plan, &parts, players, None, progress);
+    }
+    let mut values = value_in_halves(&players, |half, group| {
+        value_group(data, plan, &parts, group, Some(half), progress)
+    })?
+    .ok_or_else(|| ValueError::Empty("no players to value".into()))?;
+    values.players.sort_by_key(|p| p.player);
+    values.utility = format!(
+        "{} [each half of the users scored by the other]",
+        values.utility
+    );
+    Ok(values)
+}
+
+/// Values players that each own one user in two halves, by the parity of the user's
+/// index: `value_half(half, players of that half)` values one half (against the other
+/// half's users as the audience, as the caller sees fit). Returns the merged table, the
+/// first half's rows first, player indices pointing into `players`, evaluations summed and
+/// the standard errors of the sums added in quadrature; `None` when both halves are empty.
+pub fn value_in_halves<E>(
+    players: &[Player],
+    mut value_half: impl FnMut(u32, Vec<Player>) -> Result<Values, E>,
+) -> Result<Option<Values>, E> {
+    let mut merged: Option<Values> = None;
+    for half in 0..2u32 {
+        let members: Vec<usize> = (0..players.len())
+            .filter(|&p| players[p].users.first().is_some_and(|u| u % 2 == half))
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        let group: Vec<Player> = members.iter().map(|&p| players[p].clone()).collect();
+        let mut values = value_half(half, group)?;
+        for p in &mut values.players {
+            p.player = members[p.player];
+        }
+        merged = Some(match merged {
+            None => values,
+            Some(mut all) => {
+                all.utility_evals += values.utility_evals;
+                all.sum_std_error = all.sum_std_error.hypot(values.sum_std_error);
+                all.players.extend(values.players);
+                all
+            }
+        });
+    }
+    Ok(merged)
+}
+
+/// Data-OOB of users or interactions: each player's own held-out items ranked by models
+/// fitted on bags that left the player out.
+fn oob_values(
+    data: &Dataset,
+    plan: &ValuationPlan,
+    bags: usize,
+    train: &[u32],
+    players: &[Player],
+    progress: &(dyn Fn(PlanProgress<'_>) + Sync),
+) -> Result<Values, PlanError> {
+    let config = RecOobConfig {
+        n_bags: bags,
+        in_bag_fraction: 0.5,
+        seed: plan.seed,
+    };
+    let stage = format!("Data-OOB: {bags} model fits");
+    progress(PlanProgress {
+        stage: &stage,
+        done: 0,
+        total: 0,
+    });
+    let values = match plan.players {
+        PlayerKind::Users => user_oob(data, &[], players, &plan.model, &config),
+        PlayerKind::Interactions => interaction_oob(data, &[], train, &plan.model, &config),
+        other => {
+            return request(
+                "method",
+                format!(
+                "oob values users or interactions (each scored on its own held-out items), not {}",
+                other.name()
+            ),
+            )
+        }
+    };
+    values.or_else(|e| request("method", format!("oob: {e}")))
+}
+
+/// Values one group of players (all of them, or the users of one half).
+fn value_group(
+    data: &Dataset,
+    plan: &ValuationPlan,
+    parts: &split::Split,
+    players: Vec<Player>,
+    half: Option<u32>,
+    progress: &(dyn Fn(PlanProgress<'_>) + Sync),
+) -> Result<Values, PlanError> {
+    let recommender;
+    let business_utility;
+    let fast;
+    let history;
+    let utility: &dyn Utility = match plan.utility {
+        PlanUtility::Business { metric, k, epsilon } => {
+            business_utility = OpeUtility::new(
+                data,
+                &parts.train,
+                &parts.valid,
+                players,
+                OpeUtilityConfig {
+                    model: plan.model.clone(),
+                    metric,
+                    k,
+                    epsilon,
+                    estimator: EstimatorKind::Snipw,
+                },
+            )
+            .or_else(|e| request("utility", format!("{}: {e}", plan.utility.name())))?;
+            &business_utility
+        }
+        PlanUtility::Ranking { metric, k, scorers } => {
+            let buyers = (scorers == Scorers::Buyers).then(|| recommend::buyers(data));
+            let scorer = |u: u32| buyers.as_ref().is_none_or(|b| b[u as usize]);
+            match half {
+                // Item-item models score any history: fit on this half's users alone and
+                // score the other half from their own histories.
+                Some(half) if ItemItem::supports(&plan.model) => {
+                    let other = (half + 1) % 2;
+                    history = HistoryUtility::new(
+                        data,
+                        &parts.train,
+                        &parts.valid,
+                        players,
+                        plan.model.clone(),
+                        metric,
+                        k,
+                        |u| u % 2 == other && scorer(u),
+                    )
+                    .or_else(|e| request("players", format!("users: {e}")))?;
+                    &history
+                }
+                _ => {
+                    let config = RecConfig {
+                        model: plan.model.clone(),
+                        metric,
+                        k,
+                        audience: plan.audience,
+                    };
+                    let mut utility =
+                        RecommenderUtility::new(data, &parts.train, &parts.valid, players, config)
+                            .map_err(PlanError::Utility)?;
+                    if let Some(buyers) = &buyers {
+                        utility.restrict_audience(|u| buyers[u as usize]);
+                        if utility.audience().next().is_none() {
+                            return request(
+                                "scorers",
+                                "buyers: no validation user has a purchase".into(),
+                            );
+                        }
+                    }
+                    recommender = utility;
+                    // The same utility, computed without refits where the model allows
+                    // (EASE).
+                    fast = crate::fast::fast_utility(&recommender);
+                    &*fast
+                }
+            }
+        }
+    };
+    let stage = match half {
+        Some(half) => format!("samples (half {} of the users)", half + 1),
+        None => "samples".into(),
+    };
+    let report = |done: u64, total: u64| {
+        progress(PlanProgress {
+            stage: &stage,
+            done,
+            total,
+        })
+    };
+    Ok(crate::value_players(
+        utility,
+        &plan.method,
+        &ValueConfig {
+            seed: plan.seed,
+            convergence: plan.convergence,
+        },
+        &report,
+    )?)
+}
