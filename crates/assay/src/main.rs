@@ -11,6 +11,7 @@ mod cli;
 mod data;
 mod eval_search;
 mod experiment;
+mod finetune;
 mod ope;
 mod output;
 mod quickstart;
@@ -63,6 +64,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Index(cmd) => catalog::index(cmd),
         cli::Command::Search(cmd) => search::search(cmd),
         cli::Command::EvalSearch(cmd) => eval_search::eval_search(cmd),
+        cli::Command::Finetune(cmd) => finetune::run(cmd),
         cli::Command::Value(cmd) => value::run(cmd),
         cli::Command::Ope(cmd) => ope::run(cmd),
         cli::Command::Bandit(cli::BanditCommand::Simulate(cmd)) => bandit::simulate(cmd),
