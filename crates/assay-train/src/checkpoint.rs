@@ -1,6 +1,5 @@
 //! Checkpoints: tensors as safetensors, settings as JSON, each file written atomically.
 
-use std::io::Write;
 use std::path::Path;
 
 use candle_core::{DType, Tensor};

@@ -1,3 +1,5 @@
+// tidy: long file: the flags and help texts of every command, parsing only; one place to read
+// what the command line accepts.
 //! Flag definitions. Parsing only checks what the user typed; everything that touches files
 //! happens in the command modules.
 

@@ -125,7 +125,9 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<()> {
     };
     let catalog = crate::catalog::load_catalog(&args.data)?;
     let judgments = match &args.judgments {
-        Some(path) => crate::eval_search::read_judgments_file(&catalog, path, args.data.unknown_refs)?,
+        Some(path) => {
+            crate::eval_search::read_judgments_file(&catalog, path, args.data.unknown_refs)?
+        }
         None => catalog.dataset.judgments.clone(),
     };
     let mut note = |line: &str| {

@@ -687,11 +687,17 @@ fn finetune_refuses_bad_flags_with_exit_2() {
     let out = out.to_str().unwrap();
     for (flags, says) in [
         (&["--freeze", "middle"][..], "--freeze middle"),
-        (&["--sources", "judgments,views"][..], "unknown source `views`"),
+        (
+            &["--sources", "judgments,views"][..],
+            "unknown source `views`",
+        ),
         (&["--lr", "0"][..], "learning rate"),
         (&["--batch", "1"][..], "--batch must be at least 2"),
         (&["--validation", "1.5"][..], "--validation"),
-        (&["--base-model", "no-such-model"][..], "no model.safetensors"),
+        (
+            &["--base-model", "no-such-model"][..],
+            "no model.safetensors",
+        ),
     ] {
         let mut args = vec!["finetune", shop, "--out", out];
         args.extend_from_slice(flags);
