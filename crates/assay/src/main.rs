@@ -117,13 +117,19 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
 /// only the binary knows its own commands.
 fn hint(err: &anyhow::Error) -> Option<String> {
     use assay_encoder::EncoderError;
-    err.chain()
-        .find_map(|cause| match cause.downcast_ref::<EncoderError>() {
+    use assay_fetch::FetchError;
+    err.chain().find_map(|cause| {
+        let pack = match cause.downcast_ref::<EncoderError>() {
             Some(EncoderError::NotFetched { pack, .. } | EncoderError::NotFound { pack, .. }) => {
-                Some(format!("run `assay data fetch {pack}`"))
+                Some(*pack)
             }
-            _ => None,
-        })
+            _ => match cause.downcast_ref::<FetchError>() {
+                Some(FetchError::NotFetched { pack, .. }) => Some(*pack),
+                _ => None,
+            },
+        };
+        pack.map(|pack| format!("run `assay data fetch {pack}` first"))
+    })
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -24,6 +24,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "assay-encoder",
             "assay-fetch",
             "assay-metrics",
+            "assay-train",
         ],
     ),
     (
