@@ -16,6 +16,7 @@ mod ids;
 mod interactions;
 
 pub mod clean;
+pub mod math;
 pub mod split;
 pub mod stats;
 pub mod time;

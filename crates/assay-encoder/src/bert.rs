@@ -92,7 +92,7 @@ pub(crate) fn read_json(path: &Path) -> Result<serde_json::Value> {
     })
 }
 
-fn model_err(e: candle_core::Error) -> EncoderError {
+pub(crate) fn model_err(e: candle_core::Error) -> EncoderError {
     EncoderError::Model(e.to_string())
 }
 
@@ -177,20 +177,7 @@ impl BertEncoder {
     }
 
     fn encode_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| EncoderError::Tokenizer(e.to_string()))?;
-        let rows = encodings.len();
-        let len = encodings.first().map_or(0, |e| e.get_ids().len());
-        let mut ids = Vec::with_capacity(rows * len);
-        let mut mask = Vec::with_capacity(rows * len);
-        for e in &encodings {
-            ids.extend_from_slice(e.get_ids());
-            mask.extend_from_slice(e.get_attention_mask());
-        }
-        let ids = Tensor::from_vec(ids, (rows, len), &self.device).map_err(model_err)?;
-        let mask = Tensor::from_vec(mask, (rows, len), &self.device).map_err(model_err)?;
+        let (ids, mask) = tokenize(&self.tokenizer, texts, &self.device)?;
         let types = ids.zeros_like().map_err(model_err)?;
         let hidden = self
             .model
@@ -216,6 +203,29 @@ impl BertEncoder {
         }
         Ok(out)
     }
+}
+
+/// Token ids and attention masks of `texts`, padded to the longest, as `[texts, tokens]`
+/// tensors.
+pub(crate) fn tokenize(
+    tokenizer: &Tokenizer,
+    texts: &[&str],
+    device: &Device,
+) -> Result<(Tensor, Tensor)> {
+    let encodings = tokenizer
+        .encode_batch(texts.to_vec(), true)
+        .map_err(|e| EncoderError::Tokenizer(e.to_string()))?;
+    let rows = encodings.len();
+    let len = encodings.first().map_or(0, |e| e.get_ids().len());
+    let mut ids = Vec::with_capacity(rows * len);
+    let mut mask = Vec::with_capacity(rows * len);
+    for e in &encodings {
+        ids.extend_from_slice(e.get_ids());
+        mask.extend_from_slice(e.get_attention_mask());
+    }
+    let ids = Tensor::from_vec(ids, (rows, len), device).map_err(model_err)?;
+    let mask = Tensor::from_vec(mask, (rows, len), device).map_err(model_err)?;
+    Ok((ids, mask))
 }
 
 impl Encoder for BertEncoder {

@@ -34,7 +34,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokenizers::Tokenizer;
 
-use crate::bert::{load_tokenizer, max_seq_length, read_json, required};
+use crate::bert::{load_tokenizer, max_seq_length, model_err, read_json, required};
 use crate::{EncoderError, Result};
 
 pub use assay_train::StepStats;
@@ -309,10 +309,6 @@ fn mnrl_loss(
             .sum_all()?
             .to_dtype(DType::F64)?
             .to_scalar::<f64>()?
-}
-
-fn model_err(e: candle_core::Error) -> EncoderError {
-    EncoderError::Model(e.to_string())
 }
 
 fn train_err(e: assay_train::TrainError) -> EncoderError {
@@ -604,21 +600,7 @@ impl BiEncoderTrainer {
 
     /// Token ids and attention mask of `texts`, padded to the longest.
     fn tokenize(&self, texts: &[&str]) -> Result<(Tensor, Tensor)> {
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| EncoderError::Tokenizer(e.to_string()))?;
-        let rows = encodings.len();
-        let len = encodings.first().map_or(0, |e| e.get_ids().len());
-        let mut ids = Vec::with_capacity(rows * len);
-        let mut mask = Vec::with_capacity(rows * len);
-        for e in &encodings {
-            ids.extend_from_slice(e.get_ids());
-            mask.extend_from_slice(e.get_attention_mask());
-        }
-        let ids = Tensor::from_vec(ids, (rows, len), &self.device).map_err(model_err)?;
-        let mask = Tensor::from_vec(mask, (rows, len), &self.device).map_err(model_err)?;
-        Ok((ids, mask))
+        crate::bert::tokenize(&self.tokenizer, texts, &self.device)
     }
 
     /// The loss of one batch in training mode (dropout on), as a tensor to differentiate.

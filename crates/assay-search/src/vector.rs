@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use crate::fusion::{Ranked, RetrievalQuery, Retriever};
 use crate::{Result, SearchError};
+pub(crate) use assay_core::math::dot;
 
 /// HNSW construction and search parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,26 +37,6 @@ impl Default for HnswParams {
             exact_below: 20_000,
         }
     }
-}
-
-/// Dot product of two equally long slices, in 8 independent lanes so the compiler vectorises it.
-#[inline]
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let chunks_a = a.chunks_exact(8);
-    let chunks_b = b.chunks_exact(8);
-    let tail: f32 = chunks_a
-        .remainder()
-        .iter()
-        .zip(chunks_b.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (ca, cb) in chunks_a.zip(chunks_b) {
-        for i in 0..8 {
-            acc[i] += ca[i] * cb[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 /// The `k` rows of `data` (row-major, `dim` wide) with the largest dot product with `query`,

@@ -16,7 +16,9 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::factors::{self, dot, FactorModel, Factors, Schedule};
+use assay_core::math::dot;
+
+use super::factors::{self, FactorModel, Factors, Schedule};
 use super::{expect_kind, non_negative};
 use crate::spec::{non_default, params_from};
 use crate::store::{self, ModelFile, Tensors};

@@ -4,6 +4,7 @@
 
 use std::cmp::Ordering;
 
+use assay_core::math::dot;
 use assay_core::UserIdx;
 
 use super::load_f32;
@@ -101,23 +102,4 @@ pub(crate) fn train<M: FactorModel>(
     if let Some((_, _, factors)) = best {
         *model.factors_mut() = factors;
     }
-}
-
-/// Dot product with eight independent accumulators so the compiler vectorises it.
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let chunks_a = a.chunks_exact(8);
-    let chunks_b = b.chunks_exact(8);
-    let tail: f32 = chunks_a
-        .remainder()
-        .iter()
-        .zip(chunks_b.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (ca, cb) in chunks_a.zip(chunks_b) {
-        for k in 0..8 {
-            acc[k] += ca[k] * cb[k];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
