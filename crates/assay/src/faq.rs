@@ -1,0 +1,153 @@
+//! `assay faq`: answers from a shop's FAQ, or a plain "no confident answer".
+
+use anyhow::Context;
+use assay_encoder::{EncoderKind, EncoderSpec};
+use assay_search::{FaqIndex, FaqPair};
+use serde::Serialize;
+
+use crate::catalog::open_encoder;
+use crate::cli::{EncoderArg, FaqArgs};
+use crate::output::print_json;
+use crate::BadInput;
+
+/// One ranked answer, with the FAQ entry's id.
+#[derive(Debug, Serialize)]
+struct Answer {
+    id: String,
+    question: String,
+    answer: String,
+    score: f32,
+    cosine: Option<f32>,
+    bm25: Option<f32>,
+}
+
+#[derive(Debug, Serialize)]
+struct Reply {
+    question: String,
+    /// Whether the best answer clears the threshold.
+    confident: bool,
+    threshold: f32,
+    answers: Vec<Answer>,
+}
+
+/// Runs `assay faq`.
+pub fn run(args: FaqArgs) -> anyhow::Result<()> {
+    if !(0.0..=1.0).contains(&args.threshold) {
+        return Err(BadInput(format!(
+            "--threshold must be a cosine between 0 and 1, found {}",
+            args.threshold
+        ))
+        .into());
+    }
+    if args.k == 0 {
+        return Err(BadInput("--k must be at least 1".to_owned()).into());
+    }
+    let faq = assay_import::read_project_faq(&args.data)?;
+    let spec = EncoderSpec {
+        kind: match args.encoder {
+            EncoderArg::Minilm => EncoderKind::Minilm,
+            EncoderArg::Ort => EncoderKind::Ort,
+            EncoderArg::Hash => EncoderKind::Hash,
+        },
+        threads: 0,
+        onnx_model: None,
+        model_dir: args.encoder_model.clone(),
+    };
+    let encoder = open_encoder(&spec)?;
+    let reply = answer(&faq.entries, &args.question, args.k, args.threshold, encoder)?;
+    if args.json {
+        return print_json(&reply);
+    }
+    print_reply(&reply);
+    Ok(())
+}
+
+/// Ranks the FAQ entries for `question`; the reply is confident when the best entry's cosine
+/// reaches `threshold`. Shared with the accuracy test through the binary's own code path.
+fn answer(
+    entries: &[assay_import::FaqEntry],
+    question: &str,
+    k: usize,
+    threshold: f32,
+    encoder: std::sync::Arc<dyn assay_encoder::Encoder>,
+) -> anyhow::Result<Reply> {
+    let pairs = entries
+        .iter()
+        .map(|e| FaqPair {
+            question: e.question.clone(),
+            answer: e.answer.clone(),
+        })
+        .collect();
+    let index = FaqIndex::build(pairs, encoder).context("indexing the FAQ")?;
+    let hits = index.answer(question, k)?;
+    let answers: Vec<Answer> = hits
+        .into_iter()
+        .map(|hit| {
+            // The index hands back the entry's question; questions name their entry (the first
+            // one, should a FAQ repeat a question).
+            let id = entries
+                .iter()
+                .find(|e| e.question == hit.question && e.answer == hit.answer)
+                .map(|e| e.id.clone())
+                .unwrap_or_default();
+            Answer {
+                id,
+                question: hit.question,
+                answer: hit.answer,
+                score: hit.score,
+                cosine: hit.cosine,
+                bm25: hit.bm25,
+            }
+        })
+        .collect();
+    let confident = answers
+        .first()
+        .and_then(|a| a.cosine)
+        .is_some_and(|c| c >= threshold);
+    Ok(Reply {
+        question: question.to_owned(),
+        confident,
+        threshold,
+        answers,
+    })
+}
+
+fn print_reply(reply: &Reply) {
+    match reply.answers.first() {
+        Some(best) if reply.confident => {
+            println!("{}", best.answer);
+            println!(
+                "  (FAQ {}: \"{}\", cosine {:.3})",
+                best.id,
+                best.question,
+                best.cosine.unwrap_or(0.0)
+            );
+        }
+        best => {
+            println!(
+                "No confident answer: no FAQ entry is close enough to this question (threshold \
+                 {:.2}).",
+                reply.threshold
+            );
+            if let Some(best) = best {
+                println!(
+                    "  closest: FAQ {}: \"{}\" (cosine {:.3})",
+                    best.id,
+                    best.question,
+                    best.cosine.unwrap_or(0.0)
+                );
+            }
+        }
+    }
+    if reply.answers.len() > 1 {
+        println!("Other candidates:");
+        for a in &reply.answers[1..] {
+            println!(
+                "  {}: \"{}\" (cosine {:.3})",
+                a.id,
+                a.question,
+                a.cosine.unwrap_or(0.0)
+            );
+        }
+    }
+}
