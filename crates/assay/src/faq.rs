@@ -54,7 +54,13 @@ pub fn run(args: FaqArgs) -> anyhow::Result<()> {
         model_dir: args.encoder_model.clone(),
     };
     let encoder = open_encoder(&spec)?;
-    let reply = answer(&faq.entries, &args.question, args.k, args.threshold, encoder)?;
+    let reply = answer(
+        &faq.entries,
+        &args.question,
+        args.k,
+        args.threshold,
+        encoder,
+    )?;
     if args.json {
         return print_json(&reply);
     }
