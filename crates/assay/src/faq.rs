@@ -54,13 +54,8 @@ pub fn run(args: FaqArgs) -> anyhow::Result<()> {
         model_dir: args.encoder_model.clone(),
     };
     let encoder = open_encoder(&spec)?;
-    let reply = answer(
-        &faq.entries,
-        &args.question,
-        args.k,
-        args.threshold,
-        encoder,
-    )?;
+    let index = build(&faq.entries, encoder)?;
+    let reply = answer(&index, &faq.entries, &args.question, args.k, args.threshold)?;
     if args.json {
         return print_json(&reply);
     }
@@ -68,15 +63,11 @@ pub fn run(args: FaqArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Ranks the FAQ entries for `question`; the reply is confident when the best entry's cosine
-/// reaches `threshold`. Shared with the accuracy test through the binary's own code path.
-fn answer(
+/// Indexes the FAQ entries in RAM.
+fn build(
     entries: &[assay_import::FaqEntry],
-    question: &str,
-    k: usize,
-    threshold: f32,
     encoder: std::sync::Arc<dyn assay_encoder::Encoder>,
-) -> anyhow::Result<Reply> {
+) -> anyhow::Result<FaqIndex> {
     let pairs = entries
         .iter()
         .map(|e| FaqPair {
@@ -84,7 +75,18 @@ fn answer(
             answer: e.answer.clone(),
         })
         .collect();
-    let index = FaqIndex::build(pairs, encoder).context("indexing the FAQ")?;
+    FaqIndex::build(pairs, encoder).context("indexing the FAQ")
+}
+
+/// Ranks the FAQ entries for `question`; the reply is confident when the best entry's cosine
+/// reaches `threshold`.
+fn answer(
+    index: &FaqIndex,
+    entries: &[assay_import::FaqEntry],
+    question: &str,
+    k: usize,
+    threshold: f32,
+) -> anyhow::Result<Reply> {
     let hits = index.answer(question, k)?;
     let answers: Vec<Answer> = hits
         .into_iter()
@@ -155,5 +157,51 @@ fn print_reply(reply: &Reply) {
                 a.cosine.unwrap_or(0.0)
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Top-1 accuracy and abstention on the simulated shop's FAQ questions, by kind.
+    #[test]
+    fn simulated_faq_questions_are_answered_or_abstained_on() {
+        let tmp = tempfile::tempdir().unwrap();
+        let shop = tmp.path().join("shop");
+        assay_sim::simulate(&assay_sim::SimConfig::small(5), &shop).unwrap();
+        let faq = assay_import::read_project_faq(&shop).unwrap();
+        // The encoder `--encoder hash` opens.
+        let encoder = open_encoder(&EncoderSpec {
+            kind: EncoderKind::Hash,
+            threads: 0,
+            onnx_model: None,
+            model_dir: None,
+        })
+        .unwrap();
+        let index = build(&faq.entries, encoder).unwrap();
+        let mut reader = csv::Reader::from_path(shop.join("truth/faq_questions.csv")).unwrap();
+        // kind -> (questions, right top-1 among confident replies, abstentions)
+        let mut tally = std::collections::BTreeMap::<String, (u32, u32, u32)>::new();
+        for row in reader.records() {
+            let row = row.unwrap();
+            let (question, id, kind) = (&row[0], &row[1], &row[2]);
+            let reply = answer(&index, &faq.entries, question, 1, 0.5).unwrap();
+            let t = tally.entry(kind.to_owned()).or_default();
+            t.0 += 1;
+            if !reply.confident {
+                t.2 += 1;
+            } else if reply.answers[0].id == id {
+                t.1 += 1;
+            }
+        }
+        eprintln!("kind: (questions, right, abstained) {tally:?}");
+        let n_entries = faq.entries.len() as u32;
+        // Every entry is asked once as written; the same text is its own best match (cosine 1).
+        assert_eq!(tally["exact"], (n_entries, n_entries, 0));
+        assert_eq!(tally["paraphrase"].0, n_entries);
+        // Off-topic questions share at most a few function words with shop questions.
+        let (asked, _, abstained) = tally["unanswerable"];
+        assert!(abstained * 10 >= asked * 8, "{tally:?}");
     }
 }
