@@ -78,7 +78,7 @@ pub enum Command {
     /// Answer a shopper's question from a shop's FAQ (the `[faq]` file of its assay.toml):
     /// hybrid BM25 + embedding retrieval over the question-answer pairs, abstaining when the
     /// best match is not close enough.
-    Faq(FaqArgs),
+    Faq(crate::faq::FaqArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -791,30 +791,6 @@ pub struct EvalSearchArgs {
     #[command(flatten)]
     pub ranking: RankingArgs,
     /// Print the result as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct FaqArgs {
-    /// The shop project: a directory holding assay.toml (with a `[faq]` table), or the file.
-    pub data: PathBuf,
-    /// The shopper's question (at most 4096 bytes).
-    pub question: String,
-    /// Number of answers to show.
-    #[arg(short, long, default_value_t = 3)]
-    pub k: usize,
-    /// The least cosine similarity between the question and the best FAQ entry for a
-    /// confident answer; below it the command says it has no confident answer.
-    #[arg(long, default_value_t = 0.5)]
-    pub threshold: f32,
-    /// The sentence encoder.
-    #[arg(long, value_enum, default_value = "minilm")]
-    pub encoder: EncoderArg,
-    /// With --encoder minilm: this model folder instead of the fetched all-MiniLM-L6-v2.
-    #[arg(long, value_name = "DIR")]
-    pub encoder_model: Option<PathBuf>,
-    /// Print the answers as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -1,14 +1,42 @@
 //! `assay faq`: answers from a shop's FAQ, or a plain "no confident answer".
 
+use std::path::PathBuf;
+
 use anyhow::Context;
 use assay_encoder::{EncoderKind, EncoderSpec};
 use assay_search::{FaqIndex, FaqPair};
+use clap::Args;
 use serde::Serialize;
 
 use crate::catalog::open_encoder;
-use crate::cli::{EncoderArg, FaqArgs};
+use crate::cli::EncoderArg;
 use crate::output::print_json;
 use crate::BadInput;
+
+/// The flags of `assay faq`.
+#[derive(Debug, Args)]
+pub struct FaqArgs {
+    /// The shop project: a directory holding assay.toml (with a `[faq]` table), or the file.
+    pub data: PathBuf,
+    /// The shopper's question (at most 4096 bytes).
+    pub question: String,
+    /// Number of answers to show.
+    #[arg(short, long, default_value_t = 3)]
+    pub k: usize,
+    /// The least cosine similarity between the question and the best FAQ entry for a
+    /// confident answer; below it the command says it has no confident answer.
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f32,
+    /// The sentence encoder.
+    #[arg(long, value_enum, default_value = "minilm")]
+    pub encoder: EncoderArg,
+    /// With --encoder minilm: this model folder instead of the fetched all-MiniLM-L6-v2.
+    #[arg(long, value_name = "DIR")]
+    pub encoder_model: Option<PathBuf>,
+    /// Print the answers as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// One ranked answer, with the FAQ entry's id.
 #[derive(Debug, Serialize)]
