@@ -1,3 +1,5 @@
+// tidy: long file: the trainable BERT (forward pass with dropout, loss, freezing, checkpoint)
+// and the gradient, round-trip and seed tests that check it against inference.
 //! Fine-tuning a BERT sentence encoder on (query, item text) pairs with the multiple negatives
 //! ranking loss.
 //!
@@ -790,20 +792,26 @@ fn copy_folder(from: &Path, to: &Path, skip: &[&str]) -> Result<()> {
         let src = entry.path();
         let dst = to.join(&name);
         if src.is_file() {
-            std::fs::copy(&src, &dst).map_err(io(&dst))?;
+            copy_file(&src, &dst).map_err(io(&dst))?;
         } else if src.is_dir() {
             std::fs::create_dir_all(&dst).map_err(io(&dst))?;
             for inner in std::fs::read_dir(&src).map_err(io(&src))? {
                 let inner = inner.map_err(io(&src))?.path();
                 if inner.is_file() {
                     if let Some(n) = inner.file_name() {
-                        std::fs::copy(&inner, dst.join(n)).map_err(io(&dst))?;
+                        copy_file(&inner, &dst.join(n)).map_err(io(&dst))?;
                     }
                 }
             }
         }
     }
     Ok(())
+}
+
+/// Copies one file through the one atomic writer.
+fn copy_file(from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut source = std::fs::File::open(from)?;
+    assay_fetch::write_atomically(to, |w| std::io::copy(&mut source, w).map(|_| ()))
 }
 
 #[cfg(test)]

@@ -98,7 +98,7 @@ pub enum FetchError {
     #[error("unknown dataset '{0}': expected a path to a directory (with assay.toml, RecBole atomic files or OBD CSVs) or a built-in name: {known}", known = BUILT_IN_NAMES.join(", "))]
     UnknownDataset(String),
     /// A built-in dataset that is not available locally yet.
-    #[error("dataset '{name}' is not downloaded yet: run `assay data fetch {pack}` first")]
+    #[error("dataset '{name}' is not downloaded yet (the `{pack}` pack)")]
     NotFetched {
         /// The dataset name.
         name: String,
@@ -665,7 +665,7 @@ mod tests {
         let err = resolve(&home, "obd/bts/men").unwrap_err().to_string();
         assert_eq!(
             err,
-            "dataset 'obd/bts/men' is not downloaded yet: run `assay data fetch obd` first"
+            "dataset 'obd/bts/men' is not downloaded yet (the `obd` pack)"
         );
         let err = resolve(&home, "obd/greedy/all").unwrap_err().to_string();
         assert!(

@@ -27,11 +27,13 @@ mod analysis;
 mod error;
 mod eval;
 mod faq;
+mod finetune;
 pub mod fusion;
 mod index;
 mod intent;
 mod lexical;
 mod options;
+mod pairs;
 mod store;
 mod vector;
 
@@ -41,11 +43,16 @@ pub use eval::{
     SearchEval,
 };
 pub use faq::{FaqAnswer, FaqIndex, FaqPair};
+pub use finetune::{finetune, FinetuneConfig, FinetuneSummary, Validation, VALIDATION_METRICS};
 pub use fusion::{Candidate, Ranked, RetrievalQuery, Retriever};
 pub use index::{build_index, check_query, IndexConfig, ItemDoc, SearchIndex, MAX_QUERY_BYTES};
 pub use intent::{Intent, IntentAccuracy};
 pub use options::{
     Explanation, Facets, Filters, Fusion, Hit, MatchedTerm, Mode, SearchOptions, SearchResults,
+};
+pub use pairs::{
+    build_pairs, count_by_source, mine_hard_negatives, query_key, split_by_query, PairSource,
+    PairWeights, TrainingPair,
 };
 pub use store::{
     build_in_memory, build_saved, default_index_dir, open_saved, saved_index_problem, IndexSource,

@@ -1,49 +1,45 @@
 //! Checkpoints: tensors as safetensors, settings as JSON, each file written atomically.
 
-use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
-use candle_core::Tensor;
+use candle_core::{DType, Tensor};
+use safetensors::tensor::{Dtype, TensorView};
 use serde::Serialize;
 
 use crate::{io_error, Result, TrainError};
 
-/// Writes `path` through `write` into a temporary file beside it, then renames it into place,
-/// so a reader never sees a half-written file.
-pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let written = write(&temp);
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-        return written;
-    }
-    std::fs::rename(&temp, path).map_err(io_error(path))
-}
-
-/// Saves named tensors to a safetensors file (the format candle's and PyTorch's loaders read).
+/// Saves named tensors to a safetensors file (the format candle's and PyTorch's loaders read),
+/// as f32, through the one atomic writer.
 pub fn save_safetensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
-    let map: HashMap<String, Tensor> = tensors.iter().cloned().collect();
-    write_atomically(path, |temp| {
-        candle_core::safetensors::save(&map, temp).map_err(TrainError::from)
-    })
+    let mut buffers: Vec<(&str, Vec<usize>, Vec<u8>)> = Vec::with_capacity(tensors.len());
+    for (name, tensor) in tensors {
+        let values: Vec<f32> = tensor
+            .to_dtype(DType::F32)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        buffers.push((name.as_str(), tensor.dims().to_vec(), bytes));
+    }
+    let mut views = Vec::with_capacity(buffers.len());
+    for (name, shape, bytes) in &buffers {
+        let view = TensorView::new(Dtype::F32, shape.clone(), bytes).map_err(|e| {
+            TrainError::InvalidConfig(format!("tensor {name} cannot be saved: {e}"))
+        })?;
+        views.push((*name, view));
+    }
+    let bytes = safetensors::serialize(views, None)
+        .map_err(|e| TrainError::InvalidConfig(format!("serialising {}: {e}", path.display())))?;
+    assay_fetch::write_atomically(path, |w| w.write_all(&bytes)).map_err(io_error(path))
 }
 
-/// Writes `value` as pretty JSON with a final newline.
+/// Writes `value` as pretty JSON with a final newline, through the one atomic writer.
 pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
-    write_atomically(path, |temp| {
-        let mut text = serde_json::to_vec_pretty(value).map_err(|source| TrainError::Json {
-            path: path.to_owned(),
-            source,
-        })?;
-        text.push(b'\n');
-        let mut file = std::fs::File::create(temp).map_err(io_error(temp))?;
-        file.write_all(&text).map_err(io_error(temp))
-    })
+    let mut text = serde_json::to_vec_pretty(value).map_err(|source| TrainError::Json {
+        path: path.to_owned(),
+        source,
+    })?;
+    text.push(b'\n');
+    assay_fetch::write_atomically(path, |w| w.write_all(&text)).map_err(io_error(path))
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ mod trainer;
 use std::path::PathBuf;
 
 pub use batch::{distinct_batches, epoch_rng, shuffled_batches};
-pub use checkpoint::{save_safetensors, write_atomically, write_json};
+pub use checkpoint::{save_safetensors, write_json};
 pub use clip::{clip_grad_norm, grad_norm};
 pub use curves::Curves;
 pub use early::{EarlyStopping, Verdict};

@@ -1,3 +1,5 @@
+// tidy: long file: the flags and help texts of every command, parsing only; one place to read
+// what the command line accepts.
 //! Flag definitions. Parsing only checks what the user typed; everything that touches files
 //! happens in the command modules.
 
@@ -51,6 +53,11 @@ pub enum Command {
     /// Search quality on judged queries: nDCG@10 (gain = grade), MRR@10 and Recall@100 of bm25,
     /// vector and hybrid ranking side by side, and query-intent accuracy on labelled queries.
     EvalSearch(EvalSearchArgs),
+    /// Fine-tune the sentence encoder on the shop's own data: (query, item) pairs from graded
+    /// judgments and from search logs (clicks, carts, purchases after a query), a contrastive
+    /// loss with in-batch and BM25-mined hard negatives, early stopping on validation nDCG@10
+    /// of held-out queries. The folder written is used with `--encoder-model DIR`.
+    Finetune(FinetuneArgs),
     /// The value of data: how much each source, category, time window, segment, user, item or
     /// interaction adds to recommendation quality (Shapley, Banzhaf, Beta Shapley, LOO), or
     /// KNN-Shapley values of the rows of any labelled CSV.
@@ -283,8 +290,9 @@ pub struct EvalArgs {
     /// time cut points).
     #[arg(long, default_value = "recbole")]
     pub protocol: String,
-    /// Models, comma-separated, each `kind[:key=value;...]`: pop, itemknn, ease, als, bpr,
-    /// content, hybrid:ease*0.7+itemknn*0.3, rrf:ease+als. `pop:batch=2048;negatives=1` counts
+    /// Models, comma-separated, each `kind[:key=value;...]` of a registered kind (an unknown
+    /// name lists them all), e.g. pop, itemknn, rp3beta, ease, als, bpr, content,
+    /// hybrid:ease*0.7+itemknn*0.3, rrf:ease+als. `pop:batch=2048;negatives=1` counts
     /// popularity the way RecBole 1.2.1's Pop does (mini-batches, negatives included);
     /// `ease:side=3` adds the catalog's tags (categories, brand, attributes) as side
     /// information. Best on ml-100k so far:
@@ -791,6 +799,69 @@ pub struct EvalSearchArgs {
     #[command(flatten)]
     pub ranking: RankingArgs,
     /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FinetuneArgs {
+    /// The data: a dataset (a built-in name or a directory; its judgments and search log are
+    /// used) or a plain catalog file with --judgments, as for `assay eval-search`.
+    #[command(flatten)]
+    pub data: DatasetArgs,
+    /// Where the fine-tuned model goes (config.json, tokenizer.json, model.safetensors as the
+    /// pretrained model, plus training.json and curves.csv).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Judgments to learn from instead of the dataset's own: TSV (CSV by extension .csv) with
+    /// header `query_id, query, item_id, grade`.
+    #[arg(long, value_name = "FILE")]
+    pub judgments: Option<PathBuf>,
+    /// The model to start from (a sentence-transformers BERT folder). Default: the fetched
+    /// all-MiniLM-L6-v2.
+    #[arg(long, value_name = "DIR")]
+    pub base_model: Option<PathBuf>,
+    /// Evidence to learn from, comma-separated: judgments, clicks, carts, purchases.
+    #[arg(long, default_value = "judgments,clicks,carts,purchases")]
+    pub sources: String,
+    /// Passes over the training queries.
+    #[arg(long, default_value_t = 4)]
+    pub epochs: usize,
+    /// Peak learning rate of AdamW (linear warm-up, then linear decay).
+    #[arg(long, default_value_t = 5e-5)]
+    pub lr: f64,
+    /// Pairs per step; the other pairs of a batch are each pair's negatives.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// What stays fixed: none, embeddings, bottom-N (the embeddings and the bottom N layers) or
+    /// all-but-head (only the top layer's output projection trains).
+    #[arg(long, default_value = "none")]
+    pub freeze: String,
+    /// Stop training after this many seconds; the best checkpoint so far is kept.
+    #[arg(long, value_name = "SECONDS")]
+    pub max_seconds: Option<f64>,
+    /// Seeds the split, the batches and dropout.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Share of the queries held out for validation and early stopping.
+    #[arg(long, default_value_t = 0.1)]
+    pub validation: f64,
+    /// Pairs of one query per epoch at most, drawn by weight (0: all).
+    #[arg(long, default_value_t = 4)]
+    pub pairs_per_query: usize,
+    /// Share of the steps spent warming up the learning rate.
+    #[arg(long, default_value_t = 0.1)]
+    pub warmup: f64,
+    /// AdamW's decoupled weight decay (biases and layer norms are not decayed).
+    #[arg(long, default_value_t = 0.01)]
+    pub weight_decay: f64,
+    /// Epochs without a better validation nDCG@10 before stopping.
+    #[arg(long, default_value_t = 2)]
+    pub patience: usize,
+    /// Longest text in tokens while training (default: the model's, 256 for MiniLM).
+    #[arg(long)]
+    pub max_tokens: Option<usize>,
+    /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
 }

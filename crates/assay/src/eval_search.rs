@@ -22,25 +22,33 @@ fn eval_modes(ranking: &RankingArgs) -> anyhow::Result<Vec<EvalMode>> {
         .map_err(|e| BadInput(format!("{e}")).into())
 }
 
+/// Reads a judgments file against the catalog's items; `--unknown-refs drop` drops rows
+/// naming unknown items (with a note), anything else fails on them.
+pub fn read_judgments_file(
+    catalog: &Catalog,
+    path: &Path,
+    unknown_refs: Option<UnknownRefsArg>,
+) -> anyhow::Result<Vec<Judgment>> {
+    let options = match unknown_refs {
+        Some(UnknownRefsArg::Drop) => LoadOptions::new(UnknownRefs::Drop),
+        _ => LoadOptions::new(UnknownRefs::Fail),
+    };
+    let loaded = assay_import::read_judgments(path, &catalog.dataset.items, &options)?;
+    for dropped in &loaded.dropped {
+        eprintln!(
+            "note: dropped {} judgment(s) of {} with an {} (first at {})",
+            dropped.count,
+            dropped.file.display(),
+            dropped.reason,
+            dropped.first
+        );
+    }
+    Ok(loaded.judgments)
+}
+
 fn judgments_of(catalog: &Catalog, args: &EvalSearchArgs) -> anyhow::Result<Vec<Judgment>> {
     match &args.judgments {
-        Some(path) => {
-            let options = match args.catalog.data.unknown_refs {
-                Some(UnknownRefsArg::Drop) => LoadOptions::new(UnknownRefs::Drop),
-                _ => LoadOptions::new(UnknownRefs::Fail),
-            };
-            let loaded = assay_import::read_judgments(path, &catalog.dataset.items, &options)?;
-            for dropped in &loaded.dropped {
-                eprintln!(
-                    "note: dropped {} judgment(s) of {} with an {} (first at {})",
-                    dropped.count,
-                    dropped.file.display(),
-                    dropped.reason,
-                    dropped.first
-                );
-            }
-            Ok(loaded.judgments)
-        }
+        Some(path) => read_judgments_file(catalog, path, args.catalog.data.unknown_refs),
         None if !catalog.dataset.judgments.is_empty() => Ok(catalog.dataset.judgments.clone()),
         None => Err(BadInput(format!(
             "{} has no judgments; pass --judgments FILE (TSV with header query_id, query, item_id, grade)",

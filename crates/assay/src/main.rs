@@ -12,6 +12,7 @@ mod data;
 mod eval_search;
 mod experiment;
 mod faq;
+mod finetune;
 mod ope;
 mod output;
 mod quickstart;
@@ -64,6 +65,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Index(cmd) => catalog::index(cmd),
         cli::Command::Search(cmd) => search::search(cmd),
         cli::Command::EvalSearch(cmd) => eval_search::eval_search(cmd),
+        cli::Command::Finetune(cmd) => finetune::run(cmd),
         cli::Command::Value(cmd) => value::run(cmd),
         cli::Command::Ope(cmd) => ope::run(cmd),
         cli::Command::Bandit(cli::BanditCommand::Simulate(cmd)) => bandit::simulate(cmd),
@@ -117,13 +119,19 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
 /// only the binary knows its own commands.
 fn hint(err: &anyhow::Error) -> Option<String> {
     use assay_encoder::EncoderError;
-    err.chain()
-        .find_map(|cause| match cause.downcast_ref::<EncoderError>() {
+    use assay_fetch::FetchError;
+    err.chain().find_map(|cause| {
+        let pack = match cause.downcast_ref::<EncoderError>() {
             Some(EncoderError::NotFetched { pack, .. } | EncoderError::NotFound { pack, .. }) => {
-                Some(format!("run `assay data fetch {pack}`"))
+                Some(*pack)
             }
-            _ => None,
-        })
+            _ => match cause.downcast_ref::<FetchError>() {
+                Some(FetchError::NotFetched { pack, .. }) => Some(*pack),
+                _ => None,
+            },
+        };
+        pack.map(|pack| format!("run `assay data fetch {pack}` first"))
+    })
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

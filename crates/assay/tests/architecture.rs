@@ -13,7 +13,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("assay-core", &[]),
     ("assay-fetch", &[]),
     ("assay-metrics", &[]),
-    ("assay-train", &[]),
+    ("assay-train", &["assay-fetch"]),
     ("assay-import", &["assay-core", "assay-fetch"]),
     ("assay-sim", &["assay-core", "assay-fetch"]),
     ("assay-encoder", &["assay-fetch", "assay-train"]),
@@ -24,6 +24,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "assay-encoder",
             "assay-fetch",
             "assay-metrics",
+            "assay-train",
         ],
     ),
     (
@@ -84,6 +85,7 @@ const READERS: &[(&str, &str)] = &[
     ("assay-encoder/src/bert.rs", "model folders"),
     ("assay-encoder/src/onnx.rs", "ONNX models"),
     ("assay-encoder/src/cache.rs", "the embedding cache"),
+    ("assay-encoder/src/finetune.rs", "model folders"),
     ("assay-search/src/index.rs", "saved search indexes"),
     ("assay-search/src/vector.rs", "saved vector indexes"),
     ("assay-search/src/store.rs", "saved index records"),
@@ -109,6 +111,10 @@ const WRITERS: &[(&str, &str)] = &[
     (
         "assay-search/src/index.rs",
         "clears its own lexical index before a rebuild",
+    ),
+    (
+        "assay-train/src/curves.rs",
+        "the live training log, appended while training runs",
     ),
     (
         "assay-sim/src/output.rs",

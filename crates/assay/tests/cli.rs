@@ -677,3 +677,33 @@ fn value_users_in_halves_by_buyers_and_by_data_oob() {
         assert!(run.stderr().contains(words), "{}", run.stderr());
     }
 }
+
+#[test]
+fn finetune_refuses_bad_flags_with_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = tiny_shop(tmp.path());
+    let shop = shop.to_str().unwrap();
+    let out = tmp.path().join("enc");
+    let out = out.to_str().unwrap();
+    for (flags, says) in [
+        (&["--freeze", "middle"][..], "--freeze middle"),
+        (
+            &["--sources", "judgments,views"][..],
+            "unknown source `views`",
+        ),
+        (&["--lr", "0"][..], "learning rate"),
+        (&["--batch", "1"][..], "--batch must be at least 2"),
+        (&["--validation", "1.5"][..], "--validation"),
+        (
+            &["--base-model", "no-such-model"][..],
+            "no model.safetensors",
+        ),
+    ] {
+        let mut args = vec!["finetune", shop, "--out", out];
+        args.extend_from_slice(flags);
+        let run = assay(tmp.path(), &args);
+        run.expect_code(2);
+        assert!(run.stderr().contains(says), "{flags:?}: {}", run.stderr());
+    }
+    assert!(!Path::new(out).exists(), "nothing is written on bad flags");
+}
