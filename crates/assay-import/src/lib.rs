@@ -28,6 +28,7 @@ mod ab;
 mod action_dist;
 mod catalog;
 mod error;
+mod faq;
 mod intent;
 mod judgments;
 mod labelled;
@@ -49,6 +50,7 @@ pub use action_dist::{parse_action_dist, read_action_dist, ActionDistTable, SUM_
 /// Writing stays in assay-fetch, the lowest layer with IO; re-exported for existing callers.
 pub use catalog::read_catalog;
 pub use error::ImportError;
+pub use faq::{read_faq, read_project_faq, FaqEntry, LoadedFaq};
 pub use intent::read_intent_labels;
 pub use judgments::{read_judgments, LoadedJudgments};
 pub use labelled::LabelledTable;

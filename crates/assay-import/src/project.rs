@@ -15,7 +15,15 @@ use crate::refs::{new_id, required_id, Ref, RefCheck};
 use crate::table::{Table, TableFormat};
 use crate::{judgments, Drops, FileReport, Format, ImportReport, LoadOptions, Loaded, UnknownRefs};
 
-const TOP_KEYS: &[&str] = &["name", "items", "users", "events", "judgments", "options"];
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "items",
+    "users",
+    "events",
+    "judgments",
+    "faq",
+    "options",
+];
 const ITEM_KEYS: &[&str] = &[
     "path",
     "id",
@@ -41,6 +49,7 @@ const EVENT_KEYS: &[&str] = &[
     "source",
 ];
 const JUDGMENT_KEYS: &[&str] = &["path"];
+const FAQ_KEYS: &[&str] = &["path"];
 const OPTION_KEYS: &[&str] = &["unknown_refs"];
 
 /// The parsed `assay.toml`.
@@ -51,6 +60,7 @@ struct Config {
     users: Option<UsersSpec>,
     events: Vec<EventsSpec>,
     judgments: Option<String>,
+    faq: Option<String>,
     unknown_refs: Option<UnknownRefs>,
 }
 
@@ -150,6 +160,14 @@ pub(crate) fn load(toml_path: &Path, options: &LoadOptions) -> Result<Loaded, Im
             dropped: drops.into_vec(),
         },
     })
+}
+
+/// The FAQ file the `assay.toml` at `toml_path` declares under `[faq]`, resolved against its
+/// directory; `None` when it declares none.
+pub(crate) fn faq_path(toml_path: &Path) -> Result<Option<std::path::PathBuf>, ImportError> {
+    let config = read_config(toml_path)?;
+    let dir = toml_path.parent().unwrap_or(Path::new(""));
+    Ok(config.faq.map(|path| dir.join(path)))
 }
 
 /// The last component of `dir`, resolving `.` and the empty path through the file system.
@@ -313,6 +331,13 @@ fn read_config(path: &Path) -> Result<Config, ImportError> {
         }
         None => None,
     };
+    let faq = match cfg.table(&root, "faq")? {
+        Some(table) => {
+            cfg.check_keys(table, "faq", FAQ_KEYS, "keys in [faq]")?;
+            Some(cfg.string(table, "faq", "path")?)
+        }
+        None => None,
+    };
     let unknown_refs = match cfg.table(&root, "options")? {
         Some(table) => {
             cfg.check_keys(table, "options", OPTION_KEYS, "keys in [options]")?;
@@ -340,6 +365,7 @@ fn read_config(path: &Path) -> Result<Config, ImportError> {
         users,
         events,
         judgments,
+        faq,
         unknown_refs,
     })
 }

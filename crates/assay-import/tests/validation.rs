@@ -28,7 +28,7 @@ fn unknown_top_level_key() {
     check_project(
         &[("assay.toml", &toml)],
         "assay.toml: unknown key 'colour'; accepted top-level keys: name, items, users, events, \
-         judgments, options",
+         judgments, faq, options",
     );
 }
 

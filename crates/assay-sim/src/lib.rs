@@ -118,6 +118,10 @@
 //! - `judgments.tsv`: `query_id\tquery\titem_id\tgrade`, grades 1-3, at most
 //!   `max_judgments_per_query` per query (all higher grades first, a uniform sample of the
 //!   grade that overflows).
+//! - `faq.csv`: `id,question,answer`, the shop's FAQ (a fixed list of shop questions in a seeded
+//!   order), and `truth/faq_questions.csv` (`question,faq_id,kind`): each FAQ question as written
+//!   (`exact`), one seeded paraphrase per entry (`paraphrase`) and questions no entry answers
+//!   (`unanswerable`, empty `faq_id`); neither is counted in `rows_per_file`.
 //! - `truth/config.json` (the full config), `truth/summary.json` ([`SimSummary`]),
 //!   `truth/examination.csv` (`position,probability`),
 //!   `truth/queries.csv` (`query_id,query,intent_category,target_item,typo,synonym,paraphrase,lang,attribute`;
@@ -141,6 +145,7 @@
 
 mod config;
 mod events;
+mod faq;
 mod output;
 mod random;
 mod shop;
@@ -249,6 +254,9 @@ source = "source"
 [judgments]
 path = "judgments.tsv"
 
+[faq]
+path = "faq.csv"
+
 [options]
 unknown_refs = "fail"
 "#;
@@ -328,6 +336,7 @@ fn write_shop(config: &SimConfig, dir: &Path) -> Result<SimSummary, SimError> {
     let config_json = serde_json::to_vec_pretty(config).expect("a config always serializes");
     output::write_file(&truth.join("config.json"), &config_json)?;
     output::write_file(&dir.join("assay.toml"), ASSAY_TOML.as_bytes())?;
+    faq::write_faq(config.seed, dir)?;
 
     let n_leaves = config.n_categories as u64;
     let n_items = catalog.items.len() as u64;

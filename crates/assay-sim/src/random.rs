@@ -16,6 +16,8 @@ pub(crate) enum Stream {
     /// Who works for the click farm, what it promotes, and the bots' extra clicks; its own
     /// stream so that the humans' session draws do not depend on the bots' behaviour.
     Bots = 6,
+    /// The FAQ's order and the shoppers' FAQ questions.
+    Faq = 7,
 }
 
 /// The generator of one stage: ChaCha8 seeded from `seed`, on the stage's own stream.

@@ -82,6 +82,10 @@ pub enum Command {
     /// Fetch the sample data and run every stage end to end, printing what it did and where
     /// the outputs went.
     Quickstart(QuickstartArgs),
+    /// Answer a shopper's question from a shop's FAQ (the `[faq]` file of its assay.toml):
+    /// hybrid BM25 + embedding retrieval over the question-answer pairs, abstaining when the
+    /// best match is not close enough.
+    Faq(crate::faq::FaqArgs),
 }
 
 #[derive(Debug, Subcommand)]

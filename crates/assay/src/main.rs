@@ -11,6 +11,7 @@ mod cli;
 mod data;
 mod eval_search;
 mod experiment;
+mod faq;
 mod finetune;
 mod ope;
 mod output;
@@ -72,6 +73,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Ab(cmd) => experiment::ab(cmd),
         cli::Command::Report(cmd) => report::run(cmd),
         cli::Command::Quickstart(cmd) => quickstart::run(cmd),
+        cli::Command::Faq(cmd) => faq::run(cmd),
     }
 }
 

@@ -1,0 +1,84 @@
+//! End-to-end tests of `assay faq` on a simulated shop, with the hash encoder.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn assay(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(args)
+        .current_dir(dir)
+        .env("ASSAY_HOME", dir.join("home"))
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn faq_answers_abstains_and_refuses_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let sim = assay(dir, &["simulate", "--out", "shop", "--seed", "3"]);
+    assert!(sim.status.success(), "{}", text(&sim.stderr));
+
+    // A FAQ question as written: its answer, from the simulator's fixed FAQ.
+    let out = assay(
+        dir,
+        &[
+            "faq",
+            "shop",
+            "How long does shipping take?",
+            "--encoder",
+            "hash",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let reply: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(reply["answers"][0]["id"], "ship-time");
+    assert_eq!(reply["confident"], true);
+
+    // An off-topic question: exit 0, and it says so plainly.
+    let out = assay(
+        dir,
+        &[
+            "faq",
+            "shop",
+            "Who won the football match yesterday?",
+            "--encoder",
+            "hash",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("No confident answer"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Bad input: exit 2 with the reason.
+    let out = assay(
+        dir,
+        &["faq", "shop", "q", "--encoder", "hash", "--threshold", "2"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--threshold"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = assay(dir, &["faq", "nowhere", "q", "--encoder", "hash"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("nowhere"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::write(dir.join("shop/faq.csv"), "id,question\nx,Q\n").unwrap();
+    let out = assay(dir, &["faq", "shop", "q", "--encoder", "hash"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("faq.csv") && err.contains("answer"), "{err}");
+}
