@@ -55,8 +55,9 @@ pub fn open_encoder(spec: &EncoderSpec) -> anyhow::Result<Arc<dyn Encoder>> {
 /// An encoder error in the words of the flags that caused it.
 fn flag_words(e: SpecError) -> String {
     match e {
-        SpecError::OptionNeedsKind { option, needs, .. } => {
-            let flag = if option.contains("ONNX") {
+        SpecError::OptionNeedsKind { needs, .. } => {
+            // Each kind-specific option has one flag: the ONNX file is ort's, the folder minilm's.
+            let flag = if needs == EncoderKind::Ort.name() {
                 "--onnx-model"
             } else {
                 "--encoder-model"
