@@ -35,14 +35,7 @@ pub fn read_ab_csv(path: &Path) -> Result<AbTable, ImportError> {
 pub fn parse_ab_csv(path: &Path, text: &str) -> Result<AbTable, ImportError> {
     let bad =
         |line: u64, field: &str, message: String| ImportError::field(path, line, field, message);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| bad(1, "header", e.to_string()))?
-        .clone();
+    let (mut reader, headers) = crate::table::trimmed_csv(path, text)?;
     let mut columns: [Option<usize>; 4] = [None; 4];
     const NAMES: [&str; 4] = ["variant", "metric", "pre_metric", "day"];
     for (j, name) in headers.iter().enumerate() {

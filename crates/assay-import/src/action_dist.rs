@@ -53,14 +53,7 @@ pub fn parse_action_dist(
 ) -> Result<ActionDistTable, ImportError> {
     let bad =
         |line: u64, field: &str, message: String| ImportError::field(path, line, field, message);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| bad(1, "header", e.to_string()))?
-        .clone();
+    let (mut reader, headers) = crate::table::trimmed_csv(path, text)?;
     let names: Vec<&str> = headers.iter().collect();
     let per_round = match names.as_slice() {
         ["action", "position", "prob"] => false,

@@ -29,17 +29,7 @@ pub struct LoadedFaq {
 ///
 /// The file is tab-separated unless its extension says `.csv` or `.jsonl`, as for judgments.
 pub fn read_faq(path: &Path) -> Result<LoadedFaq, ImportError> {
-    let format = match TableFormat::from_extension(path) {
-        TableFormat::Delimited(b',')
-            if !path
-                .extension()
-                .is_some_and(|ext| ext.eq_ignore_ascii_case("csv")) =>
-        {
-            TableFormat::Delimited(b'\t')
-        }
-        format => format,
-    };
-    let mut table = Table::open(path, format)?;
+    let mut table = Table::open(path, TableFormat::tab_unless_named(path))?;
     const WHY: &str = "(a FAQ file has question and answer, and optionally id)";
     let question = table.require("question", WHY)?;
     let answer = table.require("answer", WHY)?;

@@ -44,17 +44,7 @@ pub(crate) fn read(
     unknown_refs: UnknownRefs,
     drops: &mut Drops,
 ) -> Result<(Vec<Judgment>, FileReport), ImportError> {
-    let format = match TableFormat::from_extension(path) {
-        TableFormat::Delimited(b',')
-            if !path
-                .extension()
-                .is_some_and(|ext| ext.eq_ignore_ascii_case("csv")) =>
-        {
-            TableFormat::Delimited(b'\t')
-        }
-        format => format,
-    };
-    let mut table = Table::open(path, format)?;
+    let mut table = Table::open(path, TableFormat::tab_unless_named(path))?;
     const WHY: &str = "(a judgment file has query_id, query, item_id and grade)";
     let query_id = table.require("query_id", WHY)?;
     let query = table.require("query", WHY)?;

@@ -35,6 +35,38 @@ impl TableFormat {
             _ => TableFormat::Delimited(b','),
         }
     }
+
+    /// As [`TableFormat::from_extension`], but tab-separated unless the extension says `.csv`
+    /// or `.jsonl`: the default of the files that come as TSV (judgments, FAQs).
+    pub(crate) fn tab_unless_named(path: &Path) -> TableFormat {
+        match TableFormat::from_extension(path) {
+            TableFormat::Delimited(b',')
+                if !path
+                    .extension()
+                    .is_some_and(|ext| ext.eq_ignore_ascii_case("csv")) =>
+            {
+                TableFormat::Delimited(b'\t')
+            }
+            format => format,
+        }
+    }
+}
+
+/// A CSV reader over `text` with trimmed fields, and its header row; an unreadable header is
+/// an error on line 1 of `path`.
+pub(crate) fn trimmed_csv<'t>(
+    path: &Path,
+    text: &'t str,
+) -> Result<(csv::Reader<&'t [u8]>, csv::StringRecord), ImportError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| ImportError::field(path, 1, "header", e.to_string()))?
+        .clone();
+    Ok((reader, headers))
 }
 
 /// An open table, positioned before its first row.

@@ -318,11 +318,10 @@ mod tests {
         assert!(w[0] > 0.5 && w[1] < -0.2 && b[0] > 0.1, "{w:?} {b:?}");
     }
 
-    #[test]
-    fn epoch_zero_and_early_stopping() {
-        let v = Var::zeros(1, DType::F32, &Device::Cpu).unwrap();
-        let config = TrainConfig {
-            epochs: 3,
+    /// Constant learning rate 0.1, batch 1, no clipping, no patience.
+    fn plain_config(epochs: usize) -> TrainConfig {
+        TrainConfig {
+            epochs,
             batch_size: 1,
             lr: 0.1,
             warmup_fraction: 0.0,
@@ -333,7 +332,13 @@ mod tests {
             min_delta: 0.0,
             max_seconds: None,
             seed: 0,
-        };
+        }
+    }
+
+    #[test]
+    fn epoch_zero_and_early_stopping() {
+        let v = Var::zeros(1, DType::F32, &Device::Cpu).unwrap();
+        let config = plain_config(3);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("curves.csv");
         let mut t = Trainer::new(
@@ -361,19 +366,7 @@ mod tests {
     #[test]
     fn rejects_bad_settings_and_nothing_to_train() {
         let v = Var::zeros(1, DType::F32, &Device::Cpu).unwrap();
-        let good = TrainConfig {
-            epochs: 1,
-            batch_size: 1,
-            lr: 0.1,
-            warmup_fraction: 0.0,
-            decay: Decay::Constant,
-            adamw: AdamWConfig::default(),
-            max_grad_norm: None,
-            patience: 0,
-            min_delta: 0.0,
-            max_seconds: None,
-            seed: 0,
-        };
+        let good = plain_config(1);
         assert!(Trainer::new(&[], &good, 1, None, "t").is_err());
         for bad in [
             TrainConfig {

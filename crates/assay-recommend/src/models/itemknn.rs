@@ -163,7 +163,7 @@ impl ItemKnnModel {
 
 impl Recommender for ItemKnnModel {
     fn kind(&self) -> &'static str {
-        "itemknn"
+        ItemKnnParams::NAME
     }
 
     fn history(&self) -> &History {
@@ -183,6 +183,6 @@ impl Recommender for ItemKnnModel {
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);
         self.weights.save(&mut tensors, "w.sims");
-        store::write(dir, "itemknn", &self.params, tensors)
+        store::write(dir, ItemKnnParams::NAME, &self.params, tensors)
     }
 }
