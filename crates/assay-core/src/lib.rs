@@ -11,6 +11,7 @@
 
 #![warn(missing_docs)]
 
+mod curves;
 mod dataset;
 mod ids;
 mod interactions;
@@ -21,6 +22,7 @@ pub mod split;
 pub mod stats;
 pub mod time;
 
+pub use curves::{EpochPoint, StepPoint, TrainingCurves};
 pub use dataset::{
     Attributes, Dataset, EventKind, Events, Items, Judgment, NumericFeatures, Users, NO_POSITION,
     NO_QUERY, NO_SESSION, NO_TIME,

@@ -27,6 +27,7 @@
 mod ab;
 mod action_dist;
 mod catalog;
+mod curves;
 mod error;
 mod faq;
 mod intent;
@@ -49,6 +50,7 @@ pub use ab::{parse_ab_csv, read_ab_csv, AbTable};
 pub use action_dist::{parse_action_dist, read_action_dist, ActionDistTable, SUM_TOLERANCE};
 /// Writing stays in assay-fetch, the lowest layer with IO; re-exported for existing callers.
 pub use catalog::read_catalog;
+pub use curves::read_training_curves;
 pub use error::ImportError;
 pub use faq::{read_faq, read_project_faq, FaqEntry, LoadedFaq};
 pub use intent::read_intent_labels;

@@ -22,7 +22,9 @@ mod html;
 mod model;
 pub mod plots;
 pub mod study;
+mod training;
 
 pub use html::{escape, render_html};
 pub use model::*;
 pub use study::{study, StudyConfig, StudyError, StudyProgress};
+pub use training::{render_training, SourceWorth};

@@ -23,6 +23,15 @@ pub(crate) fn is_cjk(c: char) -> bool {
     matches!(c as u32, 0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0xF900..=0xFAFF | 0x20000..=0x2A6DF)
 }
 
+/// The language group a query is reported in: `zh` when it has a CJK character, else `en`.
+pub fn query_language(query: &str) -> &'static str {
+    if query.chars().any(is_cjk) {
+        "zh"
+    } else {
+        "en"
+    }
+}
+
 /// Splits text into alphanumeric runs; CJK runs go through jieba's search-mode segmentation.
 #[derive(Clone, Default)]
 pub(crate) struct MixedTokenizer;

@@ -22,7 +22,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::eval::score_list;
-use crate::index::{build_index, IndexConfig, ItemDoc};
+use crate::fusion::Ranked;
+use crate::index::{build_index, IndexConfig, ItemDoc, SearchIndex};
+use crate::learned::{FitQuery, LearnedFusion, TrainedQueries};
 use crate::pairs::{
     build_pairs, count_by_source, mine_hard_negatives, query_key, split_by_query, PairSource,
     PairWeights, TrainingPair,
@@ -103,6 +105,10 @@ pub struct FinetuneSummary {
     pub best_epoch: usize,
     /// Why training ended: "epochs", "early stopping" or "time limit".
     pub stopped_by: String,
+    /// Distinct queries the folder records as learned from (training and validation).
+    pub trained_queries: usize,
+    /// The hybrid fusion learned with the saved weights (none without validation queries).
+    pub fusion: Option<LearnedFusion>,
 }
 
 /// A validation set: the queries, their graded answers, and the items to rank.
@@ -158,13 +164,16 @@ impl ValidationSet {
         }
     }
 
-    fn score(&self, trainer: &BiEncoderTrainer) -> Result<Validation> {
+    /// The metrics of `trainer`'s weights, and each query's vector list (dataset indices,
+    /// best first, 100 deep).
+    fn score(&self, trainer: &BiEncoderTrainer) -> Result<(Validation, Vec<Ranked>)> {
         if self.queries.is_empty() {
-            return Ok(Validation {
+            let nan = Validation {
                 ndcg_at_10: f64::NAN,
                 mrr_at_10: f64::NAN,
                 recall_at_100: f64::NAN,
-            });
+            };
+            return Ok((nan, Vec::new()));
         }
         let texts: Vec<&str> = self.texts.iter().map(String::as_str).collect();
         let items = trainer.encode(&texts)?;
@@ -174,23 +183,62 @@ impl ValidationSet {
         let vectors = trainer.encode(&queries)?;
         let mut sums = (0.0, 0.0, 0.0);
         let mut n = 0usize;
+        let mut lists = Vec::with_capacity(vectors.len());
         for (v, grades) in vectors.iter().zip(&self.grades) {
-            let top = exact_top_k(&flat, dim, v, 100, &|_| true);
-            let ranked: Vec<u64> = top
-                .iter()
-                .map(|(row, _)| u64::from(self.corpus[*row]))
+            let list: Ranked = exact_top_k(&flat, dim, v, 100, &|_| true)
+                .into_iter()
+                .map(|(row, cosine)| (u64::from(self.corpus[row]), cosine))
                 .collect();
+            let ranked: Vec<u64> = list.iter().map(|(key, _)| *key).collect();
             if let Some((ndcg, mrr, recall)) = score_list(&ranked, grades) {
                 sums = (sums.0 + ndcg, sums.1 + mrr, sums.2 + recall);
                 n += 1;
             }
+            lists.push(list);
         }
         let n = n.max(1) as f64;
-        Ok(Validation {
+        let validation = Validation {
             ndcg_at_10: sums.0 / n,
             mrr_at_10: sums.1 / n,
             recall_at_100: sums.2 / n,
-        })
+        };
+        Ok((validation, lists))
+    }
+
+    /// Each query's BM25 list over the items this set ranks, 100 deep.
+    fn lexical_lists(&self, index: &SearchIndex, n_items: usize) -> Result<Vec<Ranked>> {
+        let in_corpus: HashSet<u64> = self.corpus.iter().map(|&i| u64::from(i)).collect();
+        // Deep enough that about 100 of the list are in a sampled corpus.
+        let depth = (100 * n_items)
+            .div_ceil(self.corpus.len().max(1))
+            .min(5_000);
+        self.queries
+            .iter()
+            .map(|q| {
+                let mut list = index.lexical_list(q, depth)?;
+                list.retain(|(key, _)| in_corpus.contains(key));
+                list.truncate(100);
+                Ok(list)
+            })
+            .collect()
+    }
+
+    /// The fusion that ranks these queries best from their two lists.
+    fn learn_fusion(&self, lexical: Vec<Ranked>, vector: Vec<Ranked>) -> Option<LearnedFusion> {
+        let queries: Vec<FitQuery> = lexical
+            .into_iter()
+            .zip(vector)
+            .zip(&self.grades)
+            .map(|((lexical, vector), grades)| FitQuery {
+                lexical,
+                vector,
+                grades: grades.clone(),
+            })
+            .collect();
+        LearnedFusion::fit(
+            &queries,
+            "the validation queries (held out from the training steps)",
+        )
     }
 }
 
@@ -246,8 +294,9 @@ fn epoch_batches(
 }
 
 /// Fine-tunes the encoder in `model_dir` on `dataset`'s pairs and writes the best weights to
-/// `out` (with `training.json` and `curves.csv`). `judgments` are the graded judgments to learn
-/// from (the dataset's own or a file's); `note` receives one line per epoch.
+/// `out` (with `training.json`, `curves.csv`, the learned fusion and the queries learned
+/// from). `judgments` are the graded judgments to learn from (the dataset's own or a file's);
+/// `note` receives one line per epoch.
 pub fn finetune(
     dataset: &Dataset,
     judgments: &[Judgment],
@@ -257,7 +306,6 @@ pub fn finetune(
     note: &mut dyn FnMut(&str),
 ) -> Result<FinetuneSummary> {
     let started = Instant::now();
-    let train_config = &config.encoder.train;
     let pairs = build_pairs(dataset, judgments, &config.sources, &config.weights);
     if pairs.is_empty() {
         let names: Vec<&str> = config.sources.iter().map(|s| s.as_str()).collect();
@@ -268,215 +316,302 @@ pub fn finetune(
         )));
     }
     let pair_counts = count_by_source(&pairs);
-    let (mut train, validation) =
-        split_by_query(pairs, config.validation_fraction, train_config.seed);
+    let (train, validation) =
+        split_by_query(pairs, config.validation_fraction, config.encoder.train.seed);
     if train.is_empty() {
         return Err(SearchError::InvalidOption(
             "every query went to validation: lower the validation share".into(),
         ));
     }
+    let bench = Workbench::new(dataset, &validation, config)?;
+    let mut summary = bench.train(train, model_dir, Some(out), config, note)?;
+    summary.pairs = pair_counts;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
 
-    // BM25 over the catalog for hard negatives (a cheap hashing encoder fills the vector side,
-    // which mining never reads).
-    let index = build_index(
-        dataset,
-        Arc::new(HashEncoder::new(16)),
-        &IndexConfig {
-            threads: std::thread::available_parallelism().map_or(1, usize::from),
-            ..IndexConfig::default()
-        },
-    )?;
-    // A negative is never an answer of its own query (validation queries are other queries).
-    let known: Vec<TrainingPair> = train.clone();
-    mine_hard_negatives(&mut train, &[&known], &index, config.negative_depth)?;
-    drop(index);
-    let hard_negatives = train.iter().filter(|p| p.negative.is_some()).count();
+/// What every training run on one dataset shares: BM25 over the catalog (for hard negatives
+/// and the fusion), the items' texts, and a fixed validation set.
+pub(crate) struct Workbench<'d> {
+    dataset: &'d Dataset,
+    index: SearchIndex,
+    item_texts: Vec<String>,
+    validation: Vec<TrainingPair>,
+    valid_set: ValidationSet,
+}
 
-    let item_text = |i: u32| ItemDoc::from_items(&dataset.items, i as usize).embedding_text();
-    let valid_set = ValidationSet::new(
-        &validation,
-        &item_text,
-        dataset.items.len(),
-        config.max_corpus,
-        train_config.seed,
-    );
-    let train_texts: Vec<String> = (0..dataset.items.len() as u32).map(item_text).collect();
-
-    let mut query_index: HashMap<String, usize> = HashMap::new();
-    let mut by_query: Vec<Vec<usize>> = Vec::new();
-    let mut query_of = Vec::with_capacity(train.len());
-    for (i, p) in train.iter().enumerate() {
-        let next = by_query.len();
-        let q = *query_index.entry(query_key(&p.query)).or_insert(next);
-        if q == next {
-            by_query.push(Vec::new());
-        }
-        by_query[q].push(i);
-        query_of.push(q);
+impl<'d> Workbench<'d> {
+    /// Indexes `dataset` and sets `validation` aside.
+    pub(crate) fn new(
+        dataset: &'d Dataset,
+        validation: &[TrainingPair],
+        config: &FinetuneConfig,
+    ) -> Result<Workbench<'d>> {
+        // BM25 over the catalog (a cheap hashing encoder fills the vector side, which mining
+        // and the fusion's lexical lists never read).
+        let index = build_index(
+            dataset,
+            Arc::new(HashEncoder::new(16)),
+            &IndexConfig {
+                threads: std::thread::available_parallelism().map_or(1, usize::from),
+                ..IndexConfig::default()
+            },
+        )?;
+        let item_texts: Vec<String> = (0..dataset.items.len())
+            .map(|i| ItemDoc::from_items(&dataset.items, i).embedding_text())
+            .collect();
+        let valid_set = ValidationSet::new(
+            validation,
+            &|i| item_texts[i as usize].clone(),
+            dataset.items.len(),
+            config.max_corpus,
+            config.encoder.train.seed,
+        );
+        Ok(Workbench {
+            dataset,
+            index,
+            item_texts,
+            validation: validation.to_vec(),
+            valid_set,
+        })
     }
-    let batches_of = |epoch: usize| {
-        epoch_batches(
-            &train,
-            &by_query,
-            &query_of,
-            config.pairs_per_query,
-            train_config.batch_size,
-            train_config.seed,
-            epoch,
-        )
-    };
-    let first_epoch = batches_of(0);
-    std::fs::create_dir_all(out).map_err(SearchError::io(out))?;
-    let curves_path = out.join("curves.csv");
-    let mut trainer = BiEncoderTrainer::load(
-        model_dir,
-        &config.encoder,
-        first_epoch.len(),
-        Some((&curves_path, &VALIDATION_METRICS)),
-    )?;
-    let record = serde_json::json!({
-        "sources": config.sources,
-        "pair_weights": config.weights,
-        "validation_fraction": config.validation_fraction,
-        "negative_depth": config.negative_depth,
-        "pairs_per_query": config.pairs_per_query,
-        "freeze": config.encoder.freeze,
-        "scale": config.encoder.scale,
-        "dropout": config.encoder.dropout,
-        "train": train_config,
-        "pairs": pair_counts.iter().map(|(s, n)| (s.as_str(), *n)).collect::<HashMap<_, _>>(),
-        "train_queries": by_query.len(),
-        "validation_queries": valid_set.queries.len(),
-    });
 
-    let train_started = Instant::now();
-    let as_row = |v: &Validation| [v.ndcg_at_10, v.mrr_at_10, v.recall_at_100];
-    let pretrained = valid_set.score(&trainer)?;
-    let validation_seconds = train_started.elapsed().as_secs_f64();
-    trainer.end_epoch(&as_row(&pretrained))?;
-    trainer.save(out, &record)?;
-    note(&format!(
-        "epoch 0 (pretrained): validation nDCG@10 {:.4} on {} queries, {} items ({:.1} s)",
-        pretrained.ndcg_at_10,
-        valid_set.queries.len(),
-        valid_set.corpus.len(),
-        validation_seconds
-    ));
-    let mut best = pretrained;
-    let mut best_epoch = 0;
-    let mut stopped_by = "epochs";
-    let mut pairs_seen = 0usize;
-    let mut epochs = 0usize;
-    let mut calibrated = false;
-    'epochs: for epoch in 0..train_config.epochs {
-        let batches = if epoch == 0 {
-            first_epoch.clone()
-        } else {
-            batches_of(epoch)
+    /// Distinct validation queries.
+    pub(crate) fn validation_queries(&self) -> usize {
+        self.valid_set.queries.len()
+    }
+
+    /// Validation of the weights in `model_dir` as they are.
+    pub(crate) fn score_pretrained(
+        &self,
+        model_dir: &Path,
+        config: &FinetuneConfig,
+    ) -> Result<Validation> {
+        let trainer = BiEncoderTrainer::load(model_dir, &config.encoder, 1, None)?;
+        Ok(self.valid_set.score(&trainer)?.0)
+    }
+
+    /// Trains on `train` (validation queries must not be among them), keeping the weights
+    /// that validate best. With `out`, writes them there with the curves, the learned fusion
+    /// and the queries learned from; without, only measures.
+    pub(crate) fn train(
+        &self,
+        mut train: Vec<TrainingPair>,
+        model_dir: &Path,
+        out: Option<&Path>,
+        config: &FinetuneConfig,
+        note: &mut dyn FnMut(&str),
+    ) -> Result<FinetuneSummary> {
+        let started = Instant::now();
+        let train_config = &config.encoder.train;
+        // A negative is never an answer of its own query (validation queries are other queries).
+        let known: Vec<TrainingPair> = train.clone();
+        mine_hard_negatives(&mut train, &[&known], &self.index, config.negative_depth)?;
+        let hard_negatives = train.iter().filter(|p| p.negative.is_some()).count();
+
+        let mut query_index: HashMap<String, usize> = HashMap::new();
+        let mut by_query: Vec<Vec<usize>> = Vec::new();
+        let mut query_of = Vec::with_capacity(train.len());
+        for (i, p) in train.iter().enumerate() {
+            let next = by_query.len();
+            let q = *query_index.entry(query_key(&p.query)).or_insert(next);
+            if q == next {
+                by_query.push(Vec::new());
+            }
+            by_query[q].push(i);
+            query_of.push(q);
+        }
+        let batches_of = |epoch: usize| {
+            epoch_batches(
+                &train,
+                &by_query,
+                &query_of,
+                config.pairs_per_query,
+                train_config.batch_size,
+                train_config.seed,
+                epoch,
+            )
         };
-        epochs += 1;
-        let mut loss_sum = 0.0;
-        let mut steps = 0usize;
-        let mut out_of_time = false;
-        for batch in &batches {
-            let queries: Vec<&str> = batch.iter().map(|&i| train[i].query.trim()).collect();
-            let positives: Vec<&str> = batch
+        let first_epoch = batches_of(0);
+        let trained = TrainedQueries::new(
+            train
                 .iter()
-                .map(|&i| train_texts[train[i].item as usize].as_str())
-                .collect();
-            let negatives: Vec<&str> = batch
-                .iter()
-                .filter_map(|&i| train[i].negative)
-                .map(|n| train_texts[n as usize].as_str())
-                .collect();
-            let weights: Vec<f32> = batch.iter().map(|&i| train[i].weight).collect();
-            let stats = trainer.step(&queries, &positives, &negatives, &weights)?;
-            loss_sum += stats.loss;
-            steps += 1;
-            pairs_seen += batch.len();
-            // After a few steps the time per step is known: fit the schedule to the time limit
-            // (the validations after each epoch take their share).
-            if !calibrated && steps == 5 {
-                calibrated = true;
-                if let Some(limit) = train_config.max_seconds {
-                    let t = trainer.trainer();
-                    let per_step = (t.elapsed() - validation_seconds) / t.steps() as f64;
-                    let for_steps = (limit
-                        - validation_seconds * (train_config.epochs as f64 + 1.0))
-                        .max(0.5 * limit);
-                    let fit = (for_steps / per_step.max(1e-9)) as usize;
-                    let planned = t.schedule().total_steps;
-                    let done = t.steps();
-                    if fit < planned {
-                        trainer.trainer_mut().set_total_steps(fit.max(done + 1));
+                .chain(&self.validation)
+                .map(|p| p.query.as_str()),
+        );
+        let curves_path = out.map(|out| out.join("curves.csv"));
+        if let Some(out) = out {
+            std::fs::create_dir_all(out).map_err(SearchError::io(out))?;
+            trained.save(out)?;
+            LearnedFusion::forget(out)?;
+        }
+        let mut trainer = BiEncoderTrainer::load(
+            model_dir,
+            &config.encoder,
+            first_epoch.len(),
+            curves_path
+                .as_deref()
+                .map(|path| (path, &VALIDATION_METRICS[..])),
+        )?;
+        let valid_set = &self.valid_set;
+        let record = serde_json::json!({
+            "sources": config.sources,
+            "pair_weights": config.weights,
+            "validation_fraction": config.validation_fraction,
+            "negative_depth": config.negative_depth,
+            "pairs_per_query": config.pairs_per_query,
+            "freeze": config.encoder.freeze,
+            "scale": config.encoder.scale,
+            "dropout": config.encoder.dropout,
+            "train": train_config,
+            "train_pairs": train.len(),
+            "train_queries": by_query.len(),
+            "validation_queries": valid_set.queries.len(),
+        });
+        let save = |trainer: &BiEncoderTrainer| match out {
+            Some(out) => trainer.save(out, &record),
+            None => Ok(()),
+        };
+
+        let train_started = Instant::now();
+        let as_row = |v: &Validation| [v.ndcg_at_10, v.mrr_at_10, v.recall_at_100];
+        let (pretrained, mut best_lists) = valid_set.score(&trainer)?;
+        let validation_seconds = train_started.elapsed().as_secs_f64();
+        trainer.end_epoch(&as_row(&pretrained))?;
+        save(&trainer)?;
+        note(&format!(
+            "epoch 0 (pretrained): validation nDCG@10 {:.4} on {} queries, {} items ({:.1} s)",
+            pretrained.ndcg_at_10,
+            valid_set.queries.len(),
+            valid_set.corpus.len(),
+            validation_seconds
+        ));
+        let mut best = pretrained;
+        let mut best_epoch = 0;
+        let mut stopped_by = "epochs";
+        let mut pairs_seen = 0usize;
+        let mut epochs = 0usize;
+        let mut calibrated = false;
+        'epochs: for epoch in 0..train_config.epochs {
+            let batches = if epoch == 0 {
+                first_epoch.clone()
+            } else {
+                batches_of(epoch)
+            };
+            epochs += 1;
+            let mut loss_sum = 0.0;
+            let mut steps = 0usize;
+            let mut out_of_time = false;
+            for batch in &batches {
+                let queries: Vec<&str> = batch.iter().map(|&i| train[i].query.trim()).collect();
+                let positives: Vec<&str> = batch
+                    .iter()
+                    .map(|&i| self.item_texts[train[i].item as usize].as_str())
+                    .collect();
+                let negatives: Vec<&str> = batch
+                    .iter()
+                    .filter_map(|&i| train[i].negative)
+                    .map(|n| self.item_texts[n as usize].as_str())
+                    .collect();
+                let weights: Vec<f32> = batch.iter().map(|&i| train[i].weight).collect();
+                let stats = trainer.step(&queries, &positives, &negatives, &weights)?;
+                loss_sum += stats.loss;
+                steps += 1;
+                pairs_seen += batch.len();
+                // After a few steps the time per step is known: fit the schedule to the time
+                // limit (the validations after each epoch take their share).
+                if !calibrated && steps == 5 {
+                    calibrated = true;
+                    if let Some(limit) = train_config.max_seconds {
+                        let t = trainer.trainer();
+                        let per_step = (t.elapsed() - validation_seconds) / t.steps() as f64;
+                        let for_steps = (limit
+                            - validation_seconds * (train_config.epochs as f64 + 1.0))
+                            .max(0.5 * limit);
+                        let fit = (for_steps / per_step.max(1e-9)) as usize;
+                        let planned = t.schedule().total_steps;
+                        let done = t.steps();
+                        if fit < planned {
+                            trainer.trainer_mut().set_total_steps(fit.max(done + 1));
+                        }
                     }
                 }
+                if trainer.trainer().out_of_time() {
+                    out_of_time = true;
+                    break;
+                }
             }
-            if trainer.trainer().out_of_time() {
-                out_of_time = true;
-                break;
+            let (v, lists) = valid_set.score(&trainer)?;
+            let mut verdict = trainer.end_epoch(&as_row(&v))?;
+            if valid_set.queries.is_empty() {
+                // Nothing to validate on: every epoch's weights are kept.
+                verdict = Verdict::Improved;
+            }
+            let mean_loss = loss_sum / steps.max(1) as f64;
+            let mark = match verdict {
+                Verdict::Improved => " (best, saved)",
+                Verdict::NoImprovement { .. } => "",
+                Verdict::Stop => " (no improvement: stopping)",
+            };
+            let line = format!(
+                "epoch {}: {} steps, mean loss {:.4}, validation nDCG@10 {:.4}, {:.0} s{}",
+                epoch + 1,
+                steps,
+                mean_loss,
+                v.ndcg_at_10,
+                trainer.trainer().elapsed(),
+                mark
+            );
+            trainer.trainer().progress().println(&line);
+            note(&line);
+            if verdict == Verdict::Improved {
+                best = v;
+                best_lists = lists;
+                best_epoch = epoch + 1;
+                save(&trainer)?;
+            }
+            if out_of_time || trainer.trainer().out_of_time() {
+                stopped_by = "time limit";
+                break 'epochs;
+            }
+            if verdict == Verdict::Stop {
+                stopped_by = "early stopping";
+                break 'epochs;
             }
         }
-        let v = valid_set.score(&trainer)?;
-        let mut verdict = trainer.end_epoch(&as_row(&v))?;
-        if valid_set.queries.is_empty() {
-            // Nothing to validate on: every epoch's weights are kept.
-            verdict = Verdict::Improved;
-        }
-        let mean_loss = loss_sum / steps.max(1) as f64;
-        let mark = match verdict {
-            Verdict::Improved => " (best, saved)",
-            Verdict::NoImprovement { .. } => "",
-            Verdict::Stop => " (no improvement: stopping)",
+        trainer.finish()?;
+        let fusion = match out {
+            Some(out) if !valid_set.queries.is_empty() => {
+                let lexical = valid_set.lexical_lists(&self.index, self.dataset.items.len())?;
+                let fusion = valid_set.learn_fusion(lexical, best_lists);
+                if let Some(fusion) = &fusion {
+                    fusion.save(out)?;
+                }
+                fusion
+            }
+            _ => None,
         };
-        let line = format!(
-            "epoch {}: {} steps, mean loss {:.4}, validation nDCG@10 {:.4}, {:.0} s{}",
-            epoch + 1,
-            steps,
-            mean_loss,
-            v.ndcg_at_10,
-            trainer.trainer().elapsed(),
-            mark
-        );
-        trainer.trainer().progress().println(&line);
-        note(&line);
-        if verdict == Verdict::Improved {
-            best = v;
-            best_epoch = epoch + 1;
-            trainer.save(out, &record)?;
-        }
-        if out_of_time {
-            stopped_by = "time limit";
-            break 'epochs;
-        }
-        if verdict == Verdict::Stop {
-            stopped_by = "early stopping";
-            break 'epochs;
-        }
-        if trainer.trainer().out_of_time() {
-            stopped_by = "time limit";
-            break 'epochs;
-        }
+        Ok(FinetuneSummary {
+            pairs: count_by_source(&train),
+            train_pairs: train.len(),
+            train_queries: by_query.len(),
+            validation_pairs: self.validation.len(),
+            validation_queries: valid_set.queries.len(),
+            hard_negatives,
+            validation_corpus: valid_set.corpus.len(),
+            trainable_parameters: trainer.trainable_parameters(),
+            parameters: trainer.parameters(),
+            epochs,
+            steps: trainer.trainer().steps(),
+            pairs_seen,
+            train_seconds: train_started.elapsed().as_secs_f64(),
+            seconds: started.elapsed().as_secs_f64(),
+            pretrained,
+            best,
+            best_epoch,
+            stopped_by: stopped_by.to_owned(),
+            trained_queries: trained.len(),
+            fusion,
+        })
     }
-    trainer.finish()?;
-    Ok(FinetuneSummary {
-        pairs: pair_counts,
-        train_pairs: train.len(),
-        train_queries: by_query.len(),
-        validation_pairs: validation.len(),
-        validation_queries: valid_set.queries.len(),
-        hard_negatives,
-        validation_corpus: valid_set.corpus.len(),
-        trainable_parameters: trainer.trainable_parameters(),
-        parameters: trainer.parameters(),
-        epochs,
-        steps: trainer.trainer().steps(),
-        pairs_seen,
-        train_seconds: train_started.elapsed().as_secs_f64(),
-        seconds: started.elapsed().as_secs_f64(),
-        pretrained,
-        best,
-        best_epoch,
-        stopped_by: stopped_by.to_owned(),
-    })
 }

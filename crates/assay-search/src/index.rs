@@ -8,10 +8,12 @@ use assay_core::{Dataset, Items};
 use assay_encoder::Encoder;
 use serde::{Deserialize, Serialize};
 
-use crate::fusion::{self, Candidate, RetrievalQuery, Retriever};
+use crate::fusion::{self, Candidate, Ranked, RetrievalQuery, Retriever};
 use crate::intent::{Intent, IntentAccuracy, IntentModel};
 use crate::lexical::{LexicalIndex, TEXT_FIELDS};
-use crate::options::{Explanation, Facets, Hit, MatchedTerm, Mode, SearchOptions, SearchResults};
+use crate::options::{
+    Explanation, Facets, Filters, Hit, MatchedTerm, Mode, SearchOptions, SearchResults,
+};
 use crate::vector::{HnswParams, VectorIndex};
 use crate::{Result, SearchError};
 
@@ -464,6 +466,15 @@ impl SearchIndex {
     /// The ranked hits for `query`.
     pub fn search(&self, query: &str, options: &SearchOptions) -> Result<Vec<Hit>> {
         Ok(self.search_full(query, options)?.hits)
+    }
+
+    /// BM25's list for `query` alone, `depth` deep; empty when the query has no terms.
+    pub(crate) fn lexical_list(&self, query: &str, depth: usize) -> Result<Ranked> {
+        let terms = self.lexical.terms(query);
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.lexical.search(&terms, &Filters::default(), depth)
     }
 
     /// Hits with facet counts and the predicted intent.

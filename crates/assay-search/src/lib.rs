@@ -31,12 +31,15 @@ mod finetune;
 pub mod fusion;
 mod index;
 mod intent;
+mod learned;
 mod lexical;
 mod options;
 mod pairs;
+mod source_value;
 mod store;
 mod vector;
 
+pub use analysis::query_language;
 pub use error::SearchError;
 pub use eval::{
     eval_search, eval_search_modes, evaluate_catalog, EvalMode, IntentReport, ModeScores,
@@ -47,6 +50,7 @@ pub use finetune::{finetune, FinetuneConfig, FinetuneSummary, Validation, VALIDA
 pub use fusion::{Candidate, Ranked, RetrievalQuery, Retriever};
 pub use index::{build_index, check_query, IndexConfig, ItemDoc, SearchIndex, MAX_QUERY_BYTES};
 pub use intent::{Intent, IntentAccuracy};
+pub use learned::{FitQuery, LearnedFusion, TrainedQueries, FUSION_FILE, QUERIES_FILE};
 pub use options::{
     Explanation, Facets, Filters, Fusion, Hit, MatchedTerm, Mode, SearchOptions, SearchResults,
 };
@@ -54,6 +58,7 @@ pub use pairs::{
     build_pairs, count_by_source, mine_hard_negatives, query_key, split_by_query, PairSource,
     PairWeights, TrainingPair,
 };
+pub use source_value::{value_sources, SourceValuation, TrainingRun, MAX_VALUED_SOURCES};
 pub use store::{
     build_in_memory, build_saved, default_index_dir, open_saved, saved_index_problem, IndexSource,
     SOURCE_FILE,

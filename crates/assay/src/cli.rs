@@ -751,9 +751,11 @@ pub struct SearchArgs {
     /// Ranking.
     #[arg(long, value_enum, default_value = "hybrid")]
     pub mode: SearchModeArg,
-    /// How hybrid mode fuses the two lists.
-    #[arg(long, value_enum, default_value = "rrf")]
-    pub fusion: FusionArg,
+    /// How hybrid mode fuses the two lists. Without it: the fusion learned with the
+    /// `--encoder-model` folder when `assay finetune` saved one there (it sets the semantic
+    /// ratio too), else rrf.
+    #[arg(long, value_enum)]
+    pub fusion: Option<FusionArg>,
     #[command(flatten)]
     pub ranking: RankingArgs,
     /// Conditions, `;`-separated: `category=Women/Dresses` (path prefix), `brand=Acme` (repeat
@@ -861,6 +863,16 @@ pub struct FinetuneArgs {
     /// Longest text in tokens while training (default: the model's, 256 for MiniLM).
     #[arg(long)]
     pub max_tokens: Option<usize>,
+    /// Instead of one fine-tune, what the fine-tuning data is worth: fine-tunes on every
+    /// combination of --sources and on growing shares of their pairs, each validated on the
+    /// same held-out judged queries, then prints the exact Shapley value of each source and
+    /// the learning curve, and writes them to --out/value.json. Takes 2^sources + curve
+    /// fine-tunes: bound each with --max-seconds.
+    #[arg(long)]
+    pub value: bool,
+    /// --value: shares of the training pairs for the learning curve, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [0.125, 0.25, 0.5, 1.0])]
+    pub curve: Vec<f64>,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,

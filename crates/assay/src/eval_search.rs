@@ -1,12 +1,17 @@
 //! `assay eval-search`: search quality per mode on judged queries; and the search stage of
 //! the quickstart.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use assay_core::Judgment;
 use assay_import::{LoadOptions, UnknownRefs};
-use assay_search::{evaluate_catalog, EvalMode, Mode, SearchEval, SearchOptions, SearchResults};
+use assay_search::{
+    eval_search_modes, evaluate_catalog, query_language, EvalMode, LearnedFusion, Mode, ModeScores,
+    SearchError, SearchEval, SearchOptions, SearchResults, TrainedQueries,
+};
+use serde::Serialize;
 
 use crate::catalog::{
     build_saved_index, encoder_spec, load_catalog, open_encoder, open_or_build, Catalog,
@@ -95,6 +100,127 @@ fn intent_labels(catalog: &Catalog, flag: Option<&Path>) -> anyhow::Result<Optio
     Ok(truth.is_file().then_some(truth))
 }
 
+/// What a fine-tuned encoder folder brings to an evaluation: the queries it learned from
+/// (never scored) and the fusion learned with it (one more row).
+#[derive(Default)]
+struct Finetuned {
+    dir: Option<PathBuf>,
+    trained: Option<TrainedQueries>,
+    fusion: Option<LearnedFusion>,
+}
+
+impl Finetuned {
+    fn open(dir: Option<&Path>) -> anyhow::Result<Finetuned> {
+        let Some(dir) = dir else {
+            return Ok(Finetuned::default());
+        };
+        // A damaged record in the user's folder is bad input, not an internal failure.
+        let bad = |e: SearchError| match e {
+            SearchError::Format { .. } | SearchError::InvalidOption(_) => {
+                anyhow::Error::new(BadInput(e.to_string()))
+            }
+            e => e.into(),
+        };
+        Ok(Finetuned {
+            dir: Some(dir.to_owned()),
+            trained: TrainedQueries::open(dir).map_err(bad)?,
+            fusion: LearnedFusion::open(dir).map_err(bad)?,
+        })
+    }
+
+    /// The judgments of queries the folder did not learn from, and how many queries went.
+    fn unseen(&self, judgments: Vec<Judgment>) -> (Vec<Judgment>, usize) {
+        let Some(trained) = &self.trained else {
+            return (judgments, 0);
+        };
+        let mut dropped: HashSet<String> = HashSet::new();
+        let kept = judgments
+            .into_iter()
+            .filter(|j| {
+                let seen = trained.contains(&j.query);
+                if seen {
+                    dropped.insert(j.query_id.clone());
+                }
+                !seen
+            })
+            .collect();
+        (kept, dropped.len())
+    }
+
+    /// The fixed rows plus the learned fusion's.
+    fn modes(&self, mut modes: Vec<EvalMode>) -> anyhow::Result<Vec<EvalMode>> {
+        if let Some(fusion) = &self.fusion {
+            modes.push(EvalMode {
+                name: "hybrid-learned".into(),
+                options: fusion.options()?,
+            });
+        }
+        Ok(modes)
+    }
+}
+
+/// One language's rows.
+#[derive(Serialize)]
+struct LanguageEval {
+    language: &'static str,
+    modes: Vec<ModeScores>,
+}
+
+/// `eval-search --json`.
+#[derive(Serialize)]
+struct EvalOutput<'a> {
+    #[serde(flatten)]
+    eval: &'a SearchEval,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    learned_fusion: Option<&'a LearnedFusion>,
+    /// Judged queries left out because the fine-tuned folder learned from them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    excluded_trained_queries: Option<usize>,
+    /// The same rows per query language, when the judged queries have more than one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    languages: Vec<LanguageEval>,
+}
+
+/// The rows again for each query language (English, Chinese), when both occur.
+fn by_language(
+    ready: &Ready,
+    judgments: &[Judgment],
+    modes: &[EvalMode],
+) -> anyhow::Result<Vec<LanguageEval>> {
+    let mut out = Vec::new();
+    for language in ["en", "zh"] {
+        let subset: Vec<Judgment> = judgments
+            .iter()
+            .filter(|j| query_language(&j.query) == language)
+            .cloned()
+            .collect();
+        if subset.len() == judgments.len() {
+            return Ok(Vec::new());
+        }
+        if !subset.is_empty() {
+            out.push(LanguageEval {
+                language,
+                modes: eval_search_modes(&ready.index, &subset, modes)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn mode_table(modes: &[ModeScores]) -> anyhow::Result<()> {
+    let mut table = Table::new(&["mode", "nDCG@10", "MRR@10", "Recall@100", "ms/query"]);
+    for m in modes {
+        table.row(vec![
+            m.mode.clone(),
+            format!("{:.4}", m.ndcg_at_10),
+            format!("{:.4}", m.mrr_at_10),
+            format!("{:.4}", m.recall_at_100),
+            format!("{:.2}", m.mean_ms),
+        ]);
+    }
+    Ok(table.print()?)
+}
+
 fn print_eval(eval: &SearchEval) -> anyhow::Result<()> {
     let queries = eval.modes.first().map_or(0, |m| m.queries);
     println!(
@@ -105,17 +231,7 @@ fn print_eval(eval: &SearchEval) -> anyhow::Result<()> {
         count(eval.judgments),
         eval.index
     );
-    let mut table = Table::new(&["mode", "nDCG@10", "MRR@10", "Recall@100", "ms/query"]);
-    for m in &eval.modes {
-        table.row(vec![
-            m.mode.clone(),
-            format!("{:.4}", m.ndcg_at_10),
-            format!("{:.4}", m.mrr_at_10),
-            format!("{:.4}", m.recall_at_100),
-            format!("{:.2}", m.mean_ms),
-        ]);
-    }
-    table.print()?;
+    mode_table(&eval.modes)?;
     println!("nDCG@10 with gain = grade; ms/query excludes the batched query embedding");
     if let Some(intent) = &eval.intent {
         println!(
@@ -130,9 +246,16 @@ fn print_eval(eval: &SearchEval) -> anyhow::Result<()> {
 }
 
 pub fn eval_search(args: EvalSearchArgs) -> anyhow::Result<()> {
-    let modes = eval_modes(&args.ranking)?;
+    let finetuned = Finetuned::open(args.catalog.encoder_model.as_deref())?;
+    let modes = finetuned.modes(eval_modes(&args.ranking)?)?;
     let catalog = load_catalog(&args.catalog.data)?;
-    let judgments = judgments_of(&catalog, &args)?;
+    let (judgments, excluded) = finetuned.unseen(judgments_of(&catalog, &args)?);
+    if judgments.is_empty() && excluded > 0 {
+        return Err(BadInput(format!(
+            "fine-tuning learned from every judged query ({excluded}); evaluate on queries it did not see"
+        ))
+        .into());
+    }
     let labels = intent_labels(&catalog, args.intent_labels.as_deref())?;
     let query_encoder = open_encoder(&encoder_spec(&args.catalog))?;
     let ready = open_or_build(&catalog, &args.catalog, query_encoder)?;
@@ -140,10 +263,48 @@ pub fn eval_search(args: EvalSearchArgs) -> anyhow::Result<()> {
     if eval.modes.first().is_some_and(|m| m.queries == 0) {
         eprintln!("note: no judged query has an item with grade > 0; every metric is 0");
     }
+    let languages = by_language(&ready, &judgments, &modes)?;
     if args.json {
-        return print_json(&eval);
+        return print_json(&EvalOutput {
+            eval: &eval,
+            learned_fusion: finetuned.fusion.as_ref(),
+            excluded_trained_queries: finetuned.trained.as_ref().map(|_| excluded),
+            languages,
+        });
     }
-    print_eval(&eval)
+    print_eval(&eval)?;
+    for language in &languages {
+        let name = match language.language {
+            "zh" => "Chinese",
+            _ => "English",
+        };
+        let queries = language.modes.first().map_or(0, |m| m.queries);
+        println!("\n{name} queries ({})", count(queries));
+        mode_table(&language.modes)?;
+    }
+    if let Some(dir) = &finetuned.dir {
+        match &finetuned.trained {
+            Some(_) => println!(
+                "not scored: {} judged quer{} that fine-tuning learned from ({})",
+                count(excluded),
+                if excluded == 1 { "y" } else { "ies" },
+                dir.join(assay_search::QUERIES_FILE).display()
+            ),
+            None => println!(
+                "note: {} records no training queries; if it learned from these judgments, the scores are optimistic",
+                dir.display()
+            ),
+        }
+        if let Some(fusion) = &finetuned.fusion {
+            println!(
+                "hybrid-learned: {}, learned on {} of {}",
+                fusion.label(),
+                count(fusion.fit_queries),
+                fusion.fit_on
+            );
+        }
+    }
+    Ok(())
 }
 
 /// What quickstart shows of search.

@@ -2,7 +2,9 @@
 
 use std::time::Instant;
 
-use assay_search::{check_query, Filters, Fusion, Mode, SearchOptions, SearchResults};
+use assay_search::{
+    check_query, Filters, Fusion, LearnedFusion, Mode, SearchOptions, SearchResults,
+};
 use serde::Serialize;
 
 use crate::catalog::{encoder_spec, load_catalog, open_encoder, open_or_build};
@@ -49,10 +51,24 @@ pub fn search(args: SearchArgs) -> anyhow::Result<()> {
         Some(text) => Filters::parse(text).map_err(|e| BadInput(format!("--filter: {e}")))?,
         None => Filters::default(),
     };
+    let learned = match (&args.catalog.encoder_model, args.fusion) {
+        (Some(dir), None) => LearnedFusion::open(dir)
+            .map_err(|e| BadInput(e.to_string()))?
+            .map(|f| f.options())
+            .transpose()?,
+        _ => None,
+    };
+    let (fusion, semantic_ratio) = match &learned {
+        Some(options) => (options.fusion, options.semantic_ratio),
+        None => (
+            fusion_of(args.fusion.unwrap_or(FusionArg::Rrf), &args.ranking),
+            args.ranking.semantic_ratio,
+        ),
+    };
     let mut options = checked(SearchOptions {
         mode: mode_of(args.mode),
-        fusion: fusion_of(args.fusion, &args.ranking),
-        semantic_ratio: args.ranking.semantic_ratio,
+        fusion,
+        semantic_ratio,
         k: args.k,
         candidates: args.k.max(100),
         filters,
@@ -84,12 +100,15 @@ pub fn search(args: SearchArgs) -> anyhow::Result<()> {
         (Mode::Bm25, _) => "bm25".to_owned(),
         (Mode::Vector, _) => "vector".to_owned(),
         (Mode::Hybrid, Fusion::Rrf { k }) => format!(
-            "hybrid (RRF k = {k}, semantic ratio {})",
-            options.semantic_ratio
+            "hybrid (RRF k = {k}, semantic ratio {}{})",
+            options.semantic_ratio,
+            if learned.is_some() { ", learned" } else { "" }
         ),
-        (Mode::Hybrid, Fusion::Convex) => {
-            format!("hybrid (convex, semantic ratio {})", options.semantic_ratio)
-        }
+        (Mode::Hybrid, Fusion::Convex) => format!(
+            "hybrid (convex, semantic ratio {}{})",
+            options.semantic_ratio,
+            if learned.is_some() { ", learned" } else { "" }
+        ),
     };
     println!(
         "\"{query}\": {how}, {} hit(s) of {} candidate(s) in {ms:.1} ms ({})",

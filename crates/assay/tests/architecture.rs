@@ -89,6 +89,10 @@ const READERS: &[(&str, &str)] = &[
     ("assay-search/src/index.rs", "saved search indexes"),
     ("assay-search/src/vector.rs", "saved vector indexes"),
     ("assay-search/src/store.rs", "saved index records"),
+    (
+        "assay-search/src/learned.rs",
+        "the fusion and queries of fine-tuned folders",
+    ),
     ("assay-recommend/src/store.rs", "model folders"),
     ("assay-sim/src/output.rs", "syncs the files it wrote"),
 ];
@@ -107,6 +111,10 @@ const WRITERS: &[(&str, &str)] = &[
     (
         "assay-search/src/store.rs",
         "drops a stale index record before a rebuild",
+    ),
+    (
+        "assay-search/src/learned.rs",
+        "drops a stale fusion before fine-tuning",
     ),
     (
         "assay-search/src/index.rs",
