@@ -207,7 +207,13 @@ pub fn run(
             "knn-shapley values the rows of a labelled table (train and test files), not a dataset"
                 .into(),
         ),
-        (PlanSource::Dataset(data), _) => value_dataset(data, plan, progress),
+        (PlanSource::Dataset(data), _) => {
+            // Parameters out of range would fail every fit: refuse them before any work.
+            if let Err(error) = plan.model.check() {
+                return request("model", format!("{}: {error}", plan.model));
+            }
+            value_dataset(data, plan, progress)
+        }
     }
 }
 

@@ -105,6 +105,16 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
                 )
             )
             || catalog::is_bad_search_input(cause)
+            || cause
+                .downcast_ref::<assay_recommend::RecommendError>()
+                .is_some_and(is_bad_model_input)
+            || cause
+                .downcast_ref::<assay_value::ValueError>()
+                .is_some_and(is_bad_value_input)
+            || matches!(
+                cause.downcast_ref::<assay_report::StudyError>(),
+                Some(assay_report::StudyError::Value(e)) if is_bad_value_input(e)
+            )
             || matches!(
                 cause.downcast_ref::<assay_fetch::FetchError>(),
                 Some(
@@ -113,6 +123,28 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
                 )
             )
     })
+}
+
+/// A model spec or a hyper-parameter out of range, found when parsing or when fitting.
+fn is_bad_model_input(err: &assay_recommend::RecommendError) -> bool {
+    use assay_recommend::RecommendError;
+    matches!(
+        err,
+        RecommendError::Param { .. } | RecommendError::Spec { .. }
+    )
+}
+
+/// A valuation that cannot be carried out because of what was asked or given; a failure of
+/// the model's arithmetic is not one.
+fn is_bad_value_input(err: &assay_value::ValueError) -> bool {
+    use assay_value::ValueError;
+    match err {
+        ValueError::Param { .. }
+        | ValueError::TooManyPlayers { .. }
+        | ValueError::Empty(_)
+        | ValueError::Import(_) => true,
+        ValueError::Recommend(e) => is_bad_model_input(e),
+    }
 }
 
 /// What to do next, for errors whose fix is a command: the libraries name what is missing,

@@ -50,7 +50,8 @@ pub fn run(args: ValueArgs) -> anyhow::Result<()> {
     let values = values.map_err(|e| match e {
         PlanError::Request { field, message } => BadInput(format!("--{field} {message}")).into(),
         PlanError::Utility(e) => anyhow::Error::new(e).context("building the utility"),
-        PlanError::Value(e) => BadInput(e.to_string()).into(),
+        // Bad requests and bad data exit 2, a failure of the model itself 1 (see main).
+        PlanError::Value(e) => anyhow::Error::new(e),
     })?;
     if args.json {
         return print_json(&values);

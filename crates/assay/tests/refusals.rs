@@ -1,0 +1,101 @@
+//! End-to-end tests of what the `assay` binary refuses: input that would give a wrong answer
+//! with exit 0 is an error with exit 2, and files that assay did not write are never deleted
+//! or replaced.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Run {
+    args: Vec<String>,
+    output: Output,
+}
+
+impl Run {
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    #[track_caller]
+    fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.output.status.code(),
+            Some(code),
+            "assay {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.args.join(" "),
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+    /// Exit 2, and standard error names every one of `words`.
+    #[track_caller]
+    fn expect_refused(&self, words: &[&str]) {
+        self.expect_code(2);
+        let stderr = self.stderr();
+        for word in words {
+            assert!(
+                stderr.contains(word),
+                "assay {}: stderr lacks `{word}`:\n{stderr}",
+                self.args.join(" ")
+            );
+        }
+    }
+}
+
+/// Runs the binary in `dir` with its own cache.
+fn assay(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(args)
+        .current_dir(dir)
+        .env("ASSAY_HOME", dir.join("home"))
+        .env("ASSAY_SHARED_DATA", dir.join("no-shared-data"))
+        .output()
+        .expect("the assay binary runs");
+    Run {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        output,
+    }
+}
+
+/// A small simulated shop at `dir/shop`.
+fn shop(dir: &Path) -> PathBuf {
+    let shop = dir.join("shop");
+    assay(
+        dir,
+        &[
+            "simulate",
+            "--out",
+            shop.to_str().unwrap(),
+            "--events",
+            "3000",
+            "--seed",
+            "1",
+        ],
+    )
+    .expect_code(0);
+    shop
+}
+
+#[test]
+fn model_parameters_out_of_range_are_refused_with_their_range() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = shop(tmp.path());
+    let shop = shop.to_str().unwrap();
+    for (command, model, words) in [
+        ("value", "bpr:lr=-1", ["--model", "lr", "positive"]),
+        ("value", "ease:dropout=1", ["--model", "dropout", "[0, 1)"]),
+        ("report", "itemknn:k=0", ["--model", "k", "at least 1"]),
+        ("train", "als:reg=-1", ["--model", "reg", "non-negative"]),
+    ] {
+        let mut args = vec![command, shop, "--model", model];
+        if command == "train" {
+            args.extend(["--out", "model"]);
+        }
+        assay(tmp.path(), &args).expect_refused(&words);
+    }
+    let run = assay(tmp.path(), &["eval", shop, "--models", "pop,bpr:factors=0"]);
+    run.expect_refused(&["--models", "factors", "at least 1"]);
+    assert!(!tmp.path().join("model").exists());
+}
