@@ -25,7 +25,7 @@ mod value;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 /// Dense item x item matrices (EASE) are fitted many times over in data valuation: huge pages
 /// make their allocation and products cheaper (see `assay_recommend::HugePageAlloc`).
@@ -33,8 +33,9 @@ use clap::Parser;
 static ALLOC: assay_recommend::HugePageAlloc = assay_recommend::HugePageAlloc;
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
-    match run(args) {
+    let matches = cli::Cli::command().get_matches();
+    let args = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match run(args, &matches) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             if is_broken_pipe(&err) {
@@ -54,7 +55,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: cli::Cli) -> anyhow::Result<()> {
+fn run(args: cli::Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
     match args.command {
         cli::Command::Data(cmd) => data::run(cmd),
         cli::Command::Simulate(cmd) => simulate::run(cmd),
@@ -66,7 +67,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Search(cmd) => search::search(cmd),
         cli::Command::EvalSearch(cmd) => eval_search::eval_search(cmd),
         cli::Command::Finetune(cmd) => finetune::run(cmd),
-        cli::Command::Value(cmd) => value::run(cmd),
+        cli::Command::Value(cmd) => value::run(cmd, &cli::typed(matches, "value")),
         cli::Command::Ope(cmd) => ope::run(cmd),
         cli::Command::Bandit(cli::BanditCommand::Simulate(cmd)) => bandit::simulate(cmd),
         cli::Command::Business(cmd) => experiment::business(cmd),

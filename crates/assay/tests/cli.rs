@@ -666,7 +666,7 @@ fn value_users_in_halves_by_buyers_and_by_data_oob() {
                 "--scorers",
                 "buyers",
             ],
-            "--scorers buyers",
+            "--scorers does not apply to --utility ctr-ope",
         ),
         (vec!["--players", "users", "--method", "nope"], "oob"),
     ] {

@@ -99,3 +99,99 @@ fn model_parameters_out_of_range_are_refused_with_their_range() {
     run.expect_refused(&["--models", "factors", "at least 1"]);
     assert!(!tmp.path().join("model").exists());
 }
+
+#[test]
+fn value_refuses_flags_the_method_does_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = shop(tmp.path());
+    let shop = shop.to_str().unwrap();
+    let oob = ["--players", "users", "--method", "oob", "--bags", "2"];
+    for (extra, words) in [
+        (&["--rtol", "0.5"][..], &["--rtol", "--method oob"][..]),
+        (&["--min-samples", "4"], &["--min-samples", "sampling"]),
+        (&["--max-samples", "4"], &["--max-samples", "sampling"]),
+        (&["--scorers", "buyers"], &["--scorers", "--method oob"]),
+        (&["--total"], &["--total", "--method oob"]),
+        (&["--utility", "recall@5"], &["--utility", "--method oob"]),
+        (&["--epsilon", "0.2"], &["--epsilon", "--method oob"]),
+        (&["--k", "3"], &["--k", "knn-shapley"]),
+    ] {
+        let mut args = vec!["value", shop];
+        args.extend(oob);
+        args.extend(extra);
+        assay(tmp.path(), &args).expect_refused(words);
+    }
+    for (extra, words) in [
+        // Exact methods draw no samples.
+        (
+            &["--method", "shapley", "--rtol", "0.1"][..],
+            &["--rtol", "--method shapley"][..],
+        ),
+        (
+            &["--method", "loo", "--bags", "3"],
+            &["--bags", "--method loo"],
+        ),
+        // What only one utility, or one kind of player, reads.
+        (&["--epsilon", "0.2"], &["--epsilon", "--utility ndcg@10"]),
+        (
+            &["--utility", "ctr-ope", "--scorers", "all"],
+            &["--scorers", "--utility ctr-ope@10"],
+        ),
+        (
+            &["--utility", "ctr-ope", "--total"],
+            &["--total", "--utility ctr-ope@10"],
+        ),
+        (&["--windows", "3"], &["--windows", "--players sources"]),
+        (
+            &["--segment-attribute", "region"],
+            &["--segment-attribute", "--players sources"],
+        ),
+    ] {
+        let mut args = vec!["value", shop];
+        args.extend(extra);
+        assay(tmp.path(), &args).expect_refused(words);
+    }
+    // KNN-Shapley values a labelled table: the dataset flags are not its own.
+    let run = assay(
+        tmp.path(),
+        &[
+            "value",
+            shop,
+            "--method",
+            "knn-shapley",
+            "--train",
+            "a.csv",
+            "--test",
+            "b.csv",
+            "--label",
+            "y",
+        ],
+    );
+    run.expect_refused(&["DATASET", "--method knn-shapley"]);
+    // What the method does read is accepted.
+    let mut args = vec!["value", shop];
+    args.extend(oob);
+    args.extend(["--model", "itemknn", "--seed", "3", "--json"]);
+    assay(tmp.path(), &args).expect_code(0);
+    assay(
+        tmp.path(),
+        &[
+            "value",
+            shop,
+            "--method",
+            "tmc",
+            "--rtol",
+            "0.5",
+            "--min-samples",
+            "2",
+            "--max-samples",
+            "4",
+            "--utility",
+            "ctr-ope",
+            "--epsilon",
+            "0.3",
+            "--json",
+        ],
+    )
+    .expect_code(0);
+}
