@@ -396,6 +396,26 @@ fn ab_reads_a_test_and_computes_the_z_test_by_hand() {
     let p = report["test"]["p_value"].as_f64().unwrap();
     assert!((z - 2.677398).abs() < 1e-5, "{z}");
     assert!((p - 0.0074196).abs() < 1e-6, "{p}");
+    // The table names the interval's real level: difference +- z(1 - alpha/2) * unpooled se,
+    // se = sqrt(0.2 * 0.8 / 1000 + 0.25 * 0.75 / 1000) = 0.0186414.
+    for (alpha, level, interval) in [
+        ("0.1", "90% CI", "[0.019338, 0.080662]"),
+        ("0.01", "99% CI", "[0.001983, 0.098017]"),
+        ("0.025", "97.5% CI", "["),
+    ] {
+        let run = assay(
+            tmp.path(),
+            &["ab", file.to_str().unwrap(), "--alpha", alpha],
+        );
+        let text = run.expect_code(0).stdout();
+        assert!(text.contains(&format!("{level} {interval}")), "{text}");
+        assert_eq!(
+            text.matches(level).count(),
+            2,
+            "difference and lift: {text}"
+        );
+        assert!(!text.contains("95%"), "{text}");
+    }
 }
 
 #[test]
