@@ -473,6 +473,13 @@ pub fn study(
             "the metric's cut-off K must be at least 1".into(),
         ));
     }
+    if config.windows == 0 {
+        return Err(StudyError::Value(ValueError::Param {
+            name: "windows",
+            value: "0".into(),
+            reason: "must be at least 1",
+        }));
+    }
     // Parameters out of range would fail every fit: refuse them before any work.
     config.model.check().map_err(ValueError::from)?;
     let all: Vec<u32> = (0..data.events.len() as u32).collect();

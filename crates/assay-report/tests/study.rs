@@ -203,3 +203,21 @@ fn a_failed_fit_stops_the_study_with_its_error() {
     );
     assert_eq!(fits.load(std::sync::atomic::Ordering::Relaxed), 0);
 }
+
+#[test]
+fn zero_time_windows_are_refused() {
+    let data = small_shop(5, 2_000);
+    let mut config = StudyConfig::new(ModelSpec::parse("pop").unwrap(), Metric::Ndcg, 10, 1);
+    config.windows = 0;
+    let result = study(&data, "shop", &config, &|_| {});
+    assert!(
+        matches!(
+            result,
+            Err(StudyError::Value(ValueError::Param {
+                name: "windows",
+                ..
+            }))
+        ),
+        "{result:?}"
+    );
+}

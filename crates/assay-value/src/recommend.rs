@@ -412,8 +412,12 @@ pub mod players {
     }
 
     /// `n_windows` players of equal time span between the first and the last timed row
-    /// (`window=3/8`); rows without a timestamp belong to no player.
+    /// (`window=3/8`); rows without a timestamp belong to no player, and 0 windows hold no
+    /// player.
     pub fn by_time_window(data: &Dataset, rows: &[u32], n_windows: usize) -> Vec<Player> {
+        if n_windows == 0 {
+            return Vec::new();
+        }
         let times: Vec<i64> = rows
             .iter()
             .map(|&r| data.events.timestamp[r as usize])
@@ -422,7 +426,7 @@ pub mod players {
         let (Some(&lo), Some(&hi)) = (times.iter().min(), times.iter().max()) else {
             return Vec::new();
         };
-        let n = n_windows.max(1);
+        let n = n_windows;
         let span = (hi - lo) as f64 + 1.0;
         let width = (n as f64).log10().floor() as usize + 1;
         grouped(

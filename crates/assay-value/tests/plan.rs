@@ -131,6 +131,13 @@ fn requests_that_do_not_fit_name_the_field() {
     let (field, message) = refused(&segments);
     assert_eq!(field, "players");
     assert!(message.contains("no-such-attribute"), "{message}");
+    // No time windows is not one window.
+    let mut windows = plan(PlayerKind::Windows, Method::LeaveOneOut);
+    windows.windows = 0;
+    let (field, message) = refused(&windows);
+    assert_eq!(field, "windows");
+    assert!(message.contains("at least 1"), "{message}");
+    assert!(assay_value::recommend::players::by_time_window(&data, &[0, 1, 2], 0).is_empty());
     // Data-OOB of users: one bag per model fit, every value a percentile rank.
     let oob = run(
         PlanSource::Dataset(&data),

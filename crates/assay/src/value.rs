@@ -64,6 +64,9 @@ pub fn run(args: ValueArgs, typed: &[String]) -> anyhow::Result<()> {
 
 /// The plan the flags ask for; flag combinations that cannot work are refused here.
 fn plan_of(args: &ValueArgs) -> anyhow::Result<ValuationPlan> {
+    if args.windows == 0 {
+        return Err(BadInput("--windows: expected at least 1".into()).into());
+    }
     let method = match args.method {
         MethodArg::Loo => Method::LeaveOneOut,
         MethodArg::Shapley => Method::ExactShapley,

@@ -195,3 +195,15 @@ fn value_refuses_flags_the_method_does_not_read() {
     )
     .expect_code(0);
 }
+
+#[test]
+fn zero_time_windows_are_refused_by_value_and_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = shop(tmp.path());
+    let shop = shop.to_str().unwrap();
+    let value = ["value", shop, "--players", "windows", "--windows", "0"];
+    assay(tmp.path(), &value).expect_refused(&["--windows", "at least 1"]);
+    let report = ["report", shop, "--windows", "0", "--out", "r.html"];
+    assay(tmp.path(), &report).expect_refused(&["--windows", "at least 1"]);
+    assert!(!tmp.path().join("r.html").exists());
+}
