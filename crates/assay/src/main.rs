@@ -117,6 +117,13 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
                 Some(assay_report::StudyError::Value(e)) if is_bad_value_input(e)
             )
             || matches!(
+                cause.downcast_ref::<assay_sim::SimError>(),
+                Some(
+                    assay_sim::SimError::InvalidConfig { .. }
+                        | assay_sim::SimError::InvalidOutput { .. }
+                )
+            )
+            || matches!(
                 cause.downcast_ref::<assay_fetch::FetchError>(),
                 Some(
                     assay_fetch::FetchError::UnknownDataset(_)
@@ -177,4 +184,48 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
         };
         io_kind == Some(std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_parameters_and_outputs_are_bad_input_and_failures_are_not() {
+        use assay_recommend::RecommendError;
+        use assay_sim::SimError;
+        use assay_value::ValueError;
+        let param = || RecommendError::Param {
+            name: "lr",
+            value: "-1".into(),
+            reason: "must be a positive number",
+        };
+        let bad = [
+            anyhow::Error::new(param()).context("fitting bpr"),
+            anyhow::Error::new(ValueError::Recommend(param())).context("valuing"),
+            anyhow::Error::new(SimError::InvalidOutput {
+                path: "shop".into(),
+                reason: "the directory exists and is not empty".into(),
+            }),
+            anyhow::Error::new(SimError::InvalidConfig {
+                field: "typo_rate",
+                reason: "must be in [0, 1]".into(),
+            }),
+        ];
+        for err in &bad {
+            assert!(is_bad_input(err), "{err:#}");
+        }
+        let failures = [
+            anyhow::Error::new(ValueError::Recommend(RecommendError::LinearAlgebra(
+                "not positive definite".into(),
+            ))),
+            anyhow::Error::new(SimError::Io {
+                path: "shop/events.csv".into(),
+                source: std::io::Error::other("disk full"),
+            }),
+        ];
+        for err in &failures {
+            assert!(!is_bad_input(err), "{err:#}");
+        }
+    }
 }

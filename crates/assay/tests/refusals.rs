@@ -2,6 +2,7 @@
 //! with exit 0 is an error with exit 2, and files that assay did not write are never deleted
 //! or replaced.
 
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -206,4 +207,21 @@ fn zero_time_windows_are_refused_by_value_and_report() {
     let report = ["report", shop, "--windows", "0", "--out", "r.html"];
     assay(tmp.path(), &report).expect_refused(&["--windows", "at least 1"]);
     assert!(!tmp.path().join("r.html").exists());
+}
+
+#[test]
+fn simulate_into_a_folder_of_other_files_is_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mine = tmp.path().join("mine");
+    fs::create_dir(&mine).unwrap();
+    fs::write(mine.join("notes.txt"), "keep me").unwrap();
+    let run = assay(
+        tmp.path(),
+        &["simulate", "--out", "mine", "--events", "100"],
+    );
+    run.expect_refused(&["mine", "not empty"]);
+    assert_eq!(
+        fs::read_to_string(mine.join("notes.txt")).unwrap(),
+        "keep me"
+    );
 }
