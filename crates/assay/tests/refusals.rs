@@ -225,3 +225,17 @@ fn simulate_into_a_folder_of_other_files_is_bad_input() {
         "keep me"
     );
 }
+
+#[test]
+fn a_nul_byte_in_a_recbole_id_is_refused_with_its_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rb");
+    fs::create_dir(&dir).unwrap();
+    fs::write(
+        dir.join("rb.inter"),
+        b"user_id:token\titem_id:token\n1\t2\n1\ta\0b\n",
+    )
+    .unwrap();
+    let run = assay(tmp.path(), &["data", "stats", dir.to_str().unwrap()]);
+    run.expect_refused(&["rb.inter:3", "'item_id'", "control characters"]);
+}
