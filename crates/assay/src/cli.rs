@@ -251,7 +251,8 @@ pub struct SimulateArgs {
 
 #[derive(Debug, Args)]
 pub struct QuickstartArgs {
-    /// Directory for the outputs.
+    /// Directory for the outputs. A simulated shop written there by an earlier run
+    /// (`<out>/shop`) is replaced; a `shop` folder holding anything else is refused.
     #[arg(long, default_value = "assay-quickstart")]
     pub out: PathBuf,
 }
