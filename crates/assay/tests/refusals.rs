@@ -239,3 +239,30 @@ fn a_nul_byte_in_a_recbole_id_is_refused_with_its_place() {
     let run = assay(tmp.path(), &["data", "stats", dir.to_str().unwrap()]);
     run.expect_refused(&["rb.inter:3", "'item_id'", "control characters"]);
 }
+
+#[test]
+fn index_refuses_a_lexical_folder_it_did_not_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = shop(tmp.path());
+    let lexical = tmp.path().join("idx").join("lexical");
+    fs::create_dir_all(&lexical).unwrap();
+    fs::write(lexical.join("meta.json"), "{}").unwrap();
+    fs::write(lexical.join("notes.txt"), "keep me").unwrap();
+    let index = [
+        "index",
+        shop.to_str().unwrap(),
+        "--encoder",
+        "hash",
+        "--index",
+        "idx",
+    ];
+    assay(tmp.path(), &index).expect_refused(&["lexical", "not a search index"]);
+    assert_eq!(
+        fs::read_to_string(lexical.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+    // Once the folder is gone, the index is built, and rebuilt over itself.
+    fs::remove_dir_all(&lexical).unwrap();
+    assay(tmp.path(), &index).expect_code(0);
+    assay(tmp.path(), &index).expect_code(0);
+}
