@@ -59,17 +59,18 @@ pub fn write_atomically(
 }
 
 /// Builds directory `dest` all at once: `fill` writes into a uniquely named staging directory
-/// next to `dest` (`<name>.tmp-XXXXXX`); when it succeeds, every file in it is synced and it is
-/// renamed to `dest`, replacing whatever `dest` held. When `fill` fails the staging directory is
-/// removed and `dest` is untouched. `io_error` attaches a path to an IO failure in the caller's
-/// error type.
+/// next to `dest` (`.<name>.assay-tmp-XXXXXX`); when it succeeds, every file in it is synced
+/// and it is renamed to `dest`, replacing whatever `dest` held. When `fill` fails the staging
+/// directory is removed and `dest` is untouched. `io_error` attaches a path to an IO failure in
+/// the caller's error type. Whether `dest` may be replaced is the caller's decision.
 ///
-/// A staging directory left by a crashed run (`<name>.tmp` or `<name>.tmp-*`) is removed first,
-/// so two writers of the same `dest` at the same time are not supported: the later one removes
-/// the earlier one's staging directory, whose rename then fails with an error. An existing
-/// `dest` is moved aside before the rename and deleted after it, so for that instant `dest` is
-/// missing. On Unix the new directory keeps the permission bits of the one it replaces (0755
-/// when there is none).
+/// A staging directory left by a crashed run (a directory named `.<name>.assay-tmp-*`, a name
+/// only this function makes) is removed first; other names, such as a user's `<name>.tmp`, are
+/// never touched. So two writers of the same `dest` at the same time are not supported: the
+/// later one removes the earlier one's staging directory, whose rename then fails with an
+/// error. An existing `dest` is moved aside before the rename and deleted after it, so for
+/// that instant `dest` is missing. On Unix the new directory keeps the permission bits of the
+/// one it replaces (0755 when there is none).
 pub fn replace_dir_atomically<T, E>(
     dest: &Path,
     fill: impl FnOnce(&Path) -> Result<T, E>,
@@ -88,7 +89,7 @@ pub fn replace_dir_atomically<T, E>(
     fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
     remove_stale_staging(parent, name).map_err(|e| io_error(parent, e))?;
     let staging = tempfile::Builder::new()
-        .prefix(&format!("{name}.tmp-"))
+        .prefix(&staging_prefix(name))
         .tempdir_in(parent)
         .map_err(|e| io_error(parent, e))?;
     #[cfg(unix)]
@@ -133,10 +134,15 @@ fn swap_into_place(staging: &Path, dest: &Path, parent: &Path, name: &str) -> io
     fs::remove_dir_all(&aside)
 }
 
+/// The start of the name of every staging directory for `name`: hidden, and in a namespace of
+/// assay's own, so that no user file is ever taken for one.
+fn staging_prefix(name: &str) -> String {
+    format!(".{name}.assay-tmp-")
+}
+
 /// Removes the staging directories of earlier, crashed runs for `name` in `parent`.
 fn remove_stale_staging(parent: &Path, name: &str) -> io::Result<()> {
-    let exact = format!("{name}.tmp");
-    let prefix = format!("{name}.tmp-");
+    let prefix = staging_prefix(name);
     let entries = match fs::read_dir(parent) {
         Ok(entries) => entries,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -148,7 +154,7 @@ fn remove_stale_staging(parent: &Path, name: &str) -> io::Result<()> {
         let Some(file_name) = file_name.to_str() else {
             continue;
         };
-        if (file_name == exact || file_name.starts_with(&prefix)) && entry.file_type()?.is_dir() {
+        if file_name.starts_with(&prefix) && entry.file_type()?.is_dir() {
             fs::remove_dir_all(entry.path())?;
         }
     }
@@ -303,14 +309,22 @@ mod tests {
         assert_eq!(names(&dest)?, ["a.txt"]);
         assert_eq!(names(root.path())?, ["pack"]);
 
-        // A crashed run's staging directory is removed; the old contents are replaced.
-        fs::create_dir(root.path().join("pack.tmp-stale"))?;
-        fs::create_dir(root.path().join("pack.tmp"))?;
+        // A crashed run's staging directory is removed; a user's folders with names like
+        // `pack.tmp` are not assay's to remove; the old contents are replaced.
+        fs::create_dir(root.path().join(".pack.assay-tmp-stale"))?;
+        fs::write(root.path().join(".pack.assay-tmp-stale/half.txt"), "half")?;
+        for theirs in ["pack.tmp", "pack.tmp-old", ".pack.tmp-x"] {
+            fs::create_dir(root.path().join(theirs))?;
+            fs::write(root.path().join(theirs).join("notes.txt"), "keep me")?;
+        }
         let value =
             replace_dir_atomically(&dest, |dir| fs::write(dir.join("c.txt"), "3"), io_error);
         assert!(value.is_ok());
         assert_eq!(names(&dest)?, ["c.txt"]);
-        assert_eq!(names(root.path())?, ["pack"]);
+        assert_eq!(
+            names(root.path())?,
+            [".pack.tmp-x", "pack", "pack.tmp", "pack.tmp-old"]
+        );
         Ok(())
     }
 

@@ -139,8 +139,9 @@
 //!   `truth/bad_events.csv` (`row,label`: 1-based data-row number in `events.csv`, one line per
 //!   label, labels `bot|duplicate|flipped_rating|noisy_click|noisy_item`).
 //!
-//! Everything is written into a uniquely named sibling `out_dir.tmp-XXXXXX` and renamed to
-//! `out_dir` at the end, so a failed or interrupted run never leaves a readable partial dataset.
+//! Everything is written into a uniquely named hidden sibling `.out_dir.assay-tmp-XXXXXX` and
+//! renamed to `out_dir` at the end, so a failed or interrupted run never leaves a readable
+//! partial dataset.
 
 #![warn(missing_docs)]
 
@@ -270,8 +271,8 @@ unknown_refs = "fail"
 /// for the model and the files).
 ///
 /// `out_dir` must not exist or be an empty directory; its parent must exist. The shop is
-/// written to a sibling `out_dir.tmp-XXXXXX` (a crashed run's is removed first) and renamed to
-/// `out_dir` only when complete, so on error `out_dir` is left as it was.
+/// written to a hidden sibling `.out_dir.assay-tmp-XXXXXX` (a crashed run's is removed first)
+/// and renamed to `out_dir` only when complete, so on error `out_dir` is left as it was.
 pub fn simulate(config: &SimConfig, out_dir: &Path) -> Result<SimSummary, SimError> {
     config.validate()?;
     output::write_atomically(out_dir, |dir| write_shop(config, dir))

@@ -585,19 +585,28 @@ fn output_is_all_or_nothing() {
     ));
     assert!(!target.exists());
 
-    // A stale staging directory from a crashed run is replaced; an empty target is filled.
-    let stale = temp.path().join("shop.tmp");
+    // A stale staging directory from a crashed run is removed, a user's `shop.tmp` is not; an
+    // empty target is filled.
+    let stale = temp.path().join(".shop.assay-tmp-crashed");
     fs::create_dir(&stale).unwrap();
     fs::write(stale.join("events.csv"), "half a row").unwrap();
+    let theirs = temp.path().join("shop.tmp");
+    fs::create_dir(&theirs).unwrap();
+    fs::write(theirs.join("events.csv"), "my own rows").unwrap();
     fs::create_dir(&target).unwrap();
     simulate(&config, &target).unwrap();
     assert!(!stale.exists());
+    assert_eq!(
+        fs::read_to_string(theirs.join("events.csv")).unwrap(),
+        "my own rows"
+    );
     assert!(target.join("truth/summary.json").exists());
-    let entries: Vec<String> = fs::read_dir(temp.path())
+    let mut entries: Vec<String> = fs::read_dir(temp.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(entries.len(), 2, "{entries:?}");
+    entries.sort();
+    assert_eq!(entries, ["occupied", "shop", "shop.tmp"]);
 }
 
 #[test]
