@@ -6,12 +6,27 @@ use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-/// Unix mode of a new file: what an ordinary create gives under the common umask 022.
-#[cfg(unix)]
-const NEW_FILE_MODE: u32 = 0o644;
-/// Unix mode of a new directory, likewise.
-#[cfg(unix)]
-const NEW_DIR_MODE: u32 = 0o755;
+/// Unix mode asked for a new file; the umask then takes its bits away, as for any ordinary
+/// create (0644 under the common umask 022, 0600 under 077).
+const NEW_FILE_MODE: u32 = 0o666;
+/// Unix mode asked for a new directory, likewise (0755 under umask 022).
+const NEW_DIR_MODE: u32 = 0o777;
+
+/// A builder of temporary files or directories created with `mode`, less the umask.
+fn temp_builder<'a>(mode: u32) -> tempfile::Builder<'a, 'a> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut builder = tempfile::Builder::new();
+        builder.permissions(fs::Permissions::from_mode(mode));
+        builder
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = mode;
+        tempfile::Builder::new()
+    }
+}
 
 /// Writes `path` all at once: `f` writes into a uniquely named temporary file in the same
 /// directory, which is flushed, synced and renamed over `path` only when `f` succeeds; then the
@@ -20,8 +35,7 @@ const NEW_DIR_MODE: u32 = 0o755;
 /// Readers therefore see the old file or the whole new one, never a half-written one, and a
 /// failed write leaves the old file untouched (the temporary file is removed). The rename is
 /// atomic because the temporary file is on the same file system. On Unix a replaced file keeps
-/// its permission bits; a new file gets mode 0644, like a file created the ordinary way under
-/// the common umask.
+/// its permission bits; a new file gets what an ordinary create gives, 0666 less the umask.
 ///
 /// ```
 /// use std::io::Write;
@@ -37,7 +51,7 @@ pub fn write_atomically(
     f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
     let dir = parent_of(path);
-    let mut temp = tempfile::Builder::new()
+    let mut temp = temp_builder(NEW_FILE_MODE)
         .prefix(".assay-")
         .suffix(".tmp")
         .tempfile_in(dir)?;
@@ -47,9 +61,8 @@ pub fn write_atomically(
         writer.flush()?;
     }
     #[cfg(unix)]
-    {
+    if let Some(mode) = existing_mode(path)? {
         use std::os::unix::fs::PermissionsExt;
-        let mode = existing_mode(path)?.unwrap_or(NEW_FILE_MODE);
         temp.as_file()
             .set_permissions(fs::Permissions::from_mode(mode))?;
     }
@@ -70,7 +83,7 @@ pub fn write_atomically(
 /// later one removes the earlier one's staging directory, whose rename then fails with an
 /// error. An existing `dest` is moved aside before the rename and deleted after it, so for
 /// that instant `dest` is missing. On Unix the new directory keeps the permission bits of the
-/// one it replaces (0755 when there is none).
+/// one it replaces; a new one gets 0777 less the umask, as an ordinary `mkdir` does.
 pub fn replace_dir_atomically<T, E>(
     dest: &Path,
     fill: impl FnOnce(&Path) -> Result<T, E>,
@@ -88,16 +101,13 @@ pub fn replace_dir_atomically<T, E>(
     };
     fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
     remove_stale_staging(parent, name).map_err(|e| io_error(parent, e))?;
-    let staging = tempfile::Builder::new()
+    let staging = temp_builder(NEW_DIR_MODE)
         .prefix(&staging_prefix(name))
         .tempdir_in(parent)
         .map_err(|e| io_error(parent, e))?;
     #[cfg(unix)]
-    {
+    if let Some(mode) = existing_mode(dest).map_err(|e| io_error(dest, e))? {
         use std::os::unix::fs::PermissionsExt;
-        let mode = existing_mode(dest)
-            .map_err(|e| io_error(dest, e))?
-            .unwrap_or(NEW_DIR_MODE);
         fs::set_permissions(staging.path(), fs::Permissions::from_mode(mode))
             .map_err(|e| io_error(staging.path(), e))?;
     }
@@ -239,15 +249,18 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_replaced_file_keeps_its_mode_and_a_new_one_gets_0644() -> io::Result<()> {
+    fn a_replaced_file_keeps_its_mode_and_a_new_one_gets_an_ordinary_files() -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let mode = |path: &Path| -> io::Result<u32> {
             Ok(fs::metadata(path)?.permissions().mode() & 0o7777)
         };
         let dir = tempfile::tempdir()?;
+        // What a plain create gives under this process's umask.
+        let plain = dir.path().join("plain.txt");
+        fs::write(&plain, "plain")?;
         let fresh = dir.path().join("fresh.txt");
         write_atomically(&fresh, |w| w.write_all(b"new"))?;
-        assert_eq!(mode(&fresh)?, 0o644);
+        assert_eq!(mode(&fresh)?, mode(&plain)?);
 
         let secret = dir.path().join("secret.txt");
         fs::write(&secret, "old")?;
@@ -334,9 +347,14 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let root = tempfile::tempdir()?;
         let io_error = |_: &Path, e: io::Error| e;
+        let plain = root.path().join("plain");
+        fs::create_dir(&plain)?;
         let fresh = root.path().join("fresh");
         replace_dir_atomically(&fresh, |_| Ok(()), io_error)?;
-        assert_eq!(fs::metadata(&fresh)?.permissions().mode() & 0o7777, 0o755);
+        assert_eq!(
+            fs::metadata(&fresh)?.permissions().mode() & 0o7777,
+            fs::metadata(&plain)?.permissions().mode() & 0o7777
+        );
         let private = root.path().join("private");
         fs::create_dir(&private)?;
         fs::set_permissions(&private, fs::Permissions::from_mode(0o700))?;

@@ -266,3 +266,51 @@ fn index_refuses_a_lexical_folder_it_did_not_write() {
     assay(tmp.path(), &index).expect_code(0);
     assay(tmp.path(), &index).expect_code(0);
 }
+
+/// Runs the binary under umask 077, through `sh`.
+#[cfg(unix)]
+fn assay_private(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg("umask 077 && exec \"$@\"")
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_assay"))
+        .args(args)
+        .current_dir(dir)
+        .env("ASSAY_HOME", dir.join("home"))
+        .env("ASSAY_SHARED_DATA", dir.join("no-shared-data"))
+        .output()
+        .expect("sh runs the assay binary");
+    Run {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        output,
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn written_files_follow_the_umask_and_replaced_files_keep_their_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o7777;
+    let tmp = tempfile::tempdir().unwrap();
+    // Under umask 077 nothing new is readable by others: files 0600, folders 0700.
+    assay_private(
+        tmp.path(),
+        &["simulate", "--out", "shop", "--events", "500"],
+    )
+    .expect_code(0);
+    let shop = tmp.path().join("shop");
+    assert_eq!(mode(&shop), 0o700);
+    assert_eq!(mode(&shop.join("events.csv")), 0o600);
+    let split = ["data", "split", "shop", "--out", "parts"];
+    assay_private(tmp.path(), &split).expect_code(0);
+    assert_eq!(mode(&tmp.path().join("parts/train.csv")), 0o600);
+    // A file the user made private stays private when rewritten under any umask, and a
+    // shared one stays shared.
+    let train = tmp.path().join("parts/train.csv");
+    let test = tmp.path().join("parts/test.csv");
+    fs::set_permissions(&test, fs::Permissions::from_mode(0o640)).unwrap();
+    assay(tmp.path(), &split).expect_code(0);
+    assert_eq!(mode(&train), 0o600);
+    assert_eq!(mode(&test), 0o640);
+}
