@@ -81,9 +81,12 @@ pub fn write_atomically(
 /// only this function makes) is removed first; other names, such as a user's `<name>.tmp`, are
 /// never touched. So two writers of the same `dest` at the same time are not supported: the
 /// later one removes the earlier one's staging directory, whose rename then fails with an
-/// error. An existing `dest` is moved aside before the rename and deleted after it, so for
-/// that instant `dest` is missing. On Unix the new directory keeps the permission bits of the
-/// one it replaces; a new one gets 0777 less the umask, as an ordinary `mkdir` does.
+/// error. On Linux an existing `dest` is exchanged with the staging directory in one atomic
+/// step (`renameat2` with `RENAME_EXCHANGE`) and then deleted, so `dest` is never missing;
+/// where the file system cannot exchange (and on other systems) it is moved aside before the
+/// rename and deleted after it, so for that instant `dest` is missing. On Unix the new
+/// directory keeps the permission bits of the one it replaces; a new one gets 0777 less the
+/// umask, as an ordinary `mkdir` does.
 pub fn replace_dir_atomically<T, E>(
     dest: &Path,
     fill: impl FnOnce(&Path) -> Result<T, E>,
@@ -125,10 +128,17 @@ pub fn replace_dir_atomically<T, E>(
     Ok(value)
 }
 
-/// Renames `staging` to `dest`, moving an existing `dest` aside first and deleting it after.
+/// Renames `staging` to `dest`; an existing `dest` is exchanged with it where the system can,
+/// else moved aside first, and deleted after.
 fn swap_into_place(staging: &Path, dest: &Path, parent: &Path, name: &str) -> io::Result<()> {
     if fs::symlink_metadata(dest).is_err() {
         return fs::rename(staging, dest);
+    }
+    if exchange(staging, dest)? {
+        // `staging` now names the old `dest`: the new one is in place whatever happens next,
+        // and a staging folder this fails to remove is a crashed run's to the next write.
+        let _ = fs::remove_dir_all(staging);
+        return Ok(());
     }
     // An empty directory reserves a unique name; renaming a directory onto an empty one
     // replaces it.
@@ -148,6 +158,42 @@ fn swap_into_place(staging: &Path, dest: &Path, parent: &Path, name: &str) -> io
 /// assay's own, so that no user file is ever taken for one.
 fn staging_prefix(name: &str) -> String {
     format!(".{name}.assay-tmp-")
+}
+
+/// Exchanges `a` and `b` atomically; `false` when this system or file system cannot, and
+/// nothing was done.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<bool> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |path: &Path| {
+        CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path holds a NUL byte"))
+    };
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: both pointers are valid NUL-terminated strings that outlive the call.
+    let status = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if status == 0 {
+        return Ok(true);
+    }
+    let error = io::Error::last_os_error();
+    match error.raw_os_error() {
+        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP) => Ok(false),
+        _ => Err(error),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> io::Result<bool> {
+    Ok(false)
 }
 
 /// Removes the staging directories of earlier, crashed runs for `name` in `parent`.

@@ -133,12 +133,15 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
     })
 }
 
-/// A model spec or a hyper-parameter out of range, found when parsing or when fitting.
+/// A model spec or a hyper-parameter out of range (found when parsing or when fitting), or a
+/// folder to save a model as that holds other files.
 fn is_bad_model_input(err: &assay_recommend::RecommendError) -> bool {
     use assay_recommend::RecommendError;
     matches!(
         err,
-        RecommendError::Param { .. } | RecommendError::Spec { .. }
+        RecommendError::Param { .. }
+            | RecommendError::Spec { .. }
+            | RecommendError::NotAModelDir { .. }
     )
 }
 

@@ -314,3 +314,27 @@ fn written_files_follow_the_umask_and_replaced_files_keep_their_mode() {
     assert_eq!(mode(&train), 0o600);
     assert_eq!(mode(&test), 0o640);
 }
+
+#[test]
+fn train_replaces_a_saved_model_whole_and_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = shop(tmp.path());
+    let shop = shop.to_str().unwrap();
+    let train = |model: &str, out: &str| {
+        assay(tmp.path(), &["train", shop, "--model", model, "--out", out])
+    };
+    train("hybrid:pop+itemknn", "model").expect_code(0);
+    train("ease", "model").expect_code(0);
+    let model = tmp.path().join("model");
+    let mut names: Vec<String> = fs::read_dir(&model)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["ids.json", "meta.json", "tensors.safetensors"]);
+    let theirs = tmp.path().join("theirs");
+    fs::create_dir(&theirs).unwrap();
+    fs::write(theirs.join("notes.txt"), "keep me").unwrap();
+    train("pop", "theirs").expect_refused(&["theirs", "not a saved model"]);
+    assert_eq!(fs::read_dir(&theirs).unwrap().count(), 1);
+}

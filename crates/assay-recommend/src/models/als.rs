@@ -289,7 +289,7 @@ impl Recommender for AlsModel {
         self.factors.score_user(user, scores);
     }
 
-    fn save(&self, dir: &Path) -> Result<()> {
+    fn write_files(&self, dir: &Path) -> Result<()> {
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);
         self.factors.save(&self.history, &mut tensors);

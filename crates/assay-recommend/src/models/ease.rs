@@ -343,7 +343,7 @@ impl Recommender for EaseModel {
         Ok(())
     }
 
-    fn save(&self, dir: &Path) -> Result<()> {
+    fn write_files(&self, dir: &Path) -> Result<()> {
         let n = self.history.n_items();
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);

@@ -274,9 +274,9 @@ impl Recommender for HybridModel {
         }
     }
 
-    fn save(&self, dir: &Path) -> Result<()> {
+    fn write_files(&self, dir: &Path) -> Result<()> {
         for (k, (part, _)) in self.parts.iter().enumerate() {
-            part.save(&dir.join(format!("part{k}")))?;
+            part.write_files(&dir.join(format!("part{k}")))?;
         }
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);

@@ -179,7 +179,7 @@ impl Recommender for Rp3BetaModel {
         Ok(())
     }
 
-    fn save(&self, dir: &Path) -> Result<()> {
+    fn write_files(&self, dir: &Path) -> Result<()> {
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);
         self.weights.save(&mut tensors, "w.weights");
