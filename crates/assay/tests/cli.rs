@@ -305,7 +305,7 @@ fn ope_on_obd_matches_open_bandit_pipeline() {
     let run = assay_with_shared(tmp.path(), &shared, &args);
     let json: serde_json::Value = serde_json::from_str(&run.expect_code(0).stdout()).unwrap();
     assert_eq!(json["ground_truth"], 0.0042);
-    // OBP 0.4.1's IPW and SNIPW on the same logs with its own BTS distribution (issue 6).
+    // OBP 0.4.1's IPW and SNIPW on the same logs with its own BTS distribution.
     for (row, reference) in [(0, 0.004553), (1, 0.004776)] {
         let value = json["estimates"][row]["value"].as_f64().unwrap();
         assert!(
