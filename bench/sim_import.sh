@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark of issue 2: simulate N events, then import them (with statistics), each timed with
-# /usr/bin/time -v for wall time, CPU time and peak RSS. Usage: bench/sim_import.sh [N]
+# Simulator and importer throughput: simulate N events, then import them (with statistics), each
+# timed with /usr/bin/time -v for wall time, CPU time and peak RSS. Usage: bench/sim_import.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000000}

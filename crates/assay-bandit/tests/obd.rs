@@ -164,7 +164,7 @@ fn own_bts_distribution_is_within_two_percent() {
         &config(1),
     )
     .unwrap();
-    // The reference numbers (OBP 0.4.1).
+    // OBP 0.4.1's IPW and SNIPW on the same logs with its own BTS distribution.
     for (estimate, expected) in estimates.iter().zip([0.004553, 0.004776]) {
         assert!(
             rel(estimate.value, expected) < 0.02,

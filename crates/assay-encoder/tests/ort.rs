@@ -59,7 +59,7 @@ fn int8_onnx_matches_sentence_transformers() {
         );
         eprintln!("int8 ONNX vs sentence-transformers fp32: {c:.7} for {text:.40?}");
         // int8 weights: 0.9963 measured on the empty text (only [CLS] [SEP]) and 0.9989 on the
-        // 256-token repeated text; the 0.999 holds for the short real texts only.
+        // 256-token repeated text; a 0.999 bar holds for the short real texts only.
         let bar = if text.is_empty() { 0.995 } else { 0.998 };
         assert!(c >= bar, "{text:?}: cosine {c} < {bar}");
         if !text.is_empty() {

@@ -6,12 +6,27 @@ use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-/// Unix mode of a new file: what an ordinary create gives under the common umask 022.
-#[cfg(unix)]
-const NEW_FILE_MODE: u32 = 0o644;
-/// Unix mode of a new directory, likewise.
-#[cfg(unix)]
-const NEW_DIR_MODE: u32 = 0o755;
+/// Unix mode asked for a new file; the umask then takes its bits away, as for any ordinary
+/// create (0644 under the common umask 022, 0600 under 077).
+const NEW_FILE_MODE: u32 = 0o666;
+/// Unix mode asked for a new directory, likewise (0755 under umask 022).
+const NEW_DIR_MODE: u32 = 0o777;
+
+/// A builder of temporary files or directories created with `mode`, less the umask.
+fn temp_builder<'a>(mode: u32) -> tempfile::Builder<'a, 'a> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut builder = tempfile::Builder::new();
+        builder.permissions(fs::Permissions::from_mode(mode));
+        builder
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = mode;
+        tempfile::Builder::new()
+    }
+}
 
 /// Writes `path` all at once: `f` writes into a uniquely named temporary file in the same
 /// directory, which is flushed, synced and renamed over `path` only when `f` succeeds; then the
@@ -20,8 +35,7 @@ const NEW_DIR_MODE: u32 = 0o755;
 /// Readers therefore see the old file or the whole new one, never a half-written one, and a
 /// failed write leaves the old file untouched (the temporary file is removed). The rename is
 /// atomic because the temporary file is on the same file system. On Unix a replaced file keeps
-/// its permission bits; a new file gets mode 0644, like a file created the ordinary way under
-/// the common umask.
+/// its permission bits; a new file gets what an ordinary create gives, 0666 less the umask.
 ///
 /// ```
 /// use std::io::Write;
@@ -37,7 +51,7 @@ pub fn write_atomically(
     f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
     let dir = parent_of(path);
-    let mut temp = tempfile::Builder::new()
+    let mut temp = temp_builder(NEW_FILE_MODE)
         .prefix(".assay-")
         .suffix(".tmp")
         .tempfile_in(dir)?;
@@ -47,9 +61,8 @@ pub fn write_atomically(
         writer.flush()?;
     }
     #[cfg(unix)]
-    {
+    if let Some(mode) = existing_mode(path)? {
         use std::os::unix::fs::PermissionsExt;
-        let mode = existing_mode(path)?.unwrap_or(NEW_FILE_MODE);
         temp.as_file()
             .set_permissions(fs::Permissions::from_mode(mode))?;
     }
@@ -59,17 +72,21 @@ pub fn write_atomically(
 }
 
 /// Builds directory `dest` all at once: `fill` writes into a uniquely named staging directory
-/// next to `dest` (`<name>.tmp-XXXXXX`); when it succeeds, every file in it is synced and it is
-/// renamed to `dest`, replacing whatever `dest` held. When `fill` fails the staging directory is
-/// removed and `dest` is untouched. `io_error` attaches a path to an IO failure in the caller's
-/// error type.
+/// next to `dest` (`.<name>.assay-tmp-XXXXXX`); when it succeeds, every file in it is synced
+/// and it is renamed to `dest`, replacing whatever `dest` held. When `fill` fails the staging
+/// directory is removed and `dest` is untouched. `io_error` attaches a path to an IO failure in
+/// the caller's error type. Whether `dest` may be replaced is the caller's decision.
 ///
-/// A staging directory left by a crashed run (`<name>.tmp` or `<name>.tmp-*`) is removed first,
-/// so two writers of the same `dest` at the same time are not supported: the later one removes
-/// the earlier one's staging directory, whose rename then fails with an error. An existing
-/// `dest` is moved aside before the rename and deleted after it, so for that instant `dest` is
-/// missing. On Unix the new directory keeps the permission bits of the one it replaces (0755
-/// when there is none).
+/// A staging directory left by a crashed run (a directory named `.<name>.assay-tmp-*`, a name
+/// only this function makes) is removed first; other names, such as a user's `<name>.tmp`, are
+/// never touched. So two writers of the same `dest` at the same time are not supported: the
+/// later one removes the earlier one's staging directory, whose rename then fails with an
+/// error. On Linux an existing `dest` is exchanged with the staging directory in one atomic
+/// step (`renameat2` with `RENAME_EXCHANGE`) and then deleted, so `dest` is never missing;
+/// where the file system cannot exchange (and on other systems) it is moved aside before the
+/// rename and deleted after it, so for that instant `dest` is missing. On Unix the new
+/// directory keeps the permission bits of the one it replaces; a new one gets 0777 less the
+/// umask, as an ordinary `mkdir` does.
 pub fn replace_dir_atomically<T, E>(
     dest: &Path,
     fill: impl FnOnce(&Path) -> Result<T, E>,
@@ -87,16 +104,13 @@ pub fn replace_dir_atomically<T, E>(
     };
     fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
     remove_stale_staging(parent, name).map_err(|e| io_error(parent, e))?;
-    let staging = tempfile::Builder::new()
-        .prefix(&format!("{name}.tmp-"))
+    let staging = temp_builder(NEW_DIR_MODE)
+        .prefix(&staging_prefix(name))
         .tempdir_in(parent)
         .map_err(|e| io_error(parent, e))?;
     #[cfg(unix)]
-    {
+    if let Some(mode) = existing_mode(dest).map_err(|e| io_error(dest, e))? {
         use std::os::unix::fs::PermissionsExt;
-        let mode = existing_mode(dest)
-            .map_err(|e| io_error(dest, e))?
-            .unwrap_or(NEW_DIR_MODE);
         fs::set_permissions(staging.path(), fs::Permissions::from_mode(mode))
             .map_err(|e| io_error(staging.path(), e))?;
     }
@@ -114,10 +128,17 @@ pub fn replace_dir_atomically<T, E>(
     Ok(value)
 }
 
-/// Renames `staging` to `dest`, moving an existing `dest` aside first and deleting it after.
+/// Renames `staging` to `dest`; an existing `dest` is exchanged with it where the system can,
+/// else moved aside first, and deleted after.
 fn swap_into_place(staging: &Path, dest: &Path, parent: &Path, name: &str) -> io::Result<()> {
     if fs::symlink_metadata(dest).is_err() {
         return fs::rename(staging, dest);
+    }
+    if exchange(staging, dest)? {
+        // `staging` now names the old `dest`: the new one is in place whatever happens next,
+        // and a staging folder this fails to remove is a crashed run's to the next write.
+        let _ = fs::remove_dir_all(staging);
+        return Ok(());
     }
     // An empty directory reserves a unique name; renaming a directory onto an empty one
     // replaces it.
@@ -133,10 +154,51 @@ fn swap_into_place(staging: &Path, dest: &Path, parent: &Path, name: &str) -> io
     fs::remove_dir_all(&aside)
 }
 
+/// The start of the name of every staging directory for `name`: hidden, and in a namespace of
+/// assay's own, so that no user file is ever taken for one.
+fn staging_prefix(name: &str) -> String {
+    format!(".{name}.assay-tmp-")
+}
+
+/// Exchanges `a` and `b` atomically; `false` when this system or file system cannot, and
+/// nothing was done.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<bool> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |path: &Path| {
+        CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path holds a NUL byte"))
+    };
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: both pointers are valid NUL-terminated strings that outlive the call.
+    let status = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if status == 0 {
+        return Ok(true);
+    }
+    let error = io::Error::last_os_error();
+    match error.raw_os_error() {
+        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP) => Ok(false),
+        _ => Err(error),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> io::Result<bool> {
+    Ok(false)
+}
+
 /// Removes the staging directories of earlier, crashed runs for `name` in `parent`.
 fn remove_stale_staging(parent: &Path, name: &str) -> io::Result<()> {
-    let exact = format!("{name}.tmp");
-    let prefix = format!("{name}.tmp-");
+    let prefix = staging_prefix(name);
     let entries = match fs::read_dir(parent) {
         Ok(entries) => entries,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -148,7 +210,7 @@ fn remove_stale_staging(parent: &Path, name: &str) -> io::Result<()> {
         let Some(file_name) = file_name.to_str() else {
             continue;
         };
-        if (file_name == exact || file_name.starts_with(&prefix)) && entry.file_type()?.is_dir() {
+        if file_name.starts_with(&prefix) && entry.file_type()?.is_dir() {
             fs::remove_dir_all(entry.path())?;
         }
     }
@@ -233,15 +295,18 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_replaced_file_keeps_its_mode_and_a_new_one_gets_0644() -> io::Result<()> {
+    fn a_replaced_file_keeps_its_mode_and_a_new_one_gets_an_ordinary_files() -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let mode = |path: &Path| -> io::Result<u32> {
             Ok(fs::metadata(path)?.permissions().mode() & 0o7777)
         };
         let dir = tempfile::tempdir()?;
+        // What a plain create gives under this process's umask.
+        let plain = dir.path().join("plain.txt");
+        fs::write(&plain, "plain")?;
         let fresh = dir.path().join("fresh.txt");
         write_atomically(&fresh, |w| w.write_all(b"new"))?;
-        assert_eq!(mode(&fresh)?, 0o644);
+        assert_eq!(mode(&fresh)?, mode(&plain)?);
 
         let secret = dir.path().join("secret.txt");
         fs::write(&secret, "old")?;
@@ -303,14 +368,22 @@ mod tests {
         assert_eq!(names(&dest)?, ["a.txt"]);
         assert_eq!(names(root.path())?, ["pack"]);
 
-        // A crashed run's staging directory is removed; the old contents are replaced.
-        fs::create_dir(root.path().join("pack.tmp-stale"))?;
-        fs::create_dir(root.path().join("pack.tmp"))?;
+        // A crashed run's staging directory is removed; a user's folders with names like
+        // `pack.tmp` are not assay's to remove; the old contents are replaced.
+        fs::create_dir(root.path().join(".pack.assay-tmp-stale"))?;
+        fs::write(root.path().join(".pack.assay-tmp-stale/half.txt"), "half")?;
+        for theirs in ["pack.tmp", "pack.tmp-old", ".pack.tmp-x"] {
+            fs::create_dir(root.path().join(theirs))?;
+            fs::write(root.path().join(theirs).join("notes.txt"), "keep me")?;
+        }
         let value =
             replace_dir_atomically(&dest, |dir| fs::write(dir.join("c.txt"), "3"), io_error);
         assert!(value.is_ok());
         assert_eq!(names(&dest)?, ["c.txt"]);
-        assert_eq!(names(root.path())?, ["pack"]);
+        assert_eq!(
+            names(root.path())?,
+            [".pack.tmp-x", "pack", "pack.tmp", "pack.tmp-old"]
+        );
         Ok(())
     }
 
@@ -320,9 +393,14 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let root = tempfile::tempdir()?;
         let io_error = |_: &Path, e: io::Error| e;
+        let plain = root.path().join("plain");
+        fs::create_dir(&plain)?;
         let fresh = root.path().join("fresh");
         replace_dir_atomically(&fresh, |_| Ok(()), io_error)?;
-        assert_eq!(fs::metadata(&fresh)?.permissions().mode() & 0o7777, 0o755);
+        assert_eq!(
+            fs::metadata(&fresh)?.permissions().mode() & 0o7777,
+            fs::metadata(&plain)?.permissions().mode() & 0o7777
+        );
         let private = root.path().join("private");
         fs::create_dir(&private)?;
         fs::set_permissions(&private, fs::Permissions::from_mode(0o700))?;

@@ -51,16 +51,27 @@ pub(crate) fn new_id<'t>(
     Ok(text)
 }
 
-/// The id in `column` of the current row; an empty cell is an error.
+/// The id in `column` of the current row; an empty cell, or one with a control character
+/// (a NUL byte, say: a damaged file, and an id other tools would cut short), is an error.
 pub(crate) fn required_id(table: &Table, column: usize, which: Ref) -> Result<&str, ImportError> {
     let text = table.get(column);
+    let article = if which == Ref::Item { "an" } else { "a" };
     if text.is_empty() {
-        let article = if which == Ref::Item { "an" } else { "a" };
         return Err(table.error(
             column,
             format!(
                 "expected {article} {} id, found an empty cell",
                 which.noun()
+            ),
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(table.error(
+            column,
+            format!(
+                "expected {article} {} id without control characters, found {}",
+                which.noun(),
+                parse::quoted(text)
             ),
         ));
     }

@@ -484,6 +484,28 @@ fn recbole_rules() {
         ],
         "shop.inter:2: field 'item_id': unknown item \"i9\": not in shop.item",
     );
+    // A NUL or any other control character in an id is a damaged file, not an id.
+    check(
+        &[(
+            "shop.inter",
+            b"user_id:token\titem_id:token\nu1\ti1\nu1\ta\0b\n",
+        )],
+        "shop.inter:3: field 'item_id': expected an item id without control characters, \
+         found \"a\\0b\"",
+    );
+    check(
+        &[("shop.inter", b"user_id:token\titem_id:token\n\x01u\ti1\n")],
+        "shop.inter:2: field 'user_id': expected a user id without control characters, \
+         found \"\\u{1}u\"",
+    );
+    check(
+        &[
+            ("shop.inter", b"user_id:token\titem_id:token\nu1\ti1\n"),
+            ("shop.item", b"item_id:token\ni1\ni\x002\n"),
+        ],
+        "shop.item:3: field 'item_id': expected an item id without control characters, \
+         found \"i\\02\"",
+    );
     check(
         &[("shop.inter", b"user_id:token,item_id:token\nu1,i1\n")],
         "shop.inter:1: the header is a single field containing commas: the file seems to be \

@@ -43,6 +43,15 @@ pub enum RecommendError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A folder to save a model as holds something other than a saved model, which saving
+    /// would delete.
+    #[error(
+        "{path}: holds files that are not a saved model; choose another folder or empty this one"
+    )]
+    NotAModelDir {
+        /// The folder.
+        path: PathBuf,
+    },
     /// A model file is not what this version writes.
     #[error("{path}: {reason}")]
     ModelFile {

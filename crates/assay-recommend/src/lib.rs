@@ -77,9 +77,17 @@ pub trait Recommender: Send + Sync {
         })
     }
 
-    /// Saves the model into directory `dir` (created if missing): `meta.json` plus
-    /// `tensors.safetensors`.
-    fn save(&self, dir: &Path) -> Result<()>;
+    /// Writes the model's files (`meta.json`, `tensors.safetensors`, and folders of its own
+    /// such as a hybrid's parts) into `dir`, a new directory that is created if missing. Call
+    /// [`Recommender::save`], which stages these files and moves them into place whole.
+    fn write_files(&self, dir: &Path) -> Result<()>;
+
+    /// Saves the model as directory `dir` with [`store::save`]: all of it or nothing, replacing
+    /// only a model folder (or an empty one); a folder holding anything else is refused with
+    /// [`RecommendError::NotAModelDir`].
+    fn save(&self, dir: &Path) -> Result<()> {
+        store::save(dir, |staging| self.write_files(staging))
+    }
 
     /// The `k` best items for `user` with their scores, best first, leaving out the user's
     /// training items and the items in `exclude` (any order). Ties go to the lower item index.

@@ -87,6 +87,14 @@ pub trait ModelKind: Fit + Clone + PartialEq + fmt::Debug + Send + Sync + 'stati
     /// What models of this kind can do.
     const CAPABILITIES: Capabilities = Capabilities::NONE;
 
+    /// Checks the hyper-parameters on their own, before any data is seen. [`ModelSpec::parse`]
+    /// refuses a spec that fails it, so a bad value is reported before any work, and
+    /// [`ModelSpec::fit`] checks again for specs built in code. The error is
+    /// [`RecommendError::Param`]: the parameter, its value and the allowed range.
+    fn check(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// What this model can do: [`ModelKind::CAPABILITIES`] unless it depends on the parameters.
     fn capabilities(&self) -> Capabilities {
         Self::CAPABILITIES
@@ -210,6 +218,11 @@ impl ModelSpec {
         self.0.capabilities()
     }
 
+    /// Checks the hyper-parameters ([`ModelKind::check`]); a parsed spec always passes.
+    pub fn check(&self) -> Result<()> {
+        self.0.check()
+    }
+
     /// The same spec with every random seed set to `seed` (models without one are unchanged).
     pub fn with_seed(&self, seed: u64) -> ModelSpec {
         self.0.with_seed(seed)
@@ -294,7 +307,9 @@ impl<P: ModelKind> Kind for Registered<P> {
     }
 
     fn parse(&self, name: &str, params: &str) -> std::result::Result<ModelSpec, String> {
-        P::parse(name, params).map(ModelSpec::new)
+        let params = P::parse(name, params)?;
+        params.check().map_err(|e| e.to_string())?;
+        Ok(ModelSpec::new(params))
     }
 
     fn load(&self, dir: &Path) -> Result<Box<dyn Recommender>> {
@@ -328,6 +343,7 @@ trait AnyParams: fmt::Debug + Send + Sync {
     fn name(&self) -> &'static str;
     fn params_text(&self) -> String;
     fn capabilities(&self) -> Capabilities;
+    fn check(&self) -> Result<()>;
     fn with_seed(&self, seed: u64) -> ModelSpec;
     fn fit(
         &self,
@@ -359,6 +375,10 @@ impl<P: ModelKind> AnyParams for P {
         ModelKind::capabilities(self)
     }
 
+    fn check(&self) -> Result<()> {
+        ModelKind::check(self)
+    }
+
     fn with_seed(&self, seed: u64) -> ModelSpec {
         ModelSpec::new(ModelKind::with_seed(self, seed))
     }
@@ -370,6 +390,7 @@ impl<P: ModelKind> AnyParams for P {
         validate: Option<&Validate<'_>>,
         on_epoch: &(dyn Fn(usize, Option<f64>) + Sync),
     ) -> Result<Box<dyn Recommender>> {
+        ModelKind::check(self)?;
         Ok(Box::new(self.fit_with(train, data, validate, on_epoch)?))
     }
 }
@@ -497,6 +518,45 @@ mod tests {
         assert!(ModelSpec::parse("nope").is_err());
         assert!(ModelSpec::parse("pop:x=1").is_err());
         assert!(ModelSpec::parse("hybrid:").is_err());
+    }
+
+    #[test]
+    fn out_of_range_parameters_are_refused_when_parsed() {
+        // Each (spec, parameter, allowed range) is refused by `parse`, before any fit.
+        let cases = [
+            ("bpr:lr=-1", "lr", "positive"),
+            ("bpr:factors=0", "factors", "at least 1"),
+            ("bpr:batch=0", "batch", "at least 1"),
+            ("als:reg=-0.5", "reg", "non-negative"),
+            ("als:factors=0", "factors", "at least 1"),
+            ("ease:reg=0", "reg", "positive"),
+            ("ease:dropout=1", "dropout", "[0, 1)"),
+            ("ease:side=-1", "side", "non-negative"),
+            ("itemknn:k=0", "k", "at least 1"),
+            ("itemknn:shrink=-2", "shrink", "non-negative"),
+            ("rp3beta:beta=-1", "beta", "non-negative"),
+            ("hybrid:ease+bpr(lr=-1)", "lr", "positive"),
+            ("hybrid:ease*inf+pop", "weight", "finite"),
+        ];
+        for (text, name, range) in cases {
+            let err = match ModelSpec::parse(text) {
+                Ok(spec) => panic!("{text} parsed as {spec}"),
+                Err(err) => err.to_string(),
+            };
+            assert!(
+                err.contains(name) && err.contains(range),
+                "{text}: {err} should name {name} and {range}"
+            );
+        }
+        // A spec built in code skips the parser; `check` and `fit` still refuse it.
+        let built = ModelSpec::new(crate::BprParams {
+            lr: -1.0,
+            ..crate::BprParams::default()
+        });
+        assert!(matches!(
+            built.check(),
+            Err(RecommendError::Param { name: "lr", .. })
+        ));
     }
 
     #[test]

@@ -3,8 +3,11 @@
 //! for serving ([`save_with_ids`], [`open`]) also holds `ids.json`: the shop's user and item ids
 //! and item titles behind the model's dense indices, so serving needs no dataset.
 //!
-//! Both files are written to a temporary name and renamed into place, so a crash never leaves a
-//! half-written model behind.
+//! A model is saved whole ([`save`]): its files are written into a fresh, uniquely named staging
+//! folder beside the destination, synced with the folder itself, and the folder takes the
+//! destination's place in one step (an exchange of the two on Linux), so a reader or a crash
+//! sees the old model or the new one, never a mix. Only a folder that holds a saved model (or
+//! nothing) is replaced.
 
 use std::collections::HashMap;
 use std::fs;
@@ -73,7 +76,8 @@ pub struct Meta {
     pub params: serde_json::Value,
 }
 
-/// Writes a model directory.
+/// Writes the files of one model into `dir` (created if missing); see
+/// [`crate::Recommender::write_files`].
 pub fn write(dir: &Path, kind: &str, params: &impl Serialize, tensors: Tensors) -> Result<()> {
     fs::create_dir_all(dir).map_err(|source| io(dir, source))?;
     let meta = Meta {
@@ -241,13 +245,78 @@ pub struct SavedModel {
     pub ids: ModelIds,
 }
 
-/// Saves `model`, fitted on `data`, into `dir` with `data`'s ids ([`IDS_FILE`]).
+/// Saves `model`, fitted on `data`, as `dir` with `data`'s ids ([`IDS_FILE`]), as [`save`] does.
 pub fn save_with_ids(dir: &Path, model: &dyn Recommender, data: &Dataset) -> Result<()> {
-    model.save(dir)?;
-    let path = dir.join(IDS_FILE);
-    let json =
-        serde_json::to_vec(&ModelIds::of(data)).map_err(|e| file_error(&path, e.to_string()))?;
-    atomic_write(&path, &json)
+    save(dir, |staging| {
+        model.write_files(staging)?;
+        let path = staging.join(IDS_FILE);
+        let json = serde_json::to_vec(&ModelIds::of(data))
+            .map_err(|e| file_error(&path, e.to_string()))?;
+        atomic_write(&path, &json)
+    })
+}
+
+/// Makes `dir` hold exactly what `fill` writes into a fresh staging folder, all at once: the
+/// staging folder is synced and takes `dir`'s place in one step (see the module docs). A
+/// failed `fill` leaves `dir` as it was.
+///
+/// # Errors
+/// [`RecommendError::NotAModelDir`] when `dir` holds anything but a saved model (checked
+/// before `fill` runs); `fill`'s error; IO errors.
+pub fn save(dir: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    if !is_replaceable(dir)? {
+        return Err(RecommendError::NotAModelDir {
+            path: dir.to_owned(),
+        });
+    }
+    assay_fetch::replace_dir_atomically(dir, fill, io)
+}
+
+/// Whether `dir` may be replaced by a saved model: it is missing, empty, or a saved model
+/// itself: a [`META_FILE`] of this format and nothing but a model's files beside it (its
+/// [`TENSOR_FILE`], an [`IDS_FILE`], and `partN` folders that are saved models).
+fn is_replaceable(dir: &Path) -> Result<bool> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(error) => return Err(io(dir, error)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| io(dir, source))?;
+        let kind = entry.file_type().map_err(|source| io(dir, source))?;
+        names.push((entry.file_name().to_string_lossy().into_owned(), kind));
+    }
+    if names.is_empty() {
+        return Ok(true);
+    }
+    is_saved_model(dir, &names)
+}
+
+fn is_saved_model(dir: &Path, names: &[(String, fs::FileType)]) -> Result<bool> {
+    let meta_path = dir.join(META_FILE);
+    let is_meta = match fs::read(&meta_path) {
+        Ok(json) => serde_json::from_slice::<Meta>(&json).is_ok_and(|m| m.format == "assay-model"),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => false,
+        Err(error) => return Err(io(&meta_path, error)),
+    };
+    if !is_meta {
+        return Ok(false);
+    }
+    for (name, kind) in names {
+        let part = name
+            .strip_prefix("part")
+            .is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()));
+        let ours = if part {
+            kind.is_dir() && is_replaceable(&dir.join(name))?
+        } else {
+            kind.is_file() && [META_FILE, TENSOR_FILE, IDS_FILE].contains(&name.as_str())
+        };
+        if !ours {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Reads a model directory written by [`save_with_ids`] and checks that its ids fit the model.

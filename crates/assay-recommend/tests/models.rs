@@ -414,6 +414,70 @@ fn saved_models_reload_with_identical_scores_and_top_lists() {
     assert!(load_model(&dir.path().join("missing")).is_err());
 }
 
+/// Every file under `dir`, by relative path.
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(next) = stack.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let name = path.strip_prefix(dir).unwrap().to_string_lossy();
+                out.push(name.into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_model_folder_is_replaced_whole_and_only_when_it_is_a_model() {
+    let train = blocks();
+    let data = empty_data(12);
+    let fit = |text: &str| {
+        let spec = ModelSpec::parse(text).unwrap();
+        spec.fit(&train, &data, None, &|_, _| {}).unwrap()
+    };
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("model");
+    // A hybrid (two part folders) with ids, then a plain EASE over it: nothing of the first
+    // model is left, not even its ids file.
+    assay_recommend::store::save_with_ids(&dir, fit("hybrid:pop+itemknn").as_ref(), &data).unwrap();
+    assert!(files_under(&dir).contains(&"part1/meta.json".to_owned()));
+    fit("ease:reg=5").save(&dir).unwrap();
+    assert_eq!(files_under(&dir), ["meta.json", "tensors.safetensors"]);
+    assert_eq!(load_model(&dir).unwrap().kind(), "ease");
+    // No staging folder is left beside it.
+    let beside: Vec<String> = std::fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(beside, ["model"]);
+    // A failed write leaves the old model as it was.
+    let failed = assay_recommend::store::save(&dir, |staging| {
+        std::fs::write(staging.join("meta.json"), "half").unwrap();
+        Err(assay_recommend::RecommendError::Data("interrupted".into()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(load_model(&dir).unwrap().kind(), "ease");
+    // A folder with anything but a model in it is refused and left alone.
+    let theirs = root.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::fs::write(theirs.join("notes.txt"), "keep me").unwrap();
+    let err = fit("pop").save(&theirs).unwrap_err();
+    assert!(
+        matches!(err, assay_recommend::RecommendError::NotAModelDir { .. }),
+        "{err}"
+    );
+    assert_eq!(files_under(&theirs), ["notes.txt"]);
+    std::fs::write(dir.join("notes.txt"), "keep me").unwrap();
+    assert!(fit("pop").save(&dir).is_err());
+    assert_eq!(load_model(&dir).unwrap().kind(), "ease");
+}
+
 #[test]
 fn full_ranking_evaluation_by_hand() {
     // Pop on 4 items; train counts: item 0: 2, item 1: 1, items 2, 3: 0.

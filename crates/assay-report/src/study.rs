@@ -37,7 +37,7 @@ use assay_value::plan::value_in_halves;
 use assay_value::recommend::{
     audience_of, fit_on_rows, players, score_model, Audience, Player, RecConfig, RecommenderUtility,
 };
-use assay_value::{Convergence, Method, Utility, ValueConfig, ValueError, Values};
+use assay_value::{Convergence, FirstFailure, Method, Utility, ValueConfig, ValueError, Values};
 
 use crate::model::*;
 
@@ -126,6 +126,8 @@ struct Lab<'a> {
     planned: AtomicU64,
     stage: std::sync::Mutex<String>,
     progress: &'a (dyn Fn(StudyProgress<'_>) + Sync),
+    /// The first failed fit; the study stops with it after the stage it happened in.
+    failure: FirstFailure,
 }
 
 impl Lab<'_> {
@@ -145,22 +147,38 @@ impl Lab<'_> {
         });
     }
 
-    /// A model fitted on `rows`; `None` when it cannot be fitted (say, no data), which
+    /// A model fitted on `rows`; `None` when the rows hold nothing to learn from, which
     /// scores 0 for everyone, as in [`RecommenderUtility`].
-    fn fit(&self, rows: &[u32]) -> Option<Box<dyn Recommender>> {
+    fn fit(&self, rows: &[u32]) -> Result<Option<Box<dyn Recommender>>, ValueError> {
         let model = fit_on_rows(self.data, &self.config.model, rows);
         self.fits.fetch_add(1, Ordering::Relaxed);
         self.report();
         model
     }
 
+    /// The error of the first failed fit so far, if any: stages that score through closures
+    /// (group values, curves) record failures and are checked after they end.
+    fn check(&self) -> Result<(), StudyError> {
+        match self.failure.take() {
+            Some(error) => Err(error.into()),
+            None => Ok(()),
+        }
+    }
+
     fn per_user(&self, model: Option<&dyn Recommender>, audience: &[AudienceUser]) -> Vec<f64> {
         score_model(model, audience, self.config.metric, self.config.k)
     }
 
-    /// Per audience user, the quality of a model fitted on `rows`.
+    /// Per audience user, the quality of a model fitted on `rows`; NaN for everyone when the
+    /// fit failed (the failure is recorded for [`Lab::check`]).
     fn fit_and_score(&self, rows: &[u32], audience: &[AudienceUser]) -> Vec<f64> {
-        self.per_user(self.fit(rows).as_deref(), audience)
+        match self.fit(rows) {
+            Ok(model) => self.per_user(model.as_deref(), audience),
+            Err(error) => {
+                self.failure.record(error);
+                vec![f64::NAN; audience.len()]
+            }
+        }
     }
 
     fn mean_score(&self, rows: &[u32], audience: &[AudienceUser]) -> f64 {
@@ -189,6 +207,9 @@ impl<U: Utility> Utility for Counted<'_, U> {
         self.lab.fits.fetch_add(1, Ordering::Relaxed);
         self.lab.report();
         value
+    }
+    fn take_failure(&self) -> Option<ValueError> {
+        self.inner.take_failure()
     }
 }
 
@@ -452,6 +473,15 @@ pub fn study(
             "the metric's cut-off K must be at least 1".into(),
         ));
     }
+    if config.windows == 0 {
+        return Err(StudyError::Value(ValueError::Param {
+            name: "windows",
+            value: "0".into(),
+            reason: "must be at least 1",
+        }));
+    }
+    // Parameters out of range would fail every fit: refuse them before any work.
+    config.model.check().map_err(ValueError::from)?;
     let all: Vec<u32> = (0..data.events.len() as u32).collect();
     let kinds: Vec<EventKind> = EventKind::ALL
         .into_iter()
@@ -477,6 +507,7 @@ pub fn study(
         planned: AtomicU64::new(0),
         stage: std::sync::Mutex::new("baseline".into()),
         progress,
+        failure: FirstFailure::default(),
     };
     let valid = audience_of(data, &split.train, &split.valid, |_| true);
     let test = audience_of(data, &split.train, &split.test, |_| true);
@@ -533,7 +564,7 @@ pub fn study(
     lab.planned.store(planned, Ordering::Relaxed);
 
     lab.stage("baseline");
-    let full_model = lab.fit(&split.train);
+    let full_model = lab.fit(&split.train)?;
     let valid_score = mean(&lab.per_user(full_model.as_deref(), &valid));
     let test_score = mean(&lab.per_user(full_model.as_deref(), &test));
     drop(full_model);
@@ -547,6 +578,7 @@ pub fn study(
                 "{title}: fewer than two in the training data, not valued."
             )),
         }
+        lab.check()?;
     }
 
     let rec = RecConfig {
@@ -567,6 +599,7 @@ pub fn study(
             &test,
             test_score,
         ));
+        lab.check()?;
     }
     if config.item_samples > 0 {
         point_tables.push(value_items(&lab, &split.train, &split.valid, &rec)?);
@@ -601,6 +634,7 @@ pub fn study(
     } else {
         Vec::new()
     };
+    lab.check()?;
     lab.stage("done");
 
     Ok(ValueReport {

@@ -1,26 +1,35 @@
 //! The study on a small simulated shop with bad data: its numbers agree with assay-value's
 //! own utility, Shapley efficiency holds, and the page draws every chart.
 
-use assay_core::split::{by_ratio, Order};
-use assay_core::{clean, EventKind};
-use assay_metrics::Metric;
-use assay_recommend::ModelSpec;
-use assay_report::{render_html, study, StudyConfig};
-use assay_value::recommend::{Audience, RecConfig, RecommenderUtility};
+use std::path::Path;
 
-#[test]
-fn study_of_a_small_shop() {
+use assay_core::split::{by_ratio, Order};
+use assay_core::{clean, Dataset, EventKind, Interactions};
+use assay_metrics::Metric;
+use assay_recommend::{
+    BprParams, Fit, ModelKind, ModelSpec, PopModel, PopParams, RecommendError, Validate,
+};
+use assay_report::{render_html, study, StudyConfig, StudyError};
+use assay_value::recommend::{Audience, RecConfig, RecommenderUtility};
+use assay_value::ValueError;
+
+fn small_shop(seed: u64, events: u64) -> Dataset {
     let dir = tempfile::tempdir().unwrap();
     let shop = dir.path().join("shop");
-    let mut sim = assay_sim::SimConfig::small_with_bad_data(5);
-    sim.n_events_target = 6_000;
+    let mut sim = assay_sim::SimConfig::small_with_bad_data(seed);
+    sim.n_events_target = events;
     assay_sim::simulate(&sim, &shop).unwrap();
-    let data = assay_import::load(
+    assay_import::load(
         &shop,
         &assay_import::LoadOptions::new(assay_import::UnknownRefs::Fail),
     )
     .unwrap()
-    .dataset;
+    .dataset
+}
+
+#[test]
+fn study_of_a_small_shop() {
+    let data = small_shop(5, 6_000);
     let model = ModelSpec::parse("itemknn").unwrap();
     let mut config = StudyConfig::new(model.clone(), Metric::Ndcg, 10, 11);
     config.user_samples = 6;
@@ -47,14 +56,14 @@ fn study_of_a_small_shop() {
     let utility =
         RecommenderUtility::new(&data, &split.train, &split.valid, Vec::new(), rec.clone())
             .unwrap();
-    let full = utility.score_rows(&split.train);
+    let full = utility.score_rows(&split.train).unwrap();
     assert!(
         (report.baseline.valid - full).abs() < 1e-12,
         "{} vs {full}",
         report.baseline.valid
     );
     let test = RecommenderUtility::new(&data, &split.train, &split.test, Vec::new(), rec).unwrap();
-    assert!((report.baseline.test - test.score_rows(&split.train)).abs() < 1e-12);
+    assert!((report.baseline.test - test.score_rows(&split.train).unwrap()).abs() < 1e-12);
     assert_eq!(report.dataset.train_rows, split.train.len() as u64);
 
     // Efficiency: every training row belongs to one source, so the source values add up to
@@ -62,7 +71,7 @@ fn study_of_a_small_shop() {
     let sources = report.groups.iter().find(|t| t.kind == "source").unwrap();
     assert_eq!(sources.rows.len(), 3);
     let sum: f64 = sources.rows.iter().map(|r| r.value).sum();
-    let empty = utility.score_rows(&[]);
+    let empty = utility.score_rows(&[]).unwrap();
     assert!(
         (sum - (full - empty)).abs() < 1e-9,
         "{sum} vs {}",
@@ -106,4 +115,109 @@ fn study_of_a_small_shop() {
     assert!(html.contains("source=partner-feed") && html.contains("Removal curves"));
     assert!(!html.contains("<script"));
     assert!(html.contains(&format!("{:.4}", report.baseline.valid)));
+}
+
+/// Popularity, except that the fit fails on any training set but one of `full` interactions:
+/// the whole training split fits, every proper subset fails.
+#[derive(Debug, Clone, PartialEq)]
+struct FitsOnlyAll {
+    full: usize,
+}
+
+impl Fit for FitsOnlyAll {
+    type Model = PopModel;
+    fn fit(
+        &self,
+        train: &Interactions,
+        data: &Dataset,
+        validate: Option<&Validate<'_>>,
+    ) -> assay_recommend::Result<PopModel> {
+        if train.nnz() != self.full {
+            return Err(RecommendError::LinearAlgebra("no solution".into()));
+        }
+        PopParams::default().fit(train, data, validate)
+    }
+}
+
+impl ModelKind for FitsOnlyAll {
+    const NAME: &'static str = "fits-only-all";
+    fn parse(_: &str, _: &str) -> Result<FitsOnlyAll, String> {
+        Err("built in code only".into())
+    }
+    fn params_text(&self) -> String {
+        self.full.to_string()
+    }
+    fn load(dir: &Path) -> assay_recommend::Result<PopModel> {
+        PopParams::load(dir)
+    }
+}
+
+#[test]
+fn a_failed_fit_stops_the_study_with_its_error() {
+    let data = small_shop(5, 3_000);
+    let quick = |model: ModelSpec| {
+        let mut config = StudyConfig::new(model, Metric::Ndcg, 10, 11);
+        config.user_samples = 2;
+        config.item_samples = 0;
+        config.learning_fractions = vec![0.5];
+        config
+    };
+    // Every fit fails: the baseline's does, first.
+    let never = ModelSpec::new(FitsOnlyAll { full: usize::MAX });
+    match study(&data, "shop", &quick(never), &|_| {}) {
+        Err(StudyError::Value(ValueError::Recommend(RecommendError::LinearAlgebra(_)))) => {}
+        other => panic!("expected the fit's error, got {other:?}"),
+    }
+    // The baseline fits, the subsets of the group values do not: the study still fails
+    // rather than report values of 0.
+    let all: Vec<u32> = (0..data.events.len() as u32).collect();
+    let kinds: Vec<EventKind> = EventKind::ALL
+        .into_iter()
+        .filter(|&k| k != EventKind::Impression)
+        .collect();
+    let rows = clean::of_kinds(&data, &all, &kinds);
+    let split = by_ratio(&data, &rows, [0.8, 0.1, 0.1], Order::Random { seed: 11 });
+    let full = Interactions::from_events(&data, &split.train).nnz();
+    let once = ModelSpec::new(FitsOnlyAll { full });
+    match study(&data, "shop", &quick(once), &|_| {}) {
+        Err(StudyError::Value(ValueError::Recommend(RecommendError::LinearAlgebra(_)))) => {}
+        other => panic!("expected the fit's error, got {other:?}"),
+    }
+    // Parameters out of range are refused before any fit.
+    let bad = ModelSpec::new(BprParams {
+        lr: -1.0,
+        ..BprParams::default()
+    });
+    let fits = std::sync::atomic::AtomicU64::new(0);
+    let result = study(&data, "shop", &quick(bad), &|p| {
+        fits.store(p.fits, std::sync::atomic::Ordering::Relaxed)
+    });
+    assert!(
+        matches!(
+            result,
+            Err(StudyError::Value(ValueError::Recommend(
+                RecommendError::Param { name: "lr", .. }
+            )))
+        ),
+        "{result:?}"
+    );
+    assert_eq!(fits.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
+
+#[test]
+fn zero_time_windows_are_refused() {
+    let data = small_shop(5, 2_000);
+    let mut config = StudyConfig::new(ModelSpec::parse("pop").unwrap(), Metric::Ndcg, 10, 1);
+    config.windows = 0;
+    let result = study(&data, "shop", &config, &|_| {});
+    assert!(
+        matches!(
+            result,
+            Err(StudyError::Value(ValueError::Param {
+                name: "windows",
+                ..
+            }))
+        ),
+        "{result:?}"
+    );
 }

@@ -150,6 +150,49 @@ fn lexical_dir(dir: &Path) -> PathBuf {
     dir.join("lexical")
 }
 
+/// Whether `lex` is a folder that holds a tantivy index and nothing else: every entry is a
+/// plain file that tantivy lists in its `.managed.json`, that list itself, its `meta.json`
+/// (which names the segments), or one of its `.tantivy-*.lock` files.
+fn is_lexical_index(lex: &Path) -> Result<bool> {
+    const MANAGED: &str = ".managed.json";
+    if !std::fs::symlink_metadata(lex)
+        .map_err(SearchError::io(lex))?
+        .is_dir()
+    {
+        return Ok(false);
+    }
+    let read_json = |name: &str| -> Result<Option<serde_json::Value>> {
+        let path = lex.join(name);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(SearchError::io(&path)(error)),
+        }
+    };
+    let Some(serde_json::Value::Array(managed)) = read_json(MANAGED)? else {
+        return Ok(false);
+    };
+    let managed: Vec<&str> = managed.iter().filter_map(|v| v.as_str()).collect();
+    let names_segments = read_json("meta.json")?.is_some_and(|meta| meta.get("segments").is_some());
+    if !names_segments {
+        return Ok(false);
+    }
+    for entry in std::fs::read_dir(lex).map_err(SearchError::io(lex))? {
+        let entry = entry.map_err(SearchError::io(lex))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let is_file = entry
+            .file_type()
+            .map_err(SearchError::io(&entry.path()))?
+            .is_file();
+        let tantivy_lock = name.starts_with(".tantivy-") && name.ends_with(".lock");
+        if !is_file || !(name == MANAGED || tantivy_lock || managed.contains(&name.as_ref())) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 impl SearchIndex {
     /// Builds an index of `docs` (document key = position), replacing whatever is in
     /// `config.dir`.
@@ -169,12 +212,13 @@ impl SearchIndex {
         }
         if let Some(dir) = &config.dir {
             let lex = lexical_dir(dir);
-            if lex.exists() {
+            if std::fs::symlink_metadata(&lex).is_ok() {
                 // Only ever wipe a lexical index of ours: a folder of someone else's files at
                 // that path is refused, not deleted.
-                if !lex.join("meta.json").is_file() {
+                if !is_lexical_index(&lex)? {
                     return Err(SearchError::InvalidOption(format!(
-                        "{} exists and is not a search index; choose another index folder",
+                        "{} exists and is not a search index, or holds files the index did not \
+                         write; choose another index folder",
                         lex.display()
                     )));
                 }

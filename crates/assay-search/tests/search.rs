@@ -416,6 +416,40 @@ fn persisted_index_reopens_and_checks_model() {
 }
 
 #[test]
+fn a_rebuild_replaces_only_a_lexical_index_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("items.csv");
+    std::fs::write(&catalog, "id,title\na,Red Dress\nb,Blue Shoe\n").unwrap();
+    let dataset = read_catalog(&catalog).unwrap();
+    let config_in = |name: &str| IndexConfig {
+        dir: Some(dir.path().join(name)),
+        ..IndexConfig::default()
+    };
+    let refused = |name: &str, kept: &str| {
+        let err = build_index(&dataset, encoder(), &config_in(name)).unwrap_err();
+        assert!(matches!(err, SearchError::InvalidOption(_)), "{err}");
+        assert!(err.to_string().contains("not a search index"), "{err}");
+        let kept = dir.path().join(name).join("lexical").join(kept);
+        assert_eq!(std::fs::read_to_string(&kept).unwrap(), "keep me");
+    };
+    // Someone's folder that happens to be named `lexical` and to hold a meta.json.
+    let theirs = dir.path().join("theirs").join("lexical");
+    std::fs::create_dir_all(&theirs).unwrap();
+    std::fs::write(theirs.join("meta.json"), "keep me").unwrap();
+    std::fs::write(theirs.join("notes.txt"), "keep me").unwrap();
+    refused("theirs", "notes.txt");
+    // A lexical index of ours with a file of someone else's put into it.
+    build_index(&dataset, encoder(), &config_in("ours")).unwrap();
+    let ours = dir.path().join("ours").join("lexical");
+    std::fs::write(ours.join("notes.txt"), "keep me").unwrap();
+    refused("ours", "notes.txt");
+    // Without the stranger, it is rebuilt.
+    std::fs::remove_file(ours.join("notes.txt")).unwrap();
+    let index = build_index(&dataset, encoder(), &config_in("ours")).unwrap();
+    assert_eq!(index.len(), 2);
+}
+
+#[test]
 fn faq_answers() {
     let pairs = vec![
         FaqPair {

@@ -110,6 +110,7 @@
 //! # Files
 //!
 //! - `assay.toml`: the column mapping `assay-import` reads.
+//! - `assay-shop.json` ([`MANIFEST_FILE`]): every other file written, with its size.
 //! - `items.csv`: `item_id,title,description,category,brand,price,lang`.
 //! - `users.csv`: `user_id,segment,region`.
 //! - `events.csv`: `user_id,item_id,kind,value,timestamp,session_id,query,position,propensity,source`,
@@ -138,8 +139,9 @@
 //!   `truth/bad_events.csv` (`row,label`: 1-based data-row number in `events.csv`, one line per
 //!   label, labels `bot|duplicate|flipped_rating|noisy_click|noisy_item`).
 //!
-//! Everything is written into a uniquely named sibling `out_dir.tmp-XXXXXX` and renamed to
-//! `out_dir` at the end, so a failed or interrupted run never leaves a readable partial dataset.
+//! Everything is written into a uniquely named hidden sibling `.out_dir.assay-tmp-XXXXXX` and
+//! renamed to `out_dir` at the end, so a failed or interrupted run never leaves a readable
+//! partial dataset.
 
 #![warn(missing_docs)]
 
@@ -220,6 +222,10 @@ pub struct SimSummary {
     pub bad_events_per_label: BTreeMap<String, u64>,
 }
 
+/// The file, at the top of a simulated shop, that lists every other file the simulator wrote
+/// with its size: [`simulate_replacing`] replaces only a folder that is exactly that.
+pub const MANIFEST_FILE: &str = "assay-shop.json";
+
 /// The column mapping written as `assay.toml`, in the schema `assay-import` implements.
 pub const ASSAY_TOML: &str = r#"name = "sim-shop"
 
@@ -265,22 +271,35 @@ unknown_refs = "fail"
 /// for the model and the files).
 ///
 /// `out_dir` must not exist or be an empty directory; its parent must exist. The shop is
-/// written to a sibling `out_dir.tmp-XXXXXX` (a crashed run's is removed first) and renamed to
-/// `out_dir` only when complete, so on error `out_dir` is left as it was.
+/// written to a hidden sibling `.out_dir.assay-tmp-XXXXXX` (a crashed run's is removed first)
+/// and renamed to `out_dir` only when complete, so on error `out_dir` is left as it was.
 pub fn simulate(config: &SimConfig, out_dir: &Path) -> Result<SimSummary, SimError> {
     config.validate()?;
     output::write_atomically(out_dir, |dir| write_shop(config, dir))
 }
 
-/// As [`simulate`], but an `out_dir` holding an earlier simulated shop (with its
-/// `truth/model.csv`) is replaced whole, and only once the new shop is complete. Any other
-/// non-empty `out_dir` is refused, so a user's files are never deleted.
+/// As [`simulate`], but an `out_dir` holding a shop the simulator wrote is replaced whole,
+/// and only once the new shop is complete. A shop is the simulator's when its
+/// [`MANIFEST_FILE`] lists every file in it with the size it has (a file added or edited
+/// since makes it the user's). Any other non-empty `out_dir` is refused, so a user's files
+/// are never deleted.
 pub fn simulate_replacing(config: &SimConfig, out_dir: &Path) -> Result<SimSummary, SimError> {
     config.validate()?;
-    if !out_dir.join("truth").join("model.csv").is_file() {
-        return simulate(config, out_dir);
+    match output::existing(out_dir)? {
+        output::Existing::Nothing => simulate(config, out_dir),
+        output::Existing::Shop => assay_fetch::replace_dir_atomically(
+            out_dir,
+            |dir| write_shop(config, dir),
+            output::io_error,
+        ),
+        output::Existing::Other => Err(SimError::InvalidOutput {
+            path: out_dir.to_owned(),
+            reason: format!(
+                "it holds files the simulator did not write (a shop it wrote lists them all in \
+                 {MANIFEST_FILE}, unchanged); choose another folder or empty this one"
+            ),
+        }),
     }
-    assay_fetch::replace_dir_atomically(out_dir, |dir| write_shop(config, dir), output::io_error)
 }
 
 fn write_shop(config: &SimConfig, dir: &Path) -> Result<SimSummary, SimError> {
@@ -398,5 +417,6 @@ fn write_shop(config: &SimConfig, dir: &Path) -> Result<SimSummary, SimError> {
     };
     let summary_json = serde_json::to_vec_pretty(&summary).expect("a summary always serializes");
     output::write_file(&truth.join("summary.json"), &summary_json)?;
+    output::write_manifest(dir)?;
     Ok(summary)
 }

@@ -1,11 +1,15 @@
-//! Writing tables: CSV/TSV writers that count rows and attach the path to every error, and
-//! the all-or-nothing output directory.
+//! Writing tables: CSV/TSV writers that count rows and attach the path to every error, the
+//! all-or-nothing output directory, and the manifest that tells a shop the simulator wrote
+//! from a folder of someone else's files.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::SimError;
+use serde::{Deserialize, Serialize};
+
+use crate::{SimError, MANIFEST_FILE};
 
 /// A delimited table being written, with its header already out.
 pub(crate) struct Table {
@@ -85,6 +89,109 @@ impl Table {
 pub(crate) fn write_file(path: &Path, contents: &[u8]) -> Result<(), SimError> {
     let result = fs::write(path, contents).and_then(|()| File::open(path)?.sync_all());
     result.map_err(|source| io_error(path, source))
+}
+
+/// What [`MANIFEST_FILE`] holds: every other file of the shop, by `/`-separated path relative
+/// to the shop folder, with its size in bytes.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Manifest {
+    written_by: String,
+    files: BTreeMap<String, u64>,
+}
+
+const WRITTEN_BY: &str = "assay simulate";
+
+/// Writes the manifest of the shop in `dir`, whose other files are all written.
+pub(crate) fn write_manifest(dir: &Path) -> Result<(), SimError> {
+    let files = match list_files(dir).map_err(|source| io_error(dir, source))? {
+        Some(files) => files,
+        None => {
+            return Err(SimError::InvalidOutput {
+                path: dir.to_owned(),
+                reason: "the staging folder holds something other than files and folders".into(),
+            })
+        }
+    };
+    let manifest = Manifest {
+        written_by: WRITTEN_BY.to_owned(),
+        files,
+    };
+    let json = serde_json::to_vec_pretty(&manifest).expect("a manifest always serializes");
+    write_file(&dir.join(MANIFEST_FILE), &json)
+}
+
+/// What a folder the simulator is asked to write holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Existing {
+    /// Nothing: no folder, or an empty one.
+    Nothing,
+    /// A shop the simulator wrote: its manifest, and no file but the ones it lists, each of the
+    /// listed size (a listed file may be gone).
+    Shop,
+    /// Anything else: files that are not the simulator's to replace.
+    Other,
+}
+
+/// What `dir` holds.
+pub(crate) fn existing(dir: &Path) -> Result<Existing, SimError> {
+    match fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_none() {
+                return Ok(Existing::Nothing);
+            }
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Existing::Nothing),
+        Err(error) => return Err(io_error(dir, error)),
+    }
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let manifest: Manifest = match fs::read(&manifest_path) {
+        Ok(bytes) => match serde_json::from_slice(&bytes) {
+            Ok(manifest) => manifest,
+            Err(_) => return Ok(Existing::Other),
+        },
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Existing::Other),
+        Err(error) => return Err(io_error(&manifest_path, error)),
+    };
+    let Some(mut found) = list_files(dir).map_err(|source| io_error(dir, source))? else {
+        return Ok(Existing::Other);
+    };
+    found.remove(MANIFEST_FILE);
+    let ours = manifest.written_by == WRITTEN_BY
+        && found
+            .iter()
+            .all(|(name, size)| manifest.files.get(name) == Some(size));
+    Ok(if ours {
+        Existing::Shop
+    } else {
+        Existing::Other
+    })
+}
+
+/// Every file under `dir` by `/`-separated relative path, with its size; `None` when there is
+/// anything but files and folders (a symbolic link, say).
+fn list_files(dir: &Path) -> io::Result<Option<BTreeMap<String, u64>>> {
+    fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, u64>) -> io::Result<bool> {
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                return Ok(false);
+            };
+            let kind = entry.file_type()?;
+            let path = format!("{prefix}{name}");
+            if kind.is_dir() {
+                if !walk(&entry.path(), &format!("{path}/"), out)? {
+                    return Ok(false);
+                }
+            } else if kind.is_file() {
+                out.insert(path, entry.metadata()?.len());
+            } else {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+    let mut files = BTreeMap::new();
+    Ok(walk(dir, "", &mut files)?.then_some(files))
 }
 
 /// Attaches a path to an IO error.

@@ -585,19 +585,28 @@ fn output_is_all_or_nothing() {
     ));
     assert!(!target.exists());
 
-    // A stale staging directory from a crashed run is replaced; an empty target is filled.
-    let stale = temp.path().join("shop.tmp");
+    // A stale staging directory from a crashed run is removed, a user's `shop.tmp` is not; an
+    // empty target is filled.
+    let stale = temp.path().join(".shop.assay-tmp-crashed");
     fs::create_dir(&stale).unwrap();
     fs::write(stale.join("events.csv"), "half a row").unwrap();
+    let theirs = temp.path().join("shop.tmp");
+    fs::create_dir(&theirs).unwrap();
+    fs::write(theirs.join("events.csv"), "my own rows").unwrap();
     fs::create_dir(&target).unwrap();
     simulate(&config, &target).unwrap();
     assert!(!stale.exists());
+    assert_eq!(
+        fs::read_to_string(theirs.join("events.csv")).unwrap(),
+        "my own rows"
+    );
     assert!(target.join("truth/summary.json").exists());
-    let entries: Vec<String> = fs::read_dir(temp.path())
+    let mut entries: Vec<String> = fs::read_dir(temp.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(entries.len(), 2, "{entries:?}");
+    entries.sort();
+    assert_eq!(entries, ["occupied", "shop", "shop.tmp"]);
 }
 
 #[test]
@@ -623,4 +632,52 @@ fn an_earlier_shop_is_replaced_whole_and_other_folders_are_kept() {
     let err = assay_sim::simulate_replacing(&tiny(3), &theirs).unwrap_err();
     assert!(matches!(err, SimError::InvalidOutput { .. }), "{err}");
     assert_eq!(fs::read(theirs.join("notes.txt")).unwrap(), b"keep me");
+}
+
+#[test]
+fn only_a_shop_exactly_as_the_simulator_wrote_it_is_replaced() {
+    let temp = tempfile::tempdir().unwrap();
+    let refused = |dir: &Path| {
+        let before = all_files(dir);
+        let err = assay_sim::simulate_replacing(&tiny(2), dir).unwrap_err();
+        assert!(matches!(err, SimError::InvalidOutput { .. }), "{err}");
+        assert_eq!(all_files(dir), before, "{} was changed", dir.display());
+    };
+    // Something that looks like a shop (it even has truth/model.csv) but that the simulator
+    // did not write.
+    let lookalike = temp.path().join("lookalike");
+    fs::create_dir_all(lookalike.join("truth")).unwrap();
+    fs::write(lookalike.join("truth/model.csv"), "constant,value\n").unwrap();
+    fs::write(lookalike.join("events.csv"), "my own events\n").unwrap();
+    refused(&lookalike);
+    // A simulated shop with a file of the user's added, or one of its files edited.
+    let added = temp.path().join("added");
+    simulate(&tiny(1), &added).unwrap();
+    fs::write(added.join("truth/my-notes.txt"), "keep me").unwrap();
+    refused(&added);
+    let edited = temp.path().join("edited");
+    simulate(&tiny(1), &edited).unwrap();
+    let mut items = fs::read_to_string(edited.join("items.csv")).unwrap();
+    items.push_str("my-item,My item,,,,1.0,en\n");
+    fs::write(edited.join("items.csv"), items).unwrap();
+    refused(&edited);
+    // An untouched shop is replaced, and its manifest lists every file written.
+    let untouched = temp.path().join("untouched");
+    simulate(&tiny(1), &untouched).unwrap();
+    assay_sim::simulate_replacing(&tiny(2), &untouched).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(untouched.join(assay_sim::MANIFEST_FILE)).unwrap())
+            .unwrap();
+    let listed: BTreeSet<String> = manifest["files"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let on_disk: BTreeSet<String> = all_files(&untouched)
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| name != assay_sim::MANIFEST_FILE)
+        .collect();
+    assert_eq!(listed, on_disk);
 }

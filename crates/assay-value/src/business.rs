@@ -31,7 +31,7 @@ use assay_recommend::ModelSpec;
 use rayon::prelude::*;
 
 use crate::recommend::Player;
-use crate::{Result, Utility, ValueError};
+use crate::{FirstFailure, Result, Utility, ValueError};
 
 /// What the business utility measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +86,8 @@ pub struct OpeUtility<'a> {
     rounds: Vec<Round>,
     /// Distinct users of the rounds, ascending.
     users: Vec<UserIdx>,
+    /// The first failed fit of an evaluation.
+    failure: FirstFailure,
 }
 
 impl<'a> OpeUtility<'a> {
@@ -94,8 +96,8 @@ impl<'a> OpeUtility<'a> {
     /// purchases there that follow them (same user, item and session; without a session,
     /// same user, item and timestamp).
     ///
-    /// Errors: a bad `k` or `ε`, an estimator other than SNIPW or IPW, no impression, an
-    /// impression without a propensity in `(0, 1]`.
+    /// Errors: a bad `k` or `ε`, model parameters out of range, an estimator other than SNIPW
+    /// or IPW, no impression, an impression without a propensity in `(0, 1]`.
     pub fn new(
         data: &'a Dataset,
         train_rows: &[u32],
@@ -109,6 +111,7 @@ impl<'a> OpeUtility<'a> {
         if !(config.epsilon > 0.0 && config.epsilon <= 1.0) {
             return crate::error::param("epsilon", config.epsilon, "must be in (0, 1]");
         }
+        config.model.check()?;
         if !matches!(config.estimator, EstimatorKind::Snipw | EstimatorKind::Ipw) {
             return crate::error::param(
                 "estimator",
@@ -208,6 +211,7 @@ impl<'a> OpeUtility<'a> {
             base_rows,
             rounds,
             users,
+            failure: FirstFailure::default(),
         })
     }
 
@@ -226,11 +230,14 @@ impl<'a> OpeUtility<'a> {
         crate::recommend::rows_of_subset(&self.base_rows, &self.players, subset)
     }
 
-    /// The estimate for a model fitted on `rows`; a model that cannot be fitted is the
+    /// The estimate for a model fitted on `rows`; rows with nothing to learn from give the
     /// uniform policy (`π = 1/n_items`, what `ε = 1` gives).
-    pub fn score_rows(&self, rows: &[u32]) -> f64 {
+    ///
+    /// # Errors
+    /// A failed fit ([`crate::recommend::fit_on_rows`]).
+    pub fn score_rows(&self, rows: &[u32]) -> Result<f64> {
         let n_items = self.data.items.len().max(1);
-        let model = crate::recommend::fit_on_rows(self.data, &self.config.model, rows);
+        let model = crate::recommend::fit_on_rows(self.data, &self.config.model, rows)?;
         let lists: HashMap<UserIdx, Vec<ItemIdx>> = match &model {
             Some(model) => self
                 .users
@@ -285,11 +292,13 @@ impl<'a> OpeUtility<'a> {
             q_factual: Vec::new(),
         };
         let reward: Vec<f64> = self.rounds.iter().map(|r| r.reward).collect();
-        match round_rewards(self.config.estimator, &reward, &terms) {
-            Ok(values) => values.iter().sum::<f64>() / values.len() as f64,
-            // Unreachable: SNIPW and IPW need no reward model (checked in `new`).
-            Err(_) => f64::NAN,
-        }
+        Ok(
+            match round_rewards(self.config.estimator, &reward, &terms) {
+                Ok(values) => values.iter().sum::<f64>() / values.len() as f64,
+                // Unreachable: SNIPW and IPW need no reward model (checked in `new`).
+                Err(_) => f64::NAN,
+            },
+        )
     }
 }
 
@@ -315,5 +324,13 @@ impl Utility for OpeUtility<'_> {
 
     fn eval(&self, subset: &[usize]) -> f64 {
         self.score_rows(&self.rows_of(subset))
+            .unwrap_or_else(|error| {
+                self.failure.record(error);
+                f64::NAN
+            })
+    }
+
+    fn take_failure(&self) -> Option<ValueError> {
+        self.failure.take()
     }
 }

@@ -180,10 +180,10 @@ impl<'u, 'a> FastEase<'u, 'a> {
         self.params.dropout / (1.0 - self.params.dropout)
     }
 
-    /// Parameters a fit would refuse: the refit utility scores those 0.
+    /// Whether a refit has anything to fit: the utility checked the parameters when it was
+    /// built, so only an empty catalog says no (and a refit then scores 0).
     fn fits(&self) -> bool {
-        let p = self.params;
-        p.reg.is_finite() && p.reg > 0.0 && (0.0..1.0).contains(&p.dropout) && self.n_items > 0
+        self.n_items > 0
     }
 
     /// `XᵀX + diag(reg + emphasis·(XᵀX)ᵢᵢ)`, row-major, in the order EASE's fit adds it up
@@ -219,8 +219,9 @@ impl<'u, 'a> FastEase<'u, 'a> {
             return 0.0;
         }
         let n = self.n_items;
-        let Ok(weights) = ease_weights_from_gram(self.gram(active), n) else {
-            return 0.0;
+        let weights = match ease_weights_from_gram(self.gram(active), n) {
+            Ok(weights) => weights,
+            Err(error) => return self.inner.failed(error),
         };
         self.metric(active, &|items, scores| {
             scores.fill(0.0);
@@ -379,6 +380,10 @@ impl Utility for FastEase<'_, '_> {
 
     fn player_name(&self, player: usize) -> String {
         self.inner.player_name(player)
+    }
+
+    fn take_failure(&self) -> Option<crate::ValueError> {
+        self.inner.take_failure()
     }
 
     fn eval(&self, subset: &[usize]) -> f64 {
@@ -549,6 +554,10 @@ impl Utility for FastItemKnn<'_, '_> {
 
     fn eval(&self, subset: &[usize]) -> f64 {
         self.inner.eval(subset)
+    }
+
+    fn take_failure(&self) -> Option<crate::ValueError> {
+        self.inner.take_failure()
     }
 
     fn eval_prefixes(&self, order: &[usize], stop: &dyn Fn(f64) -> bool, out: &mut Vec<f64>) {

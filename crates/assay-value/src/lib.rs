@@ -69,7 +69,7 @@ pub use exact::{exact_semivalue, exact_shapley, leave_one_out, Semivalue, MAX_EX
 pub use knn::{knn_shapley, knn_shapley_csv, KnnUtility};
 pub use oob::{data_oob, KnnClassifier, LogisticClassifier, OobConfig, WeakLearner};
 pub use sampling::{msr_banzhaf, permutation_semivalue, Convergence, Progress};
-pub use utility::{CachedUtility, FnUtility, Utility};
+pub use utility::{CachedUtility, FirstFailure, FnUtility, Utility};
 pub use values::{PlayerValue, Values};
 
 /// A valuation method over a generic [`Utility`].
@@ -152,8 +152,22 @@ pub struct ValueConfig {
 
 /// Values the players of `utility` with `method`. `progress(done, total)` is called after
 /// each batch of samples (Monte-Carlo methods only). Data-OOB and KNN-Shapley do not value
-/// a generic utility: they are a parameter error here (see [`plan::run`]).
+/// a generic utility: they are a parameter error here (see [`plan::run`]). An evaluation that
+/// failed ([`Utility::take_failure`]) is this function's error: no values are returned.
 pub fn value_players(
+    utility: &dyn Utility,
+    method: &Method,
+    config: &ValueConfig,
+    progress: Progress<'_>,
+) -> Result<Values> {
+    let values = run_method(utility, method, config, progress);
+    match utility.take_failure() {
+        Some(failure) => Err(failure),
+        None => values,
+    }
+}
+
+fn run_method(
     utility: &dyn Utility,
     method: &Method,
     config: &ValueConfig,

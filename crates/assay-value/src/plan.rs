@@ -165,7 +165,7 @@ pub struct PlanProgress<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     /// The request does not fit the data; `field` is the plan's field at fault
-    /// ("players", "method", "utility", "scorers", "model").
+    /// ("players", "windows", "method", "utility", "scorers", "model").
     #[error("{field} {message}")]
     Request {
         /// The field.
@@ -207,7 +207,13 @@ pub fn run(
             "knn-shapley values the rows of a labelled table (train and test files), not a dataset"
                 .into(),
         ),
-        (PlanSource::Dataset(data), _) => value_dataset(data, plan, progress),
+        (PlanSource::Dataset(data), _) => {
+            // Parameters out of range would fail every fit: refuse them before any work.
+            if let Err(error) = plan.model.check() {
+                return request("model", format!("{}: {error}", plan.model));
+            }
+            value_dataset(data, plan, progress)
+        }
     }
 }
 
@@ -250,6 +256,9 @@ fn prepare(data: &Dataset, plan: &ValuationPlan) -> Result<Prepared, PlanError> 
     let players = match plan.players {
         PlayerKind::Sources => players::by_source(data, train),
         PlayerKind::Categories => players::by_category(data, train),
+        PlayerKind::Windows if plan.windows == 0 => {
+            return request("windows", "0: expected at least 1".into())
+        }
         PlayerKind::Windows => players::by_time_window(data, train, plan.windows),
         PlayerKind::Segments => match players::by_segment(data, train, &plan.segment_attribute) {
             Some(players) => players,

@@ -18,9 +18,9 @@
 
 use assay_core::{Dataset, Interactions, ItemIdx, UserIdx};
 use assay_metrics::{AudienceUser, Metric};
-use assay_recommend::{ModelSpec, Recommender};
+use assay_recommend::{ModelSpec, RecommendError, Recommender};
 
-use crate::{Result, Utility, ValueError};
+use crate::{FirstFailure, Result, Utility, ValueError};
 
 /// A named group of training event rows, and the users whose own data it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +77,8 @@ pub struct RecommenderUtility<'a> {
     pub(crate) base_rows: Vec<u32>,
     /// The evaluated users: relevant validation items, all training items excluded.
     pub(crate) audience: Vec<AudienceUser>,
+    /// The first failed fit of an evaluation.
+    pub(crate) failure: FirstFailure,
 }
 
 /// The users scored on `eval_rows` for whom `keep` holds: each user's relevant items are
@@ -119,12 +121,23 @@ pub(crate) fn rows_of_subset(base: &[u32], players: &[Player], subset: &[usize])
     rows
 }
 
-/// A model of `spec` fitted on the event rows `rows`; `None` when it cannot be fitted (say,
-/// on no data).
-pub fn fit_on_rows(data: &Dataset, spec: &ModelSpec, rows: &[u32]) -> Option<Box<dyn Recommender>> {
+/// A model of `spec` fitted on the event rows `rows`; `None` when the rows hold no
+/// interaction and the model has nothing to learn from (the empty coalition of a game).
+///
+/// # Errors
+/// Every other failure of the fit: parameters out of range, a failed solve.
+pub fn fit_on_rows(
+    data: &Dataset,
+    spec: &ModelSpec,
+    rows: &[u32],
+) -> Result<Option<Box<dyn Recommender>>> {
     let train = Interactions::from_events(data, rows);
     let no_epochs = |_: usize, _: Option<f64>| {};
-    spec.fit(&train, data, None, &no_epochs).ok()
+    match spec.fit(&train, data, None, &no_epochs) {
+        Ok(model) => Ok(Some(model)),
+        Err(RecommendError::Data(_)) if train.nnz() == 0 => Ok(None),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// `metric@k` of `model`'s top-`k` list of each audience user (their excluded items left
@@ -168,6 +181,8 @@ impl<'a> RecommenderUtility<'a> {
         if config.k == 0 {
             return crate::error::param("k", config.k, "must be at least 1");
         }
+        // Parameters out of range would fail every fit: refuse them before any work.
+        config.model.check()?;
         let n_events = data.events.len();
         let mut owner = vec![false; n_events];
         for player in &players {
@@ -203,6 +218,7 @@ impl<'a> RecommenderUtility<'a> {
             players,
             base_rows,
             audience,
+            failure: FirstFailure::default(),
         })
     }
 
@@ -222,11 +238,14 @@ impl<'a> RecommenderUtility<'a> {
         rows_of_subset(&self.base_rows, &self.players, subset)
     }
 
-    /// The metric of a model fitted on `rows`; a model that cannot be fitted (say, on no
-    /// data) recommends nothing and scores 0.
-    pub fn score_rows(&self, rows: &[u32]) -> f64 {
-        let Some(model) = fit_on_rows(self.data, &self.config.model, rows) else {
-            return 0.0;
+    /// The metric of a model fitted on `rows`; rows with nothing to learn from give no model,
+    /// which recommends nothing and scores 0.
+    ///
+    /// # Errors
+    /// A failed fit ([`fit_on_rows`]).
+    pub fn score_rows(&self, rows: &[u32]) -> Result<f64> {
+        let Some(model) = fit_on_rows(self.data, &self.config.model, rows)? else {
+            return Ok(0.0);
         };
         let scores = score_model(
             Some(&*model),
@@ -235,7 +254,14 @@ impl<'a> RecommenderUtility<'a> {
             self.config.k,
         );
         // An empty audience (restricted away) scores 0.
-        scores.iter().sum::<f64>() / self.audience.len().max(1) as f64
+        Ok(scores.iter().sum::<f64>() / self.audience.len().max(1) as f64)
+    }
+
+    /// Keeps `error` for [`Utility::take_failure`] and gives the NaN that stands for the
+    /// failed evaluation.
+    pub(crate) fn failed(&self, error: impl Into<ValueError>) -> f64 {
+        self.failure.record(error);
+        f64::NAN
     }
 }
 
@@ -263,6 +289,11 @@ impl Utility for RecommenderUtility<'_> {
 
     fn eval(&self, subset: &[usize]) -> f64 {
         self.score_rows(&self.rows_of(subset))
+            .unwrap_or_else(|error| self.failed(error))
+    }
+
+    fn take_failure(&self) -> Option<ValueError> {
+        self.failure.take()
     }
 }
 
@@ -381,8 +412,12 @@ pub mod players {
     }
 
     /// `n_windows` players of equal time span between the first and the last timed row
-    /// (`window=3/8`); rows without a timestamp belong to no player.
+    /// (`window=3/8`); rows without a timestamp belong to no player, and 0 windows hold no
+    /// player.
     pub fn by_time_window(data: &Dataset, rows: &[u32], n_windows: usize) -> Vec<Player> {
+        if n_windows == 0 {
+            return Vec::new();
+        }
         let times: Vec<i64> = rows
             .iter()
             .map(|&r| data.events.timestamp[r as usize])
@@ -391,7 +426,7 @@ pub mod players {
         let (Some(&lo), Some(&hi)) = (times.iter().min(), times.iter().max()) else {
             return Vec::new();
         };
-        let n = n_windows.max(1);
+        let n = n_windows;
         let span = (hi - lo) as f64 + 1.0;
         let width = (n as f64).log10().floor() as usize + 1;
         grouped(

@@ -33,7 +33,7 @@ use rayon::prelude::*;
 
 use crate::recommend::Player;
 use crate::values::Welford;
-use crate::{PlayerValue, Result, Utility, ValueError, Values};
+use crate::{FirstFailure, PlayerValue, Result, Utility, ValueError, Values};
 
 /// A fitted item-item model, which can score any history, including one it was not fitted
 /// on: the score of item `j` is the sum over the history's items `i` of a weight `w(i, j)`,
@@ -335,6 +335,8 @@ pub struct HistoryUtility<'a> {
     players: Vec<Player>,
     /// Users with relevant validation items, their training history excluded.
     audience: Vec<AudienceUser>,
+    /// The first failed fit of an evaluation.
+    failure: FirstFailure,
 }
 
 impl<'a> HistoryUtility<'a> {
@@ -358,6 +360,7 @@ impl<'a> HistoryUtility<'a> {
         if k == 0 {
             return crate::error::param("k", k, "must be at least 1");
         }
+        model.check()?;
         // Every audience user is scored from a non-empty history.
         let mut audience = crate::recommend::audience_of(data, train_rows, valid_rows, keep);
         audience.retain(|user| !user.exclude.is_empty());
@@ -373,6 +376,7 @@ impl<'a> HistoryUtility<'a> {
             k,
             players,
             audience,
+            failure: FirstFailure::default(),
         })
     }
 
@@ -411,8 +415,12 @@ impl Utility for HistoryUtility<'_> {
             return 0.0;
         }
         let matrix = Interactions::from_events(self.data, &rows);
-        let Ok(model) = ItemItem::fit(&self.model, &matrix, self.data) else {
-            return 0.0;
+        let model = match ItemItem::fit(&self.model, &matrix, self.data) {
+            Ok(model) => model,
+            Err(error) => {
+                self.failure.record(error);
+                return f64::NAN;
+            }
         };
         let n_items = matrix.n_items();
         assay_metrics::score_mean(
@@ -429,6 +437,10 @@ impl Utility for HistoryUtility<'_> {
                     .collect()
             },
         )
+    }
+
+    fn take_failure(&self) -> Option<ValueError> {
+        self.failure.take()
     }
 }
 

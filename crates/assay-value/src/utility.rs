@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
+
+use crate::ValueError;
 
 /// A cooperative game: a number for every subset of players.
 ///
@@ -10,6 +12,11 @@ use std::sync::RwLock;
 /// *subset* is a list of distinct player indices in `0..n_players()`, in any order. `eval` must
 /// be a pure function of the set: the same players in another order give the same value.
 /// Implementations are shared across rayon threads, hence `Sync`.
+///
+/// **Failures.** `eval` returns a plain number so that the methods stay simple; a utility whose
+/// evaluation can fail (a model fit that errs) returns NaN for that subset, keeps the error,
+/// and hands it over in [`Utility::take_failure`]. [`crate::value_players`] asks after every
+/// run and returns the error instead of values, so a failure never reads as a value of 0.
 pub trait Utility: Sync {
     /// A short name for reports ("knn(k=5) accuracy", "ease ndcg@10 [to others]").
     fn name(&self) -> String;
@@ -23,6 +30,13 @@ pub trait Utility: Sync {
     /// The name of player `player` for the values table; the index by default.
     fn player_name(&self, player: usize) -> String {
         player.to_string()
+    }
+
+    /// The first error of an evaluation since the last call, taken (so the next call gives
+    /// `None` until another evaluation fails); `None` by default, for utilities that cannot
+    /// fail. Wrappers forward it.
+    fn take_failure(&self) -> Option<ValueError> {
+        None
     }
 
     /// Fast path for permutation methods: appends `U(order[..1])`, `U(order[..2])`, ... to
@@ -54,6 +68,9 @@ impl<U: Utility + ?Sized> Utility for &U {
     }
     fn player_name(&self, player: usize) -> String {
         (**self).player_name(player)
+    }
+    fn take_failure(&self) -> Option<ValueError> {
+        (**self).take_failure()
     }
     fn eval_prefixes(&self, order: &[usize], stop: &dyn Fn(f64) -> bool, out: &mut Vec<f64>) {
         (**self).eval_prefixes(order, stop, out)
@@ -168,6 +185,36 @@ impl<U: Utility> Utility for CachedUtility<U> {
         };
         value
     }
+    fn take_failure(&self) -> Option<ValueError> {
+        self.inner.take_failure()
+    }
+}
+
+/// Where a utility keeps the first error of its evaluations until
+/// [`Utility::take_failure`] takes it; later errors are dropped (the first one is the cause).
+#[derive(Debug, Default)]
+pub struct FirstFailure(Mutex<Option<ValueError>>);
+
+impl FirstFailure {
+    /// Keeps `error` unless an earlier one is kept.
+    pub fn record(&self, error: impl Into<ValueError>) {
+        // A poisoned lock only means another thread panicked while recording.
+        let mut slot = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slot.is_none() {
+            *slot = Some(error.into());
+        }
+    }
+
+    /// The kept error, taken.
+    pub fn take(&self) -> Option<ValueError> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+    }
 }
 
 /// The members of bitmask `mask`, ascending.
@@ -197,6 +244,53 @@ mod tests {
         assert_eq!(cached.eval(&[1, 3]), 4.0);
         assert_eq!((cached.hits(), cached.misses()), (1, 2));
         assert_eq!(calls.load(Ordering::Relaxed), 2);
+    }
+
+    /// A game whose evaluation fails on subsets with player 2: it records the error.
+    struct Failing(FirstFailure);
+
+    impl Utility for Failing {
+        fn name(&self) -> String {
+            "failing".into()
+        }
+        fn n_players(&self) -> usize {
+            3
+        }
+        fn eval(&self, subset: &[usize]) -> f64 {
+            if subset.contains(&2) {
+                self.0
+                    .record(ValueError::Empty("player 2 cannot be fitted".into()));
+                return f64::NAN;
+            }
+            subset.len() as f64
+        }
+        fn take_failure(&self) -> Option<ValueError> {
+            self.0.take()
+        }
+    }
+
+    #[test]
+    fn a_failed_evaluation_is_the_error_of_every_method() {
+        use crate::{value_players, Convergence, Method, ValueConfig};
+        let game = Failing(FirstFailure::default());
+        let config = ValueConfig {
+            seed: 1,
+            convergence: Convergence::fixed(4),
+        };
+        for method in [
+            Method::LeaveOneOut,
+            Method::ExactShapley,
+            Method::TmcShapley { truncation: 0.0 },
+            Method::MsrBanzhaf,
+        ] {
+            let result = value_players(&CachedUtility::new(&game), &method, &config, &|_, _| {});
+            match result {
+                Err(ValueError::Empty(why)) => assert!(why.contains("player 2"), "{why}"),
+                other => panic!("{method:?}: expected the evaluation's error, got {other:?}"),
+            }
+            // Taken: the next run starts clean.
+            assert!(game.take_failure().is_none());
+        }
     }
 
     #[test]

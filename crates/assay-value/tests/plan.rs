@@ -2,15 +2,20 @@
 //! valued in two halves merged into one table, and requests that do not fit are refused with
 //! the field at fault.
 
+use std::path::Path;
+
 use assay_core::split::{by_ratio, Order};
-use assay_core::{clean, Dataset, EventKind};
+use assay_core::{clean, Dataset, EventKind, Interactions};
 use assay_metrics::Metric;
-use assay_recommend::ModelSpec;
+use assay_recommend::{
+    BprParams, Fit, ModelKind, ModelSpec, PopModel, PopParams, RecommendError, Validate,
+};
+use assay_value::business::BusinessMetric;
 use assay_value::plan::{
     run, PlanError, PlanSource, PlanUtility, PlayerKind, Scorers, ValuationPlan,
 };
 use assay_value::recommend::{Audience, RecConfig, RecommenderUtility};
-use assay_value::{Convergence, Method};
+use assay_value::{Convergence, Method, ValueError};
 
 fn shop() -> Dataset {
     let dir = tempfile::tempdir().unwrap();
@@ -76,7 +81,7 @@ fn exact_source_values_add_up_to_the_whole_gain() {
         },
     )
     .unwrap();
-    let gain = utility.score_rows(&split.train) - utility.score_rows(&[]);
+    let gain = utility.score_rows(&split.train).unwrap() - utility.score_rows(&[]).unwrap();
     assert!(
         (values.sum() - gain).abs() < 1e-9,
         "{} vs {gain}",
@@ -126,6 +131,13 @@ fn requests_that_do_not_fit_name_the_field() {
     let (field, message) = refused(&segments);
     assert_eq!(field, "players");
     assert!(message.contains("no-such-attribute"), "{message}");
+    // No time windows is not one window.
+    let mut windows = plan(PlayerKind::Windows, Method::LeaveOneOut);
+    windows.windows = 0;
+    let (field, message) = refused(&windows);
+    assert_eq!(field, "windows");
+    assert!(message.contains("at least 1"), "{message}");
+    assert!(assay_value::recommend::players::by_time_window(&data, &[0, 1, 2], 0).is_empty());
     // Data-OOB of users: one bag per model fit, every value a percentile rank.
     let oob = run(
         PlanSource::Dataset(&data),
@@ -138,4 +150,83 @@ fn requests_that_do_not_fit_name_the_field() {
         .players
         .iter()
         .all(|p| p.value.is_nan() || (0.0..=1.0).contains(&p.value)));
+}
+
+/// A model with valid parameters whose fit fails whenever it has data: how a failed solve
+/// looks to a valuation.
+#[derive(Debug, Clone, PartialEq)]
+struct NoSolution;
+
+impl Fit for NoSolution {
+    type Model = PopModel;
+    fn fit(
+        &self,
+        _: &Interactions,
+        _: &Dataset,
+        _: Option<&Validate<'_>>,
+    ) -> assay_recommend::Result<PopModel> {
+        Err(RecommendError::LinearAlgebra("no solution".into()))
+    }
+}
+
+impl ModelKind for NoSolution {
+    const NAME: &'static str = "no-solution";
+    fn parse(_: &str, _: &str) -> Result<NoSolution, String> {
+        Ok(NoSolution)
+    }
+    fn params_text(&self) -> String {
+        String::new()
+    }
+    fn load(dir: &Path) -> assay_recommend::Result<PopModel> {
+        PopParams::load(dir)
+    }
+}
+
+#[test]
+fn a_failed_fit_is_an_error_never_a_value_of_zero() {
+    let data = shop();
+    let business = PlanUtility::Business {
+        metric: BusinessMetric::Ctr,
+        k: 10,
+        epsilon: 0.1,
+    };
+    for (players, method, utility) in [
+        (PlayerKind::Sources, Method::ExactShapley, None),
+        (PlayerKind::Sources, Method::MsrBanzhaf, None),
+        (PlayerKind::Users, Method::LeaveOneOut, None),
+        (PlayerKind::Sources, Method::LeaveOneOut, Some(business)),
+    ] {
+        let mut request = plan(players, method);
+        request.model = ModelSpec::new(NoSolution);
+        if let Some(utility) = utility {
+            request.utility = utility;
+        }
+        match run(PlanSource::Dataset(&data), &request, &|_| {}) {
+            Err(PlanError::Value(ValueError::Recommend(RecommendError::LinearAlgebra(why)))) => {
+                assert_eq!(why, "no solution")
+            }
+            other => panic!("{players:?} {method:?}: expected the fit's error, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn parameters_out_of_range_are_refused_before_any_work() {
+    let data = shop();
+    let mut request = plan(PlayerKind::Sources, Method::ExactShapley);
+    // Built in code, so the parser's check is skipped: the plan checks it again.
+    request.model = ModelSpec::new(BprParams {
+        lr: -1.0,
+        ..BprParams::default()
+    });
+    match run(PlanSource::Dataset(&data), &request, &|_| {}) {
+        Err(PlanError::Request { field, message }) => {
+            assert_eq!(field, "model");
+            assert!(
+                message.contains("lr") && message.contains("positive"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a refused model, got {other:?}"),
+    }
 }

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use assay_metrics::Metric;
 use assay_value::business::BusinessMetric;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum};
 
 /// assay: e-commerce search, recommendations and the value of data.
 ///
@@ -24,6 +25,18 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The ids of the arguments of subcommand `name` typed on the command line, as opposed to
+/// left at their defaults: how a command tells a flag the user chose from its default.
+pub fn typed(matches: &ArgMatches, name: &str) -> Vec<String> {
+    let Some(sub) = matches.subcommand_matches(name) else {
+        return Vec::new();
+    };
+    sub.ids()
+        .filter(|id| sub.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| id.as_str().to_owned())
+        .collect()
 }
 
 #[derive(Debug, Subcommand)]
@@ -238,7 +251,8 @@ pub struct SimulateArgs {
 
 #[derive(Debug, Args)]
 pub struct QuickstartArgs {
-    /// Directory for the outputs.
+    /// Directory for the outputs. A simulated shop written there by an earlier run
+    /// (`<out>/shop`) is replaced; a `shop` folder holding anything else is refused.
     #[arg(long, default_value = "assay-quickstart")]
     pub out: PathBuf,
 }
@@ -454,7 +468,8 @@ pub struct ValueArgs {
     /// Who the players are.
     #[arg(long, value_enum, default_value = "sources")]
     pub players: PlayersArg,
-    /// The valuation method.
+    /// The valuation method. A flag the method (or the utility, or the kind of player) does
+    /// not read is refused rather than ignored.
     #[arg(long, value_enum, default_value = "tmc")]
     pub method: MethodArg,
     /// The model refitted on every subset of the data.
@@ -491,13 +506,13 @@ pub struct ValueArgs {
     /// User attribute for --players segments.
     #[arg(long, default_value = "segment")]
     pub segment_attribute: String,
-    /// Fewest Monte-Carlo samples before stopping.
+    /// Sampling methods (tmc, banzhaf, beta): fewest Monte-Carlo samples before stopping.
     #[arg(long, default_value_t = 32)]
     pub min_samples: u64,
-    /// Most Monte-Carlo samples.
+    /// Sampling methods: most Monte-Carlo samples.
     #[arg(long, default_value_t = 200)]
     pub max_samples: u64,
-    /// Stop when every standard error is below this share of its value.
+    /// Sampling methods: stop when every standard error is below this share of its value.
     #[arg(long, default_value_t = 0.05)]
     pub rtol: f64,
     /// Seed of the split and the sampling.

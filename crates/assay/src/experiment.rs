@@ -5,7 +5,7 @@ use assay_experiment::{AbConfig, AbData, BusinessConfig, Unit};
 
 use crate::cli::{AbArgs, BusinessArgs, UnitArg};
 use crate::data;
-use crate::output::{interval, print_json, Table};
+use crate::output::{confidence_level, interval, print_json, Table};
 use crate::BadInput;
 
 pub fn ab(args: AbArgs) -> anyhow::Result<()> {
@@ -39,9 +39,10 @@ pub fn ab(args: AbArgs) -> anyhow::Result<()> {
     }
     arms.print()?;
     let t = &report.test;
+    let level = confidence_level(args.alpha);
     println!();
     println!(
-        "{:?}: difference {:+.6} (95% CI [{:.6}, {:.6}]), statistic {:.4}{}, p = {:.6}",
+        "{:?}: difference {:+.6} ({level} CI [{:.6}, {:.6}]), statistic {:.4}{}, p = {:.6}",
         t.test,
         t.difference,
         t.ci_low,
@@ -52,7 +53,7 @@ pub fn ab(args: AbArgs) -> anyhow::Result<()> {
     );
     if let Some(lift) = &report.lift {
         println!(
-            "relative lift {:+.2}% (95% CI [{:+.2}%, {:+.2}%], delta method)",
+            "relative lift {:+.2}% ({level} CI [{:+.2}%, {:+.2}%], delta method)",
             lift.lift * 100.0,
             lift.ci_low * 100.0,
             lift.ci_high * 100.0
@@ -84,12 +85,15 @@ pub fn ab(args: AbArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Significance level of the intervals of `assay business`.
+const INTERVAL_ALPHA: f64 = 0.05;
+
 pub fn business(args: BusinessArgs) -> anyhow::Result<()> {
     let loaded = data::load(&args.data)?;
     let config = BusinessConfig {
         segment: args.segment.clone(),
         retention_days: args.retention_days,
-        alpha: 0.05,
+        alpha: INTERVAL_ALPHA,
         unit: match args.unit {
             UnitArg::Session => Unit::Session,
             UnitArg::User => Unit::User,
@@ -100,11 +104,12 @@ pub fn business(args: BusinessArgs) -> anyhow::Result<()> {
     if args.json {
         return print_json(&report);
     }
+    let level = format!("{} CI", confidence_level(INTERVAL_ALPHA));
     let mut table = Table::new(&[
         "group",
         "metric",
         "estimate",
-        "95% CI",
+        &level,
         "numerator",
         "denominator",
     ]);

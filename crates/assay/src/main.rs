@@ -25,7 +25,7 @@ mod value;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 /// Dense item x item matrices (EASE) are fitted many times over in data valuation: huge pages
 /// make their allocation and products cheaper (see `assay_recommend::HugePageAlloc`).
@@ -33,8 +33,9 @@ use clap::Parser;
 static ALLOC: assay_recommend::HugePageAlloc = assay_recommend::HugePageAlloc;
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
-    match run(args) {
+    let matches = cli::Cli::command().get_matches();
+    let args = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match run(args, &matches) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             if is_broken_pipe(&err) {
@@ -54,7 +55,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: cli::Cli) -> anyhow::Result<()> {
+fn run(args: cli::Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
     match args.command {
         cli::Command::Data(cmd) => data::run(cmd),
         cli::Command::Simulate(cmd) => simulate::run(cmd),
@@ -66,7 +67,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Search(cmd) => search::search(cmd),
         cli::Command::EvalSearch(cmd) => eval_search::eval_search(cmd),
         cli::Command::Finetune(cmd) => finetune::run(cmd),
-        cli::Command::Value(cmd) => value::run(cmd),
+        cli::Command::Value(cmd) => value::run(cmd, &cli::typed(matches, "value")),
         cli::Command::Ope(cmd) => ope::run(cmd),
         cli::Command::Bandit(cli::BanditCommand::Simulate(cmd)) => bandit::simulate(cmd),
         cli::Command::Business(cmd) => experiment::business(cmd),
@@ -105,6 +106,23 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
                 )
             )
             || catalog::is_bad_search_input(cause)
+            || cause
+                .downcast_ref::<assay_recommend::RecommendError>()
+                .is_some_and(is_bad_model_input)
+            || cause
+                .downcast_ref::<assay_value::ValueError>()
+                .is_some_and(is_bad_value_input)
+            || matches!(
+                cause.downcast_ref::<assay_report::StudyError>(),
+                Some(assay_report::StudyError::Value(e)) if is_bad_value_input(e)
+            )
+            || matches!(
+                cause.downcast_ref::<assay_sim::SimError>(),
+                Some(
+                    assay_sim::SimError::InvalidConfig { .. }
+                        | assay_sim::SimError::InvalidOutput { .. }
+                )
+            )
             || matches!(
                 cause.downcast_ref::<assay_fetch::FetchError>(),
                 Some(
@@ -113,6 +131,31 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
                 )
             )
     })
+}
+
+/// A model spec or a hyper-parameter out of range (found when parsing or when fitting), or a
+/// folder to save a model as that holds other files.
+fn is_bad_model_input(err: &assay_recommend::RecommendError) -> bool {
+    use assay_recommend::RecommendError;
+    matches!(
+        err,
+        RecommendError::Param { .. }
+            | RecommendError::Spec { .. }
+            | RecommendError::NotAModelDir { .. }
+    )
+}
+
+/// A valuation that cannot be carried out because of what was asked or given; a failure of
+/// the model's arithmetic is not one.
+fn is_bad_value_input(err: &assay_value::ValueError) -> bool {
+    use assay_value::ValueError;
+    match err {
+        ValueError::Param { .. }
+        | ValueError::TooManyPlayers { .. }
+        | ValueError::Empty(_)
+        | ValueError::Import(_) => true,
+        ValueError::Recommend(e) => is_bad_model_input(e),
+    }
 }
 
 /// What to do next, for errors whose fix is a command: the libraries name what is missing,
@@ -144,4 +187,48 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
         };
         io_kind == Some(std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_parameters_and_outputs_are_bad_input_and_failures_are_not() {
+        use assay_recommend::RecommendError;
+        use assay_sim::SimError;
+        use assay_value::ValueError;
+        let param = || RecommendError::Param {
+            name: "lr",
+            value: "-1".into(),
+            reason: "must be a positive number",
+        };
+        let bad = [
+            anyhow::Error::new(param()).context("fitting bpr"),
+            anyhow::Error::new(ValueError::Recommend(param())).context("valuing"),
+            anyhow::Error::new(SimError::InvalidOutput {
+                path: "shop".into(),
+                reason: "the directory exists and is not empty".into(),
+            }),
+            anyhow::Error::new(SimError::InvalidConfig {
+                field: "typo_rate",
+                reason: "must be in [0, 1]".into(),
+            }),
+        ];
+        for err in &bad {
+            assert!(is_bad_input(err), "{err:#}");
+        }
+        let failures = [
+            anyhow::Error::new(ValueError::Recommend(RecommendError::LinearAlgebra(
+                "not positive definite".into(),
+            ))),
+            anyhow::Error::new(SimError::Io {
+                path: "shop/events.csv".into(),
+                source: std::io::Error::other("disk full"),
+            }),
+        ];
+        for err in &failures {
+            assert!(!is_bad_input(err), "{err:#}");
+        }
+    }
 }

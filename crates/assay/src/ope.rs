@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::cli::{DatasetArgs, OpeArgs};
 use crate::data;
-use crate::output::{interval, print_json, Table};
+use crate::output::{confidence_level, interval, print_json, Table};
 use crate::BadInput;
 
 /// What `assay ope` reports.
@@ -25,6 +25,9 @@ pub struct OpeOutput {
     pub ground_truth_from: Option<String>,
     pub estimates: Vec<assay_bandit::Estimate>,
 }
+
+/// Significance level of the estimates' intervals.
+const INTERVAL_ALPHA: f64 = 0.05;
 
 pub fn run(args: OpeArgs) -> anyhow::Result<()> {
     let json = args.json;
@@ -72,7 +75,7 @@ fn estimate(args: &OpeArgs) -> anyhow::Result<OpeOutput> {
     };
     let truth = ground_truth(args)?;
     let config = OpeConfig {
-        alpha: 0.05,
+        alpha: INTERVAL_ALPHA,
         n_bootstrap: args.bootstrap,
         seed: args.seed,
         ground_truth: truth.as_ref().map(|(_, value)| *value),
@@ -105,7 +108,8 @@ fn print_output(output: &OpeOutput) -> anyhow::Result<()> {
     if let (Some(value), Some(from)) = (output.ground_truth, &output.ground_truth_from) {
         println!("ground truth: on-policy value {value:.6} in {from}");
     }
-    let mut table = Table::new(&["estimator", "value", "95% CI", "relative error"]);
+    let level = format!("{} CI", confidence_level(INTERVAL_ALPHA));
+    let mut table = Table::new(&["estimator", "value", &level, "relative error"]);
     for e in &output.estimates {
         let ci = interval(e.ci_low, e.ci_high, 6).unwrap_or_else(|| "-".to_owned());
         let err = e

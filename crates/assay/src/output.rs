@@ -82,6 +82,14 @@ pub fn interval(lo: Option<f64>, hi: Option<f64>, digits: usize) -> Option<Strin
     Some(format!("[{:.digits$}, {:.digits$}]", lo?, hi?))
 }
 
+/// The confidence level of intervals at significance `alpha`, as a percentage: 0.05 gives
+/// "95%", 0.025 gives "97.5%".
+pub fn confidence_level(alpha: f64) -> String {
+    let percent = format!("{:.2}", (1.0 - alpha) * 100.0);
+    let trimmed = percent.trim_end_matches('0').trim_end_matches('.');
+    format!("{trimmed}%")
+}
+
 /// Prints `value` as pretty JSON on standard output.
 pub fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
@@ -144,5 +152,9 @@ mod tests {
             Some("[0.100, 0.250]")
         );
         assert_eq!(interval(None, Some(0.25), 3), None);
+        assert_eq!(confidence_level(0.05), "95%");
+        assert_eq!(confidence_level(0.1), "90%");
+        assert_eq!(confidence_level(0.025), "97.5%");
+        assert_eq!(confidence_level(0.001), "99.9%");
     }
 }

@@ -6,6 +6,7 @@ use assay_value::plan::{
 };
 use assay_value::recommend::Audience;
 use assay_value::{Convergence, Method, Values};
+use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{DatasetArgs, MethodArg, PlayersArg, ScorersArg, ValueArgs, ValueUtility};
@@ -13,7 +14,9 @@ use crate::data;
 use crate::output::{print_json, Table};
 use crate::BadInput;
 
-pub fn run(args: ValueArgs) -> anyhow::Result<()> {
+/// `typed`: the ids of the flags given on the command line (see [`crate::cli::typed`]).
+pub fn run(args: ValueArgs, typed: &[String]) -> anyhow::Result<()> {
+    refuse_unread_flags(&args, typed)?;
     let plan = plan_of(&args)?;
     let bar = ProgressBar::new(args.max_samples);
     bar.set_style(
@@ -50,7 +53,8 @@ pub fn run(args: ValueArgs) -> anyhow::Result<()> {
     let values = values.map_err(|e| match e {
         PlanError::Request { field, message } => BadInput(format!("--{field} {message}")).into(),
         PlanError::Utility(e) => anyhow::Error::new(e).context("building the utility"),
-        PlanError::Value(e) => BadInput(e.to_string()).into(),
+        // Bad requests and bad data exit 2, a failure of the model itself 1 (see main).
+        PlanError::Value(e) => anyhow::Error::new(e),
     })?;
     if args.json {
         return print_json(&values);
@@ -60,6 +64,9 @@ pub fn run(args: ValueArgs) -> anyhow::Result<()> {
 
 /// The plan the flags ask for; flag combinations that cannot work are refused here.
 fn plan_of(args: &ValueArgs) -> anyhow::Result<ValuationPlan> {
+    if args.windows == 0 {
+        return Err(BadInput("--windows: expected at least 1".into()).into());
+    }
     let method = match args.method {
         MethodArg::Loo => Method::LeaveOneOut,
         MethodArg::Shapley => Method::ExactShapley,
@@ -93,13 +100,6 @@ fn plan_of(args: &ValueArgs) -> anyhow::Result<ValuationPlan> {
                 ScorersArg::Buyers => Scorers::Buyers,
             },
         },
-        ValueUtility::Business(_, _) if args.scorers == ScorersArg::Buyers => {
-            return Err(BadInput(
-                "--scorers buyers applies to ranking utilities (METRIC@K), not to ctr-ope/gmv-ope"
-                    .into(),
-            )
-            .into())
-        }
         ValueUtility::Business(metric, k) => PlanUtility::Business {
             metric,
             k,
@@ -136,6 +136,111 @@ fn plan_of(args: &ValueArgs) -> anyhow::Result<ValuationPlan> {
             atol: 0.0,
         },
     })
+}
+
+/// Refuses a flag typed on the command line that the request does not read (an option of
+/// another method, utility or kind of player), naming what it applies to, so that no flag is
+/// accepted and then ignored.
+fn refuse_unread_flags(args: &ValueArgs, typed: &[String]) -> anyhow::Result<()> {
+    let method = format!("--method {}", value_name(args.method));
+    let knn = args.method == MethodArg::KnnShapley;
+    let oob = args.method == MethodArg::Oob;
+    let sampling = matches!(
+        args.method,
+        MethodArg::Tmc | MethodArg::Banzhaf | MethodArg::Beta
+    );
+    let business = matches!(args.utility, ValueUtility::Business(..));
+    let utility = match args.utility {
+        ValueUtility::Ranking(metric, k) => format!("--utility {}@{k}", metric.name()),
+        ValueUtility::Business(metric, k) => format!("--utility {}-ope@{k}", metric.name()),
+    };
+    let players = format!("--players {}", value_name(args.players));
+    // Where a flag is not read: `None` when it is.
+    let unless = |reads: bool, context: &str| (!reads).then(|| context.to_owned());
+    // Semivalue methods on a dataset read the utility; then it depends on the utility.
+    let for_utility = |reads: bool| {
+        if knn || oob {
+            Some(method.clone())
+        } else {
+            unless(reads, &utility)
+        }
+    };
+    let for_players = |kind: PlayersArg| {
+        if knn {
+            Some(method.clone())
+        } else {
+            unless(args.players == kind, &players)
+        }
+    };
+    const SAMPLING: &str = "applies to the sampling methods (tmc, banzhaf, beta)";
+    const KNN: &str = "applies to --method knn-shapley";
+    const DATASET: &str = "applies to valuing a DATASET; knn-shapley values the rows of --train";
+    let rules: [(&str, Option<String>, &str); 19] = [
+        ("dataset", unless(!knn, &method), DATASET),
+        ("unknown_refs", unless(!knn, &method), DATASET),
+        ("players", unless(!knn, &method), DATASET),
+        ("model", unless(!knn, &method), DATASET),
+        ("seed", unless(!knn, &method), DATASET),
+        (
+            "utility",
+            for_utility(true),
+            "is what the semivalue methods measure; oob ranks each player's own held-out items",
+        ),
+        (
+            "epsilon",
+            for_utility(business),
+            "is the exploration share of the ctr-ope and gmv-ope utilities",
+        ),
+        (
+            "total",
+            for_utility(!business),
+            "applies to ranking utilities (METRIC@K)",
+        ),
+        (
+            "scorers",
+            for_utility(!business),
+            "applies to ranking utilities (METRIC@K)",
+        ),
+        ("bags", unless(oob, &method), "applies to --method oob"),
+        (
+            "windows",
+            for_players(PlayersArg::Windows),
+            "applies to --players windows",
+        ),
+        (
+            "segment_attribute",
+            for_players(PlayersArg::Segments),
+            "applies to --players segments",
+        ),
+        ("min_samples", unless(sampling, &method), SAMPLING),
+        ("max_samples", unless(sampling, &method), SAMPLING),
+        ("rtol", unless(sampling, &method), SAMPLING),
+        ("train", unless(knn, &method), KNN),
+        ("test", unless(knn, &method), KNN),
+        ("label", unless(knn, &method), KNN),
+        ("k", unless(knn, &method), KNN),
+    ];
+    for (id, not_read_with, what) in rules {
+        let Some(context) = not_read_with else {
+            continue;
+        };
+        if typed.iter().any(|t| t == id) {
+            let flag = match id {
+                "dataset" => "DATASET".to_owned(),
+                _ => format!("--{}", id.replace('_', "-")),
+            };
+            return Err(BadInput(format!("{flag} does not apply to {context}: it {what}")).into());
+        }
+    }
+    Ok(())
+}
+
+/// The name a value-enum flag value is written with (`knn-shapley`).
+fn value_name(value: impl ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default()
 }
 
 fn print_values(values: &Values, top: usize) -> anyhow::Result<()> {

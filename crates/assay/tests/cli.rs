@@ -305,7 +305,7 @@ fn ope_on_obd_matches_open_bandit_pipeline() {
     let run = assay_with_shared(tmp.path(), &shared, &args);
     let json: serde_json::Value = serde_json::from_str(&run.expect_code(0).stdout()).unwrap();
     assert_eq!(json["ground_truth"], 0.0042);
-    // OBP 0.4.1's IPW and SNIPW on the same logs with its own BTS distribution (issue 6).
+    // OBP 0.4.1's IPW and SNIPW on the same logs with its own BTS distribution.
     for (row, reference) in [(0, 0.004553), (1, 0.004776)] {
         let value = json["estimates"][row]["value"].as_f64().unwrap();
         assert!(
@@ -396,6 +396,26 @@ fn ab_reads_a_test_and_computes_the_z_test_by_hand() {
     let p = report["test"]["p_value"].as_f64().unwrap();
     assert!((z - 2.677398).abs() < 1e-5, "{z}");
     assert!((p - 0.0074196).abs() < 1e-6, "{p}");
+    // The table names the interval's real level: difference +- z(1 - alpha/2) * unpooled se,
+    // se = sqrt(0.2 * 0.8 / 1000 + 0.25 * 0.75 / 1000) = 0.0186414.
+    for (alpha, level, interval) in [
+        ("0.1", "90% CI", "[0.019338, 0.080662]"),
+        ("0.01", "99% CI", "[0.001983, 0.098017]"),
+        ("0.025", "97.5% CI", "["),
+    ] {
+        let run = assay(
+            tmp.path(),
+            &["ab", file.to_str().unwrap(), "--alpha", alpha],
+        );
+        let text = run.expect_code(0).stdout();
+        assert!(text.contains(&format!("{level} {interval}")), "{text}");
+        assert_eq!(
+            text.matches(level).count(),
+            2,
+            "difference and lift: {text}"
+        );
+        assert!(!text.contains("95%"), "{text}");
+    }
 }
 
 #[test]
@@ -666,7 +686,7 @@ fn value_users_in_halves_by_buyers_and_by_data_oob() {
                 "--scorers",
                 "buyers",
             ],
-            "--scorers buyers",
+            "--scorers does not apply to --utility ctr-ope",
         ),
         (vec!["--players", "users", "--method", "nope"], "oob"),
     ] {

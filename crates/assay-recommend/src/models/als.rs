@@ -19,10 +19,10 @@ use serde::{Deserialize, Serialize};
 use assay_core::math::dot;
 
 use super::factors::{self, FactorModel, Factors, Schedule};
-use super::{expect_kind, non_negative};
+use super::{bad_param, expect_kind, non_negative};
 use crate::spec::{non_default, params_from};
 use crate::store::{self, ModelFile, Tensors};
-use crate::{Capabilities, Fit, History, ModelKind, RecommendError, Recommender, Result, Validate};
+use crate::{Capabilities, Fit, History, ModelKind, Recommender, Result, Validate};
 
 /// Hyper-parameters of [`AlsModel`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -99,6 +99,22 @@ impl ModelKind for AlsParams {
         AlsParams { seed, ..*self }
     }
 
+    fn check(&self) -> Result<()> {
+        if self.factors == 0 {
+            return bad_param("factors", 0, "must be at least 1");
+        }
+        if !non_negative(self.reg) {
+            return bad_param("reg", self.reg, "must be a non-negative number");
+        }
+        if !non_negative(self.alpha) {
+            return bad_param("alpha", self.alpha, "must be a non-negative number");
+        }
+        if self.cg_steps == 0 {
+            return bad_param("cg_steps", 0, "must be at least 1");
+        }
+        Ok(())
+    }
+
     /// Fits, calling `on_epoch(sweep, validation score)` after every sweep. With `validate`,
     /// the factors of the best-scoring sweep are kept.
     fn fit_with(
@@ -136,34 +152,6 @@ impl ModelKind for AlsParams {
     }
 }
 
-impl AlsParams {
-    fn check(&self) -> Result<()> {
-        let bad = |name, value: String, reason| {
-            Err(RecommendError::Param {
-                name,
-                value,
-                reason,
-            })
-        };
-        if self.factors == 0 {
-            return bad("factors", "0".into(), "must be at least 1");
-        }
-        if !non_negative(self.reg) {
-            return bad("reg", self.reg.to_string(), "must be a non-negative number");
-        }
-        if !non_negative(self.alpha) {
-            return bad(
-                "alpha",
-                self.alpha.to_string(),
-                "must be a non-negative number",
-            );
-        }
-        if self.cg_steps == 0 {
-            return bad("cg_steps", "0".into(), "must be at least 1");
-        }
-        Ok(())
-    }
-}
 
 /// One half-sweep: improves every row of `x` (rows of `matrix`) against the fixed `y`.
 fn least_squares_cg(matrix: &Interactions, x: &mut [f32], y: &[f32], params: &AlsParams) {
@@ -301,7 +289,7 @@ impl Recommender for AlsModel {
         self.factors.score_user(user, scores);
     }
 
-    fn save(&self, dir: &Path) -> Result<()> {
+    fn write_files(&self, dir: &Path) -> Result<()> {
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);
         self.factors.save(&self.history, &mut tensors);

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use assay_core::math::dot;
 
 use super::factors::{self, FactorModel, Factors, Schedule};
-use super::{expect_kind, non_negative, positive};
+use super::{bad_param, expect_kind, non_negative, positive};
 use crate::spec::{non_default, params_from};
 use crate::store::{self, ModelFile, Tensors};
 use crate::{
@@ -126,33 +126,6 @@ impl Adam {
     }
 }
 
-impl BprParams {
-    fn check(&self, train: &Interactions) -> Result<()> {
-        let bad = |name, value: String, reason| {
-            Err(RecommendError::Param {
-                name,
-                value,
-                reason,
-            })
-        };
-        if self.factors == 0 {
-            return bad("factors", "0".into(), "must be at least 1");
-        }
-        if !positive(self.lr) {
-            return bad("lr", self.lr.to_string(), "must be a positive number");
-        }
-        if !non_negative(self.reg) {
-            return bad("reg", self.reg.to_string(), "must be a non-negative number");
-        }
-        if self.batch == 0 {
-            return bad("batch", "0".into(), "must be at least 1");
-        }
-        if train.nnz() == 0 {
-            return Err(RecommendError::Data("no training interactions".into()));
-        }
-        Ok(())
-    }
-}
 
 impl ModelKind for BprParams {
     const NAME: &'static str = "bpr";
@@ -178,6 +151,22 @@ impl ModelKind for BprParams {
         BprParams { seed, ..*self }
     }
 
+    fn check(&self) -> Result<()> {
+        if self.factors == 0 {
+            return bad_param("factors", 0, "must be at least 1");
+        }
+        if !positive(self.lr) {
+            return bad_param("lr", self.lr, "must be a positive number");
+        }
+        if !non_negative(self.reg) {
+            return bad_param("reg", self.reg, "must be a non-negative number");
+        }
+        if self.batch == 0 {
+            return bad_param("batch", 0, "must be at least 1");
+        }
+        Ok(())
+    }
+
     /// Fits, calling `on_epoch(epoch, validation score)` after every epoch.
     fn fit_with(
         &self,
@@ -186,7 +175,10 @@ impl ModelKind for BprParams {
         validate: Option<&Validate<'_>>,
         on_epoch: &(dyn Fn(usize, Option<f64>) + Sync),
     ) -> Result<BprModel> {
-        self.check(train)?;
+        self.check()?;
+        if train.nnz() == 0 {
+            return Err(RecommendError::Data("no training interactions".into()));
+        }
         let f = self.factors;
         let (n_users, n_items) = (train.n_users(), train.n_items());
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
@@ -327,7 +319,7 @@ impl Recommender for BprModel {
         self.factors.score_user(user, scores);
     }
 
-    fn save(&self, dir: &Path) -> Result<()> {
+    fn write_files(&self, dir: &Path) -> Result<()> {
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);
         self.factors.save(&self.history, &mut tensors);

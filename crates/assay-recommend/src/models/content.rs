@@ -226,7 +226,7 @@ impl Recommender for ContentModel {
         }
     }
 
-    fn save(&self, dir: &Path) -> Result<()> {
+    fn write_files(&self, dir: &Path) -> Result<()> {
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);
         tensors.u64("tfidf.indptr", &self.indptr);

@@ -23,7 +23,7 @@ use faer::{MatMut, Par};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{expect_kind, load_f32, positive};
+use super::{bad_param, expect_kind, load_f32, non_negative, positive};
 use crate::store::{self, ModelFile, Tensors};
 use crate::spec::{non_default, params_from};
 use crate::{
@@ -70,27 +70,7 @@ impl Fit for EaseParams {
         data: &Dataset,
         _: Option<&Validate<'_>>,
     ) -> Result<EaseModel> {
-        if !positive(self.reg) {
-            return Err(RecommendError::Param {
-                name: "reg",
-                value: self.reg.to_string(),
-                reason: "must be a positive number",
-            });
-        }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(RecommendError::Param {
-                name: "dropout",
-                value: self.dropout.to_string(),
-                reason: "must be in [0, 1)",
-            });
-        }
-        if !(self.side >= 0.0 && self.side.is_finite()) {
-            return Err(RecommendError::Param {
-                name: "side",
-                value: self.side.to_string(),
-                reason: "must be a non-negative number",
-            });
-        }
+        self.check()?;
         let n = train.n_items();
         if n == 0 {
             return Err(RecommendError::Data("no items".into()));
@@ -118,6 +98,19 @@ impl ModelKind for EaseParams {
 
     fn params_text(&self) -> String {
         non_default(self)
+    }
+
+    fn check(&self) -> Result<()> {
+        if !positive(self.reg) {
+            return bad_param("reg", self.reg, "must be a positive number");
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad_param("dropout", self.dropout, "must be in [0, 1)");
+        }
+        if !non_negative(self.side) {
+            return bad_param("side", self.side, "must be a non-negative number");
+        }
+        Ok(())
     }
 
     fn load(dir: &Path) -> Result<EaseModel> {
@@ -350,7 +343,7 @@ impl Recommender for EaseModel {
         Ok(())
     }
 
-    fn save(&self, dir: &Path) -> Result<()> {
+    fn write_files(&self, dir: &Path) -> Result<()> {
         let n = self.history.n_items();
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);

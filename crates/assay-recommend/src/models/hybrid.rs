@@ -69,12 +69,7 @@ impl Fit for HybridParams {
         data: &Dataset,
         validate: Option<&Validate<'_>>,
     ) -> Result<HybridModel> {
-        if self.parts.is_empty() {
-            return Err(RecommendError::Spec {
-                spec: "hybrid".into(),
-                reason: "needs at least one part".into(),
-            });
-        }
+        self.check()?;
         let mut parts = Vec::with_capacity(self.parts.len());
         for (spec, weight) in &self.parts {
             parts.push((spec.fit(train, data, validate, &|_, _| {})?, *weight));
@@ -151,6 +146,26 @@ impl ModelKind for HybridParams {
             })
             .collect();
         parts.join("+")
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.parts.is_empty() {
+            return Err(RecommendError::Spec {
+                spec: "hybrid".into(),
+                reason: "needs at least one part".into(),
+            });
+        }
+        for (spec, weight) in &self.parts {
+            if !weight.is_finite() {
+                return Err(RecommendError::Param {
+                    name: "weight",
+                    value: format!("{spec}*{weight}"),
+                    reason: "must be a finite number",
+                });
+            }
+            spec.check()?;
+        }
+        Ok(())
     }
 
     fn load(dir: &Path) -> Result<HybridModel> {
@@ -259,9 +274,9 @@ impl Recommender for HybridModel {
         }
     }
 
-    fn save(&self, dir: &Path) -> Result<()> {
+    fn write_files(&self, dir: &Path) -> Result<()> {
         for (k, (part, _)) in self.parts.iter().enumerate() {
-            part.save(&dir.join(format!("part{k}")))?;
+            part.write_files(&dir.join(format!("part{k}")))?;
         }
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);

@@ -11,11 +11,11 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::sparse::{keep_largest, ItemWeights};
-use super::{expect_kind, non_negative};
+use super::{bad_param, expect_kind, non_negative};
 use crate::store::{self, ModelFile, Tensors};
 use crate::spec::{non_default, params_from};
 use crate::{
-    Capabilities, Fit, History, ModelKind, RecommendError, Recommender, Result, Validate,
+    Capabilities, Fit, History, ModelKind, Recommender, Result, Validate,
 };
 
 /// Hyper-parameters of [`ItemKnnModel`]; RecBole's defaults are `k = 100`, `shrink = 0`.
@@ -54,20 +54,7 @@ impl Fit for ItemKnnParams {
         _: &Dataset,
         _: Option<&Validate<'_>>,
     ) -> Result<ItemKnnModel> {
-        if self.k == 0 {
-            return Err(RecommendError::Param {
-                name: "k",
-                value: "0".into(),
-                reason: "must be at least 1",
-            });
-        }
-        if !non_negative(self.shrink) {
-            return Err(RecommendError::Param {
-                name: "shrink",
-                value: self.shrink.to_string(),
-                reason: "must be a non-negative number",
-            });
-        }
+        self.check()?;
         let n_items = train.n_items();
         let by_item = train.transpose();
         let norms: Vec<f32> = (0..n_items)
@@ -129,6 +116,16 @@ impl ModelKind for ItemKnnParams {
         non_default(self)
     }
 
+    fn check(&self) -> Result<()> {
+        if self.k == 0 {
+            return bad_param("k", 0, "must be at least 1");
+        }
+        if !non_negative(self.shrink) {
+            return bad_param("shrink", self.shrink, "must be a non-negative number");
+        }
+        Ok(())
+    }
+
     fn load(dir: &Path) -> Result<ItemKnnModel> {
         ItemKnnModel::load(dir)
     }
@@ -179,7 +176,7 @@ impl Recommender for ItemKnnModel {
         Ok(())
     }
 
-    fn save(&self, dir: &Path) -> Result<()> {
+    fn write_files(&self, dir: &Path) -> Result<()> {
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);
         self.weights.save(&mut tensors, "w.sims");

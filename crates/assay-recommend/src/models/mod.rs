@@ -7,7 +7,7 @@ mod sparse;
 
 use crate::spec::{Kind, Registered};
 use crate::store::ModelFile;
-use crate::Result;
+use crate::{RecommendError, Result};
 
 /// Declares each model's module and registers its params type as a kind.
 macro_rules! registry {
@@ -58,4 +58,17 @@ pub(crate) fn non_negative(x: f32) -> bool {
 /// A finite number above 0.
 pub(crate) fn positive(x: f32) -> bool {
     x.is_finite() && x > 0.0
+}
+
+/// The error of a hyper-parameter outside its range.
+pub(crate) fn bad_param<T>(
+    name: &'static str,
+    value: impl ToString,
+    reason: &'static str,
+) -> Result<T> {
+    Err(RecommendError::Param {
+        name,
+        value: value.to_string(),
+        reason,
+    })
 }

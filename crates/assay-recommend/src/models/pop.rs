@@ -162,7 +162,7 @@ impl Recommender for PopModel {
         scores.copy_from_slice(&self.counts);
     }
 
-    fn save(&self, dir: &Path) -> Result<()> {
+    fn write_files(&self, dir: &Path) -> Result<()> {
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);
         tensors.f32("counts", &[self.counts.len()], &self.counts);

@@ -17,11 +17,11 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::sparse::{keep_largest, ItemWeights};
-use super::{expect_kind, non_negative};
+use super::{bad_param, expect_kind, non_negative};
 use crate::spec::{non_default, params_from};
 use crate::store::{self, ModelFile, Tensors};
 use crate::{
-    Capabilities, Fit, History, ModelKind, RecommendError, Recommender, Result, Validate,
+    Capabilities, Fit, History, ModelKind, Recommender, Result, Validate,
 };
 
 /// Hyper-parameters of [`Rp3BetaModel`].
@@ -69,6 +69,19 @@ impl ModelKind for Rp3BetaParams {
         non_default(self)
     }
 
+    fn check(&self) -> Result<()> {
+        if self.k == 0 {
+            return bad_param("k", 0, "must be at least 1");
+        }
+        if !non_negative(self.alpha) {
+            return bad_param("alpha", self.alpha, "must be a non-negative number");
+        }
+        if !non_negative(self.beta) {
+            return bad_param("beta", self.beta, "must be a non-negative number");
+        }
+        Ok(())
+    }
+
     fn load(dir: &Path) -> Result<Rp3BetaModel> {
         let file = ModelFile::read(dir)?;
         expect_kind(&file, Self::NAME)?;
@@ -91,22 +104,7 @@ impl Fit for Rp3BetaParams {
         _: &Dataset,
         _: Option<&Validate<'_>>,
     ) -> Result<Rp3BetaModel> {
-        let bad = |name, value: String, reason| {
-            Err(RecommendError::Param {
-                name,
-                value,
-                reason,
-            })
-        };
-        if self.k == 0 {
-            return bad("k", "0".into(), "must be at least 1");
-        }
-        if !non_negative(self.alpha) {
-            return bad("alpha", self.alpha.to_string(), "must be a non-negative number");
-        }
-        if !non_negative(self.beta) {
-            return bad("beta", self.beta.to_string(), "must be a non-negative number");
-        }
+        self.check()?;
         let n_items = train.n_items();
         let by_item = train.transpose();
         let step = |degree: usize| (degree as f32).powf(-self.alpha);
@@ -181,7 +179,7 @@ impl Recommender for Rp3BetaModel {
         Ok(())
     }
 
-    fn save(&self, dir: &Path) -> Result<()> {
+    fn write_files(&self, dir: &Path) -> Result<()> {
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);
         self.weights.save(&mut tensors, "w.weights");
