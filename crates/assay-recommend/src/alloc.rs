@@ -42,6 +42,24 @@ fn advise(ptr: *mut u8, size: usize) {
 #[cfg(not(target_os = "linux"))]
 fn advise(_: *mut u8, _: usize) {}
 
+impl HugePageAlloc {
+    /// Keeps freed blocks under 32 MiB in the heap for reuse. glibc's default serves blocks
+    /// from 128 KiB up with a fresh `mmap` (raising that bound only slowly), so a training loop
+    /// that allocates and frees the same activation tensors every step faults all their pages in
+    /// again: fine-tuning MiniLM spent a third of its CPU time in the kernel. Measured on the
+    /// 2-core box, one epoch of 15 steps: 84 s of system time and 7.5M page faults before,
+    /// 15 s and 0.45M with the heap kept. Call once, first thing in `main`.
+    pub fn keep_freed_memory() {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: mallopt only changes glibc's allocation thresholds; called before other
+        // threads start. A refused setting (return 0) leaves glibc's defaults, which are correct.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, THRESHOLD as libc::c_int);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, (512 << 20) as libc::c_int);
+        }
+    }
+}
+
 // SAFETY: every call is forwarded to `System` with the caller's arguments; `advise` only adds
 // a hint about the returned block's backing.
 unsafe impl GlobalAlloc for HugePageAlloc {

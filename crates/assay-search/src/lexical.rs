@@ -254,25 +254,39 @@ impl LexicalIndex {
         clauses.extend(self.filter_clauses(filters));
         let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
-        let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
-        let mut out = Vec::with_capacity(top.len());
-        let mut columns: Vec<Option<tantivy::columnar::Column<u64>>> =
-            vec![None; searcher.segment_readers().len()];
-        for (score, addr) in top {
-            let seg = addr.segment_ord as usize;
-            if columns[seg].is_none() {
-                columns[seg] = Some(
-                    searcher
-                        .segment_reader(addr.segment_ord)
-                        .fast_fields()
-                        .u64("key")?,
-                );
+        // Equal scores are ordered by item key, never by how documents fell into segments (which
+        // varies with indexing threads): one more than `limit` is collected, and more while the
+        // last collected score still ties with the one at the cut-off.
+        let mut want = limit.saturating_add(1);
+        loop {
+            let top = searcher.search(&query, &TopDocs::with_limit(want).order_by_score())?;
+            let complete = top.len() < want;
+            let mut out = Vec::with_capacity(top.len());
+            let mut columns: Vec<Option<tantivy::columnar::Column<u64>>> =
+                vec![None; searcher.segment_readers().len()];
+            for (score, addr) in top {
+                let seg = addr.segment_ord as usize;
+                if columns[seg].is_none() {
+                    columns[seg] = Some(
+                        searcher
+                            .segment_reader(addr.segment_ord)
+                            .fast_fields()
+                            .u64("key")?,
+                    );
+                }
+                if let Some(key) = columns[seg].as_ref().and_then(|c| c.first(addr.doc_id)) {
+                    out.push((key, score));
+                }
             }
-            if let Some(key) = columns[seg].as_ref().and_then(|c| c.first(addr.doc_id)) {
-                out.push((key, score));
+            out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let settled =
+                out.len() <= limit || out.last().map(|l| l.1) < out.get(limit - 1).map(|c| c.1);
+            if complete || settled {
+                out.truncate(limit);
+                return Ok(out);
             }
+            want = want.saturating_mul(2);
         }
-        Ok(out)
     }
 
     /// Number of live documents visible to searches.

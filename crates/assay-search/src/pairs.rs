@@ -275,22 +275,29 @@ pub fn split_by_query(
     (train, validation)
 }
 
-/// Gives every pair a hard negative: an item that BM25 ranks high for the pair's query but that
-/// no pair of `known` marks as an answer to it. The pairs of one query take the candidates in
-/// rank order, one each (wrapping around), so they get different negatives. `index` is searched
-/// in BM25 mode to `depth` results; a query with no such item keeps `None`.
+/// Gives every pair a hard negative: an item that BM25 ranks high for the pair's query and that
+/// answers it less well than the pair's item does: not an answer at all in `known`, or a
+/// weaker one (a lower grade, or weaker evidence). So a top-graded pair learns to rank above
+/// the query's lesser answers as well as above its lexical look-alikes, which is what nDCG
+/// rewards; a pair never learns to push away an answer as good as its own. The pairs of one
+/// query take their candidates in rank order, one each (wrapping around), so they get
+/// different negatives. `index` is searched in BM25 mode to `depth` results; a pair with no
+/// such item keeps `None`.
 pub fn mine_hard_negatives(
     pairs: &mut [TrainingPair],
     known: &[&[TrainingPair]],
     index: &SearchIndex,
     depth: usize,
 ) -> Result<()> {
-    let mut answers: HashMap<String, HashSet<u32>> = HashMap::new();
+    // The strongest weight with which each item answers each query.
+    let mut answers: HashMap<String, HashMap<u32, f32>> = HashMap::new();
     for p in known.iter().flat_map(|k| k.iter()) {
-        answers
+        let weight = answers
             .entry(query_key(&p.query))
             .or_default()
-            .insert(p.item);
+            .entry(p.item)
+            .or_insert(0.0);
+        *weight = weight.max(p.weight);
     }
     let mut by_query: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, p) in pairs.iter().enumerate() {
@@ -309,18 +316,27 @@ pub fn mine_hard_negatives(
             Err(SearchError::EmptyQuery) => continue,
             Err(e) => return Err(e),
         };
-        let positives = answers.get(&key);
-        let candidates: Vec<u32> = hits
+        let answered = answers.get(&key);
+        let ranked: Vec<(u32, f32)> = hits
             .iter()
             .filter_map(|h| index.key_of(&h.id))
-            .map(|k| k as u32)
-            .filter(|item| positives.is_none_or(|p| !p.contains(item)))
+            .map(|k| {
+                let item = k as u32;
+                let weight = answered.and_then(|a| a.get(&item)).copied().unwrap_or(0.0);
+                (item, weight)
+            })
             .collect();
-        if candidates.is_empty() {
-            continue;
-        }
         for (j, &i) in members.iter().enumerate() {
-            pairs[i].negative = Some(candidates[j % candidates.len()]);
+            // Weights are grades over the top grade: equal grades give equal weights.
+            let own = pairs[i].weight - 1e-6;
+            let candidates: Vec<u32> = ranked
+                .iter()
+                .filter(|&&(_, w)| w < own)
+                .map(|&(item, _)| item)
+                .collect();
+            if !candidates.is_empty() {
+                pairs[i].negative = Some(candidates[j % candidates.len()]);
+            }
         }
     }
     Ok(())

@@ -499,3 +499,53 @@ fn intent_soft_boost_moves_scores() {
     let p = index.search("bluetooth headphones", &plain).unwrap();
     assert!(p[0].explanation.as_ref().unwrap().intent_contribution == 0.0);
 }
+
+/// A hard negative answers its query less well than the pair's own item: a top-graded pair may
+/// take a lesser answer (the ordering nDCG rewards), a lesser pair only a non-answer.
+#[test]
+fn hard_negatives_answer_less_well_than_the_pair() {
+    let docs = vec![
+        doc("a", "red dress long", "", "", 1.0),
+        doc("b", "red dress", "", "", 1.0),
+        doc("c", "red dress short", "", "", 1.0),
+        doc("d", "blue shirt", "", "", 1.0),
+    ];
+    let index = SearchIndex::from_docs(docs, encoder(), &IndexConfig::default()).unwrap();
+    let pair = |item: u32, weight: f32| assay_search::TrainingPair {
+        query: "red dress".into(),
+        item,
+        weight,
+        source: assay_search::PairSource::Judgments,
+        negative: None,
+    };
+    // a: grade 3 of 3; b: grade 1 of 3; c is judged nowhere, d does not match.
+    let mut pairs = vec![pair(0, 1.0), pair(1, 1.0 / 3.0)];
+    let known = pairs.clone();
+    assay_search::mine_hard_negatives(&mut pairs, &[&known], &index, 10).unwrap();
+    // BM25 ranks the shortest title, b, first: a's hardest lesser answer.
+    assert_eq!(pairs[0].negative, Some(1));
+    // b's only candidate weaker than itself is the unjudged c.
+    assert_eq!(pairs[1].negative, Some(2));
+}
+
+/// Equal BM25 scores are ordered by item key, whatever segment each document sits in:
+/// indexing threads spread equal documents over segments, and segments come in random order.
+#[test]
+fn equal_bm25_scores_are_ordered_by_key_across_segments() {
+    let docs: Vec<ItemDoc> = (0..3000)
+        .map(|i| doc(&format!("t{i}"), "oak table", "", "", 1.0))
+        .collect();
+    let config = IndexConfig {
+        threads: 4,
+        ..IndexConfig::default()
+    };
+    let options = SearchOptions {
+        k: 3,
+        ..SearchOptions::mode(Mode::Bm25)
+    };
+    for _ in 0..4 {
+        let index = SearchIndex::from_docs(docs.clone(), encoder(), &config).unwrap();
+        let hits = index.search("oak table", &options).unwrap();
+        assert_eq!(ids(&hits), ["t0", "t1", "t2"]);
+    }
+}
