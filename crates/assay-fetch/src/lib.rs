@@ -10,8 +10,9 @@
 //! needed, into a temporary directory that is renamed into place when all checks pass, so a
 //! failed fetch leaves nothing half-written.
 //!
-//! Key decision: a checked copy under a `shared/data` folder beside the project (as in CI) is used
-//! in place, without copying; the cache is only filled when no such copy exists.
+//! Key decision: a copy under a `shared/data` folder beside the project (as in CI) is used in
+//! place, without copying, when every file matches its pin; the cache is only filled when no
+//! such copy exists or it fails the check. [`samples`] is the same lookup for tests.
 //!
 //! This crate also holds the one way assay writes: [`write_atomically`] for a file and
 //! [`replace_dir_atomically`] for a directory (a uniquely named temporary sibling, synced, then
