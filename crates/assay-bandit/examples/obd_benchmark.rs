@@ -1,7 +1,8 @@
 //! The OBD benchmark (OBP's `examples/obd`): Bernoulli TS evaluated from the random policy's logs
 //! of campaign `all`, against the on-policy CTR of the BTS logs.
 //!
-//! `cargo run --release -p assay-bandit --example obd_benchmark -- [OBD_DIR] [N_RUNS]`
+//! `cargo run --release -p assay-bandit --example obd_benchmark -- [OBD_DIR] [N_RUNS]`; OBD_DIR
+//! defaults to the `obd` sample pack.
 
 use std::path::PathBuf;
 
@@ -13,9 +14,11 @@ use assay_bandit::{
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let dir = args.next().map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/obd")
-    });
+    let dir = match args.next() {
+        Some(dir) => PathBuf::from(dir),
+        None => assay_fetch::samples::sample_data(assay_fetch::Pack::Obd)
+            .ok_or("the OBD sample is not here: run `assay data fetch obd` or pass OBD_DIR")?,
+    };
     let n_runs: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(20);
     let load = |policy: &str| -> Result<LoggedFeedback, Box<dyn std::error::Error>> {
         let loaded = assay_import::load(

@@ -7,8 +7,7 @@ use assay_bandit::{EstimatorKind, RewardModelConfig};
 
 #[test]
 fn dr_coverage_over_100_seeds() {
-    if std::env::var_os("ASSAY_SLOW_TESTS").is_none() {
-        println!("note: set ASSAY_SLOW_TESTS=1 to run the 100-seed coverage study");
+    if !assay_fetch::samples::slow_tests_enabled() {
         return;
     }
     let env = SyntheticBandit::new(10, 5, 2026);

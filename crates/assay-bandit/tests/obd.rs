@@ -1,6 +1,7 @@
 //! Off-policy evaluation on the Open Bandit Dataset sample against Open Bandit Pipeline 0.4.1.
 //!
-//! Needs the OBD copy in `../shared/data/obd`; each test prints a note and passes when it is absent.
+//! Needs the `obd` sample pack (`assay_fetch::samples`); each test says `SKIPPED:` on the
+//! terminal and passes when it is not here.
 //! The fixture `fixtures/obd_all_reference.json` and the action distribution
 //! `fixtures/obd_all_bts_action_dist.csv` were produced by OBP (see `fixtures/README.md`).
 
@@ -10,16 +11,8 @@ use assay_bandit::{
     bts_action_dist, policy::BetaPrior, run_ope, ActionDist, EstimatorKind, LoggedFeedback,
     OpeConfig, RewardModel, RewardModelConfig,
 };
-
-fn data_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/obd");
-    if dir.join("random/all/all.csv").exists() {
-        Some(dir)
-    } else {
-        println!("note: {} is absent; skipping the OBD test", dir.display());
-        None
-    }
-}
+use assay_fetch::samples::sample_data_or_skip;
+use assay_fetch::Pack;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -62,7 +55,9 @@ fn rel(a: f64, b: f64) -> f64 {
 
 #[test]
 fn same_action_distribution_gives_obp_numbers() {
-    let Some(dir) = data_dir() else { return };
+    let Some(dir) = sample_data_or_skip(Pack::Obd) else {
+        return;
+    };
     let random = logs(&dir, "random");
     let bts = logs(&dir, "bts");
     let reference = reference();
@@ -110,7 +105,9 @@ fn same_action_distribution_gives_obp_numbers() {
 /// base model (`tol=1e-10`); assay's Newton solver reaches the optimum itself.
 #[test]
 fn reward_model_matches_scikit_learn() {
-    let Some(dir) = data_dir() else { return };
+    let Some(dir) = sample_data_or_skip(Pack::Obd) else {
+        return;
+    };
     let random = logs(&dir, "random");
     let reference = reference();
     let model = assay_bandit::CrossFittedRewards::fit(&random, &config(1).reward_model).unwrap();
@@ -152,7 +149,9 @@ fn reward_model_matches_scikit_learn() {
 
 #[test]
 fn own_bts_distribution_is_within_two_percent() {
-    let Some(dir) = data_dir() else { return };
+    let Some(dir) = sample_data_or_skip(Pack::Obd) else {
+        return;
+    };
     let random = logs(&dir, "random");
     let prior = BetaPrior::from_yaml_file(&dir.join("prior_bts.yaml"), "all").unwrap();
     assert_eq!(prior.alpha.len(), 80);

@@ -229,23 +229,6 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     }
 }
 
-/// The shared data folder used by tests and benchmarks: `$ASSAY_SHARED_DATA`, else
-/// `../../../shared/data` relative to this crate's manifest (the workspace's sibling `shared/`).
-/// `None` when it does not exist.
-pub fn shared_data_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("ASSAY_SHARED_DATA") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    };
-    dir.is_dir().then_some(dir)
-}
-
-/// The all-MiniLM-L6-v2 folder under [`shared_data_dir`], when present with its weights.
-pub fn shared_minilm_dir() -> Option<PathBuf> {
-    let dir = shared_data_dir()?.join("all-MiniLM-L6-v2");
-    dir.join("model.safetensors").is_file().then_some(dir)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

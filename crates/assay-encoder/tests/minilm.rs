@@ -1,9 +1,9 @@
 //! The candle encoder against sentence-transformers' own vectors (see tests/fixtures/README.md).
-//! Skips with a note when the shared model folder is absent.
+//! Without the `minilm` sample pack each test says `SKIPPED:` on the terminal and passes.
 
-use assay_encoder::{
-    cosine, shared_minilm_dir, BertEncoder, CachedEncoder, Encoder, EncoderOptions,
-};
+use assay_encoder::{cosine, BertEncoder, CachedEncoder, Encoder, EncoderOptions};
+use assay_fetch::samples::sample_data_or_skip;
+use assay_fetch::Pack;
 
 #[derive(serde::Deserialize)]
 struct Reference {
@@ -18,8 +18,7 @@ fn reference() -> Reference {
 
 #[test]
 fn candle_matches_sentence_transformers() {
-    let Some(dir) = shared_minilm_dir() else {
-        eprintln!("note: skipping: shared/data/all-MiniLM-L6-v2 not found (set ASSAY_SHARED_DATA)");
+    let Some(dir) = sample_data_or_skip(Pack::Minilm) else {
         return;
     };
     let encoder = BertEncoder::load(
@@ -54,8 +53,7 @@ fn candle_matches_sentence_transformers() {
 
 #[test]
 fn cached_bert_is_served_from_disk() {
-    let Some(dir) = shared_minilm_dir() else {
-        eprintln!("note: skipping: shared/data/all-MiniLM-L6-v2 not found (set ASSAY_SHARED_DATA)");
+    let Some(dir) = sample_data_or_skip(Pack::Minilm) else {
         return;
     };
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -1,11 +1,11 @@
 //! The ONNX Runtime encoder (int8 all-MiniLM-L6-v2) against sentence-transformers' own fp32
-//! vectors (see tests/fixtures/README.md). Skips with a note when the packs of
-//! `assay data fetch ort` are neither in the cache (`ASSAY_HOME`, default ~/.cache/assay) nor in
-//! a shared copy (`ASSAY_SHARED_DATA`, or a `shared/data` folder above the working directory).
+//! vectors (see tests/fixtures/README.md). Without the packs of `assay data fetch ort`
+//! (`assay_fetch::samples`) each test says `SKIPPED:` on the terminal and passes.
 #![cfg(feature = "ort")]
 
 use assay_encoder::{cosine, CachedEncoder, Encoder, OrtEncoder};
-use assay_fetch::Home;
+use assay_fetch::samples::{opt_in, sample_dirs_or_skip};
+use assay_fetch::{Home, Pack, ONNXRUNTIME_LIBRARY};
 
 #[derive(serde::Deserialize)]
 struct Reference {
@@ -18,24 +18,18 @@ fn reference() -> Reference {
     serde_json::from_str(text).expect("fixture parses")
 }
 
-/// The encoder from the fetched packs, or `None` (with a note) when they are not there.
+/// The encoder from the fetched packs, or `None` (after a `SKIPPED:` line) when they are not
+/// there.
 fn encoder(threads: usize) -> Option<OrtEncoder> {
-    let home = Home::from_env();
-    let fetched = [
-        assay_fetch::onnxruntime_library(&home).is_some(),
-        assay_fetch::minilm_int8_model(&home).is_some(),
-        home.locate(assay_fetch::Pack::Minilm).is_some(),
-    ];
-    if fetched.contains(&false) {
-        eprintln!(
-            "note: skipping: the ONNX packs are not fetched (run `assay data fetch ort`; \
-             looked in {} and {:?})",
-            home.root.display(),
-            home.shared
-        );
-        return None;
-    }
-    Some(OrtEncoder::from_packs(&home, threads).expect("the fetched packs load"))
+    sample_dirs_or_skip(&Pack::ORT)?;
+    Some(OrtEncoder::from_packs(&Home::from_env(), threads).expect("the fetched packs load"))
+}
+
+/// The MiniLM folder (its tokenizer) and ONNX Runtime's library, or `None` after a `SKIPPED:`
+/// line.
+fn tokenizer_and_library() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let dirs = sample_dirs_or_skip(&[Pack::Minilm, Pack::OnnxRuntime])?;
+    Some((dirs[0].clone(), dirs[1].join(ONNXRUNTIME_LIBRARY)))
 }
 
 #[test]
@@ -169,12 +163,7 @@ fn tiny_onnx(inputs: &[(&str, u64)], identities: &[(&str, &str, u64)]) -> Vec<u8
 fn models_that_are_not_bert_sentence_models_are_refused() {
     const FLOAT: u64 = 1;
     const INT64: u64 = 7;
-    let home = Home::from_env();
-    let (Some(library), Some(tokenizer_dir)) = (
-        assay_fetch::onnxruntime_library(&home),
-        home.locate(assay_fetch::Pack::Minilm),
-    ) else {
-        eprintln!("note: skipping: the ONNX packs are not fetched (run `assay data fetch ort`)");
+    let Some((tokenizer_dir, library)) = tokenizer_and_library() else {
         return;
     };
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -225,20 +214,17 @@ fn models_that_are_not_bert_sentence_models_are_refused() {
 }
 
 /// An fp32 ONNX export of the same model (bench/encoder/export_fp32_onnx.py, run in the
-/// benchmark's venv) named by `ASSAY_ONNX_FP32`; skips with a note when unset, as in CI,
-/// which does not install PyTorch.
+/// benchmark's venv) named by `ASSAY_ONNX_FP32`; says `OPT-IN:` and passes when it is unset, as
+/// in CI, which does not install PyTorch.
 #[test]
 fn fp32_onnx_export_matches_sentence_transformers() {
-    let Ok(model) = std::env::var("ASSAY_ONNX_FP32") else {
-        eprintln!("note: skipping: set ASSAY_ONNX_FP32 to an fp32 ONNX export of the model");
+    let Some(model) = opt_in(
+        "ASSAY_ONNX_FP32",
+        "an fp32 ONNX export of all-MiniLM-L6-v2 (bench/encoder/export_fp32_onnx.py)",
+    ) else {
         return;
     };
-    let home = Home::from_env();
-    let (Some(library), Some(minilm)) = (
-        assay_fetch::onnxruntime_library(&home),
-        home.locate(assay_fetch::Pack::Minilm),
-    ) else {
-        eprintln!("note: skipping: run `assay data fetch ort` first");
+    let Some((minilm, library)) = tokenizer_and_library() else {
         return;
     };
     let encoder = OrtEncoder::load(

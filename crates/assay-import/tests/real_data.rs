@@ -1,26 +1,17 @@
-//! Checks against the public datasets in `../shared/data`, when that folder exists.
-
-use std::path::PathBuf;
+//! Checks against the public sample data (`assay_fetch::samples`); a test whose pack is not
+//! here says `SKIPPED:` on the terminal and passes.
 
 use assay_core::EventKind;
+use assay_fetch::samples::sample_data_or_skip;
+use assay_fetch::Pack;
 use assay_import::{load, Format, LoadOptions, UnknownRefs};
-
-fn shared_data() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipped: {} not found", dir.display());
-        None
-    }
-}
 
 #[test]
 fn movielens_100k() -> Result<(), Box<dyn std::error::Error>> {
-    let Some(data) = shared_data() else {
+    let Some(ml100k) = sample_data_or_skip(Pack::Ml100k) else {
         return Ok(());
     };
-    let loaded = load(&data.join("ml-100k"), &LoadOptions::new(UnknownRefs::Fail))?;
+    let loaded = load(&ml100k, &LoadOptions::new(UnknownRefs::Fail))?;
     let dataset = &loaded.dataset;
     assert_eq!(loaded.report.format, Format::RecBole);
     assert_eq!(dataset.name, "ml-100k");
@@ -67,10 +58,10 @@ fn movielens_100k() -> Result<(), Box<dyn std::error::Error>> {
 
 #[test]
 fn open_bandit_random_all() -> Result<(), Box<dyn std::error::Error>> {
-    let Some(data) = shared_data() else {
+    let Some(obd) = sample_data_or_skip(Pack::Obd) else {
         return Ok(());
     };
-    let loaded = load(&data.join("obd/random/all"), &LoadOptions::default())?;
+    let loaded = load(&obd.join("random/all"), &LoadOptions::default())?;
     let dataset = &loaded.dataset;
     assert_eq!(loaded.report.format, Format::Obd);
     assert_eq!(dataset.name, "obd/random/all");
@@ -118,15 +109,12 @@ fn open_bandit_random_all() -> Result<(), Box<dyn std::error::Error>> {
 
 #[test]
 fn open_bandit_every_policy_and_campaign() -> Result<(), Box<dyn std::error::Error>> {
-    let Some(data) = shared_data() else {
+    let Some(obd) = sample_data_or_skip(Pack::Obd) else {
         return Ok(());
     };
     for policy in ["random", "bts"] {
         for (campaign, n_items) in [("all", 80), ("men", 34), ("women", 46)] {
-            let loaded = load(
-                &data.join("obd").join(policy).join(campaign),
-                &LoadOptions::default(),
-            )?;
+            let loaded = load(&obd.join(policy).join(campaign), &LoadOptions::default())?;
             let dataset = &loaded.dataset;
             assert_eq!(dataset.name, format!("obd/{policy}/{campaign}"));
             assert_eq!(dataset.items.len(), n_items);

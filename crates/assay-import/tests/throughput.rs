@@ -8,8 +8,7 @@ use assay_import::{load, LoadOptions};
 
 #[test]
 fn a_million_events_import_quickly() -> Result<(), Box<dyn std::error::Error>> {
-    if std::env::var_os("ASSAY_SLOW_TESTS").is_none() {
-        println!("skipped: set ASSAY_SLOW_TESTS=1 to run");
+    if !assay_fetch::samples::slow_tests_enabled() {
         return Ok(());
     }
     const ITEMS: usize = 20_000;

@@ -25,7 +25,7 @@ fn main() {
         .map(|s| s.parse().expect("seed"))
         .collect();
     let Some(dir) = ml100k::data_dir() else {
-        eprintln!("ml-100k not found under ../shared/data");
+        eprintln!("ml-100k not found: run `assay data fetch ml-100k` or set ASSAY_ML100K_DIR");
         std::process::exit(2);
     };
     let started = Instant::now();

@@ -1,15 +1,17 @@
-//! RecBole's protocol on MovieLens-100k, when ../shared/data holds it (skipped otherwise).
+//! RecBole's protocol on MovieLens-100k, when the `ml-100k` sample pack is here (a `SKIPPED:`
+//! line on the terminal otherwise).
 
 #[path = "support/ml100k.rs"]
 mod ml100k;
 
+use assay_fetch::samples::sample_data_or_skip;
+use assay_fetch::Pack;
 use assay_recommend::eval::{evaluate, prepare, run_once, Protocol};
 use assay_recommend::{load_model, ModelSpec};
 
 #[test]
 fn recbole_protocol_lands_near_recbole_numbers() {
-    let Some(dir) = ml100k::data_dir() else {
-        eprintln!("skipping: ml-100k not found under ../shared/data");
+    let Some(dir) = sample_data_or_skip(Pack::Ml100k) else {
         return;
     };
     let data = ml100k::load(&dir);
@@ -37,8 +39,7 @@ fn recbole_protocol_lands_near_recbole_numbers() {
 
 #[test]
 fn reloaded_ease_gives_identical_top_10_on_ml100k() {
-    let Some(dir) = ml100k::data_dir() else {
-        eprintln!("skipping: ml-100k not found under ../shared/data");
+    let Some(dir) = sample_data_or_skip(Pack::Ml100k) else {
         return;
     };
     let data = ml100k::load(&dir);

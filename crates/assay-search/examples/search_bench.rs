@@ -13,9 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use assay_encoder::{
-    shared_minilm_dir, BertEncoder, CachedEncoder, Encoder, EncoderOptions, OrtEncoder,
-};
+use assay_encoder::{BertEncoder, CachedEncoder, Encoder, EncoderOptions, OrtEncoder};
 use assay_search::{build_index, eval_search, IndexConfig, Mode, SearchOptions};
 
 fn peak_rss_mb() -> f64 {
@@ -68,8 +66,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build_global()?;
-    let model_dir =
-        shared_minilm_dir().ok_or("all-MiniLM-L6-v2 not found: set ASSAY_SHARED_DATA")?;
+    let model_dir = assay_fetch::samples::sample_data(assay_fetch::Pack::Minilm)
+        .ok_or("all-MiniLM-L6-v2 not found: run `assay data fetch minilm`")?;
     let shop =
         shop.unwrap_or_else(|| std::env::temp_dir().join(format!("assay-search-shop-{items}")));
     if !shop.join("items.csv").exists() {

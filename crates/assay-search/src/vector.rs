@@ -450,8 +450,7 @@ mod tests {
     /// recall@10 >= 0.98 on 100k x 384; slow, run with ASSAY_SLOW_TESTS=1 (release advised).
     #[test]
     fn hnsw_recall_100k() {
-        if std::env::var_os("ASSAY_SLOW_TESTS").is_none() {
-            eprintln!("note: skipping 100k recall test; set ASSAY_SLOW_TESTS=1");
+        if !assay_fetch::samples::slow_tests_enabled() {
             return;
         }
         let r = recall_at_10(100_000, 384);

@@ -1,19 +1,18 @@
 //! Search quality on the simulator's judged queries with the real sentence encoder.
-//! Slow (encodes the catalog): runs with ASSAY_SLOW_TESTS=1 and the shared model present.
+//! Slow (encodes the catalog): runs with ASSAY_SLOW_TESTS=1 and the `minilm` sample pack.
 
 use std::sync::Arc;
 
-use assay_encoder::{shared_minilm_dir, BertEncoder, Encoder, EncoderOptions};
+use assay_encoder::{BertEncoder, Encoder, EncoderOptions};
+use assay_fetch::{samples, Pack};
 use assay_search::{build_index, eval_search, IndexConfig};
 
 #[test]
 fn hybrid_is_at_least_as_good_as_either_mode() {
-    if std::env::var_os("ASSAY_SLOW_TESTS").is_none() {
-        eprintln!("note: skipping simulator search eval; set ASSAY_SLOW_TESTS=1");
+    if !samples::slow_tests_enabled() {
         return;
     }
-    let Some(model) = shared_minilm_dir() else {
-        eprintln!("note: skipping: shared/data/all-MiniLM-L6-v2 not found (set ASSAY_SHARED_DATA)");
+    let Some(model) = samples::sample_data_or_skip(Pack::Minilm) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

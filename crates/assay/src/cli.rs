@@ -130,7 +130,7 @@ pub enum PackName {
     MinilmInt8,
     /// What the ONNX encoder backend needs: minilm, onnxruntime and minilm-int8.
     Ort,
-    /// obd, ml-100k and minilm; not the ONNX packs (fetch `ort` for those).
+    /// Every pack: obd, ml-100k, minilm and the ONNX packs (those only on Linux x86_64).
     All,
 }
 

@@ -42,7 +42,20 @@ fn fetch(args: FetchArgs) -> anyhow::Result<()> {
         PackName::Ort => Pack::ORT.to_vec(),
         PackName::All => Pack::ALL.to_vec(),
     };
-    let rows = fetch_packs(&packs, !args.json)?;
+    let (packs, passed_over): (Vec<Pack>, Vec<Pack>) = if args.what == PackName::All {
+        packs.into_iter().partition(|p| p.runs_here())
+    } else {
+        (packs, Vec::new())
+    };
+    let mut rows = fetch_packs(&packs, !args.json)?;
+    for pack in passed_over {
+        rows.push(FetchRow {
+            pack: pack.name(),
+            wheel: pack.wheel(),
+            how: "passed over (Linux x86_64 only)",
+            dir: PathBuf::new(),
+        });
+    }
     if args.json {
         return print_json(&rows);
     }

@@ -5,6 +5,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use assay_fetch::samples::sample_dirs_or_skip;
+use assay_fetch::Pack;
+
 struct Run {
     args: Vec<String>,
     output: Output,
@@ -242,14 +245,16 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The public sample data beside the project, when present (as in CI).
-fn shared_data() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if dir.join("obd").is_dir() {
-        return Some(dir);
-    }
-    eprintln!("note: ../shared/data is absent; skipping a test on the public sample data");
-    None
+/// For each sample pack, the folder holding it (a shared copy or the fetch cache, where every
+/// pack has the same directory name), for the binary's `ASSAY_SHARED_DATA`; `None` after a
+/// `SKIPPED:` line.
+fn sample_folders(packs: &[Pack]) -> Option<Vec<PathBuf>> {
+    let dirs = sample_dirs_or_skip(packs)?;
+    Some(
+        dirs.iter()
+            .map(|d| d.parent().unwrap().to_path_buf())
+            .collect(),
+    )
 }
 
 /// Runs the binary with an isolated cache, reading sample data from `shared`.
@@ -268,9 +273,12 @@ fn assay_with_shared(home: &Path, shared: &Path, args: &[&str]) -> Run {
 
 #[test]
 fn stats_of_the_public_samples_match_their_known_counts() {
-    let Some(shared) = shared_data() else { return };
+    let Some(folders) = sample_folders(&[Pack::Ml100k, Pack::Obd]) else {
+        return;
+    };
+    let (ml100k, obd) = (&folders[0], &folders[1]);
     let tmp = tempfile::tempdir().unwrap();
-    let run = assay_with_shared(tmp.path(), &shared, &["data", "stats", "ml-100k", "--json"]);
+    let run = assay_with_shared(tmp.path(), ml100k, &["data", "stats", "ml-100k", "--json"]);
     let json: serde_json::Value = serde_json::from_str(&run.expect_code(0).stdout()).unwrap();
     assert_eq!(
         (json["users"].as_u64(), json["items"].as_u64()),
@@ -279,7 +287,7 @@ fn stats_of_the_public_samples_match_their_known_counts() {
     assert_eq!(json["by_kind"]["rating"], 100_000);
     let run = assay_with_shared(
         tmp.path(),
-        &shared,
+        obd,
         &["data", "stats", "obd/random/all", "--json"],
     );
     let json: serde_json::Value = serde_json::from_str(&run.expect_code(0).stdout()).unwrap();
@@ -291,7 +299,10 @@ fn stats_of_the_public_samples_match_their_known_counts() {
 
 #[test]
 fn ope_on_obd_matches_open_bandit_pipeline() {
-    let Some(shared) = shared_data() else { return };
+    let Some(folders) = sample_folders(&[Pack::Obd]) else {
+        return;
+    };
+    let shared = &folders[0];
     let tmp = tempfile::tempdir().unwrap();
     let args = [
         "ope",
@@ -302,7 +313,7 @@ fn ope_on_obd_matches_open_bandit_pipeline() {
         "0",
         "--json",
     ];
-    let run = assay_with_shared(tmp.path(), &shared, &args);
+    let run = assay_with_shared(tmp.path(), shared, &args);
     let json: serde_json::Value = serde_json::from_str(&run.expect_code(0).stdout()).unwrap();
     assert_eq!(json["ground_truth"], 0.0042);
     // OBP 0.4.1's IPW and SNIPW on the same logs with its own BTS distribution.
@@ -318,7 +329,7 @@ fn ope_on_obd_matches_open_bandit_pipeline() {
     write(&bad, "action,position,prob\n0,1,0.5\n");
     let run = assay_with_shared(
         tmp.path(),
-        &shared,
+        shared,
         &["ope", "obd/random/all", "--policy", bad.to_str().unwrap()],
     );
     run.expect_code(2);

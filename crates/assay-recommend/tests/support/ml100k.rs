@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 
 use assay_core::{Dataset, EventKind, NO_POSITION, NO_QUERY, NO_SESSION};
 
-/// `$ASSAY_ML100K_DIR`, else `../../../shared/data/ml-100k` relative to this crate, if present.
+/// `$ASSAY_ML100K_DIR` when it holds `ml-100k.inter`, else the `ml-100k` sample pack
+/// (`assay_fetch::samples`), if present.
 pub fn data_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("ASSAY_ML100K_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ml-100k"),
-    };
-    dir.join("ml-100k.inter").is_file().then_some(dir)
+    match std::env::var_os("ASSAY_ML100K_DIR") {
+        Some(dir) => Some(PathBuf::from(dir)).filter(|d| d.join("ml-100k.inter").is_file()),
+        None => assay_fetch::samples::sample_data(assay_fetch::Pack::Ml100k),
+    }
 }
 
 /// Reads ml-100k from `dir`; panics with a message on malformed lines (test data only).
