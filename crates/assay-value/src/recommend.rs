@@ -121,6 +121,21 @@ pub(crate) fn rows_of_subset(base: &[u32], players: &[Player], subset: &[usize])
     rows
 }
 
+/// Checks that the fits of `spec` on `data` that data valuation runs side by side, one per
+/// rayon thread, stay within the memory budget ([`assay_core::memory`]): how a utility refuses
+/// a model too large for the data before any fit.
+///
+/// # Errors
+/// [`RecommendError::TooLarge`] inside [`ValueError::Recommend`].
+pub fn check_memory(spec: &ModelSpec, data: &Dataset) -> Result<()> {
+    spec.check_memory(
+        data.users.len(),
+        data.items.len(),
+        rayon::current_num_threads(),
+    )?;
+    Ok(())
+}
+
 /// A model of `spec` fitted on the event rows `rows`; `None` when the rows hold no
 /// interaction and the model has nothing to learn from (the empty coalition of a game).
 ///
@@ -181,8 +196,10 @@ impl<'a> RecommenderUtility<'a> {
         if config.k == 0 {
             return crate::error::param("k", config.k, "must be at least 1");
         }
-        // Parameters out of range would fail every fit: refuse them before any work.
+        // Parameters out of range, or a model too large for the data, would fail every fit:
+        // refuse them before any work.
         config.model.check()?;
+        check_memory(&config.model, data)?;
         let n_events = data.events.len();
         let mut owner = vec![false; n_events];
         for player in &players {
