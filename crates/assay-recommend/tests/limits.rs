@@ -1,5 +1,5 @@
 //! Sizes that do not fit: models over the memory budget are refused before they allocate,
-//! and grids are counted before they are expanded.
+//! grids are counted before they are expanded, and saved ids must match their model.
 //!
 //! Every test here relies on the default memory limit (8 GiB); none changes it.
 
@@ -158,4 +158,22 @@ fn a_grid_is_counted_before_it_is_expanded() {
         panic!("a grid of 3^100 combinations was expanded");
     };
     assert!(reason.contains("more than 2^128 combinations"), "{reason}");
+}
+
+#[test]
+fn saved_ids_listing_users_the_model_lacks_are_refused() {
+    use assay_recommend::store::{self, ModelIds, IDS_FILE};
+    let data = wide_catalog(40);
+    let model = ItemKnnParams { k: 3, shrink: 0.0 }
+        .fit(&all_rows(&data), &data, None)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    store::save_with_ids(dir.path(), &model, &data).unwrap();
+    // An ids file with one more user than the model would hand out index 20, past the
+    // model's 20 users.
+    let mut ids = ModelIds::of(&data);
+    ids.users.push("ghost".into());
+    std::fs::write(dir.path().join(IDS_FILE), serde_json::to_vec(&ids).unwrap()).unwrap();
+    let err = store::open(dir.path()).err().unwrap().to_string();
+    assert!(err.contains("it lists 21 users, the model has 20"), "{err}");
 }

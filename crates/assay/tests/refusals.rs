@@ -454,3 +454,29 @@ fn sizes_that_fit_no_machine_are_refused_before_any_work() {
     assay(tmp.path(), &["data", "stats", shop, "--memory-limit", "0"])
         .expect_refused(&["--memory-limit", "expected a size"]);
 }
+
+#[test]
+fn recommend_refuses_ids_that_do_not_match_the_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = shop(tmp.path());
+    let train = [
+        "train",
+        shop.to_str().unwrap(),
+        "--model",
+        "pop",
+        "--out",
+        "m",
+    ];
+    assay(tmp.path(), &train).expect_code(0);
+    // An ids file with one user more than the model: that user's index is past the model's.
+    let ids_path = tmp.path().join("m/ids.json");
+    let mut ids: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&ids_path).unwrap()).unwrap();
+    ids["users"].as_array_mut().unwrap().push("ghost".into());
+    fs::write(&ids_path, ids.to_string()).unwrap();
+    let run = assay(
+        tmp.path(),
+        &["recommend", "--model", "m", "--user", "ghost"],
+    );
+    run.expect_refused(&["ids.json", "it lists 101 users, the model has 100"]);
+}
