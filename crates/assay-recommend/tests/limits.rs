@@ -1,5 +1,6 @@
 //! Sizes that do not fit: models over the memory budget are refused before they allocate,
-//! grids are counted before they are expanded, and saved ids must match their model.
+//! grids are counted before they are expanded, saved ids must match their model, and
+//! parameters that would overflow are refused.
 //!
 //! Every test here relies on the default memory limit (8 GiB); none changes it.
 
@@ -176,4 +177,16 @@ fn saved_ids_listing_users_the_model_lacks_are_refused() {
     std::fs::write(dir.path().join(IDS_FILE), serde_json::to_vec(&ids).unwrap()).unwrap();
     let err = store::open(dir.path()).err().unwrap().to_string();
     assert!(err.contains("it lists 21 users, the model has 20"), "{err}");
+}
+
+#[test]
+fn pop_negatives_must_fit_in_a_batch() {
+    let refused = ModelSpec::parse(&format!("pop:batch=4;negatives={}", usize::MAX));
+    let Err(RecommendError::Spec { reason, .. }) = refused else {
+        panic!("negatives = usize::MAX was accepted");
+    };
+    assert!(reason.contains("must be less than batch"), "{reason}");
+    assert!(ModelSpec::parse("pop:batch=4;negatives=3").is_ok());
+    // Without batches the negatives are not drawn at all.
+    assert!(ModelSpec::parse("pop:negatives=9").is_ok());
 }

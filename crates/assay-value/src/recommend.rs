@@ -431,6 +431,9 @@ pub mod players {
     /// `n_windows` players of equal time span between the first and the last timed row
     /// (`window=3/8`); rows without a timestamp belong to no player, and 0 windows hold no
     /// player.
+    ///
+    /// Row `t` falls in window `floor((t - first) * n / (last - first + 1))`, computed in
+    /// `u128`: exact, and without overflow for any `i64` timestamps and any `n`.
     pub fn by_time_window(data: &Dataset, rows: &[u32], n_windows: usize) -> Vec<Player> {
         if n_windows == 0 {
             return Vec::new();
@@ -444,8 +447,9 @@ pub mod players {
             return Vec::new();
         };
         let n = n_windows;
-        let span = (hi - lo) as f64 + 1.0;
-        let width = (n as f64).log10().floor() as usize + 1;
+        // At most 2^64, as `hi - lo < 2^64`.
+        let span = (i128::from(hi) - i128::from(lo) + 1) as u128;
+        let width = n.to_string().len();
         grouped(
             data,
             rows,
@@ -454,8 +458,10 @@ pub mod players {
                 if t == NO_TIME {
                     return None;
                 }
-                let w = (((t - lo) as f64 / span) * n as f64) as usize;
-                Some(format!("window={:0width$}/{n}", w.min(n - 1) + 1))
+                // `t - lo < span`, so `w < n`.
+                // `(t - lo) * n < 2^64 * 2^64`: no overflow.
+                let w = (i128::from(t) - i128::from(lo)) as u128 * n as u128 / span;
+                Some(format!("window={:0width$}/{n}", w as usize + 1))
             },
             false,
         )

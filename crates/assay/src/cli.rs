@@ -326,7 +326,8 @@ pub struct EvalArgs {
     /// Number of seeds (splits); results are mean ± std over them.
     #[arg(long, default_value_t = 1)]
     pub seeds: usize,
-    /// First seed (RecBole's default is 2020).
+    /// First seed (RecBole's default is 2020); the others follow it, SEED + 1, SEED + 2, ...
+    /// (after 2^64 - 1 comes 0).
     #[arg(long, default_value_t = 2020)]
     pub seed: u64,
     /// Print the result as JSON.

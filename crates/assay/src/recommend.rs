@@ -99,7 +99,10 @@ pub fn eval(args: EvalArgs, typed: &[String]) -> anyhow::Result<()> {
         )
         .into());
     }
-    let seeds: Vec<u64> = (0..args.seeds as u64).map(|s| args.seed + s).collect();
+    // Seeds are SEED, SEED + 1, ...: consecutive modulo 2^64, so any --seed is valid.
+    let seeds: Vec<u64> = (0..args.seeds as u64)
+        .map(|s| args.seed.wrapping_add(s))
+        .collect();
     let bar = fit_bar(models.len() * seeds.len());
     let rows = eval::evaluate(
         &loaded.dataset,

@@ -480,3 +480,26 @@ fn recommend_refuses_ids_that_do_not_match_the_model() {
     );
     run.expect_refused(&["ids.json", "it lists 101 users, the model has 100"]);
 }
+
+#[test]
+fn the_largest_seed_is_a_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = shop(tmp.path());
+    let max = u64::MAX.to_string();
+    let args = [
+        "eval",
+        shop.to_str().unwrap(),
+        "--models",
+        "pop",
+        "--seeds",
+        "2",
+    ];
+    let run = assay(
+        tmp.path(),
+        &[&args[..], &["--seed", &max, "--json"]].concat(),
+    );
+    run.expect_code(0);
+    let rows: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    // Seeds wrap around: u64::MAX, then 0.
+    assert_eq!(rows[0]["seeds"], serde_json::json!([u64::MAX, 0]));
+}
