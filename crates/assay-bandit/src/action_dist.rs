@@ -22,6 +22,38 @@ pub struct ActionDist {
     probs: Vec<f64>,
 }
 
+/// Checks that a per-round distribution of `n_rounds` x `n_actions` x `len_list`
+/// probabilities, held `copies` times while it is built, fits in the memory budget
+/// ([`assay_core::memory`]); `what` says whose distribution it is.
+pub(crate) fn check_per_round(
+    what: &str,
+    n_rounds: usize,
+    n_actions: usize,
+    len_list: usize,
+    copies: usize,
+) -> Result<()> {
+    use assay_core::memory::{self, format_count};
+    memory::check(
+        memory::dense_bytes(&[copies, n_rounds, n_actions, len_list], 8),
+        || {
+            format!(
+                "{what}: a per-round action distribution of {} rounds x {} actions x {} \
+                 positions{}",
+                format_count(n_rounds as u64),
+                format_count(n_actions as u64),
+                format_count(len_list as u64),
+                if copies > 1 {
+                    format!(", held {copies} times while built")
+                } else {
+                    String::new()
+                }
+            )
+        },
+        "evaluate a context-free policy (the same distribution every round) or fewer rounds",
+    )?;
+    Ok(())
+}
+
 impl ActionDist {
     /// A context-free distribution: `probs[position][action]`, the same in every round.
     ///
@@ -60,12 +92,16 @@ impl ActionDist {
         len_list: usize,
         action_dist: &[f64],
     ) -> Result<ActionDist> {
-        if action_dist.len() != n_rounds * n_actions * len_list || n_actions == 0 || len_list == 0 {
+        let expected = n_rounds
+            .checked_mul(n_actions)
+            .and_then(|n| n.checked_mul(len_list));
+        if expected != Some(action_dist.len()) || n_actions == 0 || len_list == 0 {
             return Err(BanditError::Invalid(format!(
                 "action_dist has {} values, expected {n_rounds} x {n_actions} x {len_list}",
                 action_dist.len()
             )));
         }
+        check_per_round("a policy", n_rounds, n_actions, len_list, 1)?;
         let mut probs = vec![0.0; action_dist.len()];
         for i in 0..n_rounds {
             for a in 0..n_actions {

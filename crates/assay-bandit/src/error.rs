@@ -61,6 +61,10 @@ pub enum BanditError {
         /// The name given.
         given: String,
     },
+    /// A step would need more memory than the budget allows ([`assay_core::memory`]);
+    /// checked before anything is allocated.
+    #[error(transparent)]
+    TooLarge(#[from] assay_core::TooLarge),
     /// A file could not be read (assay-import's error, which names file, line and field).
     #[error(transparent)]
     Import(#[from] assay_import::ImportError),

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use assay_core::memory::{self, format_count};
 use assay_core::{Dataset, EventKind, NO_POSITION, NO_SESSION};
 
 use crate::error::{BanditError, Result};
@@ -227,8 +228,8 @@ impl LoggedFeedback {
             ));
         }
         let len_list = position.iter().map(|&p| p as usize + 1).max().unwrap_or(1);
-        let (context_dim, context) = user_dummies(data, &users);
-        let (action_context_dim, action_context) = item_features(data);
+        let (context_dim, context) = user_dummies(data, &users)?;
+        let (action_context_dim, action_context) = item_features(data)?;
         LoggedFeedback::new(FeedbackParts {
             n_actions: data.items.len(),
             len_list,
@@ -354,7 +355,11 @@ fn reward_key(data: &Dataset, e: usize) -> (u32, u32, u32, i64) {
 ///
 /// Categories are those seen among the selected rounds' users, sorted, as `pd.get_dummies` does
 /// on the logged data frame.
-fn user_dummies(data: &Dataset, users: &[usize]) -> (usize, Vec<f64>) {
+///
+/// The matrix is dense, rounds x categories, and off-policy evaluation holds it about three
+/// times (the logs, the reward model, its training rows): it is checked against the memory
+/// budget first, and a refusal names the widest attribute.
+fn user_dummies(data: &Dataset, users: &[usize]) -> Result<(usize, Vec<f64>)> {
     let attributes = &data.users.attributes;
     let mut offsets = Vec::new();
     let mut lookups: Vec<HashMap<&str, usize>> = Vec::new();
@@ -370,6 +375,27 @@ fn user_dummies(data: &Dataset, users: &[usize]) -> (usize, Vec<f64>) {
         dim += distinct.len().saturating_sub(1);
         lookups.push(lookup);
     }
+    let widest = (0..lookups.len()).max_by_key(|&c| lookups[c].len());
+    let instead = match widest {
+        Some(c) => format!(
+            "list fewer or coarser user attributes (the widest, '{}', has {} values), or \
+             evaluate fewer impressions",
+            attributes.names[c],
+            format_count(lookups[c].len() as u64)
+        ),
+        None => "evaluate fewer impressions".to_owned(),
+    };
+    memory::check(
+        memory::dense_bytes(&[3, users.len(), dim], 8),
+        || {
+            format!(
+                "one-hot user contexts of {} impressions x {} categories, held three times",
+                format_count(users.len() as u64),
+                format_count(dim as u64)
+            )
+        },
+        &instead,
+    )?;
     let mut context = vec![0.0; users.len() * dim];
     for (i, &u) in users.iter().enumerate() {
         for (c, column) in attributes.values.iter().enumerate() {
@@ -380,16 +406,27 @@ fn user_dummies(data: &Dataset, users: &[usize]) -> (usize, Vec<f64>) {
             }
         }
     }
-    (dim, context)
+    Ok((dim, context))
 }
 
 /// OBP's action context: item index, label-encoded string attributes, numeric features.
-fn item_features(data: &Dataset) -> (usize, Vec<f64>) {
+fn item_features(data: &Dataset) -> Result<(usize, Vec<f64>)> {
     let items = &data.items;
     let n = items.len();
     let numeric_dim = items.features.dim();
     let n_attr = items.attributes.values.len();
     let dim = 1 + n_attr + numeric_dim;
+    memory::check(
+        memory::dense_bytes(&[n, dim], 8),
+        || {
+            format!(
+                "action contexts of {} items x {} features",
+                format_count(n as u64),
+                format_count(dim as u64)
+            )
+        },
+        "use fewer item attributes and numeric item features",
+    )?;
     let mut out = vec![0.0; n * dim];
     for (a, row) in out.chunks_mut(dim).enumerate() {
         row[0] = a as f64;
@@ -409,7 +446,7 @@ fn item_features(data: &Dataset) -> (usize, Vec<f64>) {
             }
         }
     }
-    (dim, out)
+    Ok((dim, out))
 }
 
 #[cfg(test)]

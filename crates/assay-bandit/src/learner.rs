@@ -190,6 +190,7 @@ impl IpwLearner {
             )));
         }
         let (n, k, l) = (logs.n_rounds(), self.n_actions, self.len_list);
+        crate::action_dist::check_per_round("the learned policy", n, k, l, 2)?;
         let mut dist = vec![0.0; n * k * l];
         for i in 0..n {
             for position in 0..l {

@@ -137,6 +137,26 @@ impl PolicyName {
         self.entry().names[0]
     }
 
+    /// The bytes an online run of this policy ([`PolicyName::online`]) holds after `n_rounds`
+    /// rounds: per-action counts, or per-action `dim x dim` matrices for the linear and
+    /// logistic policies, which also keep every context they learnt from.
+    pub fn online_bytes(self, n_actions: usize, dim: usize, n_rounds: usize) -> u128 {
+        use assay_core::memory::dense_bytes;
+        let square = dense_bytes(
+            &[n_actions, dim.saturating_add(1), dim.saturating_add(1)],
+            8,
+        );
+        match self {
+            PolicyName::Uniform | PolicyName::EpsilonGreedy | PolicyName::Bts => {
+                dense_bytes(&[4, n_actions], 8)
+            }
+            PolicyName::LinUcb | PolicyName::LinTs => square,
+            PolicyName::LogUcb | PolicyName::LogTs => {
+                square.saturating_add(dense_bytes(&[n_rounds, dim.saturating_add(1)], 8))
+            }
+        }
+    }
+
     /// A fresh online policy over `n_actions` actions and `dim`-dimensional contexts that shows
     /// one action per round; Bernoulli TS starts from the flat prior.
     pub fn online(self, n_actions: usize, dim: usize) -> Result<Box<dyn Policy>> {

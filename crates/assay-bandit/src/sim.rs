@@ -123,6 +123,17 @@ impl SyntheticBandit {
         rng: &mut ChaCha8Rng,
     ) -> Result<(LoggedFeedback, ActionDist)> {
         let a_n = self.n_actions;
+        crate::action_dist::check_per_round("the evaluation policy", n_rounds, a_n, 1, 2)?;
+        assay_core::memory::check(
+            assay_core::memory::dense_bytes(&[a_n, a_n], 8)
+                .saturating_add(assay_core::memory::dense_bytes(&[n_rounds, self.dim], 8)),
+            || {
+                format!(
+                    "one-hot action contexts of {a_n} actions and contexts of {n_rounds} rounds"
+                )
+            },
+            "use fewer actions or rounds",
+        )?;
         let mut context = Vec::with_capacity(n_rounds * self.dim);
         let mut action = Vec::with_capacity(n_rounds);
         let mut reward = Vec::with_capacity(n_rounds);
@@ -187,12 +198,16 @@ impl SyntheticBandit {
     /// Runs each registered policy online for `n_rounds` from a fresh start and returns its
     /// cumulative expected regret after each round (see [`SyntheticBandit::regret_curve`]).
     /// Every policy sees the same stream of contexts and click draws, seeded by `seed`.
+    ///
+    /// # Errors
+    /// A run over the memory budget ([`check_online_run`]), or a policy that cannot be built.
     pub fn compare_policies(
         &self,
         policies: &[PolicyName],
         n_rounds: usize,
         seed: u64,
     ) -> Result<Vec<Vec<f64>>> {
+        check_online_run(policies, self.n_actions, self.dim, n_rounds)?;
         policies
             .iter()
             .map(|name| {
@@ -202,6 +217,46 @@ impl SyntheticBandit {
             })
             .collect()
     }
+}
+
+/// Checks that [`SyntheticBandit::new`] and [`SyntheticBandit::compare_policies`] of
+/// `policies` over `n_actions` actions, `dim`-dimensional contexts and `n_rounds` rounds stay
+/// within the memory budget ([`assay_core::memory`]): the environment's two `n_actions x dim`
+/// tables, the largest policy's state (policies run one after another) and every regret curve.
+/// Call it before building the environment.
+pub fn check_online_run(
+    policies: &[PolicyName],
+    n_actions: usize,
+    dim: usize,
+    n_rounds: usize,
+) -> Result<()> {
+    use assay_core::memory::{self, dense_bytes, format_count};
+    let largest = policies
+        .iter()
+        .map(|p| (p.online_bytes(n_actions, dim, n_rounds), p.name()))
+        .max();
+    let environment = dense_bytes(&[3, n_actions, dim.saturating_add(1)], 8);
+    let curves = dense_bytes(&[policies.len(), n_rounds], 8);
+    let bytes = largest
+        .map_or(0, |(b, _)| b)
+        .saturating_add(environment)
+        .saturating_add(curves);
+    memory::check(
+        bytes,
+        || {
+            let policy = largest.map_or(String::new(), |(_, name)| format!(" and {name}'s state"));
+            format!(
+                "an online run of {} rounds over {} actions with {}-dimensional contexts needs \
+                 the environment, every regret curve{policy}",
+                format_count(n_rounds as u64),
+                format_count(n_actions as u64),
+                format_count(dim as u64)
+            )
+        },
+        "use fewer actions, a smaller --dim or fewer rounds (linucb, lints, logucb and logts \
+         keep a dim x dim matrix per action)",
+    )?;
+    Ok(())
 }
 
 fn softmax(logits: impl Iterator<Item = f64>) -> Vec<f64> {

@@ -18,6 +18,7 @@ mod interactions;
 
 pub mod clean;
 pub mod math;
+pub mod memory;
 pub mod split;
 pub mod stats;
 pub mod time;
@@ -29,6 +30,7 @@ pub use dataset::{
 };
 pub use ids::IdMap;
 pub use interactions::Interactions;
+pub use memory::TooLarge;
 
 /// Dense index of an item in [`Items`], in `0..items.len()`.
 pub type ItemIdx = u32;

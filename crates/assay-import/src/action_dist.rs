@@ -70,6 +70,21 @@ pub fn parse_action_dist(
         }
     };
     let rounds = if per_round { n_rounds } else { 1 };
+    assay_core::memory::check(
+        assay_core::memory::dense_bytes(&[rounds, len_list, n_actions.saturating_add(1)], 8),
+        || {
+            use assay_core::memory::format_count;
+            format!(
+                "{}: a per-round action distribution of {} rounds x {} actions x {} positions",
+                path.display(),
+                format_count(rounds as u64),
+                format_count(n_actions as u64),
+                format_count(len_list as u64)
+            )
+        },
+        "write a context-free file (action,position,prob: the same distribution every round) \
+         or evaluate fewer rounds",
+    )?;
     let mut probs = vec![0.0; rounds * len_list * n_actions];
     let mut seen_line: HashMap<(usize, usize, usize), u64> = HashMap::new();
     let mut sum_line: Vec<u64> = vec![0; rounds * len_list];

@@ -46,6 +46,10 @@ pub enum ImportError {
         /// What was expected and what was found.
         message: String,
     },
+    /// A file asks for more memory than the budget allows ([`assay_core::memory`]), e.g. a
+    /// per-round action distribution of millions of rounds and thousands of actions.
+    #[error(transparent)]
+    TooLarge(#[from] assay_core::TooLarge),
     /// A data file breaks a rule.
     #[error("{}", DataLocation { file, line: *line, field: field.as_deref(), message })]
     Data {

@@ -118,7 +118,7 @@ fn read_item_context(
     while table.next_row()? {
         let feature_value = match feature {
             Some(column) => {
-                parse::finite(table.get(column)).map_err(|m| table.error(column, m))? as f32
+                parse::finite_f32(table.get(column)).map_err(|m| table.error(column, m))?
             }
             None => 0.0,
         };
@@ -246,8 +246,8 @@ fn read_log(
         }
         let item_id = integer_id(&table, item)?;
         for &column in &affinity_columns {
-            let value = parse::finite(table.get(column)).map_err(|m| table.error(column, m))?;
-            dataset.users.features.data.push(value as f32);
+            let value = parse::finite_f32(table.get(column)).map_err(|m| table.error(column, m))?;
+            dataset.users.features.data.push(value);
         }
         for (values, &column) in dataset
             .users

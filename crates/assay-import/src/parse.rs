@@ -30,6 +30,33 @@ pub(crate) fn optional_finite(text: &str) -> Result<f64, String> {
     finite(text)
 }
 
+/// A finite number that stays finite as an `f32` (at most 3.4e38 in magnitude), for columns
+/// stored in 32 bits: a larger value would silently become infinite.
+pub(crate) fn finite_f32(text: &str) -> Result<f32, String> {
+    f32_of(text, finite(text)?)
+}
+
+/// As [`finite_f32`], or `NaN` for an empty cell (missing).
+pub(crate) fn optional_finite_f32(text: &str) -> Result<f32, String> {
+    let value = optional_finite(text)?;
+    if value.is_nan() {
+        return Ok(f32::NAN);
+    }
+    f32_of(text, value)
+}
+
+fn f32_of(text: &str, value: f64) -> Result<f32, String> {
+    // Rounding to the nearest `f32` gives infinity exactly when the value is out of range.
+    let narrow = value as f32;
+    if !narrow.is_finite() {
+        return Err(format!(
+            "expected a number within ±3.4e38 (the column is stored as a 32-bit float), found {}",
+            quoted(text)
+        ));
+    }
+    Ok(narrow)
+}
+
 /// A price: finite and not negative; `NaN` when the cell is empty.
 pub(crate) fn price(text: &str) -> Result<f64, String> {
     let value = optional_finite(text)?;
@@ -243,5 +270,10 @@ mod tests {
         assert!(propensity("0").is_err());
         assert!(price("-1").is_err());
         assert_eq!(quoted(&"x".repeat(100)).len(), 65);
+        assert_eq!(finite_f32("-3.4e38"), Ok(-3.4e38));
+        assert_eq!(finite_f32(&f32::MAX.to_string()), Ok(f32::MAX));
+        assert!(finite_f32("3.5e38").is_err());
+        assert!(optional_finite_f32("").is_ok_and(f32::is_nan));
+        assert!(optional_finite_f32("-1e39").unwrap_err().contains("32-bit"));
     }
 }

@@ -179,9 +179,9 @@ fn read_items(path: &Path, dataset: &mut Dataset) -> Result<FileReport, ImportEr
         let id_text = new_id(&table, id, Ref::Item, &items.ids, &lines)?;
         let price_value = table.parse(price, f64::NAN, parse::price)?;
         for &column in &feature_columns {
-            let value =
-                parse::optional_finite(table.get(column)).map_err(|m| table.error(column, m))?;
-            items.features.data.push(value as f32);
+            let value = parse::optional_finite_f32(table.get(column))
+                .map_err(|m| table.error(column, m))?;
+            items.features.data.push(value);
         }
         items.ids.intern(id_text);
         lines.push(table.line());
@@ -226,9 +226,9 @@ fn read_users(path: &Path, dataset: &mut Dataset) -> Result<FileReport, ImportEr
     while table.next_row()? {
         let id_text = new_id(&table, id, Ref::User, &users.ids, &lines)?;
         for &column in &feature_columns {
-            let value =
-                parse::optional_finite(table.get(column)).map_err(|m| table.error(column, m))?;
-            users.features.data.push(value as f32);
+            let value = parse::optional_finite_f32(table.get(column))
+                .map_err(|m| table.error(column, m))?;
+            users.features.data.push(value);
         }
         users.ids.intern(id_text);
         lines.push(table.line());

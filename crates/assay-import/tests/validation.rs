@@ -563,3 +563,43 @@ fn a_plain_file_is_not_a_dataset() {
         Some("items.csv: not a dataset: expected a directory, or its assay.toml")
     );
 }
+
+#[test]
+fn numbers_beyond_32_bit_floats_are_refused_where_they_are_read() {
+    // Features are stored as f32, where 1e39 would become infinity.
+    let context = b",item_id,item_feature_0\n0,0,1e39\n";
+    let log = b",timestamp,item_id,position,click,propensity_score,user-item_affinity_0\n\
+                0,2019-11-24 00:00:34+00:00,0,1,0,0.5,-4e38\n";
+    let dir = write_dir(&[("item_context.csv", context), ("all.csv", log)]);
+    assert_eq!(
+        load_err(dir.path(), &LoadOptions::default()),
+        "item_context.csv:2: field 'item_feature_0': expected a number within ±3.4e38 (the \
+         column is stored as a 32-bit float), found \"1e39\""
+    );
+    let context = b",item_id,item_feature_0\n0,0,3.4e38\n";
+    let dir = write_dir(&[("item_context.csv", context), ("all.csv", log)]);
+    assert_eq!(
+        load_err(dir.path(), &LoadOptions::default()),
+        "all.csv:2: field 'user-item_affinity_0': expected a number within ±3.4e38 (the \
+         column is stored as a 32-bit float), found \"-4e38\""
+    );
+    for (file, header) in [
+        ("shop.item", "item_id:token"),
+        ("shop.user", "user_id:token"),
+    ] {
+        let table = format!("{header}\tweight:float\nx\t5e38\n");
+        let id = if file == "shop.item" { "i1" } else { "u1" };
+        let table = table.replace("\nx\t", &format!("\n{id}\t"));
+        let dir = write_dir(&[
+            ("shop.inter", b"user_id:token\titem_id:token\nu1\ti1\n"),
+            (file, table.as_bytes()),
+        ]);
+        assert_eq!(
+            load_err(dir.path(), &LoadOptions::default()),
+            format!(
+                "{file}:2: field 'weight': expected a number within ±3.4e38 (the column is \
+                 stored as a 32-bit float), found \"5e38\""
+            )
+        );
+    }
+}

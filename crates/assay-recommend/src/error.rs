@@ -24,6 +24,10 @@ pub enum RecommendError {
     /// A linear solve failed (the Gram matrix was not positive definite).
     #[error("linear algebra failed: {0}")]
     LinearAlgebra(String),
+    /// A fit would need more memory than the budget allows ([`assay_core::memory`]); checked
+    /// before anything is allocated.
+    #[error(transparent)]
+    TooLarge(#[from] assay_core::TooLarge),
     /// The data cannot be used for this step (no users, no items, an empty split...).
     #[error("unusable data: {0}")]
     Data(String),

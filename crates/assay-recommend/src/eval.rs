@@ -321,6 +321,10 @@ pub fn evaluate(
     if seeds.is_empty() {
         return Err(RecommendError::Data("no seeds given".into()));
     }
+    // A model too large for the catalog is refused before any split or fit.
+    for spec in models {
+        spec.check_memory(data.users.len(), data.items.len(), 1)?;
+    }
     let names: Vec<String> = models.iter().map(ModelSpec::to_string).collect();
     let mut runs: Vec<Vec<SeedRun>> = vec![Vec::new(); models.len()];
     let total = models.len() * seeds.len();
@@ -391,6 +395,9 @@ pub fn search(
 ) -> Result<SearchResult> {
     if candidates.is_empty() {
         return Err(RecommendError::Data("no candidates to search".into()));
+    }
+    for spec in candidates {
+        spec.check_memory(data.users.len(), data.items.len(), 1)?;
     }
     let prepared = prepare(data, protocol, seed)?;
     let validate = validator(&prepared, protocol);

@@ -48,7 +48,7 @@ pub use models::ease::{weights_from_gram as ease_weights_from_gram, EaseModel, E
 pub use models::hybrid::{Fusion, HybridModel, HybridParams};
 pub use models::itemknn::{ItemKnnModel, ItemKnnParams};
 pub use models::pop::{PopModel, PopParams};
-pub use spec::{load_model, Capabilities, ModelKind, ModelSpec};
+pub use spec::{load_model, Capabilities, DenseMemory, ModelKind, ModelSpec, MAX_GRID};
 
 /// A fitted model: scores items for users it was fitted on.
 pub trait Recommender: Send + Sync {

@@ -100,6 +100,15 @@ pub trait ModelKind: Fit + Clone + PartialEq + fmt::Debug + Send + Sync + 'stati
         Self::CAPABILITIES
     }
 
+    /// The buffers a fit on `n_users` x `n_items` allocates whose size is a product of sizes
+    /// (EASE's item x item matrices, factor tables), at their peak; `None` when there are none
+    /// and the model's memory grows with the interactions. [`ModelSpec::check_memory`] holds
+    /// it against the memory budget ([`assay_core::memory`]) before any fit.
+    fn dense_memory(&self, n_users: usize, n_items: usize) -> Option<DenseMemory> {
+        let _ = (n_users, n_items);
+        None
+    }
+
     /// The same parameters with every random seed set to `seed`; unchanged by default.
     fn with_seed(&self, seed: u64) -> Self {
         let _ = seed;
@@ -118,6 +127,21 @@ pub trait ModelKind: Fit + Clone + PartialEq + fmt::Debug + Send + Sync + 'stati
         let _ = on_epoch;
         self.fit(train, data, validate)
     }
+}
+
+/// The most combinations [`ModelSpec::grid`] expands: each is a model fit.
+pub const MAX_GRID: usize = 10_000;
+
+/// What [`ModelKind::dense_memory`] reports: the bytes, what they hold ("three dense
+/// 100,000 x 100,000 matrices") and what to use when they are over the budget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DenseMemory {
+    /// Peak bytes of the buffers.
+    pub bytes: u128,
+    /// What the buffers are, for messages.
+    pub what: String,
+    /// What to use instead, for messages ("use itemknn or als instead").
+    pub instead: &'static str,
 }
 
 /// A model kind with its hyper-parameters: a plain value that can be cloned, compared,
@@ -168,6 +192,10 @@ impl ModelSpec {
 
     /// Expands a spec whose values list alternatives with `|` into every combination, e.g.
     /// `"itemknn:k=50|100;shrink=0|10"` into four specs.
+    ///
+    /// # Errors
+    /// A malformed spec, or a grid of more than [`MAX_GRID`] combinations (counted before any
+    /// is built: each one is a model fit).
     pub fn grid(text: &str) -> Result<Vec<ModelSpec>> {
         let text = text.trim();
         let Some((name, rest)) = text.split_once(':') else {
@@ -176,12 +204,33 @@ impl ModelSpec {
         if rest.contains('(') || rest.contains('+') {
             return Ok(vec![ModelSpec::parse(text)?]);
         }
-        let mut combos: Vec<Vec<String>> = vec![Vec::new()];
-        for pair in rest
+        let pairs: Vec<&str> = rest
             .split([';', ','])
             .map(str::trim)
             .filter(|p| !p.is_empty())
-        {
+            .collect();
+        let sizes: Vec<usize> = pairs.iter().map(|p| p.split('|').count()).collect();
+        let count = sizes
+            .iter()
+            .try_fold(1usize, |n, &k| n.checked_mul(k))
+            .filter(|&n| n <= MAX_GRID);
+        if count.is_none() {
+            let factors: Vec<String> = sizes.iter().map(usize::to_string).collect();
+            let product = sizes
+                .iter()
+                .try_fold(1u128, |n, &k| n.checked_mul(k as u128))
+                .map_or_else(|| "more than 2^128".to_owned(), |n| n.to_string());
+            return Err(RecommendError::Spec {
+                spec: text.to_owned(),
+                reason: format!(
+                    "{} = {product} combinations, over the limit of {MAX_GRID} (each is a model \
+                     fit); list fewer values per key",
+                    factors.join(" x ")
+                ),
+            });
+        }
+        let mut combos: Vec<Vec<String>> = vec![Vec::new()];
+        for pair in pairs {
             let (key, values) = pair.split_once('=').ok_or_else(|| RecommendError::Spec {
                 spec: text.to_owned(),
                 reason: format!("`{pair}` is not KEY=VALUE"),
@@ -223,12 +272,53 @@ impl ModelSpec {
         self.0.check()
     }
 
+    /// The product-sized buffers of a fit on `n_users` x `n_items`, see
+    /// [`ModelKind::dense_memory`].
+    pub fn dense_memory(&self, n_users: usize, n_items: usize) -> Option<DenseMemory> {
+        self.0.dense_memory(n_users, n_items)
+    }
+
+    /// Checks, before any work, that `at_once` fits on `n_users` x `n_items` running side by
+    /// side (one per thread in data valuation) stay within the memory budget
+    /// ([`assay_core::memory`]). [`ModelSpec::fit`] checks a single fit itself.
+    ///
+    /// # Errors
+    /// [`RecommendError::TooLarge`]: the model, the sizes, the bytes, the limit and what to use
+    /// instead.
+    pub fn check_memory(&self, n_users: usize, n_items: usize, at_once: usize) -> Result<()> {
+        let Some(need) = self.dense_memory(n_users, n_items) else {
+            return Ok(());
+        };
+        let at_once = at_once.max(1);
+        let bytes = need.bytes.saturating_mul(at_once as u128);
+        let what = || {
+            let sides = if at_once > 1 {
+                format!(" per fit, {at_once} fits at once (one per thread)")
+            } else {
+                String::new()
+            };
+            format!(
+                "{self} on {} users x {} items needs {}{sides}",
+                assay_core::memory::format_count(n_users as u64),
+                assay_core::memory::format_count(n_items as u64),
+                need.what
+            )
+        };
+        assay_core::memory::check(bytes, what, need.instead)?;
+        Ok(())
+    }
+
     /// The same spec with every random seed set to `seed` (models without one are unchanged).
     pub fn with_seed(&self, seed: u64) -> ModelSpec {
         self.0.with_seed(seed)
     }
 
     /// Fits the model. `on_epoch(epoch, validation score)` is called by iterative models.
+    ///
+    /// # Errors
+    /// The parameters out of range ([`RecommendError::Param`]), a fit over the memory budget
+    /// ([`RecommendError::TooLarge`], checked before anything is allocated), or the model's
+    /// own failure.
     pub fn fit(
         &self,
         train: &Interactions,
@@ -343,6 +433,7 @@ trait AnyParams: fmt::Debug + Send + Sync {
     fn name(&self) -> &'static str;
     fn params_text(&self) -> String;
     fn capabilities(&self) -> Capabilities;
+    fn dense_memory(&self, n_users: usize, n_items: usize) -> Option<DenseMemory>;
     fn check(&self) -> Result<()>;
     fn with_seed(&self, seed: u64) -> ModelSpec;
     fn fit(
@@ -375,6 +466,10 @@ impl<P: ModelKind> AnyParams for P {
         ModelKind::capabilities(self)
     }
 
+    fn dense_memory(&self, n_users: usize, n_items: usize) -> Option<DenseMemory> {
+        ModelKind::dense_memory(self, n_users, n_items)
+    }
+
     fn check(&self) -> Result<()> {
         ModelKind::check(self)
     }
@@ -391,6 +486,7 @@ impl<P: ModelKind> AnyParams for P {
         on_epoch: &(dyn Fn(usize, Option<f64>) + Sync),
     ) -> Result<Box<dyn Recommender>> {
         ModelKind::check(self)?;
+        ModelSpec::new(self.clone()).check_memory(train.n_users(), train.n_items(), 1)?;
         Ok(Box::new(self.fit_with(train, data, validate, on_epoch)?))
     }
 }

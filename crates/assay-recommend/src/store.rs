@@ -326,8 +326,22 @@ pub fn open(dir: &Path) -> Result<SavedModel> {
     let ids: ModelIds = serde_json::from_str(&text)
         .map_err(|e| file_error(&path, format!("not a valid ids file: {e}")))?;
     let model = load_model(dir)?;
-    if model.history().n_items() != ids.items.len() {
-        return Err(file_error(&path, "the ids file does not match the model"));
+    let history = model.history();
+    // Every dense index the ids can produce must be one the model scores, or a lookup by id
+    // would index past the model's arrays.
+    for (what, in_ids, in_model) in [
+        ("items", ids.items.len(), history.n_items()),
+        ("users", ids.users.len(), history.n_users()),
+    ] {
+        if in_ids != in_model {
+            return Err(file_error(
+                &path,
+                format!(
+                    "the ids file does not match the model: it lists {in_ids} {what}, the \
+                     model has {in_model}"
+                ),
+            ));
+        }
     }
     Ok(SavedModel { model, ids })
 }

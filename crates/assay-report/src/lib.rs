@@ -26,5 +26,5 @@ mod training;
 
 pub use html::{escape, render_html};
 pub use model::*;
-pub use study::{study, StudyConfig, StudyError, StudyProgress};
+pub use study::{chosen_model, study, StudyConfig, StudyError, StudyProgress};
 pub use training::{render_training, SourceWorth};

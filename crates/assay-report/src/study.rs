@@ -30,7 +30,7 @@ use std::time::Instant;
 use assay_core::split::{by_ratio, Order};
 use assay_core::{clean, Dataset, EventKind, UserIdx};
 use assay_metrics::{AudienceUser, Metric};
-use assay_recommend::{ModelSpec, Recommender};
+use assay_recommend::{ModelSpec, RecommendError, Recommender};
 use assay_value::curves::{self, RemovalConfig};
 use assay_value::per_user::{self, mean, GroupConfig, GroupMethod};
 use assay_value::plan::value_in_halves;
@@ -82,6 +82,10 @@ pub struct StudyConfig {
     pub random_draws: u32,
     /// Shares of data for the learning curves (1 is added).
     pub learning_fractions: Vec<f64>,
+    /// The model fitted instead of `model` when `model`'s fits, one per thread, would be over
+    /// the memory budget ([`assay_core::memory`]); the report's notes say so. `None`: such a
+    /// model is refused.
+    pub fallback: Option<ModelSpec>,
 }
 
 impl StudyConfig {
@@ -103,8 +107,35 @@ impl StudyConfig {
             removal_fractions: vec![0.05, 0.1, 0.2, 0.3, 0.4, 0.5],
             random_draws: 3,
             learning_fractions: vec![0.05, 0.1, 0.2, 0.4, 0.6, 0.8],
+            fallback: None,
         }
     }
+}
+
+/// The model a study of `data` fits: `config.model`, or `config.fallback` when the fits of
+/// `config.model` that run side by side (one per thread) would be over the memory budget,
+/// with the note that says why.
+///
+/// # Errors
+/// `config.model` is out of range, or over the budget with no fallback (or a fallback over it
+/// too): [`StudyError::Value`] with the model's error.
+pub fn chosen_model(
+    data: &Dataset,
+    config: &StudyConfig,
+) -> Result<(ModelSpec, Option<String>), StudyError> {
+    config.model.check().map_err(ValueError::from)?;
+    let refused = match assay_value::recommend::check_memory(&config.model, data) {
+        Ok(()) => return Ok((config.model.clone(), None)),
+        Err(ValueError::Recommend(RecommendError::TooLarge(refused))) => refused,
+        Err(error) => return Err(error.into()),
+    };
+    let Some(fallback) = &config.fallback else {
+        return Err(ValueError::from(RecommendError::TooLarge(refused)).into());
+    };
+    fallback.check().map_err(ValueError::from)?;
+    assay_value::recommend::check_memory(fallback, data)?;
+    let note = format!("{}; the report fits {fallback} instead.", refused.need());
+    Ok((fallback.clone(), Some(note)))
 }
 
 /// Where a running study is: the stage, fits done, fits planned (an estimate).
@@ -480,8 +511,14 @@ pub fn study(
             reason: "must be at least 1",
         }));
     }
-    // Parameters out of range would fail every fit: refuse them before any work.
-    config.model.check().map_err(ValueError::from)?;
+    // Parameters out of range, or a model whose fits side by side would be over the memory
+    // budget, would fail every fit: refuse them (or take the fallback) before any work.
+    let (model, fallback_note) = chosen_model(data, config)?;
+    let config = &StudyConfig {
+        model,
+        fallback: None,
+        ..config.clone()
+    };
     let all: Vec<u32> = (0..data.events.len() as u32).collect();
     let kinds: Vec<EventKind> = EventKind::ALL
         .into_iter()
@@ -570,7 +607,7 @@ pub fn study(
     drop(full_model);
 
     let mut group_tables = Vec::new();
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = fallback_note.into_iter().collect();
     for (kind, title, players) in groups {
         match value_groups(&lab, kind, title, &split.train, players, &valid) {
             Some(table) => group_tables.push(table),

@@ -221,3 +221,43 @@ fn zero_time_windows_are_refused() {
         "{result:?}"
     );
 }
+
+#[test]
+fn a_model_over_the_memory_budget_is_refused_or_replaced_before_any_fit() {
+    // The shop's catalog grown to 30,000+ items: EASE's three dense matrices need over
+    // 10 GB per fit, over the default 8 GiB limit whatever the number of threads.
+    let mut data = small_shop(5, 2_000);
+    for i in 0..30_000 {
+        data.items.intern(&format!("unsold-{i}"));
+    }
+    let n_items = data.items.len() as u128;
+    let mut config = StudyConfig::new(ModelSpec::parse("ease").unwrap(), Metric::Ndcg, 10, 1);
+    config.user_samples = 2;
+    config.item_samples = 0;
+    config.learning_fractions = vec![0.5];
+    let fits = std::sync::atomic::AtomicU64::new(0);
+    let result = study(&data, "shop", &config, &|p| {
+        fits.store(p.fits, std::sync::atomic::Ordering::Relaxed)
+    });
+    let Err(StudyError::Value(ValueError::Recommend(RecommendError::TooLarge(refused)))) = result
+    else {
+        panic!("EASE on {n_items} items was not refused: {result:?}");
+    };
+    // Three f32 matrices per fit, one fit per thread.
+    let per_fit = 12 * n_items * n_items;
+    assert!(refused.bytes >= per_fit && refused.bytes % per_fit == 0);
+    assert_eq!(fits.load(std::sync::atomic::Ordering::Relaxed), 0);
+    // With a fallback the study fits it instead, and its notes say why.
+    config.fallback = Some(ModelSpec::parse("itemknn").unwrap());
+    let (chosen, note) = assay_report::chosen_model(&data, &config).unwrap();
+    assert_eq!(chosen.to_string(), "itemknn");
+    let report = study(&data, "shop", &config, &|_| {}).unwrap();
+    assert_eq!(report.model, "itemknn");
+    let note = note.unwrap();
+    assert_eq!(report.provenance.notes[0], note);
+    assert!(note.starts_with("ease on"), "{note}");
+    assert!(
+        note.ends_with("; the report fits itemknn instead."),
+        "{note}"
+    );
+}

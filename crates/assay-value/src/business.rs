@@ -112,6 +112,7 @@ impl<'a> OpeUtility<'a> {
             return crate::error::param("epsilon", config.epsilon, "must be in (0, 1]");
         }
         config.model.check()?;
+        crate::recommend::check_memory(&config.model, data)?;
         if !matches!(config.estimator, EstimatorKind::Snipw | EstimatorKind::Ipw) {
             return crate::error::param(
                 "estimator",

@@ -161,17 +161,28 @@ pub struct FastEase<'u, 'a> {
 }
 
 impl<'u, 'a> FastEase<'u, 'a> {
-    /// The fast path of `utility` when its model is EASE, `None` for other models.
+    /// The fast path of `utility` when its model is EASE and its `f64` matrices, one set
+    /// per thread, fit in the memory budget; `None` otherwise (other models, or refits).
     pub fn new(utility: &'u RecommenderUtility<'a>) -> Option<FastEase<'u, 'a>> {
         let params = *utility.config.model.params::<EaseParams>()?;
         // Catalog tags (`side`) add pseudo-users this path does not model: refit instead.
         if params.side != 0.0 {
             return None;
         }
+        let n_items = utility.data.items.len();
+        // Refits need three `f32` matrices per thread, which the utility checked against the
+        // memory budget; permutations here keep `G` and `P` in `f64` and the factorisation
+        // holds two more while re-inverting: when that is over the budget, refit instead.
+        let per_thread = assay_core::memory::dense_bytes(&[n_items, n_items], 4 * 8);
+        if !assay_core::memory::fits(
+            per_thread.saturating_mul(rayon::current_num_threads() as u128),
+        ) {
+            return None;
+        }
         Some(FastEase {
             inner: utility,
             params,
-            n_items: utility.data.items.len(),
+            n_items,
             pairs: Pairs::new(utility),
         })
     }
@@ -471,7 +482,8 @@ impl Utility for FastEase<'_, '_> {
 }
 
 /// Most items for which [`FastItemKnn`] keeps a dense co-occurrence matrix (`n²` `f32`s,
-/// 64 MiB here); above it permutations refit.
+/// 64 MiB here, one per thread, within the memory budget of [`assay_core::memory`] too);
+/// above it permutations refit.
 pub const MAX_DENSE_KNN_ITEMS: usize = 4096;
 
 /// ItemKNN (`--model itemknn`) with incremental co-occurrence counts along permutations.
@@ -493,13 +505,20 @@ pub struct FastItemKnn<'u, 'a> {
 }
 
 impl<'u, 'a> FastItemKnn<'u, 'a> {
-    /// The fast path of `utility` when its model is ItemKNN with valid parameters and at
-    /// most [`MAX_DENSE_KNN_ITEMS`] items, `None` otherwise.
+    /// The fast path of `utility` when its model is ItemKNN with valid parameters, at most
+    /// [`MAX_DENSE_KNN_ITEMS`] items and a co-occurrence matrix per thread within the memory
+    /// budget, `None` otherwise.
     pub fn new(utility: &'u RecommenderUtility<'a>) -> Option<FastItemKnn<'u, 'a>> {
         let params = *utility.config.model.params::<ItemKnnParams>()?;
         let n_items = utility.data.items.len();
         let valid = params.k > 0 && params.shrink.is_finite() && params.shrink >= 0.0;
         if !valid || n_items == 0 || n_items > MAX_DENSE_KNN_ITEMS {
+            return None;
+        }
+        let per_thread = assay_core::memory::dense_bytes(&[n_items, n_items], 4);
+        if !assay_core::memory::fits(
+            per_thread.saturating_mul(rayon::current_num_threads() as u128),
+        ) {
             return None;
         }
         Some(FastItemKnn {

@@ -212,6 +212,7 @@ pub fn run(
             if let Err(error) = plan.model.check() {
                 return request("model", format!("{}: {error}", plan.model));
             }
+            crate::recommend::check_memory(&plan.model, data)?;
             value_dataset(data, plan, progress)
         }
     }

@@ -121,6 +121,21 @@ pub(crate) fn rows_of_subset(base: &[u32], players: &[Player], subset: &[usize])
     rows
 }
 
+/// Checks that the fits of `spec` on `data` that data valuation runs side by side, one per
+/// rayon thread, stay within the memory budget ([`assay_core::memory`]): how a utility refuses
+/// a model too large for the data before any fit.
+///
+/// # Errors
+/// [`RecommendError::TooLarge`] inside [`ValueError::Recommend`].
+pub fn check_memory(spec: &ModelSpec, data: &Dataset) -> Result<()> {
+    spec.check_memory(
+        data.users.len(),
+        data.items.len(),
+        rayon::current_num_threads(),
+    )?;
+    Ok(())
+}
+
 /// A model of `spec` fitted on the event rows `rows`; `None` when the rows hold no
 /// interaction and the model has nothing to learn from (the empty coalition of a game).
 ///
@@ -181,8 +196,10 @@ impl<'a> RecommenderUtility<'a> {
         if config.k == 0 {
             return crate::error::param("k", config.k, "must be at least 1");
         }
-        // Parameters out of range would fail every fit: refuse them before any work.
+        // Parameters out of range, or a model too large for the data, would fail every fit:
+        // refuse them before any work.
         config.model.check()?;
+        check_memory(&config.model, data)?;
         let n_events = data.events.len();
         let mut owner = vec![false; n_events];
         for player in &players {
@@ -414,6 +431,9 @@ pub mod players {
     /// `n_windows` players of equal time span between the first and the last timed row
     /// (`window=3/8`); rows without a timestamp belong to no player, and 0 windows hold no
     /// player.
+    ///
+    /// Row `t` falls in window `floor((t - first) * n / (last - first + 1))`, computed in
+    /// `u128`: exact, and without overflow for any `i64` timestamps and any `n`.
     pub fn by_time_window(data: &Dataset, rows: &[u32], n_windows: usize) -> Vec<Player> {
         if n_windows == 0 {
             return Vec::new();
@@ -427,8 +447,9 @@ pub mod players {
             return Vec::new();
         };
         let n = n_windows;
-        let span = (hi - lo) as f64 + 1.0;
-        let width = (n as f64).log10().floor() as usize + 1;
+        // At most 2^64, as `hi - lo < 2^64`.
+        let span = (i128::from(hi) - i128::from(lo) + 1) as u128;
+        let width = n.to_string().len();
         grouped(
             data,
             rows,
@@ -437,8 +458,10 @@ pub mod players {
                 if t == NO_TIME {
                     return None;
                 }
-                let w = (((t - lo) as f64 / span) * n as f64) as usize;
-                Some(format!("window={:0width$}/{n}", w.min(n - 1) + 1))
+                // `t - lo < span`, so `w < n`.
+                // `(t - lo) * n < 2^64 * 2^64`: no overflow.
+                let w = (i128::from(t) - i128::from(lo)) as u128 * n as u128 / span;
+                Some(format!("window={:0width$}/{n}", w as usize + 1))
             },
             false,
         )

@@ -361,6 +361,7 @@ impl<'a> HistoryUtility<'a> {
             return crate::error::param("k", k, "must be at least 1");
         }
         model.check()?;
+        crate::recommend::check_memory(&model, data)?;
         // Every audience user is scored from a non-empty history.
         let mut audience = crate::recommend::audience_of(data, train_rows, valid_rows, keep);
         audience.retain(|user| !user.exclude.is_empty());

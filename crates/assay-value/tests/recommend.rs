@@ -125,6 +125,26 @@ fn group_players_partition_rows() {
 }
 
 #[test]
+fn time_windows_span_the_whole_range_of_timestamps() {
+    // The earliest and latest timestamps there are: the span is 2^64 - 1 seconds.
+    let mut data = log(1, &[("a", 0), ("a", 0), ("a", 0), ("a", 0), ("a", 0)]);
+    data.events.timestamp = vec![i64::MIN + 1, 0, 1, i64::MAX, assay_core::NO_TIME];
+    let rows = [0, 1, 2, 3, 4];
+    // Row t is in window floor((t - lo) * 2 / (2^64 - 1)) + 1, lo = -2^63 + 1: t = 0 gives
+    // (2^63 - 1) * 2 = 2^64 - 2, under the span: window 1; t = 1 gives 2^64: window 2.
+    let windows = players::by_time_window(&data, &rows, 2);
+    let names: Vec<&str> = windows.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, vec!["window=1/2", "window=2/2"]);
+    assert_eq!(windows[0].rows, vec![0, 1]);
+    assert_eq!(windows[1].rows, vec![2, 3]);
+    // Any number of windows: the last timestamp is in the last one.
+    let many = players::by_time_window(&data, &rows, usize::MAX);
+    let last = many.last().unwrap();
+    assert_eq!(last.name, format!("window={}/{}", usize::MAX, usize::MAX));
+    assert_eq!(last.rows, vec![3]);
+}
+
+#[test]
 fn data_oob_finds_flipped_labels() {
     // Two well-separated blobs of 30 rows; rows 0..4 have the wrong label.
     let rows: Vec<Vec<f64>> = (0..60)

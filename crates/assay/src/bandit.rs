@@ -31,6 +31,7 @@ pub fn simulate(args: BanditSimulateArgs) -> anyhow::Result<()> {
         names.push(name);
         policies.push(policy);
     }
+    assay_bandit::sim::check_online_run(&policies, args.actions, args.dim, args.rounds)?;
     let env = SyntheticBandit::new(args.actions, args.dim, args.seed);
     let checkpoints: Vec<usize> = (1..=20).map(|i| (args.rounds * i / 20).max(1)).collect();
     let curves: Vec<RegretCurve> = env

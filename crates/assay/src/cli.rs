@@ -25,6 +25,16 @@ use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// The most memory one step may ask for in buffers whose size is a product of data sizes
+    /// (EASE's item x item matrices, per-round action distributions, one-hot contexts), e.g.
+    /// 16GiB or 500MB. A step over it is refused before it allocates, or takes a path that
+    /// fits and says so. Default: $ASSAY_MEMORY_LIMIT, else 8GiB.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_memory_limit)]
+    pub memory_limit: Option<u64>,
+}
+
+fn parse_memory_limit(text: &str) -> Result<u64, String> {
+    assay_core::memory::parse_size(text)
 }
 
 /// The ids of the arguments of subcommand `name` typed on the command line, as opposed to
@@ -316,7 +326,8 @@ pub struct EvalArgs {
     /// Number of seeds (splits); results are mean ± std over them.
     #[arg(long, default_value_t = 1)]
     pub seeds: usize,
-    /// First seed (RecBole's default is 2020).
+    /// First seed (RecBole's default is 2020); the others follow it, SEED + 1, SEED + 2, ...
+    /// (after 2^64 - 1 comes 0).
     #[arg(long, default_value_t = 2020)]
     pub seed: u64,
     /// Print the result as JSON.

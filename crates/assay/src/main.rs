@@ -57,12 +57,13 @@ fn main() -> ExitCode {
 }
 
 fn run(args: cli::Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
+    set_memory_limit(args.memory_limit)?;
     match args.command {
         cli::Command::Data(cmd) => data::run(cmd),
         cli::Command::Simulate(cmd) => simulate::run(cmd),
-        cli::Command::Eval(cmd) => recommend::eval(cmd),
+        cli::Command::Eval(cmd) => recommend::eval(cmd, &cli::typed(matches, "eval")),
         cli::Command::Tune(cmd) => recommend::tune(cmd),
-        cli::Command::Train(cmd) => recommend::train(cmd),
+        cli::Command::Train(cmd) => recommend::train(cmd, &cli::typed(matches, "train")),
         cli::Command::Recommend(cmd) => recommend::recommend(cmd),
         cli::Command::Index(cmd) => catalog::index(cmd),
         cli::Command::Search(cmd) => search::search(cmd),
@@ -73,9 +74,62 @@ fn run(args: cli::Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
         cli::Command::Bandit(cli::BanditCommand::Simulate(cmd)) => bandit::simulate(cmd),
         cli::Command::Business(cmd) => experiment::business(cmd),
         cli::Command::Ab(cmd) => experiment::ab(cmd),
-        cli::Command::Report(cmd) => report::run(cmd),
+        cli::Command::Report(cmd) => report::run(cmd, &cli::typed(matches, "report")),
         cli::Command::Quickstart(cmd) => quickstart::run(cmd),
         cli::Command::Faq(cmd) => faq::run(cmd),
+    }
+}
+
+/// The memory budget of every step ([`assay_core::memory`]): `--memory-limit`, else
+/// `ASSAY_MEMORY_LIMIT`, else the library's default.
+fn set_memory_limit(flag: Option<u64>) -> anyhow::Result<()> {
+    const VAR: &str = "ASSAY_MEMORY_LIMIT";
+    let bytes = match (flag, std::env::var_os(VAR)) {
+        (Some(bytes), _) => bytes,
+        (None, Some(text)) => {
+            let text = text.to_string_lossy();
+            assay_core::memory::parse_size(&text).map_err(|e| BadInput(format!("{VAR}: {e}")))?
+        }
+        (None, None) => return Ok(()),
+    };
+    assay_core::memory::set_limit(bytes);
+    Ok(())
+}
+
+/// The refusal of a step over the memory budget, wherever a library put it.
+fn too_large<'e>(cause: &'e (dyn std::error::Error + 'static)) -> Option<&'e assay_core::TooLarge> {
+    use assay_recommend::RecommendError;
+    use assay_value::ValueError;
+    let of_model = |e: &'e RecommendError| match e {
+        RecommendError::TooLarge(t) => Some(t),
+        _ => None,
+    };
+    let of_value = |e: &'e ValueError| match e {
+        ValueError::Recommend(e) => of_model(e),
+        _ => None,
+    };
+    if let Some(t) = cause.downcast_ref::<assay_core::TooLarge>() {
+        return Some(t);
+    }
+    if let Some(e) = cause.downcast_ref::<RecommendError>() {
+        return of_model(e);
+    }
+    if let Some(e) = cause.downcast_ref::<ValueError>() {
+        return of_value(e);
+    }
+    match cause.downcast_ref::<assay_bandit::BanditError>() {
+        Some(assay_bandit::BanditError::TooLarge(t)) => return Some(t),
+        Some(assay_bandit::BanditError::Import(assay_import::ImportError::TooLarge(t))) => {
+            return Some(t)
+        }
+        _ => {}
+    }
+    if let Some(assay_import::ImportError::TooLarge(t)) = cause.downcast_ref() {
+        return Some(t);
+    }
+    match cause.downcast_ref::<assay_report::StudyError>() {
+        Some(assay_report::StudyError::Value(e)) => of_value(e),
+        _ => None,
     }
 }
 
@@ -94,6 +148,7 @@ impl std::error::Error for BadInput {}
 fn is_bad_input(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause.is::<BadInput>()
+            || too_large(cause).is_some()
             || cause.is::<assay_import::ImportError>()
             || matches!(
                 cause.downcast_ref::<assay_bandit::BanditError>(),
@@ -165,6 +220,13 @@ fn hint(err: &anyhow::Error) -> Option<String> {
     use assay_encoder::EncoderError;
     use assay_fetch::FetchError;
     err.chain().find_map(|cause| {
+        if let Some(refused) = too_large(cause) {
+            return Some(format!(
+                "the memory limit ({}) is set with --memory-limit SIZE or ASSAY_MEMORY_LIMIT; \
+                 raise it only on a machine that has the memory",
+                assay_core::memory::format_bytes(u128::from(refused.limit))
+            ));
+        }
         let pack = match cause.downcast_ref::<EncoderError>() {
             Some(EncoderError::NotFetched { pack, .. } | EncoderError::NotFound { pack, .. }) => {
                 Some(*pack)

@@ -49,14 +49,60 @@ fn on_progress(bar: &ProgressBar) -> impl Fn(Progress<'_>) + Sync + '_ {
     }
 }
 
-pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
+/// The model that takes the place of a default one over the memory budget: ItemKNN's memory
+/// grows with the interactions, and data valuation has an exact fast path for it.
+pub fn scalable_model() -> ModelSpec {
+    ModelSpec::parse("itemknn").expect("itemknn is a registered model")
+}
+
+/// `spec` when a fit on `data` is within the memory budget. Otherwise, when the user did not
+/// name the model (`defaulted`), the scalable model with a note on standard error; when they
+/// did, the refusal.
+fn within_memory(spec: ModelSpec, data: &Dataset, defaulted: bool) -> anyhow::Result<ModelSpec> {
+    match spec.check_memory(data.users.len(), data.items.len(), 1) {
+        Ok(()) => Ok(spec),
+        Err(RecommendError::TooLarge(refused)) if defaulted => {
+            let instead = scalable_model();
+            eprintln!("note: {}; fitting {instead} instead", refused.need());
+            Ok(instead)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `typed`: the ids of the flags given on the command line; a default list of models leaves
+/// out, with a note, those over the memory budget.
+pub fn eval(args: EvalArgs, typed: &[String]) -> anyhow::Result<()> {
     let protocol = protocol(&args.protocol)?;
-    let models = specs(&args.models)?;
+    let mut models = specs(&args.models)?;
     if args.seeds == 0 {
         return Err(BadInput("--seeds: expected at least 1".into()).into());
     }
     let loaded = data::load(&args.data)?;
-    let seeds: Vec<u64> = (0..args.seeds as u64).map(|s| args.seed + s).collect();
+    if !typed.iter().any(|t| t == "models") {
+        let data = &loaded.dataset;
+        models.retain(
+            |spec| match spec.check_memory(data.users.len(), data.items.len(), 1) {
+                Ok(()) => true,
+                Err(RecommendError::TooLarge(refused)) => {
+                    eprintln!("note: {}; left out", refused.need());
+                    false
+                }
+                Err(_) => true,
+            },
+        );
+    }
+    if models.is_empty() {
+        return Err(BadInput(
+            "--models: every model of the default list is over the memory limit; name smaller ones"
+                .into(),
+        )
+        .into());
+    }
+    // Seeds are SEED, SEED + 1, ...: consecutive modulo 2^64, so any --seed is valid.
+    let seeds: Vec<u64> = (0..args.seeds as u64)
+        .map(|s| args.seed.wrapping_add(s))
+        .collect();
     let bar = fit_bar(models.len() * seeds.len());
     let rows = eval::evaluate(
         &loaded.dataset,
@@ -143,10 +189,13 @@ pub fn tune(args: TuneArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn train(args: TrainArgs) -> anyhow::Result<()> {
+/// `typed`: the ids of the flags given on the command line; the default model gives way to a
+/// scalable one, with a note, when it is over the memory budget.
+pub fn train(args: TrainArgs, typed: &[String]) -> anyhow::Result<()> {
     let spec = ModelSpec::parse(&args.model).map_err(|e| BadInput(format!("--model: {e}")))?;
     let loaded = data::load(&args.data)?;
     let data = &loaded.dataset;
+    let spec = within_memory(spec, data, !typed.iter().any(|t| t == "model"))?;
     let rows: Vec<u32> = (0..data.events.len() as u32).collect();
     let interactions = Interactions::from_events(data, &rows);
     let spinner = ProgressBar::new_spinner();

@@ -13,7 +13,10 @@ use crate::data;
 use crate::output::print_json;
 use crate::BadInput;
 
-pub fn run(args: ReportArgs) -> anyhow::Result<()> {
+/// `typed`: the ids of the flags given on the command line (see [`crate::cli::typed`]): the
+/// default model gives way to a scalable one when it is over the memory budget, a model the
+/// user named does not.
+pub fn run(args: ReportArgs, typed: &[String]) -> anyhow::Result<()> {
     let (metric, k) = args.utility;
     let model = ModelSpec::parse(&args.model).map_err(|e| BadInput(format!("--model: {e}")))?;
     if args.windows == 0 {
@@ -35,6 +38,12 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     config.item_samples = args.item_samples;
     config.windows = args.windows;
     config.segment_attribute = args.segment_attribute.clone();
+    if !typed.iter().any(|t| t == "model") {
+        config.fallback = Some(crate::recommend::scalable_model());
+    }
+    if let Ok((_, Some(note))) = assay_report::chosen_model(&loaded.dataset, &config) {
+        eprintln!("note: {note}");
+    }
     let report = build(&loaded.dataset, &args.data.dataset, &config)?;
     write(&report, &args.out)?;
     if args.json {

@@ -47,13 +47,22 @@ impl Run {
 
 /// Runs the binary in `dir` with its own cache.
 fn assay(dir: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_assay"))
+    assay_with(dir, None, args)
+}
+
+/// Runs the binary in `dir` with its own cache and, when given, `ASSAY_MEMORY_LIMIT`.
+fn assay_with(dir: &Path, memory_limit: Option<&str>, args: &[&str]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_assay"));
+    command
         .args(args)
         .current_dir(dir)
         .env("ASSAY_HOME", dir.join("home"))
         .env("ASSAY_SHARED_DATA", dir.join("no-shared-data"))
-        .output()
-        .expect("the assay binary runs");
+        .env_remove("ASSAY_MEMORY_LIMIT");
+    if let Some(limit) = memory_limit {
+        command.env("ASSAY_MEMORY_LIMIT", limit);
+    }
+    let output = command.output().expect("the assay binary runs");
     Run {
         args: args.iter().map(|a| a.to_string()).collect(),
         output,
@@ -337,4 +346,160 @@ fn train_replaces_a_saved_model_whole_and_nothing_else() {
     fs::write(theirs.join("notes.txt"), "keep me").unwrap();
     train("pop", "theirs").expect_refused(&["theirs", "not a saved model"]);
     assert_eq!(fs::read_dir(&theirs).unwrap().count(), 1);
+}
+
+#[test]
+fn dense_models_over_the_memory_limit_are_refused_or_replaced_by_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = shop(tmp.path());
+    let shop = shop.to_str().unwrap();
+    // 200 items: EASE's three 200 x 200 f32 matrices need 468.8 KiB.
+    let small = Some("100KiB");
+    let run = |args: &[&str]| assay_with(tmp.path(), small, args);
+    // A model the user names is refused, with the need, the limit, the way out and the flag.
+    let refusal = [
+        "ease on 100 users x 200 items needs three dense 200 x 200 matrices: 468.8 KiB",
+        "over the memory limit of 100.0 KiB",
+        "use itemknn, rp3beta or als instead",
+        "--memory-limit SIZE or ASSAY_MEMORY_LIMIT",
+    ];
+    run(&["train", shop, "--model", "ease", "--out", "m"]).expect_refused(&refusal);
+    assert!(!tmp.path().join("m").exists());
+    run(&["value", shop, "--model", "ease"]).expect_refused(&["ease on", "100.0 KiB"]);
+    run(&["report", shop, "--model", "ease", "--out", "r.html"])
+        .expect_refused(&["ease on", "100.0 KiB"]);
+    assert!(!tmp.path().join("r.html").exists());
+    // The default model gives way to ItemKNN and says so.
+    let trained = run(&["train", shop, "--out", "m"]);
+    trained.expect_code(0);
+    assert!(trained
+        .stderr()
+        .contains("468.8 KiB, over the memory limit of 100.0 KiB; fitting itemknn instead"));
+    let meta = fs::read_to_string(tmp.path().join("m/meta.json")).unwrap();
+    assert!(meta.contains("\"kind\": \"itemknn\""), "{meta}");
+    let report = run(&[
+        "report",
+        shop,
+        "--out",
+        "r.html",
+        "--user-samples",
+        "2",
+        "--item-samples",
+        "0",
+    ]);
+    report.expect_code(0);
+    assert!(report
+        .stderr()
+        .contains("; the report fits itemknn instead"));
+    let html = fs::read_to_string(tmp.path().join("r.html")).unwrap();
+    assert!(html.contains("the report fits itemknn instead"));
+    // The default list of eval leaves out what does not fit.
+    let eval = run(&["eval", shop, "--json"]);
+    eval.expect_code(0);
+    assert!(eval
+        .stderr()
+        .contains("468.8 KiB, over the memory limit of 100.0 KiB; left out"));
+    let rows: serde_json::Value = serde_json::from_str(&eval.stdout()).unwrap();
+    let models: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["model"].as_str().unwrap())
+        .collect();
+    assert!(
+        models.contains(&"itemknn") && !models.contains(&"ease"),
+        "{models:?}"
+    );
+    // The flag outranks the environment.
+    let big = [
+        "--memory-limit",
+        "1GiB",
+        "train",
+        shop,
+        "--model",
+        "ease",
+        "--out",
+        "m",
+    ];
+    run(&big).expect_code(0);
+}
+
+#[test]
+fn sizes_that_fit_no_machine_are_refused_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = shop(tmp.path());
+    let shop = shop.to_str().unwrap();
+    let values = "1|2|3|4|5|6|7|8|9|10";
+    let grid = format!("itemknn:k={values};shrink={values};k={values};shrink={values};k={values}");
+    assay(tmp.path(), &["tune", shop, "--grid", &grid])
+        .expect_refused(&["--grid", "100000 combinations, over the limit of 10000"]);
+    let simulate = [
+        "bandit",
+        "simulate",
+        "--actions",
+        "100000",
+        "--dim",
+        "1000",
+        "--rounds",
+        "10",
+    ];
+    assay(tmp.path(), &simulate).expect_refused(&[
+        "100,000 actions with 1,000-dimensional contexts",
+        "linucb's state",
+        "over the memory limit of 8.0 GiB",
+        "--memory-limit",
+    ]);
+    assay_with(tmp.path(), Some("lots"), &["data", "stats", shop])
+        .expect_refused(&["ASSAY_MEMORY_LIMIT", "expected a size such as 16GiB"]);
+    assay(tmp.path(), &["data", "stats", shop, "--memory-limit", "0"])
+        .expect_refused(&["--memory-limit", "expected a size"]);
+}
+
+#[test]
+fn recommend_refuses_ids_that_do_not_match_the_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = shop(tmp.path());
+    let train = [
+        "train",
+        shop.to_str().unwrap(),
+        "--model",
+        "pop",
+        "--out",
+        "m",
+    ];
+    assay(tmp.path(), &train).expect_code(0);
+    // An ids file with one user more than the model: that user's index is past the model's.
+    let ids_path = tmp.path().join("m/ids.json");
+    let mut ids: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&ids_path).unwrap()).unwrap();
+    ids["users"].as_array_mut().unwrap().push("ghost".into());
+    fs::write(&ids_path, ids.to_string()).unwrap();
+    let run = assay(
+        tmp.path(),
+        &["recommend", "--model", "m", "--user", "ghost"],
+    );
+    run.expect_refused(&["ids.json", "it lists 101 users, the model has 100"]);
+}
+
+#[test]
+fn the_largest_seed_is_a_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = shop(tmp.path());
+    let max = u64::MAX.to_string();
+    let args = [
+        "eval",
+        shop.to_str().unwrap(),
+        "--models",
+        "pop",
+        "--seeds",
+        "2",
+    ];
+    let run = assay(
+        tmp.path(),
+        &[&args[..], &["--seed", &max, "--json"]].concat(),
+    );
+    run.expect_code(0);
+    let rows: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    // Seeds wrap around: u64::MAX, then 0.
+    assert_eq!(rows[0]["seeds"], serde_json::json!([u64::MAX, 0]));
 }

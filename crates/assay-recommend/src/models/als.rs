@@ -22,7 +22,7 @@ use super::factors::{self, FactorModel, Factors, Schedule};
 use super::{bad_param, expect_kind, non_negative};
 use crate::spec::{non_default, params_from};
 use crate::store::{self, ModelFile, Tensors};
-use crate::{Capabilities, Fit, History, ModelKind, Recommender, Result, Validate};
+use crate::{Capabilities, DenseMemory, Fit, History, ModelKind, Recommender, Result, Validate};
 
 /// Hyper-parameters of [`AlsModel`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -93,6 +93,16 @@ impl ModelKind for AlsParams {
 
     fn load(dir: &Path) -> Result<AlsModel> {
         AlsModel::load(dir)
+    }
+
+    /// Two (users + items) x `factors` factor tables (the model and the best sweep's copy), in `f32`.
+    fn dense_memory(&self, n_users: usize, n_items: usize) -> Option<DenseMemory> {
+        let rows = n_users.saturating_add(n_items);
+        Some(DenseMemory {
+            bytes: assay_core::memory::dense_bytes(&[2, rows, self.factors], 4),
+            what: format!("two (users + items) x {} factor tables (the model and the best sweep's copy)", self.factors),
+            instead: "use fewer factors, or itemknn",
+        })
     }
 
     fn with_seed(&self, seed: u64) -> AlsParams {

@@ -29,7 +29,8 @@ use super::{bad_param, expect_kind, non_negative, positive};
 use crate::spec::{non_default, params_from};
 use crate::store::{self, ModelFile, Tensors};
 use crate::{
-    Capabilities, Fit, History, ModelKind, RecommendError, Recommender, Result, Validate,
+    Capabilities, DenseMemory, Fit, History, ModelKind, RecommendError, Recommender, Result,
+    Validate,
 };
 
 /// Hyper-parameters of [`BprModel`].
@@ -145,6 +146,16 @@ impl ModelKind for BprParams {
 
     fn load(dir: &Path) -> Result<BprModel> {
         BprModel::load(dir)
+    }
+
+    /// Six (users + items) x `factors` tables (factors, the best epoch's copy, gradients, Adam's two moments), in `f32`.
+    fn dense_memory(&self, n_users: usize, n_items: usize) -> Option<DenseMemory> {
+        let rows = n_users.saturating_add(n_items);
+        Some(DenseMemory {
+            bytes: assay_core::memory::dense_bytes(&[6, rows, self.factors], 4),
+            what: format!("six (users + items) x {} tables (factors, the best epoch's copy, gradients, Adam's two moments)", self.factors),
+            instead: "use fewer factors, or itemknn",
+        })
     }
 
     fn with_seed(&self, seed: u64) -> BprParams {

@@ -27,7 +27,8 @@ use super::{bad_param, expect_kind, load_f32, non_negative, positive};
 use crate::store::{self, ModelFile, Tensors};
 use crate::spec::{non_default, params_from};
 use crate::{
-    Capabilities, Fit, History, ModelKind, RecommendError, Recommender, Result, Validate,
+    Capabilities, DenseMemory, Fit, History, ModelKind, ModelSpec, RecommendError, Recommender,
+    Result, Validate,
 };
 
 /// Hyper-parameters of [`EaseModel`].
@@ -75,6 +76,7 @@ impl Fit for EaseParams {
         if n == 0 {
             return Err(RecommendError::Data("no items".into()));
         }
+        ModelSpec::new(*self).check_memory(train.n_users(), n, 1)?;
         let mut gram = gram_matrix(train, self.reg, self.dropout / (1.0 - self.dropout));
         if self.side > 0.0 {
             add_item_tags(&mut gram, n, data, self.side * self.side);
@@ -116,6 +118,20 @@ impl ModelKind for EaseParams {
     fn load(dir: &Path) -> Result<EaseModel> {
         EaseModel::load(dir)
     }
+
+    /// Three dense `n x n` `f32` matrices at the peak of a fit (the Gram matrix, its inverse,
+    /// the weights); the factorisation's scratch is small beside them.
+    fn dense_memory(&self, _: usize, n_items: usize) -> Option<DenseMemory> {
+        Some(DenseMemory {
+            bytes: assay_core::memory::dense_bytes(&[3, n_items, n_items], 4),
+            what: format!(
+                "three dense {n} x {n} matrices",
+                n = assay_core::memory::format_count(n_items as u64)
+            ),
+            instead: "use itemknn, rp3beta or als instead: their memory grows with the \
+                      interactions, not with the square of the catalog",
+        })
+    }
 }
 
 /// EASE's `B = I - P·diag(1/diag(P))`, `P = gram⁻¹`, from the regularised Gram matrix
@@ -149,6 +165,8 @@ pub fn weights_from_gram(gram: Vec<f32>, n: usize) -> Result<Vec<f32>> {
             let row = &gram[i * n..(i + 1) * n];
             compact.extend(coupled.iter().map(|&j| row[j]));
         }
+        // Three matrices at the peak, as `dense_memory` says, not four.
+        drop(gram);
         compact
     };
     let mut weights = vec![0.0f32; n * n];

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::spec::{load_model, ModelSpec};
 use crate::store::{self, ModelFile, Tensors};
 use crate::{
-    Capabilities, Fit, History, ModelKind, RecommendError, Recommender, Result, Validate,
+    Capabilities, DenseMemory, Fit, History, ModelKind, RecommendError, Recommender, Result,
+    Validate,
 };
 
 /// How part scores are combined.
@@ -170,6 +171,29 @@ impl ModelKind for HybridParams {
 
     fn load(dir: &Path) -> Result<HybridModel> {
         HybridModel::load(dir)
+    }
+
+    /// The parts' buffers added up: every fitted part is kept.
+    fn dense_memory(&self, n_users: usize, n_items: usize) -> Option<DenseMemory> {
+        let needs: Vec<(String, DenseMemory)> = self
+            .parts
+            .iter()
+            .filter_map(|(spec, _)| Some((spec.to_string(), spec.dense_memory(n_users, n_items)?)))
+            .collect();
+        if needs.is_empty() {
+            return None;
+        }
+        Some(DenseMemory {
+            bytes: needs
+                .iter()
+                .fold(0u128, |sum, (_, need)| sum.saturating_add(need.bytes)),
+            what: needs
+                .iter()
+                .map(|(part, need)| format!("{} for {part}", need.what))
+                .collect::<Vec<_>>()
+                .join(" and "),
+            instead: "leave out the parts that need dense buffers, or use smaller ones",
+        })
     }
 
     fn name(&self) -> &'static str {

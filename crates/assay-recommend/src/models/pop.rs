@@ -20,7 +20,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{expect_kind, load_f32};
+use super::{bad_param, expect_kind, load_f32};
 use crate::store::{self, ModelFile, Tensors};
 use crate::spec::{non_default, params_from};
 use crate::{Fit, History, ModelKind, Recommender, Result, Validate};
@@ -51,6 +51,7 @@ impl Fit for PopParams {
     type Model = PopModel;
 
     fn fit(&self, train: &Interactions, _: &Dataset, _: Option<&Validate<'_>>) -> Result<PopModel> {
+        self.check()?;
         let mut counts = vec![0.0f32; train.n_items()];
         if self.batch == 0 {
             for &item in train.indices() {
@@ -81,6 +82,19 @@ impl ModelKind for PopParams {
 
     fn load(dir: &Path) -> Result<PopModel> {
         PopModel::load(dir)
+    }
+
+    /// A batch holds `batch / (1 + negatives)` positives, so the negatives of one positive
+    /// must fit in a batch (which also keeps `1 + negatives` from overflowing).
+    fn check(&self) -> Result<()> {
+        if self.batch > 0 && self.negatives >= self.batch {
+            return bad_param(
+                "negatives",
+                self.negatives,
+                "must be less than batch (a batch holds each positive with its negatives)",
+            );
+        }
+        Ok(())
     }
 
     fn with_seed(&self, seed: u64) -> PopParams {
