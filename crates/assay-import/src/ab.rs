@@ -27,15 +27,19 @@ pub struct AbTable {
 /// Exactly two variants; the first one seen is control. `day` is an integer or a `YYYY-MM-DD`
 /// date. Errors name the file, the line and the field.
 pub fn read_ab_csv(path: &Path) -> Result<AbTable, ImportError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ImportError::io(path, e))?;
-    parse_ab_csv(path, &text)
+    read_ab(path, crate::capped::open(path)?)
 }
 
 /// Parses the text of an A/B CSV; `path` only labels errors. See [`read_ab_csv`].
 pub fn parse_ab_csv(path: &Path, text: &str) -> Result<AbTable, ImportError> {
+    read_ab(path, text.as_bytes())
+}
+
+/// Reads an A/B CSV from `input`, one row at a time.
+fn read_ab(path: &Path, input: impl std::io::Read) -> Result<AbTable, ImportError> {
     let bad =
         |line: u64, field: &str, message: String| ImportError::field(path, line, field, message);
-    let (mut reader, headers) = crate::table::trimmed_csv(path, text)?;
+    let (mut reader, headers) = crate::table::trimmed_csv(path, input)?;
     let mut columns: [Option<usize>; 4] = [None; 4];
     const NAMES: [&str; 4] = ["variant", "metric", "pre_metric", "day"];
     for (j, name) in headers.iter().enumerate() {
@@ -69,10 +73,7 @@ pub fn parse_ab_csv(path: &Path, text: &str) -> Result<AbTable, ImportError> {
     let mut pre = Vec::new();
     let mut day = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            bad(line, "row", e.to_string())
-        })?;
+        let record = record.map_err(|e| crate::table::row_error(path, 0, "row", e))?;
         let line = record.position().map_or(0, |p| p.line());
         let field = |k: usize| record.get(k).unwrap_or("");
         let variant = field(variant_col);

@@ -38,8 +38,8 @@ pub fn read_action_dist(
     n_actions: usize,
     len_list: usize,
 ) -> Result<ActionDistTable, ImportError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ImportError::io(path, e))?;
-    parse_action_dist(path, &text, n_rounds, n_actions, len_list)
+    let input = crate::capped::open(path)?;
+    read_from(path, input, n_rounds, n_actions, len_list)
 }
 
 /// Parses the text of an action-distribution CSV; `path` only labels errors. See
@@ -51,9 +51,20 @@ pub fn parse_action_dist(
     n_actions: usize,
     len_list: usize,
 ) -> Result<ActionDistTable, ImportError> {
+    read_from(path, text.as_bytes(), n_rounds, n_actions, len_list)
+}
+
+/// Reads an action-distribution CSV from `input`, one row at a time.
+fn read_from(
+    path: &Path,
+    input: impl std::io::Read,
+    n_rounds: usize,
+    n_actions: usize,
+    len_list: usize,
+) -> Result<ActionDistTable, ImportError> {
     let bad =
         |line: u64, field: &str, message: String| ImportError::field(path, line, field, message);
-    let (mut reader, headers) = crate::table::trimmed_csv(path, text)?;
+    let (mut reader, headers) = crate::table::trimmed_csv(path, input)?;
     let names: Vec<&str> = headers.iter().collect();
     let per_round = match names.as_slice() {
         ["action", "position", "prob"] => false,
@@ -89,10 +100,7 @@ pub fn parse_action_dist(
     let mut seen_line: HashMap<(usize, usize, usize), u64> = HashMap::new();
     let mut sum_line: Vec<u64> = vec![0; rounds * len_list];
     for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            bad(line, "row", e.to_string())
-        })?;
+        let record = record.map_err(|e| crate::table::row_error(path, 0, "row", e))?;
         let line = record.position().map_or(0, |p| p.line());
         let field = |k: usize| record.get(k).unwrap_or("");
         let offset = usize::from(per_round);

@@ -1,6 +1,7 @@
 //! A plain catalog file: CSV (header row) or JSON Lines with `id`, `title` and optional
 //! `description`, `category`, `brand`, `price`; other columns become attributes.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use assay_core::{Dataset, Items};
@@ -55,7 +56,7 @@ fn push_row(
 ///
 /// Errors name the file, the line and the field.
 pub fn read_catalog(path: &Path) -> Result<Dataset, ImportError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ImportError::io(path, e))?;
+    let input = crate::capped::open(path)?;
     let mut items = Items::default();
     let ext = path
         .extension()
@@ -63,11 +64,29 @@ pub fn read_catalog(path: &Path) -> Result<Dataset, ImportError> {
         .unwrap_or("")
         .to_ascii_lowercase();
     if ext == "jsonl" || ext == "ndjson" {
-        for (n, line) in text.lines().enumerate() {
+        let mut reader = BufReader::new(input);
+        let mut buf = Vec::new();
+        let mut line_no = 0u64;
+        loop {
+            buf.clear();
+            let read = reader
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| crate::capped::io_error(path, e))?;
+            if read == 0 {
+                break;
+            }
+            line_no += 1;
+            let line = std::str::from_utf8(&buf).map_err(|e| {
+                ImportError::field(
+                    path,
+                    line_no,
+                    "row",
+                    format!("invalid UTF-8 at byte {} of the line", e.valid_up_to()),
+                )
+            })?;
             if line.trim().is_empty() {
                 continue;
             }
-            let line_no = n as u64 + 1;
             let value: serde_json::Value = serde_json::from_str(line).map_err(|e| {
                 ImportError::field(path, line_no, "row", format!("invalid JSON: {e}"))
             })?;
@@ -93,12 +112,10 @@ pub fn read_catalog(path: &Path) -> Result<Dataset, ImportError> {
             push_row(&mut items, path, line_no, &get)?;
         }
     } else {
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(false)
-            .from_reader(text.as_bytes());
+        let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
         let headers: Vec<String> = reader
             .headers()
-            .map_err(|e| ImportError::field(path, 1, "header", e.to_string()))?
+            .map_err(|e| crate::table::row_error(path, 1, "header", e))?
             .iter()
             .map(|h| h.trim().to_ascii_lowercase())
             .collect();
@@ -122,10 +139,7 @@ pub fn read_catalog(path: &Path) -> Result<Dataset, ImportError> {
             }
         }
         for record in reader.records() {
-            let record = record.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
-                ImportError::field(path, line, "row", e.to_string())
-            })?;
+            let record = record.map_err(|e| crate::table::row_error(path, 0, "row", e))?;
             let line = record.position().map_or(0, |p| p.line());
             let get = |k: &str| {
                 headers

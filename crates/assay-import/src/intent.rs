@@ -10,13 +10,10 @@ use crate::ImportError;
 /// Rows whose query has no letter or digit, or whose category is empty, are skipped; both
 /// cells are trimmed. Errors name the file, the line and the field.
 pub fn read_intent_labels(path: &Path) -> Result<Vec<(String, String)>, ImportError> {
-    let mut reader = csv::Reader::from_path(path).map_err(|e| match e.into_kind() {
-        csv::ErrorKind::Io(source) => ImportError::io(path, source),
-        other => ImportError::field(path, 0, "file", format!("{other:?}")),
-    })?;
+    let mut reader = csv::Reader::from_reader(crate::capped::open(path)?);
     let headers = reader
         .headers()
-        .map_err(|e| ImportError::field(path, 1, "header", e.to_string()))?
+        .map_err(|e| crate::table::row_error(path, 1, "header", e))?
         .clone();
     let column = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim()));
     let (Some(query), Some(category)) =
@@ -32,6 +29,9 @@ pub fn read_intent_labels(path: &Path) -> Result<Vec<(String, String)>, ImportEr
     let mut labelled = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
+            if let Some(error) = crate::capped::csv_line_error(path, &e) {
+                return error;
+            }
             let line = e.position().map_or(0, |p| p.line());
             ImportError::field(path, line, "row", format!("unreadable row: {e}"))
         })?;

@@ -84,17 +84,8 @@ impl LabelledTable {
 fn read_csv(path: &Path, label: &str, like: Option<&LabelledTable>) -> Result<LabelledTable> {
     let table_error =
         |line: u64, field: &str, reason: String| ImportError::field(path, line, field, reason);
-    let file = std::fs::File::open(path).map_err(|e| ImportError::io(path, e))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .from_reader(std::io::BufReader::new(file));
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| table_error(1, "header", e.to_string()))?
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    let (mut reader, header) = crate::table::trimmed_csv(path, crate::capped::open(path)?)?;
+    let header: Vec<String> = header.iter().map(str::to_owned).collect();
     let Some(label_col) = header.iter().position(|h| h == label) else {
         return Err(table_error(
             1,
@@ -153,10 +144,7 @@ fn read_csv(path: &Path, label: &str, like: Option<&LabelledTable>) -> Result<La
     let mut features = Vec::new();
     let mut labels = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            table_error(line, "record", e.to_string())
-        })?;
+        let record = record.map_err(|e| crate::table::row_error(path, 0, "record", e))?;
         let line = record.position().map_or(0, |p| p.line());
         let text = &record[label_col];
         if text.is_empty() {

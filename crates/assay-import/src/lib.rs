@@ -26,6 +26,7 @@
 
 mod ab;
 mod action_dist;
+mod capped;
 mod catalog;
 mod curves;
 mod error;
@@ -49,6 +50,7 @@ use assay_core::Dataset;
 pub use ab::{parse_ab_csv, read_ab_csv, AbTable};
 pub use action_dist::{parse_action_dist, read_action_dist, ActionDistTable, SUM_TOLERANCE};
 /// Writing stays in assay-fetch, the lowest layer with IO; re-exported for existing callers.
+pub use capped::{MAX_LINE_BYTES, MAX_WHOLE_FILE_BYTES};
 pub use catalog::read_catalog;
 pub use curves::read_training_curves;
 pub use error::ImportError;

@@ -25,7 +25,13 @@ impl BetaPrior {
 
     /// Reads one campaign of a prior file in the format of OBP's `prior_bts.yaml`.
     pub fn from_yaml_file(path: &Path, campaign: &str) -> Result<BetaPrior, ImportError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ImportError::io(path, e))?;
+        let bytes = crate::capped::read_small(path)?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            ImportError::io(
+                path,
+                std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
+            )
+        })?;
         BetaPrior::parse_yaml(path, &text, campaign)
     }
 

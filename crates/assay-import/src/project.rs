@@ -193,7 +193,7 @@ fn directory_name(dir: &Path) -> String {
 // assay.toml
 
 fn read_config(path: &Path) -> Result<Config, ImportError> {
-    let text = std::fs::read(path).map_err(|e| ImportError::io(path, e))?;
+    let text = crate::capped::read_small(path)?;
     let text = match String::from_utf8(text) {
         Ok(text) => text,
         Err(e) => {

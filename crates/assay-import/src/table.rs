@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
+use crate::capped::{self, CappedLines};
 use crate::error::ImportError;
 use crate::FileReport;
 
@@ -52,21 +53,31 @@ impl TableFormat {
     }
 }
 
-/// A CSV reader over `text` with trimmed fields, and its header row; an unreadable header is
+/// A CSV reader over `input` with trimmed fields, and its header row; an unreadable header is
 /// an error on line 1 of `path`.
-pub(crate) fn trimmed_csv<'t>(
+pub(crate) fn trimmed_csv<R: std::io::Read>(
     path: &Path,
-    text: &'t str,
-) -> Result<(csv::Reader<&'t [u8]>, csv::StringRecord), ImportError> {
+    input: R,
+) -> Result<(csv::Reader<R>, csv::StringRecord), ImportError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
+        .from_reader(input);
     let headers = reader
         .headers()
-        .map_err(|e| ImportError::field(path, 1, "header", e.to_string()))?
+        .map_err(|e| row_error(path, 1, "header", e))?
         .clone();
     Ok((reader, headers))
+}
+
+/// The error of a CSV row of `path` that could not be read: a line over the cap, or `field`'s
+/// error at `line` (the error's own line when it has one).
+pub(crate) fn row_error(path: &Path, line: u64, field: &str, error: csv::Error) -> ImportError {
+    if let Some(error) = capped::csv_line_error(path, &error) {
+        return error;
+    }
+    let line = error.position().map_or(line, |p| p.line());
+    ImportError::field(path, line, field, error.to_string())
 }
 
 /// An open table, positioned before its first row.
@@ -82,11 +93,11 @@ pub(crate) struct Table {
 
 enum Inner {
     Csv {
-        reader: csv::Reader<File>,
+        reader: csv::Reader<CappedLines<File>>,
         record: csv::StringRecord,
     },
     Json {
-        reader: BufReader<File>,
+        reader: BufReader<CappedLines<File>>,
         buf: Vec<u8>,
         /// Cells of the current row, by column; only columns in `used` are filled.
         cells: Vec<String>,
@@ -110,14 +121,14 @@ impl Table {
     /// Fails on an unreadable file, an empty file, a header that is not UTF-8 and a header that
     /// looks like another delimiter was used.
     pub(crate) fn open(path: &Path, format: TableFormat) -> Result<Table, ImportError> {
-        let file = File::open(path).map_err(|e| ImportError::io(path, e))?;
+        let file = capped::open(path)?;
         match format {
             TableFormat::Delimited(delimiter) => Table::open_csv(path, file, delimiter),
             TableFormat::JsonLines => Table::open_json(path, file),
         }
     }
 
-    fn open_csv(path: &Path, file: File, delimiter: u8) -> Result<Table, ImportError> {
+    fn open_csv(path: &Path, file: CappedLines<File>, delimiter: u8) -> Result<Table, ImportError> {
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(true)
@@ -169,7 +180,7 @@ impl Table {
         })
     }
 
-    fn open_json(path: &Path, file: File) -> Result<Table, ImportError> {
+    fn open_json(path: &Path, file: CappedLines<File>) -> Result<Table, ImportError> {
         let mut reader = BufReader::with_capacity(1 << 16, file);
         let mut buf = Vec::new();
         let mut line = 0u64;
@@ -445,7 +456,7 @@ fn check_delimiter(path: &Path, header: &str, delimiter: u8) -> Result<(), Impor
 fn csv_error(path: &Path, header: &[String], error: csv::Error) -> ImportError {
     let field_name = |index: usize| -> Option<&str> { header.get(index).map(String::as_str) };
     match error.into_kind() {
-        csv::ErrorKind::Io(e) => ImportError::io(path, e),
+        csv::ErrorKind::Io(e) => capped::io_error(path, e),
         csv::ErrorKind::Utf8 { pos, err } => {
             let line = pos.as_ref().map(|p| p.line());
             let row_start = pos.as_ref().map_or(0, |p| p.byte());
@@ -477,7 +488,7 @@ fn csv_error(path: &Path, header: &[String], error: csv::Error) -> ImportError {
 /// Reads lines until a non-blank one and parses it as a JSON object; `None` at the end.
 fn next_json_object(
     path: &Path,
-    reader: &mut BufReader<File>,
+    reader: &mut BufReader<CappedLines<File>>,
     buf: &mut Vec<u8>,
     line: &mut u64,
 ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, ImportError> {
@@ -485,7 +496,7 @@ fn next_json_object(
         buf.clear();
         let read = reader
             .read_until(b'\n', buf)
-            .map_err(|e| ImportError::io(path, e))?;
+            .map_err(|e| capped::io_error(path, e))?;
         if read == 0 {
             return Ok(None);
         }

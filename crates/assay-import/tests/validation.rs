@@ -603,3 +603,77 @@ fn numbers_beyond_32_bit_floats_are_refused_where_they_are_read() {
         );
     }
 }
+
+#[test]
+fn a_line_over_the_cap_is_refused_with_its_place_by_every_reader() {
+    use assay_import::{
+        read_ab_csv, read_action_dist, read_catalog, read_faq, read_intent_labels, read_judgments,
+        BetaPrior, LabelledTable, MAX_LINE_BYTES,
+    };
+    assert_eq!(MAX_LINE_BYTES, 16 << 20);
+    // One byte over the cap, without a line break: what a file saved without them looks like.
+    let long = "x".repeat(MAX_LINE_BYTES + 1);
+    let expected = |file: &str, line: u64| {
+        format!(
+            "{file}:{line}: the line is longer than 16.0 MiB, the most a line may hold; is the \
+             file one record per line?"
+        )
+    };
+    // The project readers, CSV and JSON Lines.
+    let events = format!("{}{long}\n", common::EVENTS);
+    check_project(&[("events.csv", &events)], &expected("events.csv", 4));
+    let toml = TOML.replace("events.csv", "events.jsonl");
+    let jsonl =
+        format!("{{\"customer_id\":\"u1\",\"sku\":\"A1\",\"event_type\":\"click\"}}\n{long}");
+    check_project(
+        &[("assay.toml", &toml), ("events.jsonl", &jsonl)],
+        &expected("events.jsonl", 2),
+    );
+    // The files read on their own.
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, header: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("{header}\n{long}\n")).unwrap();
+        path
+    };
+    let relative = |error: assay_import::ImportError| common::message(&error, dir.path());
+    let catalog = write("catalog.csv", "id,title");
+    assert_eq!(
+        relative(read_catalog(&catalog).unwrap_err()),
+        expected("catalog.csv", 2)
+    );
+    let catalog = write("catalog.jsonl", "{\"id\":\"a\",\"title\":\"A\"}");
+    assert_eq!(
+        relative(read_catalog(&catalog).unwrap_err()),
+        expected("catalog.jsonl", 2)
+    );
+    let ab = write("ab.csv", "variant,metric");
+    assert_eq!(
+        relative(read_ab_csv(&ab).unwrap_err()),
+        expected("ab.csv", 2)
+    );
+    let dist = write("pi.csv", "action,position,prob");
+    let error = read_action_dist(&dist, 10, 3, 1).unwrap_err();
+    assert_eq!(relative(error), expected("pi.csv", 2));
+    let table = write("train.csv", "a,label");
+    let error = LabelledTable::read_csv(&table, "label").unwrap_err();
+    assert_eq!(relative(error), expected("train.csv", 2));
+    let queries = write("queries.csv", "query,category");
+    assert_eq!(
+        relative(read_intent_labels(&queries).unwrap_err()),
+        expected("queries.csv", 2)
+    );
+    let judged = write("judged.tsv", "query_id\tquery\titem_id\tgrade");
+    let error = read_judgments(&judged, &Default::default(), &LoadOptions::default())
+        .err()
+        .unwrap();
+    assert_eq!(relative(error), expected("judged.tsv", 2));
+    let faq = write("faq.tsv", "question\tanswer");
+    assert_eq!(
+        relative(read_faq(&faq).err().unwrap()),
+        expected("faq.tsv", 2)
+    );
+    let prior = write("prior.yaml", "all:");
+    let error = BetaPrior::from_yaml_file(&prior, "all").unwrap_err();
+    assert_eq!(relative(error), expected("prior.yaml", 2));
+}
