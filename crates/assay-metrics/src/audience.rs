@@ -71,7 +71,8 @@ pub fn score_mean<S>(
 ///
 /// A chunk hands back its lists, not an exposure count of every item: with a count vector
 /// per chunk, memory grew as (users / [`CHUNK`]) x items, 9 GB for 100,000 users and
-/// 200,000 items. Counts are integers, so adding the lists once gives the same result.
+/// 200,000 items. Counts are integers, so adding the lists once gives the same result. Each
+/// list is kept at its own length, whatever room the ranker's vector had.
 pub fn evaluate_audience<S>(
     audience: &[AudienceUser],
     ks: &[usize],
@@ -80,7 +81,7 @@ pub fn evaluate_audience<S>(
     rank: impl Fn(&mut S, &AudienceUser, usize) -> Vec<u32> + Sync + Send,
 ) -> (RankingAccumulator, ExposureAccumulator) {
     let max_k = ks.iter().copied().max().unwrap_or(0);
-    let chunks: Vec<(RankingAccumulator, Vec<Vec<u32>>)> = audience
+    let chunks: Vec<(RankingAccumulator, Vec<Box<[u32]>>)> = audience
         .par_chunks(CHUNK)
         .map_init(&scratch, |buffer, chunk| {
             let mut ranking = RankingAccumulator::new(ks);
@@ -88,7 +89,8 @@ pub fn evaluate_audience<S>(
             for user in chunk {
                 let top = rank(buffer, user, max_k);
                 ranking.add_ranking(&top, &user.relevant);
-                lists.push(top);
+                // Exactly the list: a ranker's vector may hold room for every item.
+                lists.push(top.into_boxed_slice());
             }
             (ranking, lists)
         })
