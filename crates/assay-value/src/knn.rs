@@ -30,32 +30,38 @@ pub fn knn_shapley(train: &LabelledTable, test: &LabelledTable, k: usize) -> Res
     check(train, test, k)?;
     let n = train.len();
     let columns = Columns::of(train);
-    let chunk_sums: Vec<Vec<f64>> = (0..test.len())
-        .collect::<Vec<_>>()
-        .par_chunks(CHUNK)
-        .map(|chunk| {
-            let mut sum = vec![0.0; n];
-            let mut order: Vec<(u64, u32)> = Vec::with_capacity(n);
-            let mut scratch: Vec<(u64, u32)> = Vec::with_capacity(n);
-            let mut distances = vec![0.0; n];
-            for &t in chunk {
-                columns.distances(test.row(t), &mut distances);
-                order.clear();
-                order.extend(
-                    distances
-                        .iter()
-                        .enumerate()
-                        .map(|(r, d)| (d.to_bits(), r as u32)),
-                );
-                crate::radix::sort_by_key(&mut order, &mut scratch);
-                add_one_test_point(train, test.labels[t], k, &order, &mut sum);
-            }
-            sum
-        })
-        .collect();
+    let test_rows: Vec<usize> = (0..test.len()).collect();
     let mut values = vec![0.0; n];
-    for sum in chunk_sums {
-        values.iter_mut().zip(sum).for_each(|(v, s)| *v += s);
+    // Each chunk's sums are a training-sized vector: chunks run in waves of a few per thread,
+    // added to `values` in chunk order (the bits do not depend on the wave size), so memory
+    // does not grow with the number of test rows.
+    let wave = CHUNK * 4 * rayon::current_num_threads().max(1);
+    for rows in test_rows.chunks(wave) {
+        let chunk_sums: Vec<Vec<f64>> = rows
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut sum = vec![0.0; n];
+                let mut order: Vec<(u64, u32)> = Vec::with_capacity(n);
+                let mut scratch: Vec<(u64, u32)> = Vec::with_capacity(n);
+                let mut distances = vec![0.0; n];
+                for &t in chunk {
+                    columns.distances(test.row(t), &mut distances);
+                    order.clear();
+                    order.extend(
+                        distances
+                            .iter()
+                            .enumerate()
+                            .map(|(r, d)| (d.to_bits(), r as u32)),
+                    );
+                    crate::radix::sort_by_key(&mut order, &mut scratch);
+                    add_one_test_point(train, test.labels[t], k, &order, &mut sum);
+                }
+                sum
+            })
+            .collect();
+        for sum in chunk_sums {
+            values.iter_mut().zip(sum).for_each(|(v, s)| *v += s);
+        }
     }
     let m = test.len() as f64;
     values.iter_mut().for_each(|v| *v /= m);

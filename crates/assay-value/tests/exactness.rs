@@ -321,6 +321,23 @@ fn knn_shapley_equals_brute_force_shapley_on_ten_points() {
     }
 }
 
+#[test]
+fn knn_shapley_gives_the_same_bits_on_any_number_of_threads() {
+    // 1,000 test rows: several waves of chunks on one thread, fewer on three.
+    let (train, test) = knn_case(9, 300, 1_000);
+    let on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| knn_shapley(&train, &test, 5).unwrap().values())
+    };
+    let one = on(1);
+    let bits = |values: &[f64]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&one), bits(&on(3)));
+    assert_eq!(bits(&one), bits(&on(2)));
+}
+
 fn exact_game(n: usize) -> impl Strategy<Value = Vec<f64>> {
     proptest::collection::vec(-10.0f64..10.0, 1usize << n)
 }
