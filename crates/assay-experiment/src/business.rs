@@ -247,7 +247,10 @@ pub fn business_metrics(data: &Dataset, config: &BusinessConfig) -> Result<Busin
     }
     let mut rows = Vec::new();
     for (g, (group, value)) in labels.iter().enumerate() {
-        let units: Vec<&UnitSums> = accumulators[g].values().collect();
+        // In unit order: a hash map's order changes from run to run, and so would float sums.
+        let mut keyed: Vec<(&u64, &UnitSums)> = accumulators[g].iter().collect();
+        keyed.sort_unstable_by_key(|(unit, _)| **unit);
+        let units: Vec<&UnitSums> = keyed.into_iter().map(|(_, sums)| sums).collect();
         let mut push = |metric: String, stats: Option<Ratio>| {
             if let Some(stats) = stats {
                 rows.push(BusinessRow {

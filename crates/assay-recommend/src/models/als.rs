@@ -211,28 +211,26 @@ fn least_squares_cg(matrix: &Interactions, x: &mut [f32], y: &[f32], params: &Al
     );
 }
 
-/// `YᵀY + reg·I` (f x f, row-major), summed over row chunks in parallel.
+/// `YᵀY + reg·I` (f x f, row-major). Blocks of rows are summed in parallel and the block sums
+/// added in block order: the blocks do not depend on the thread count, so neither do the bits.
 fn gram(y: &[f32], f: usize, reg: f32) -> Vec<f32> {
-    let mut g = y
-        .par_chunks(f * 256)
-        .fold(
-            || vec![0.0f32; f * f],
-            |mut acc, chunk| {
-                for row in chunk.chunks_exact(f) {
-                    for (a, &ra) in row.iter().enumerate() {
-                        axpy(ra, row, &mut acc[a * f..(a + 1) * f]);
-                    }
+    const BLOCK_ROWS: usize = 4096;
+    let blocks: Vec<Vec<f32>> = y
+        .par_chunks(f * BLOCK_ROWS)
+        .map(|block| {
+            let mut acc = vec![0.0f32; f * f];
+            for row in block.chunks_exact(f) {
+                for (a, &ra) in row.iter().enumerate() {
+                    axpy(ra, row, &mut acc[a * f..(a + 1) * f]);
                 }
-                acc
-            },
-        )
-        .reduce(
-            || vec![0.0f32; f * f],
-            |mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                a
-            },
-        );
+            }
+            acc
+        })
+        .collect();
+    let mut g = vec![0.0f32; f * f];
+    for block in blocks {
+        g.iter_mut().zip(&block).for_each(|(x, y)| *x += y);
+    }
     for d in 0..f {
         g[d * f + d] += reg;
     }
@@ -304,5 +302,37 @@ impl Recommender for AlsModel {
         self.history.save(&mut tensors);
         self.factors.save(&self.history, &mut tensors);
         store::write(dir, "als", &self.params, tensors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Gram matrix has the same bits whatever the number of threads that sums it.
+    #[test]
+    fn gram_bits_do_not_depend_on_the_thread_count() {
+        let f = 8;
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let y: Vec<f32> = (0..30_000 * f).map(|_| rng.random::<f32>() - 0.5).collect();
+        let with_threads = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| gram(&y, f, 0.1))
+        };
+        let one = with_threads(1);
+        // Symmetric, and the diagonal holds the regularisation on top of a sum of squares.
+        for a in 0..f {
+            assert!(one[a * f + a] > 0.1);
+            for b in 0..f {
+                assert_eq!(one[a * f + b].to_bits(), one[b * f + a].to_bits());
+            }
+        }
+        for threads in [2, 3, 7] {
+            let bits = |g: &[f32]| g.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&with_threads(threads)), bits(&one), "{threads} threads");
+        }
     }
 }

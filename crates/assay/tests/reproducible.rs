@@ -1,0 +1,153 @@
+//! The reproducibility contract, end to end: the same input, flags and seed give the same
+//! bytes, run after run (each run is a new process, so a new hash-map seed and new thread
+//! timings). Only measured durations may differ: JSON fields named `*_seconds` or `*_ms`, and
+//! the report footer's "N model fits in T s".
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Runs the binary; panics with its output unless it exits 0; returns stdout.
+fn assay(home: &Path, args: &[&str]) -> Vec<u8> {
+    let output = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(args)
+        .current_dir(home)
+        .env("ASSAY_HOME", home.join("home"))
+        .env("ASSAY_SHARED_DATA", home.join("no-shared-data"))
+        .output()
+        .expect("run assay");
+    assert!(
+        output.status.success(),
+        "assay {}\n--- stderr\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// The JSON with every measured duration removed.
+fn without_durations(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(key, _)| !key.ends_with("_seconds") && !key.ends_with("_ms"))
+                .map(|(key, v)| (key, without_durations(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_durations).collect()),
+        other => other,
+    }
+}
+
+/// Runs `args` (which ask for `--json`) twice and asserts the same JSON, durations aside.
+#[track_caller]
+fn same_json_twice(home: &Path, args: &[&str]) -> Value {
+    let parse = |bytes: Vec<u8>| -> Value {
+        without_durations(serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!("assay {}: not JSON ({e})", args.join(" "));
+        }))
+    };
+    let first = parse(assay(home, args));
+    let again = parse(assay(home, args));
+    assert_eq!(first, again, "assay {}: two runs differ", args.join(" "));
+    first
+}
+
+#[test]
+fn the_same_input_gives_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    assay(
+        home,
+        &[
+            "simulate",
+            "--out",
+            "shop",
+            "--events",
+            "8000",
+            "--seed",
+            "3",
+            "--bad-data",
+        ],
+    );
+
+    // Recommenders, including the ones that sum in parallel (ALS's Gram matrix, the metrics).
+    let eval = same_json_twice(
+        home,
+        &[
+            "eval",
+            "shop",
+            "--models",
+            "pop,itemknn,ease,als,bpr",
+            "--json",
+        ],
+    );
+    assert_eq!(eval.as_array().map(Vec::len), Some(5));
+
+    // Business metrics: per-unit sums kept in a hash map.
+    same_json_twice(home, &["business", "shop", "--json"]);
+
+    // Valuation of sources and of users (sampled semivalues run their samples in parallel).
+    same_json_twice(home, &["value", "shop", "--players", "sources", "--json"]);
+    same_json_twice(
+        home,
+        &[
+            "value",
+            "shop",
+            "--players",
+            "users",
+            "--max-samples",
+            "64",
+            "--json",
+        ],
+    );
+
+    // Search: two indexes built from the same shop answer every judged query alike. (The
+    // lexical index's files are not byte-identical: tantivy names its segments at random.)
+    for index in ["index-a", "index-b"] {
+        assay(
+            home,
+            &["index", "shop", "--encoder", "hash", "--index", index],
+        );
+    }
+    let search = |index: &str| {
+        let mut answers = without_durations(
+            serde_json::from_slice(&assay(
+                home,
+                &[
+                    "eval-search",
+                    "shop",
+                    "--encoder",
+                    "hash",
+                    "--index",
+                    index,
+                    "--json",
+                ],
+            ))
+            .unwrap(),
+        );
+        // The one field that names the index.
+        assert_eq!(answers["index"], format!("saved index {index}"));
+        answers["index"] = Value::Null;
+        answers
+    };
+    assert_eq!(search("index-a"), search("index-b"));
+
+    // The report page, byte for byte but for the footer's duration.
+    let report = |out: &str| {
+        assay(home, &["report", "shop", "--out", out, "--seed", "1"]);
+        without_fit_time(&std::fs::read_to_string(home.join(out)).unwrap())
+    };
+    let page = report("a.html");
+    assert!(page.len() > 10_000);
+    assert!(page == report("b.html"), "two report pages differ");
+}
+
+/// The page with the seconds of "N model fits in T s" blanked out.
+fn without_fit_time(page: &str) -> String {
+    let marker = " model fits in ";
+    let start = page.find(marker).expect("the footer names the fit time") + marker.len();
+    let end = start + page[start..].find(" s").expect("seconds follow");
+    format!("{}{}", &page[..start], &page[end..])
+}
