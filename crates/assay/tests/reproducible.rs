@@ -85,6 +85,16 @@ fn the_same_input_gives_the_same_bytes() {
     );
     assert_eq!(eval.as_array().map(Vec::len), Some(5));
 
+    // Saved models: the same tensors, byte for byte.
+    for model in ["als", "bpr", "ease"] {
+        let tensors = |out: &str| {
+            assay(home, &["train", "shop", "--model", model, "--out", out]);
+            std::fs::read(home.join(out).join("tensors.safetensors")).unwrap()
+        };
+        let first = tensors(&format!("{model}-a"));
+        assert!(first == tensors(&format!("{model}-b")), "{model}: tensors differ");
+    }
+
     // Business metrics: per-unit sums kept in a hash map.
     same_json_twice(home, &["business", "shop", "--json"]);
 
