@@ -55,6 +55,32 @@ pub fn ratings_at_least(data: &Dataset, rows: &[u32], threshold: f64) -> Vec<u32
         .collect()
 }
 
+/// Whether recommenders learn from impressions. An impression records what a shopper was
+/// shown, not what they chose, so by default every command that fits a recommender (`eval`,
+/// `train`, `tune`, `value`, `report`) leaves impressions out and learns from clicks, carts,
+/// purchases, ratings and dwell; `Learn` keeps them as positives (RecBole's reading of a log
+/// where every row is an interaction).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Impressions {
+    /// Leave impressions out (the default).
+    #[default]
+    Skip,
+    /// Learn from impressions like any other event.
+    Learn,
+}
+
+/// The rows of `data` a recommender learns from under `impressions`, in row order.
+pub fn learning_rows(data: &Dataset, impressions: Impressions) -> Vec<u32> {
+    let all = 0..data.events.len() as u32;
+    match impressions {
+        Impressions::Learn => all.collect(),
+        Impressions::Skip => all
+            .filter(|&r| data.events.kind[r as usize] != EventKind::Impression)
+            .collect(),
+    }
+}
+
 /// Keeps only events of the given kinds.
 pub fn of_kinds(data: &Dataset, rows: &[u32], kinds: &[EventKind]) -> Vec<u32> {
     rows.iter()

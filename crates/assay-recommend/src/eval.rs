@@ -7,10 +7,12 @@
 //! validation items (RecBole's `history_item` at test time), K = 10, and the validation metric
 //! is MRR@10. Only users with at least one held-out item are averaged.
 //! `loo` cuts each user's last two events by time (validation, test); `temporal` cuts the
-//! whole log at the 80% and 90% time quantiles.
+//! whole log at the 80% and 90% time quantiles. Impressions are left out unless the protocol
+//! says otherwise ([`Impressions`]): they record exposure, not preference.
 
 use std::time::Instant;
 
+use assay_core::clean::{self, Impressions};
 use assay_core::split::{self, Order, Split};
 use assay_core::{Dataset, Interactions, UserIdx};
 use assay_metrics::{AudienceUser, ExposureAccumulator, Metric, MetricValues, RankingAccumulator};
@@ -39,6 +41,8 @@ pub struct Protocol {
     pub k: usize,
     /// The metric (at K) that selects models and stops training.
     pub valid_metric: Metric,
+    /// Whether impressions count as interactions.
+    pub impressions: Impressions,
 }
 
 impl Protocol {
@@ -48,6 +52,7 @@ impl Protocol {
             split: SplitKind::RecBole,
             k: 10,
             valid_metric: Metric::Mrr,
+            impressions: Impressions::Skip,
         }
     }
 
@@ -101,12 +106,20 @@ pub struct Prepared {
     pub test: Interactions,
 }
 
-/// Splits all events of `data` by `protocol` (the seed matters for `recbole` only).
+/// Splits the events of `data` that models learn from by `protocol` (the seed matters for
+/// `recbole` only).
 pub fn prepare(data: &Dataset, protocol: &Protocol, seed: u64) -> Result<Prepared> {
     if data.events.is_empty() {
         return Err(RecommendError::Data(format!("{}: no events", data.name)));
     }
-    let rows: Vec<u32> = (0..data.events.len() as u32).collect();
+    let rows = clean::learning_rows(data, protocol.impressions);
+    if rows.is_empty() {
+        return Err(RecommendError::Data(format!(
+            "{}: every event is an impression, and impressions are left out \
+             (--learn-from-impressions keeps them)",
+            data.name
+        )));
+    }
     let parts: Split = match protocol.split {
         SplitKind::RecBole => split::by_ratio(data, &rows, [0.8, 0.1, 0.1], Order::Random { seed }),
         SplitKind::Loo => split::leave_last_out(data, &rows),

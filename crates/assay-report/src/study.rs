@@ -27,8 +27,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use assay_core::clean::{self, Impressions};
 use assay_core::split::{by_ratio, Order};
-use assay_core::{clean, Dataset, EventKind, UserIdx};
+use assay_core::{Dataset, UserIdx};
 use assay_metrics::{AudienceUser, Metric};
 use assay_recommend::{ModelSpec, RecommendError, Recommender};
 use assay_value::curves::{self, RemovalConfig};
@@ -86,6 +87,8 @@ pub struct StudyConfig {
     /// the memory budget ([`assay_core::memory`]); the report's notes say so. `None`: such a
     /// model is refused.
     pub fallback: Option<ModelSpec>,
+    /// Whether the models learn from impressions (by default they do not).
+    pub impressions: Impressions,
 }
 
 impl StudyConfig {
@@ -108,6 +111,7 @@ impl StudyConfig {
             random_draws: 3,
             learning_fractions: vec![0.05, 0.1, 0.2, 0.4, 0.6, 0.8],
             fallback: None,
+            impressions: Impressions::Skip,
         }
     }
 }
@@ -519,12 +523,7 @@ pub fn study(
         fallback: None,
         ..config.clone()
     };
-    let all: Vec<u32> = (0..data.events.len() as u32).collect();
-    let kinds: Vec<EventKind> = EventKind::ALL
-        .into_iter()
-        .filter(|&k| k != EventKind::Impression)
-        .collect();
-    let rows = clean::of_kinds(data, &all, &kinds);
+    let rows = clean::learning_rows(data, config.impressions);
     let split = by_ratio(
         data,
         &rows,

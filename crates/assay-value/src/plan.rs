@@ -5,7 +5,8 @@
 //! users, items or interactions), the [`Method`], the model refitted on every subset, the
 //! utility (a ranking metric at K, or an off-policy business metric) and whose
 //! recommendations count. [`run`] prepares the data the way every front end must
-//! (impressions are exposure, not preference; users and interactions are valued by their
+//! (impressions are exposure, not preference, unless the plan says to learn from them; users
+//! and interactions are valued by their
 //! first (user, item) pair; a seeded 80/20 split, by time for off-policy utilities), builds
 //! the players and the utility, and returns a plain [`Values`] table.
 //!
@@ -20,7 +21,8 @@
 use std::path::Path;
 
 use assay_bandit::EstimatorKind;
-use assay_core::{clean, split, Dataset, EventKind};
+use assay_core::clean::{self, Impressions};
+use assay_core::{split, Dataset, EventKind};
 use assay_metrics::Metric;
 use assay_recommend::ModelSpec;
 
@@ -132,6 +134,8 @@ pub struct ValuationPlan {
     pub seed: u64,
     /// When Monte-Carlo sampling stops.
     pub convergence: Convergence,
+    /// Whether the model learns from impressions (by default it does not).
+    pub impressions: Impressions,
 }
 
 /// Where the data to value is.
@@ -225,25 +229,22 @@ struct Prepared {
 }
 
 fn prepare(data: &Dataset, plan: &ValuationPlan) -> Result<Prepared, PlanError> {
-    // Impressions are exposure, not preference: the recommender learns from the rest.
     let all: Vec<u32> = (0..data.events.len() as u32).collect();
-    let kinds: Vec<EventKind> = EventKind::ALL
-        .into_iter()
-        .filter(|&k| k != EventKind::Impression)
-        .collect();
-    let mut rows = clean::of_kinds(data, &all, &kinds);
+    let mut rows = clean::learning_rows(data, plan.impressions);
     if plan.players.by_pairs() {
         // Users and interactions are valued by their (user, item) pairs.
         rows = clean::first_of_pairs(data, &rows);
     }
     let parts = match plan.utility {
         // Off-policy evaluation needs logs the model has not seen: the last 20% by time,
-        // impressions included; the model learns from the non-impression rows before.
+        // impressions included; the model learns from the rows before that it learns from.
         PlanUtility::Business { .. } => {
             let (mut parts, _, _) = split::by_time_ratio(data, &all, [0.8, 0.2, 0.0]);
-            parts
-                .train
-                .retain(|&r| data.events.kind[r as usize] != EventKind::Impression);
+            if plan.impressions == Impressions::Skip {
+                parts
+                    .train
+                    .retain(|&r| data.events.kind[r as usize] != EventKind::Impression);
+            }
             parts
         }
         PlanUtility::Ranking { .. } => split::by_ratio(

@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
+use assay_core::clean::{self, Impressions};
 use assay_core::split::{by_ratio, Order};
-use assay_core::{clean, Dataset, EventKind, Interactions};
+use assay_core::{Dataset, EventKind, Interactions};
 use assay_metrics::Metric;
 use assay_recommend::{
     BprParams, Fit, ModelKind, ModelSpec, PopModel, PopParams, RecommendError, Validate,
@@ -46,6 +47,7 @@ fn plan(players: PlayerKind, method: Method) -> ValuationPlan {
         audience: Audience::Others,
         seed: 4,
         convergence: Convergence::fixed(8),
+        impressions: Impressions::Skip,
     }
 }
 

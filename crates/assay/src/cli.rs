@@ -172,6 +172,27 @@ pub struct DatasetArgs {
     pub unknown_refs: Option<UnknownRefsArg>,
 }
 
+/// Which events recommenders learn from: one rule for every command that fits one.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct LearnArgs {
+    /// Learn from impressions too. By default models learn from clicks, carts, purchases,
+    /// ratings and dwell, and leave impressions out: an impression records what a shopper was
+    /// shown, not what they chose.
+    #[arg(long)]
+    pub learn_from_impressions: bool,
+}
+
+impl LearnArgs {
+    /// The rule these flags ask for.
+    pub fn impressions(&self) -> assay_core::clean::Impressions {
+        if self.learn_from_impressions {
+            assay_core::clean::Impressions::Learn
+        } else {
+            assay_core::clean::Impressions::Skip
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CleanArgs {
     /// Drop exact repeats of an event.
@@ -310,6 +331,8 @@ pub struct OpeArgs {
 pub struct EvalArgs {
     #[command(flatten)]
     pub data: DatasetArgs,
+    #[command(flatten)]
+    pub learn: LearnArgs,
     /// Evaluation protocol: recbole, loo (leave-last-out in time order) or temporal (global
     /// time cut points).
     #[arg(long, default_value = "recbole")]
@@ -339,6 +362,8 @@ pub struct EvalArgs {
 pub struct TuneArgs {
     #[command(flatten)]
     pub data: DatasetArgs,
+    #[command(flatten)]
+    pub learn: LearnArgs,
     /// Protocol whose validation split is used.
     #[arg(long, default_value = "recbole")]
     pub protocol: String,
@@ -357,6 +382,8 @@ pub struct TuneArgs {
 pub struct TrainArgs {
     #[command(flatten)]
     pub data: DatasetArgs,
+    #[command(flatten)]
+    pub learn: LearnArgs,
     /// The model spec, e.g. `ease` or `itemknn:k=50`.
     #[arg(long, default_value = "ease")]
     pub model: String,
@@ -473,6 +500,8 @@ pub struct BanditSimulateArgs {
 pub struct ValueArgs {
     /// The data (not needed with --method knn-shapley).
     pub dataset: Option<String>,
+    #[command(flatten)]
+    pub learn: LearnArgs,
     /// Events naming unknown items or users: fail or drop.
     #[arg(long, value_enum)]
     pub unknown_refs: Option<UnknownRefsArg>,
@@ -553,6 +582,8 @@ pub struct ValueArgs {
 pub struct ReportArgs {
     #[command(flatten)]
     pub data: DatasetArgs,
+    #[command(flatten)]
+    pub learn: LearnArgs,
     /// The HTML file to write (replaced atomically).
     #[arg(long, default_value = "report.html")]
     pub out: PathBuf,

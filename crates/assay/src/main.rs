@@ -189,14 +189,16 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
     })
 }
 
-/// A model spec or a hyper-parameter out of range (found when parsing or when fitting), or a
-/// folder to save a model as that holds other files.
+/// A model spec or a hyper-parameter out of range (found when parsing or when fitting), data
+/// a model cannot use (no events to learn from, an empty split), or a folder to save a model as
+/// that holds other files.
 fn is_bad_model_input(err: &assay_recommend::RecommendError) -> bool {
     use assay_recommend::RecommendError;
     matches!(
         err,
         RecommendError::Param { .. }
             | RecommendError::Spec { .. }
+            | RecommendError::Data(_)
             | RecommendError::NotAModelDir { .. }
     )
 }

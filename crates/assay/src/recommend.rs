@@ -12,13 +12,17 @@ use assay_recommend::{ModelSpec, RecommendError};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::cli::{EvalArgs, RecommendArgs, TrainArgs, TuneArgs};
+use crate::cli::{EvalArgs, LearnArgs, RecommendArgs, TrainArgs, TuneArgs};
 use crate::data;
 use crate::output::{print_json, Table};
 use crate::BadInput;
 
-fn protocol(name: &str) -> anyhow::Result<Protocol> {
-    Protocol::parse(name).map_err(|e| BadInput(format!("--protocol: {e}")).into())
+fn protocol(name: &str, learn: LearnArgs) -> anyhow::Result<Protocol> {
+    let protocol = Protocol::parse(name).map_err(|e| BadInput(format!("--protocol: {e}")))?;
+    Ok(Protocol {
+        impressions: learn.impressions(),
+        ..protocol
+    })
 }
 
 fn specs(text: &str) -> anyhow::Result<Vec<ModelSpec>> {
@@ -73,7 +77,7 @@ fn within_memory(spec: ModelSpec, data: &Dataset, defaulted: bool) -> anyhow::Re
 /// `typed`: the ids of the flags given on the command line; a default list of models leaves
 /// out, with a note, those over the memory budget.
 pub fn eval(args: EvalArgs, typed: &[String]) -> anyhow::Result<()> {
-    let protocol = protocol(&args.protocol)?;
+    let protocol = protocol(&args.protocol, args.learn)?;
     let mut models = specs(&args.models)?;
     if args.seeds == 0 {
         return Err(BadInput("--seeds: expected at least 1".into()).into());
@@ -165,7 +169,7 @@ pub fn eval(args: EvalArgs, typed: &[String]) -> anyhow::Result<()> {
 }
 
 pub fn tune(args: TuneArgs) -> anyhow::Result<()> {
-    let protocol = protocol(&args.protocol)?;
+    let protocol = protocol(&args.protocol, args.learn)?;
     let candidates = ModelSpec::grid(&args.grid).map_err(|e| BadInput(format!("--grid: {e}")))?;
     let loaded = data::load(&args.data)?;
     let bar = fit_bar(candidates.len());
@@ -196,7 +200,15 @@ pub fn train(args: TrainArgs, typed: &[String]) -> anyhow::Result<()> {
     let loaded = data::load(&args.data)?;
     let data = &loaded.dataset;
     let spec = within_memory(spec, data, !typed.iter().any(|t| t == "model"))?;
-    let rows: Vec<u32> = (0..data.events.len() as u32).collect();
+    let rows = assay_core::clean::learning_rows(data, args.learn.impressions());
+    if rows.is_empty() {
+        return Err(BadInput(format!(
+            "{}: every event is an impression, and impressions are left out \
+             (--learn-from-impressions keeps them)",
+            args.data.dataset
+        ))
+        .into());
+    }
     let interactions = Interactions::from_events(data, &rows);
     let spinner = ProgressBar::new_spinner();
     spinner.set_message(format!(

@@ -34,6 +34,7 @@ pub fn run(args: ReportArgs, typed: &[String]) -> anyhow::Result<()> {
         unknown_refs: args.data.unknown_refs,
     })?;
     let mut config = StudyConfig::new(model, metric, k, args.seed);
+    config.impressions = args.learn.impressions();
     config.user_samples = args.user_samples;
     config.item_samples = args.item_samples;
     config.windows = args.windows;

@@ -128,6 +128,7 @@ fn plan_of(args: &ValueArgs) -> anyhow::Result<ValuationPlan> {
             Audience::Others
         },
         seed: args.seed,
+        impressions: args.learn.impressions(),
         convergence: Convergence {
             batch: 16,
             min_samples: args.min_samples,

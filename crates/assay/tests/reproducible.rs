@@ -92,7 +92,10 @@ fn the_same_input_gives_the_same_bytes() {
             std::fs::read(home.join(out).join("tensors.safetensors")).unwrap()
         };
         let first = tensors(&format!("{model}-a"));
-        assert!(first == tensors(&format!("{model}-b")), "{model}: tensors differ");
+        assert!(
+            first == tensors(&format!("{model}-b")),
+            "{model}: tensors differ"
+        );
     }
 
     // Business metrics: per-unit sums kept in a hash map.
