@@ -4,6 +4,12 @@
 //! The fusion is learned on the fine-tuning run's validation queries: the encoder never took a
 //! gradient step on them, so their vector scores are as good as on new queries. Fitted on the
 //! training queries instead, the fusion would trust the (memorised) vector side too much.
+//!
+//! A grid of 42 combinations scored on a few dozen queries overfits: the best point on the fit
+//! queries is often a lucky one. So the grid's best replaces the default hybrid (RRF(60), ratio
+//! 0.5) only when it beats it by more than one standard error of their per-query difference
+//! (the one-standard-error rule of Breiman et al., *Classification and Regression Trees*, 1984),
+//! or when the default falls below either list alone on the fit queries.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -55,13 +61,19 @@ pub struct LearnedFusion {
     pub bm25_ndcg_at_10: f64,
     /// Mean nDCG@10 of the vectors alone on the same queries.
     pub vector_ndcg_at_10: f64,
+    /// Mean nDCG@10 of the default hybrid (RRF(60), ratio 0.5) on the same queries (absent in
+    /// files written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_ndcg_at_10: Option<f64>,
 }
 
 impl LearnedFusion {
-    /// The best of convex and reciprocal-rank fusion (constant 60) over semantic ratios 0, 0.05,
-    /// ..., 1 by mean nDCG@10 on `queries` (queries with no relevant item do not count). The
-    /// grid holds both single lists (ratio 0 ranks by BM25, ratio 1 by the vectors), so on the
-    /// fit queries the choice is never worse than either alone. Ties go to the earlier grid
+    /// Convex or reciprocal-rank fusion (constant 60) at a semantic ratio 0, 0.05, ..., 1,
+    /// chosen by nDCG@10 on `queries` (queries with no relevant item do not count): the grid's
+    /// best when it beats the default hybrid by more than one standard error, or when the
+    /// default is below BM25 or the vectors alone; the default otherwise (see the module docs).
+    /// The grid holds both single lists (ratio 0 ranks by BM25, ratio 1 by the vectors), so on
+    /// the fit queries the choice is never worse than either alone. Ties go to the earlier grid
     /// point: convex before RRF, lower ratios first. `None` when no query has a relevant item.
     pub fn fit(queries: &[FitQuery], fit_on: &str) -> Option<LearnedFusion> {
         let mut grid: Vec<(Fusion, f32)> = Vec::new();
@@ -70,20 +82,38 @@ impl LearnedFusion {
                 grid.push((fusion, step as f32 / RATIO_STEPS as f32));
             }
         }
-        let mut best: Option<(Fusion, f32, f64)> = None;
-        for &(fusion, ratio) in &grid {
-            let score = mean_ndcg(queries, |lexical, vector| {
+        let scores = |fusion: Fusion, ratio: f32| {
+            per_query_ndcg(queries, |lexical, vector| {
                 let mut cands = fusion::candidates(lexical, vector);
                 fusion::fuse(&mut cands, lexical, vector, Mode::Hybrid, fusion, ratio);
                 fusion::rank(&mut cands);
                 cands.into_iter().map(|c| c.key).collect()
-            })?;
-            if best.is_none_or(|(_, _, b)| score > b) {
-                best = Some((fusion, ratio, score));
+            })
+        };
+        let mut best: Option<(Fusion, f32, Vec<f64>, f64)> = None;
+        for &(fusion, ratio) in &grid {
+            let per_query = scores(fusion, ratio);
+            let score = mean(&per_query)?;
+            if best.as_ref().is_none_or(|b| score > b.3) {
+                best = Some((fusion, ratio, per_query, score));
             }
         }
-        let (fusion, ratio, score) = best?;
+        let (mut fusion, mut ratio, best_per_query, mut score) = best?;
         let keys = |list: &Ranked| list.iter().map(|(k, _)| *k).collect::<Vec<u64>>();
+        let bm25 = mean_ndcg(queries, |l, _| keys(l))?;
+        let vector = mean_ndcg(queries, |_, v| keys(v))?;
+        let default = SearchOptions::default();
+        let default_per_query = scores(default.fusion, default.semantic_ratio);
+        let default_score = mean(&default_per_query)?;
+        let gain: Vec<f64> = best_per_query
+            .iter()
+            .zip(&default_per_query)
+            .map(|(b, d)| b - d)
+            .collect();
+        let clearly_better = mean(&gain)? > standard_error(&gain);
+        if !clearly_better && default_score >= bm25.max(vector) {
+            (fusion, ratio, score) = (default.fusion, default.semantic_ratio, default_score);
+        }
         Some(LearnedFusion {
             fusion: match fusion {
                 Fusion::Convex => "convex".into(),
@@ -97,8 +127,9 @@ impl LearnedFusion {
             fit_queries: queries.iter().filter(|q| has_relevant(q)).count(),
             fit_on: fit_on.to_owned(),
             ndcg_at_10: score,
-            bm25_ndcg_at_10: mean_ndcg(queries, |l, _| keys(l))?,
-            vector_ndcg_at_10: mean_ndcg(queries, |_, v| keys(v))?,
+            bm25_ndcg_at_10: bm25,
+            vector_ndcg_at_10: vector,
+            default_ndcg_at_10: Some(default_score),
         })
     }
 
@@ -172,17 +203,33 @@ fn has_relevant(q: &FitQuery) -> bool {
     q.grades.values().any(|&g| g > 0.0)
 }
 
+/// nDCG@10 of the ranking `rank` makes of each query's lists, for the queries that have a
+/// relevant item, in query order.
+fn per_query_ndcg(queries: &[FitQuery], rank: impl Fn(&Ranked, &Ranked) -> Vec<u64>) -> Vec<f64> {
+    queries
+        .iter()
+        .filter_map(|q| score_list(&rank(&q.lexical, &q.vector), &q.grades).map(|s| s.0))
+        .collect()
+}
+
 /// Mean nDCG@10 of the rankings `rank` makes of each query's lists.
 fn mean_ndcg(queries: &[FitQuery], rank: impl Fn(&Ranked, &Ranked) -> Vec<u64>) -> Option<f64> {
-    let mut sum = 0.0;
-    let mut n = 0usize;
-    for q in queries {
-        if let Some((ndcg, _, _)) = score_list(&rank(&q.lexical, &q.vector), &q.grades) {
-            sum += ndcg;
-            n += 1;
-        }
+    mean(&per_query_ndcg(queries, rank))
+}
+
+fn mean(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// The standard error of the mean of `values` (0 for fewer than two).
+fn standard_error(values: &[f64]) -> f64 {
+    let n = values.len();
+    if n < 2 {
+        return 0.0;
     }
-    (n > 0).then(|| sum / n as f64)
+    let m = values.iter().sum::<f64>() / n as f64;
+    let var = values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1) as f64;
+    (var / n as f64).sqrt()
 }
 
 /// The queries a fine-tuned encoder learned from, normalised as training pairs are
@@ -260,13 +307,60 @@ mod tests {
     #[test]
     fn picks_bm25_when_only_bm25_finds_the_answers() {
         // The answer is first lexically and absent from the vector list: every ratio below 1
-        // ranks it first under convex fusion, so the first grid point (ratio 0) wins.
-        let queries = vec![query(&[1, 2], &[3, 4], &[1]), query(&[5, 6], &[7, 8], &[5])];
+        // ranks it first under convex fusion, so the first grid point (ratio 0) wins. The
+        // default (RRF, 0.5) ties the two firsts and puts the lower key, the vector's, first:
+        // it loses on every query, so the grid's best replaces it.
+        let queries = vec![query(&[5, 6], &[1, 2], &[5]), query(&[7, 8], &[3, 4], &[7])];
         let f = LearnedFusion::fit(&queries, "test").unwrap();
         assert_eq!((f.fusion.as_str(), f.semantic_ratio), ("convex", 0.0));
         assert_eq!(f.ndcg_at_10, 1.0);
         assert_eq!(f.bm25_ndcg_at_10, 1.0);
         assert_eq!(f.vector_ndcg_at_10, 0.0);
+        let second = 1.0 / 3f64.log2();
+        assert!((f.default_ndcg_at_10.unwrap() - second).abs() < 1e-12);
+    }
+
+    /// Three queries whose answer is second in both lists (RRF at any inner ratio puts it
+    /// first; BM25 or the vectors alone, second), and `lucky` queries where only ratios below
+    /// 0.5 rank the answer (key 2, BM25's first, the vectors' second) above key 1.
+    fn mixed_and_lucky(lucky: usize) -> Vec<FitQuery> {
+        let mut queries: Vec<FitQuery> = (0..3)
+            .map(|i| {
+                let (x, y, answer) = (100 + 3 * i, 101 + 3 * i, 102 + 3 * i);
+                query(&[x, answer], &[y, answer], &[answer])
+            })
+            .collect();
+        for i in 0..lucky as u64 {
+            let (a, b) = (10 + 2 * i, 11 + 2 * i);
+            // Answer `b` (the higher key): first lexically, second by vector.
+            queries.push(query(&[b, a], &[a, b], &[b]));
+        }
+        queries
+    }
+
+    #[test]
+    fn a_gain_on_one_query_does_not_replace_the_default() {
+        // Gains over the default: 1 - 1/log2(3) on the lucky query, 0 on the other three: the
+        // mean gain equals its standard error (g/4 each), so it is not clearly better.
+        let f = LearnedFusion::fit(&mixed_and_lucky(1), "test").unwrap();
+        assert_eq!((f.fusion.as_str(), f.semantic_ratio), ("rrf", 0.5));
+        let second = 1.0 / 3f64.log2();
+        assert!((f.ndcg_at_10 - (3.0 + second) / 4.0).abs() < 1e-12);
+        // Never below either list alone: BM25 gets the lucky query right, nothing else.
+        assert!((f.bm25_ndcg_at_10 - (1.0 + 3.0 * second) / 4.0).abs() < 1e-12);
+        assert!(f.ndcg_at_10 >= f.bm25_ndcg_at_10.max(f.vector_ndcg_at_10));
+    }
+
+    #[test]
+    fn a_gain_on_every_query_replaces_the_default() {
+        // Four lucky queries and three mixed: the first inner RRF ratio (0.05) gets all seven
+        // right; its gain over the default is 1 - 1/log2(3) on four queries and 0 on three, a
+        // mean well above its standard error.
+        let f = LearnedFusion::fit(&mixed_and_lucky(4), "test").unwrap();
+        assert_eq!((f.fusion.as_str(), f.semantic_ratio), ("rrf", 0.05));
+        assert_eq!(f.ndcg_at_10, 1.0);
+        let second = 1.0 / 3f64.log2();
+        assert!((f.default_ndcg_at_10.unwrap() - (3.0 + 4.0 * second) / 7.0).abs() < 1e-12);
     }
 
     #[test]
