@@ -6,8 +6,9 @@
 //! [`ImportReport`] of what was read and what was dropped. The files read on their own come here
 //! too: relevance judgments ([`read_judgments`]), a plain catalog ([`read_catalog`]), labelled
 //! queries ([`read_intent_labels`]), an A/B test ([`read_ab_csv`]), an evaluation policy's action
-//! distribution ([`read_action_dist`]), a Bernoulli TS prior ([`BetaPrior::from_yaml_file`]) and
-//! a labelled feature table ([`LabelledTable::read_csv`]); each gives plain, checked data that the
+//! distribution ([`read_action_dist`]), a Bernoulli TS prior ([`BetaPrior::from_yaml_file`]), a
+//! labelled feature table ([`LabelledTable::read_csv`]) and a list of known-bad users
+//! ([`read_user_list`]); each gives plain, checked data that the
 //! crate using it wraps in its own types. Writing is not here: `assay_fetch::write_atomically`
 //! is the one way assay writes a file, so that nothing is ever half-written.
 //!
@@ -41,6 +42,7 @@ mod project;
 mod recbole;
 mod refs;
 mod table;
+mod user_list;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -59,6 +61,7 @@ pub use intent::read_intent_labels;
 pub use judgments::{read_judgments, LoadedJudgments};
 pub use labelled::LabelledTable;
 pub use prior::BetaPrior;
+pub use user_list::read_user_list;
 
 /// The name of the file that marks a directory as a shop project.
 pub const PROJECT_FILE: &str = "assay.toml";

@@ -45,7 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         started.elapsed().as_secs_f64()
     );
     let mut config = StudyConfig::new(model, Metric::Ndcg, 10, 42);
-    config.user_samples = user_samples;
+    config.user_samples = Some(user_samples);
     config.item_samples = item_samples;
     let last = std::sync::Mutex::new((String::new(), Instant::now(), 0u64));
     let progress = |p: assay_report::StudyProgress<'_>| {

@@ -18,12 +18,14 @@
 #![warn(missing_docs)]
 
 pub mod advice;
+pub mod detection;
 mod html;
 mod model;
 pub mod plots;
 pub mod study;
 mod training;
 
+pub use detection::{detect, Detection};
 pub use html::{escape, render_html};
 pub use model::*;
 pub use study::{chosen_model, study, StudyConfig, StudyError, StudyProgress};

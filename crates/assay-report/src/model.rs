@@ -27,6 +27,9 @@ pub struct ValueReport {
     pub learning: Option<LearningCurves>,
     /// How the numbers were made.
     pub provenance: Provenance,
+    /// The user values judged against a list of known-bad users, when the front end had one.
+    #[serde(default)]
+    pub detection: Option<crate::detection::Detection>,
 }
 
 /// Counts describing the dataset.
@@ -275,6 +278,7 @@ pub(crate) mod fixture {
                 version: "0".into(),
                 notes: vec![],
             },
+            detection: None,
         }
     }
 }

@@ -16,8 +16,12 @@
 //! does for its own users.
 //!
 //! **User values** are MSR Banzhaf values (Wang & Jia 2023): cost independent of the number
-//! of users. Users are valued in two halves (by index parity), each against the other half's
-//! validation users, so a user's value is what their data does for other people.
+//! of users, computed as the default valuation plan does for users
+//! ([`assay_value::plan::default_plan`]): in two halves (by index parity), each half's users
+//! fitted alone with an item-item model and scored by the other half's buyers, so a user's
+//! value is what their data does for other people, and a group of users (a click farm)
+//! cannot vouch for itself. The number of samples grows as the data shrinks
+//! ([`assay_value::plan::default_samples`]).
 //!
 //! Every number is computed by `assay-value` (group values in [`assay_value::per_user`],
 //! user halves in [`assay_value::plan::value_in_halves`], curves in [`assay_value::curves`]);
@@ -34,10 +38,12 @@ use assay_metrics::{AudienceUser, Metric};
 use assay_recommend::{ModelSpec, RecommendError, Recommender};
 use assay_value::curves::{self, RemovalConfig};
 use assay_value::per_user::{self, mean, GroupConfig, GroupMethod};
-use assay_value::plan::value_in_halves;
+use assay_value::plan::{default_model, default_samples, value_in_halves, MIN_BUYERS};
 use assay_value::recommend::{
-    audience_of, fit_on_rows, players, score_model, Audience, Player, RecConfig, RecommenderUtility,
+    audience_of, buyers, fit_on_rows, players, score_model, Audience, Player, RecConfig,
+    RecommenderUtility,
 };
+use assay_value::recommend_oob::HistoryUtility;
 use assay_value::{Convergence, FirstFailure, Method, Utility, ValueConfig, ValueError, Values};
 
 use crate::model::*;
@@ -73,8 +79,10 @@ pub struct StudyConfig {
     pub max_exact: usize,
     /// Permutations of TMC-Shapley for kinds with more groups than `max_exact`.
     pub group_permutations: u64,
-    /// MSR Banzhaf samples per half of the users (0: no user values, no removal curves).
-    pub user_samples: u64,
+    /// MSR Banzhaf samples per half of the users (0: no user values, no removal curves);
+    /// `None`: as many as the default plan allows for the data's size
+    /// ([`assay_value::plan::default_samples`]).
+    pub user_samples: Option<u64>,
     /// MSR Banzhaf samples for item values (0: no item values).
     pub item_samples: u64,
     /// Shares of users removed for the removal curves (0 is added).
@@ -93,7 +101,7 @@ pub struct StudyConfig {
 
 impl StudyConfig {
     /// Defaults: 4 windows, segments from the `segment` attribute, exact Shapley up to 6
-    /// groups, 100 MSR samples per half of the users, 100 for items, removal at 5%..50% with
+    /// groups, MSR samples per half of the users by the data's size, 100 for items, removal at 5%..50% with
     /// 3 random orders, learning curves at 5%..100%.
     pub fn new(model: ModelSpec, metric: Metric, k: usize, seed: u64) -> StudyConfig {
         StudyConfig {
@@ -105,7 +113,7 @@ impl StudyConfig {
             segment_attribute: "segment".into(),
             max_exact: 6,
             group_permutations: 8,
-            user_samples: 100,
+            user_samples: None,
             item_samples: 100,
             removal_fractions: vec![0.05, 0.1, 0.2, 0.3, 0.4, 0.5],
             random_draws: 3,
@@ -310,24 +318,46 @@ fn value_groups(
     })
 }
 
-/// User values in two halves; returns the table and (user, value) pairs.
+/// User values as the default valuation plan computes them ([`assay_value::plan::default_plan`]):
+/// MSR Banzhaf in two halves by index parity, each half's users fitted alone with
+/// [`default_model`] (an item-item model) and scored by the other half's buyers (everyone
+/// when too few bought) from their own histories, so a group of users cannot vouch for
+/// itself. As in the plan, the rows are each user's first (user, item) events, here those of
+/// the study's training and validation rows (never its test rows, which judge the values),
+/// split at random 80/20 per user. Returns the table and (user, value) pairs.
 fn value_users(
     lab: &Lab<'_>,
     train: &[u32],
     valid: &[u32],
-    rec: &RecConfig,
+    samples: u64,
 ) -> Result<(ValueTable, Vec<(UserIdx, f64)>), StudyError> {
     lab.stage("user values");
-    let all = players::by_user(lab.data, train);
+    let (rows, valid) = user_split(lab.data, train, valid, lab.config.seed);
+    let valid = &valid;
+    let all = players::by_user(lab.data, &rows);
+    let buyer = buyers(lab.data);
+    let n_buyers = buyer.iter().filter(|&&b| b).count();
+    let by_buyers = n_buyers >= MIN_BUYERS;
+    let model = default_model();
     let values = value_in_halves(&all, |half, group| {
-        let utility = RecommenderUtility::new(lab.data, train, valid, group, rec.clone())?;
+        let other = (half + 1) % 2;
+        let utility = HistoryUtility::new(
+            lab.data,
+            &rows,
+            valid,
+            group,
+            model.clone(),
+            lab.config.metric,
+            lab.config.k,
+            |u| u % 2 == other && (!by_buyers || buyer[u as usize]),
+        )?;
         msr(
             lab,
             Counted {
                 inner: utility,
                 lab,
             },
-            lab.config.user_samples,
+            samples,
             half as u64,
         )
     })?;
@@ -352,19 +382,33 @@ fn value_users(
         }
         None => (Vec::new(), Vec::new(), 0),
     };
+    let scorers = if by_buyers {
+        format!("the other half's buyers ({n_buyers} users bought)")
+    } else {
+        format!("the other half's validation users (only {n_buyers} users bought)")
+    };
     Ok((
         ValueTable {
             kind: "user".into(),
             title: "Users".into(),
             method: format!(
-                "MSR Banzhaf, {} samples per half of the users ({evals} fits), value to the other half's validation users",
-                lab.config.user_samples
+                "MSR Banzhaf, {samples} samples per half of the users ({evals} fits): {model} fitted on a half's users alone, value to {scorers}, recommended from their own histories"
             ),
             uncertainty: "the spread over sampled subsets".into(),
             rows,
         },
         pairs,
     ))
+}
+
+/// The rows users are valued on: the first (user, item) events of `train` and `valid`,
+/// split 80/20 at random per user with `seed`.
+fn user_split(data: &Dataset, train: &[u32], valid: &[u32], seed: u64) -> (Vec<u32>, Vec<u32>) {
+    let mut rows: Vec<u32> = train.iter().chain(valid).copied().collect();
+    rows.sort_unstable();
+    let rows = clean::first_of_pairs(data, &rows);
+    let parts = by_ratio(data, &rows, [0.8, 0.2, 0.0], Order::Random { seed });
+    (parts.train, parts.valid)
 }
 
 fn msr<U: Utility>(
@@ -553,6 +597,13 @@ pub fn study(
         )));
     }
 
+    let user_samples = config.user_samples.unwrap_or_else(|| {
+        default_samples(
+            user_split(data, &split.train, &split.valid, config.seed)
+                .0
+                .len(),
+        )
+    });
     let groups: Vec<(&str, &str, Vec<Player>)> = {
         let mut g = vec![(
             "source",
@@ -588,9 +639,9 @@ pub fn study(
                 }
             })
             .sum::<u64>()
-        + 2 * config.user_samples
+        + 2 * user_samples
         + config.item_samples
-        + if config.user_samples > 0 {
+        + if user_samples > 0 {
             (config.removal_fractions.len() as u64) * (2 + config.random_draws.max(1) as u64)
         } else {
             0
@@ -625,8 +676,8 @@ pub fn study(
     };
     let mut point_tables = Vec::new();
     let mut removal = None;
-    if config.user_samples > 0 {
-        let (table, pairs) = value_users(&lab, &split.train, &split.valid, &rec)?;
+    if user_samples > 0 {
+        let (table, pairs) = value_users(&lab, &split.train, &split.valid, user_samples)?;
         point_tables.push(table);
         removal = Some(removal_curves(
             &lab,
@@ -705,6 +756,7 @@ pub fn study(
             version: env!("CARGO_PKG_VERSION").into(),
             notes,
         },
+        detection: None,
     })
 }
 

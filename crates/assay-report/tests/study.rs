@@ -32,7 +32,7 @@ fn study_of_a_small_shop() {
     let data = small_shop(5, 6_000);
     let model = ModelSpec::parse("itemknn").unwrap();
     let mut config = StudyConfig::new(model.clone(), Metric::Ndcg, 10, 11);
-    config.user_samples = 6;
+    config.user_samples = Some(6);
     config.item_samples = 4;
     config.removal_fractions = vec![0.1, 0.3];
     config.random_draws = 2;
@@ -157,7 +157,7 @@ fn a_failed_fit_stops_the_study_with_its_error() {
     let data = small_shop(5, 3_000);
     let quick = |model: ModelSpec| {
         let mut config = StudyConfig::new(model, Metric::Ndcg, 10, 11);
-        config.user_samples = 2;
+        config.user_samples = Some(2);
         config.item_samples = 0;
         config.learning_fractions = vec![0.5];
         config
@@ -232,7 +232,7 @@ fn a_model_over_the_memory_budget_is_refused_or_replaced_before_any_fit() {
     }
     let n_items = data.items.len() as u128;
     let mut config = StudyConfig::new(ModelSpec::parse("ease").unwrap(), Metric::Ndcg, 10, 1);
-    config.user_samples = 2;
+    config.user_samples = Some(2);
     config.item_samples = 0;
     config.learning_fractions = vec![0.5];
     let fits = std::sync::atomic::AtomicU64::new(0);

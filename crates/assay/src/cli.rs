@@ -510,7 +510,7 @@ pub struct ValueArgs {
     pub players: PlayersArg,
     /// The valuation method. A flag the method (or the utility, or the kind of player) does
     /// not read is refused rather than ignored.
-    #[arg(long, value_enum, default_value = "tmc")]
+    #[arg(long, value_enum, default_value = "auto")]
     pub method: MethodArg,
     /// The model refitted on every subset of the data.
     #[arg(long, default_value = "itemknn")]
@@ -570,6 +570,10 @@ pub struct ValueArgs {
     /// knn-shapley: neighbours.
     #[arg(long, default_value_t = 5)]
     pub k: usize,
+    /// --players users: a CSV of users known to be bad (a `user_id` column, or one column),
+    /// such as a simulated shop's `truth/bots.csv`; prints the AUC of low values against it.
+    #[arg(long)]
+    pub known_bad: Option<PathBuf>,
     /// Rows shown at the top and bottom of the table.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
@@ -598,9 +602,10 @@ pub struct ReportArgs {
     #[arg(long, default_value_t = 2020)]
     pub seed: u64,
     /// MSR Banzhaf samples (model fits) per half of the users; 0 skips user values and the
-    /// removal curves. More samples: smaller error bars, longer runs.
-    #[arg(long, default_value_t = 100)]
-    pub user_samples: u64,
+    /// removal curves. More samples: smaller error bars, longer runs. Default: as many as
+    /// the data's size allows (from 3,000 on small shops down to 300).
+    #[arg(long)]
+    pub user_samples: Option<u64>,
     /// MSR Banzhaf samples for item values; 0 skips them.
     #[arg(long, default_value_t = 100)]
     pub item_samples: u64,
@@ -610,6 +615,11 @@ pub struct ReportArgs {
     /// User attribute whose values are the segments.
     #[arg(long, default_value = "segment")]
     pub segment_attribute: String,
+    /// A CSV of users known to be bad (a `user_id` column, or one column), such as a shop
+    /// simulator's `truth/bots.csv`: the user values are judged against it (AUC, and how many
+    /// of the users flagged at a 5% false discovery rate are on it).
+    #[arg(long)]
+    pub known_bad: Option<PathBuf>,
     /// Print the report's data as JSON (the HTML is written too).
     #[arg(long)]
     pub json: bool,
@@ -637,6 +647,11 @@ pub enum PlayersArg {
 /// The valuation method of `assay value`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum MethodArg {
+    /// Chosen by the kind of player and the size of the data: MSR Banzhaf scored by buyers
+    /// for users and items, exact Shapley for up to 8 groups, Data-OOB for interactions;
+    /// the chosen plan is printed. A --model, --scorers or --min/--max-samples typed on the
+    /// command line replaces the chosen one.
+    Auto,
     /// Leave-one-out.
     Loo,
     /// Exact Shapley (all subsets).

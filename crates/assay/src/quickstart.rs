@@ -194,11 +194,27 @@ fn report_stage(
         10,
         42,
     );
-    let report = crate::report::build(shop, &shop_dir.display().to_string(), &config)?;
+    let known_bad = crate::report::read_known_bad(&shop_dir.join("truth").join("bots.csv"))?;
+    let mut report = crate::report::build(shop, &shop_dir.display().to_string(), &config)?;
+    report.detection = assay_report::detect(&report, &known_bad);
     let path = out.join("report.html");
     crate::report::write(&report, &path)?;
     let summary = assay_report::advice::summarize(&report);
     for line in &summary.headlines {
+        println!("   {line}");
+    }
+    if let Some(users) = report.points.iter().find(|t| t.kind == "user") {
+        println!("   user values: {}", users.method);
+    }
+    println!("   against the planted bots (truth/bots.csv):");
+    for line in report
+        .detection
+        .iter()
+        .flat_map(crate::report::detection_lines)
+    {
+        println!("   {line}");
+    }
+    for line in crate::report::removal_lines(&report) {
         println!("   {line}");
     }
     println!(

@@ -45,7 +45,12 @@ pub fn run(args: ReportArgs, typed: &[String]) -> anyhow::Result<()> {
     if let Ok((_, Some(note))) = assay_report::chosen_model(&loaded.dataset, &config) {
         eprintln!("note: {note}");
     }
-    let report = build(&loaded.dataset, &args.data.dataset, &config)?;
+    // Read before the (long) study, so that a bad file fails at once.
+    let known_bad = args.known_bad.as_deref().map(read_known_bad).transpose()?;
+    let mut report = build(&loaded.dataset, &args.data.dataset, &config)?;
+    if let Some(known) = &known_bad {
+        report.detection = assay_report::detect(&report, known);
+    }
     write(&report, &args.out)?;
     if args.json {
         return print_json(&report);
@@ -53,6 +58,65 @@ pub fn run(args: ReportArgs, typed: &[String]) -> anyhow::Result<()> {
     print_summary(&report);
     println!("report: {}", args.out.display());
     Ok(())
+}
+
+/// The user ids of a known-bad list (exit 2 when the file is bad).
+pub fn read_known_bad(path: &Path) -> anyhow::Result<Vec<String>> {
+    assay_import::read_user_list(path).map_err(|e| BadInput(format!("--known-bad: {e}")).into())
+}
+
+/// The detection lines: how the user values find the known-bad users.
+pub fn detection_lines(detection: &assay_report::Detection) -> Vec<String> {
+    let d = detection;
+    let mut lines = vec![format!(
+        "AUC of low user values against the {} known-bad users among {} valued: {:.3}",
+        d.known, d.valued, d.auc
+    )];
+    lines.push(format!(
+        "flagged at a 5% false discovery rate: {} users, {} of them known-bad{}",
+        d.flagged,
+        d.flagged_known,
+        if d.flagged > 0 {
+            format!(
+                " ({:.0}%)",
+                100.0 * d.flagged_known as f64 / d.flagged as f64
+            )
+        } else {
+            String::new()
+        }
+    ));
+    if d.unvalued > 0 {
+        lines.push(format!(
+            "{} listed users have no value (no training data)",
+            d.unvalued
+        ));
+    }
+    lines
+}
+
+/// The removal curve as lines: test quality after removing users lowest-valued first, at
+/// random and highest-valued first.
+pub fn removal_lines(report: &ValueReport) -> Vec<String> {
+    let Some(r) = &report.removal else {
+        return Vec::new();
+    };
+    let mut lines = vec![
+        format!("test {} after removing users:", report.utility),
+        format!(
+            "{:>8} {:>12} {:>8} {:>13}",
+            "removed", "lowest first", "random", "highest first"
+        ),
+    ];
+    for (i, f) in r.fractions.iter().enumerate() {
+        lines.push(format!(
+            "{:>7.0}% {:>12.4} {:>8.4} {:>13.4}",
+            100.0 * f,
+            r.low_first[i],
+            r.random[i],
+            r.high_first[i]
+        ));
+    }
+    lines
 }
 
 /// Runs the study with a progress bar on standard error.
@@ -95,6 +159,14 @@ pub fn print_summary(report: &ValueReport) {
             advice.name,
             advice.reason
         );
+    }
+    if let Some(detection) = &report.detection {
+        for line in detection_lines(detection) {
+            println!("- {line}");
+        }
+    }
+    for line in removal_lines(report) {
+        println!("  {line}");
     }
     println!(
         "({} model fits in {:.1} s)",

@@ -17,7 +17,14 @@ use crate::BadInput;
 /// `typed`: the ids of the flags given on the command line (see [`crate::cli::typed`]).
 pub fn run(args: ValueArgs, typed: &[String]) -> anyhow::Result<()> {
     refuse_unread_flags(&args, typed)?;
-    let plan = plan_of(&args)?;
+    let mut plan = plan_of(&args)?;
+    let known_bad = args
+        .known_bad
+        .as_deref()
+        .map(crate::report::read_known_bad)
+        .transpose()?;
+    let mut chosen = None;
+    let mut detection = None;
     let bar = ProgressBar::new(args.max_samples);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} {elapsed}")
@@ -47,7 +54,19 @@ pub fn run(args: ValueArgs, typed: &[String]) -> anyhow::Result<()> {
             dataset: dataset.clone(),
             unknown_refs: args.unknown_refs,
         })?;
-        plan::run(PlanSource::Dataset(&loaded.dataset), &plan, &progress)
+        if args.method == MethodArg::Auto {
+            let (auto, why) = plan::default_plan(&loaded.dataset, &plan);
+            plan = with_typed_choices(auto, &plan, &args, typed);
+            if !args.json {
+                println!("plan: {why}");
+            }
+            chosen = Some(why);
+        }
+        let values = plan::run(PlanSource::Dataset(&loaded.dataset), &plan, &progress);
+        if let (Ok(values), Some(known)) = (&values, &known_bad) {
+            detection = Some(detect_known(values, known));
+        }
+        values
     };
     bar.finish_and_clear();
     let values = values.map_err(|e| match e {
@@ -57,9 +76,93 @@ pub fn run(args: ValueArgs, typed: &[String]) -> anyhow::Result<()> {
         PlanError::Value(e) => anyhow::Error::new(e),
     })?;
     if args.json {
-        return print_json(&values);
+        // The values table as before, with the chosen plan and the detection when there is
+        // one.
+        let mut json = serde_json::to_value(&values)?;
+        if let Some(object) = json.as_object_mut() {
+            if let Some(why) = chosen {
+                object.insert("plan".into(), why.into());
+            }
+            if let Some(detection) = &detection {
+                object.insert("detection".into(), serde_json::to_value(detection)?);
+            }
+        }
+        return print_json(&json);
     }
-    print_values(&values, args.top)
+    print_values(&values, args.top)?;
+    if let Some(detection) = &detection {
+        for line in crate::report::detection_lines(detection) {
+            println!("{line}");
+        }
+    }
+    Ok(())
+}
+
+/// The automatic plan, with what the command line typed put back: a typed --model,
+/// --scorers, --min-samples/--max-samples/--rtol or --bags replaces the chosen one.
+fn with_typed_choices(
+    mut auto: ValuationPlan,
+    typed_plan: &ValuationPlan,
+    args: &ValueArgs,
+    typed: &[String],
+) -> ValuationPlan {
+    let was_typed = |id: &str| typed.iter().any(|t| t == id);
+    if was_typed("model") {
+        auto.model = typed_plan.model.clone();
+    }
+    if was_typed("utility") || was_typed("scorers") {
+        auto.utility = match (typed_plan.utility, auto.utility) {
+            // A typed ranking utility keeps the chosen scorers unless --scorers was typed.
+            (
+                PlanUtility::Ranking { metric, k, scorers },
+                PlanUtility::Ranking {
+                    scorers: chosen, ..
+                },
+            ) => PlanUtility::Ranking {
+                metric,
+                k,
+                scorers: if was_typed("scorers") {
+                    scorers
+                } else {
+                    chosen
+                },
+            },
+            (typed, _) => typed,
+        };
+    }
+    if ["min_samples", "max_samples", "rtol"]
+        .iter()
+        .any(|id| was_typed(id))
+    {
+        auto.convergence = typed_plan.convergence;
+    }
+    if let Method::DataOob { .. } = auto.method {
+        if was_typed("bags") {
+            auto.method = Method::DataOob { bags: args.bags };
+        }
+    }
+    auto
+}
+
+/// Values of users judged against a known-bad list: the same numbers as the report's.
+fn detect_known(values: &Values, known: &[String]) -> assay_report::Detection {
+    let table = assay_report::ValueTable {
+        kind: "user".into(),
+        title: String::new(),
+        method: values.method.clone(),
+        uncertainty: String::new(),
+        rows: values
+            .players
+            .iter()
+            .map(|p| assay_report::ValueRow {
+                name: p.name.clone(),
+                value: p.value,
+                std_error: p.std_error,
+                rows: 0,
+            })
+            .collect(),
+    };
+    assay_report::detection::detect_table(&table, known)
 }
 
 /// The plan the flags ask for; flag combinations that cannot work are refused here.
@@ -68,6 +171,8 @@ fn plan_of(args: &ValueArgs) -> anyhow::Result<ValuationPlan> {
         return Err(BadInput("--windows: expected at least 1".into()).into());
     }
     let method = match args.method {
+        // Replaced by the automatic choice once the data is loaded.
+        MethodArg::Auto => Method::MsrBanzhaf,
         MethodArg::Loo => Method::LeaveOneOut,
         MethodArg::Shapley => Method::ExactShapley,
         MethodArg::BanzhafExact => Method::ExactBanzhaf,
@@ -146,9 +251,10 @@ fn refuse_unread_flags(args: &ValueArgs, typed: &[String]) -> anyhow::Result<()>
     let method = format!("--method {}", value_name(args.method));
     let knn = args.method == MethodArg::KnnShapley;
     let oob = args.method == MethodArg::Oob;
+    let auto = args.method == MethodArg::Auto;
     let sampling = matches!(
         args.method,
-        MethodArg::Tmc | MethodArg::Banzhaf | MethodArg::Beta
+        MethodArg::Auto | MethodArg::Tmc | MethodArg::Banzhaf | MethodArg::Beta
     );
     let business = matches!(args.utility, ValueUtility::Business(..));
     let utility = match args.utility {
@@ -173,10 +279,10 @@ fn refuse_unread_flags(args: &ValueArgs, typed: &[String]) -> anyhow::Result<()>
             unless(args.players == kind, &players)
         }
     };
-    const SAMPLING: &str = "applies to the sampling methods (tmc, banzhaf, beta)";
+    const SAMPLING: &str = "applies to the sampling methods (auto, tmc, banzhaf, beta)";
     const KNN: &str = "applies to --method knn-shapley";
     const DATASET: &str = "applies to valuing a DATASET; knn-shapley values the rows of --train";
-    let rules: [(&str, Option<String>, &str); 19] = [
+    let rules: [(&str, Option<String>, &str); 20] = [
         ("dataset", unless(!knn, &method), DATASET),
         ("unknown_refs", unless(!knn, &method), DATASET),
         ("players", unless(!knn, &method), DATASET),
@@ -202,7 +308,20 @@ fn refuse_unread_flags(args: &ValueArgs, typed: &[String]) -> anyhow::Result<()>
             for_utility(!business),
             "applies to ranking utilities (METRIC@K)",
         ),
-        ("bags", unless(oob, &method), "applies to --method oob"),
+        (
+            "bags",
+            unless(oob || auto, &method),
+            "applies to --method oob",
+        ),
+        (
+            "known_bad",
+            if knn {
+                Some(method.clone())
+            } else {
+                unless(args.players == PlayersArg::Users, &players)
+            },
+            "applies to --players users",
+        ),
         (
             "windows",
             for_players(PlayersArg::Windows),

@@ -207,6 +207,35 @@ fn value_refuses_flags_the_method_does_not_read() {
 }
 
 #[test]
+fn a_bad_known_bad_list_is_refused_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = shop(tmp.path());
+    let shop = shop.to_str().unwrap();
+    let missing = tmp.path().join("missing.csv");
+    let missing = missing.to_str().unwrap();
+    let bad = tmp.path().join("bad.csv");
+    std::fs::write(&bad, "id,kind\nu1,farm\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    let value = ["value", shop, "--players", "users", "--known-bad"];
+    assay(tmp.path(), &[&value[..], &[missing]].concat()).expect_refused(&[
+        "--known-bad",
+        "missing.csv",
+        "cannot read",
+    ]);
+    assay(tmp.path(), &[&value[..], &[bad]].concat()).expect_refused(&[
+        "--known-bad",
+        "bad.csv:1",
+        "`user_id`",
+    ]);
+    // Only users are judged against a list of users.
+    assay(tmp.path(), &["value", shop, "--known-bad", bad])
+        .expect_refused(&["--known-bad does not apply to --players sources"]);
+    let report = ["report", shop, "--out", "r.html", "--known-bad", bad];
+    assay(tmp.path(), &report).expect_refused(&["--known-bad", "bad.csv:1"]);
+    assert!(!tmp.path().join("r.html").exists());
+}
+
+#[test]
 fn zero_time_windows_are_refused_by_value_and_report() {
     let tmp = tempfile::tempdir().unwrap();
     let shop = shop(tmp.path());
