@@ -8,8 +8,8 @@
 # Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz --locked`). Each target
 # starts from fuzz/seeds/<target> plus what earlier runs kept in fuzz/corpus/<target>; a crash
 # stops that target and leaves its input in fuzz/artifacts/<target>/. The table is also written
-# to fuzz/results/table.md. Set NICE (default 10) to change the priority, and TIMEOUT (seconds
-# per input, default 10).
+# to fuzz/results/table.md. Set NICE (default 10) to change the priority, TIMEOUT (seconds per
+# input, default 10), and BUILD=0 to run the targets as last built.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -28,14 +28,17 @@ cd "$here"
 # No sanitizer: the readers are safe Rust, so a panic is the failure to find; debug assertions
 # turn integer overflow into one. Comparison tracing is on for assay's own crates only (see
 # Cargo.toml).
-cargo +nightly fuzz build --sanitizer none --debug-assertions --no-trace-compares "${features[@]}"
+if [ "${BUILD:-1}" != 0 ]; then
+    cargo +nightly fuzz build --sanitizer none --debug-assertions --no-trace-compares "${features[@]}"
+fi
 triple="$(rustc +nightly -vV | sed -n 's/^host: //p')"
 bin_dir="$here/target/$triple/release"
 
 scratch="$(mktemp -d "${FUZZ_TMP:-/dev/shm}/assay-fuzz.XXXXXX" 2>/dev/null || mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
+trap 'exit 130' INT TERM
 mkdir -p results
-table="results/table.md"
+table="${TABLE:-results/table.md}"
 {
     echo "| target | executions | seconds | crashes |"
     echo "|---|---:|---:|---:|"

@@ -87,7 +87,8 @@ pub fn check_dataset(data: &Dataset) {
         n_items * items.features.dim(),
         "item features"
     );
-    assert!(items.features.data.iter().all(|x| x.is_finite()), "item features are finite");
+    // A missing feature is NaN; no feature is infinite.
+    assert!(!items.features.data.iter().any(|x| x.is_infinite()), "an infinite item feature");
 
     let users = &data.users;
     let n_users = users.len();
@@ -104,7 +105,7 @@ pub fn check_dataset(data: &Dataset) {
         n_users * users.features.dim(),
         "user features"
     );
-    assert!(users.features.data.iter().all(|x| x.is_finite()), "user features are finite");
+    assert!(!users.features.data.iter().any(|x| x.is_infinite()), "an infinite user feature");
 
     let e = &data.events;
     let n = e.len();
