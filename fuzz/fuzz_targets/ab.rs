@@ -14,7 +14,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(table) => {
             let n = table.arm.len();
             assert_eq!(table.metric.len(), n, "one metric per unit");
-            assert!(table.pre_metric.as_ref().is_none_or(|p| p.len() == n), "pre_metric");
+            assert!(
+                table.pre_metric.as_ref().is_none_or(|p| p.len() == n),
+                "pre_metric"
+            );
             assert!(table.day.as_ref().is_none_or(|d| d.len() == n), "day");
             assert!(table.arm.iter().all(|&a| a < 2), "arm index");
             for arm in 0..2u8 {
@@ -22,7 +25,10 @@ fuzz_target!(|data: &[u8]| {
                 assert!(units >= 2, "arm {arm} has {units} units");
             }
             assert_ne!(table.arm_names[0], table.arm_names[1], "two distinct arms");
-            assert!(table.metric.iter().all(|x| x.is_finite()), "metric is finite");
+            assert!(
+                table.metric.iter().all(|x| x.is_finite()),
+                "metric is finite"
+            );
             let pre = table.pre_metric.iter().flatten();
             assert!(pre.clone().all(|x| x.is_finite()), "pre_metric is finite");
         }

@@ -26,8 +26,15 @@ fuzz_target!(|data: &[u8]| {
             if let Some(r) = table.n_rounds {
                 assert_eq!(r, n_rounds, "rounds");
             }
-            assert_eq!(table.probs.len(), rounds * len_list * n_actions, "table size");
-            assert!(table.probs.iter().all(|p| (0.0..=1.0).contains(p)), "probabilities");
+            assert_eq!(
+                table.probs.len(),
+                rounds * len_list * n_actions,
+                "table size"
+            );
+            assert!(
+                table.probs.iter().all(|p| (0.0..=1.0).contains(p)),
+                "probabilities"
+            );
             if n_actions > 0 {
                 for slot in table.probs.chunks(n_actions) {
                     let sum: f64 = slot.iter().sum();

@@ -8,7 +8,12 @@ use assay_fuzz::{check_error, scratch, write};
 use assay_import::{read_judgments, LoadOptions, UnknownRefs};
 use libfuzzer_sys::fuzz_target;
 
-const NAMES: [&str; 4] = ["judgments.tsv", "judgments.csv", "judgments.jsonl", "judgments"];
+const NAMES: [&str; 4] = [
+    "judgments.tsv",
+    "judgments.csv",
+    "judgments.jsonl",
+    "judgments",
+];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, file)) = data.split_first() else {
@@ -44,6 +49,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if accepted.len() == 2 {
-        assert_eq!(accepted[0], accepted[1], "dropping changed a file that needed no drops");
+        assert_eq!(
+            accepted[0], accepted[1],
+            "dropping changed a file that needed no drops"
+        );
     }
 });

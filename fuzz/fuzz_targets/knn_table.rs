@@ -12,9 +12,15 @@ fn check(table: &LabelledTable) {
     assert!(dim > 0, "a table without features");
     assert_eq!(table.features.len(), n * dim, "features are rows x columns");
     assert_eq!(table.labels.len(), n, "one label per row");
-    assert!(table.features.iter().all(|x| x.is_finite()), "features are finite");
     assert!(
-        table.labels.iter().all(|&c| (c as usize) < table.classes.len()),
+        table.features.iter().all(|x| x.is_finite()),
+        "features are finite"
+    );
+    assert!(
+        table
+            .labels
+            .iter()
+            .all(|&c| (c as usize) < table.classes.len()),
         "label index"
     );
     for row in 0..n {

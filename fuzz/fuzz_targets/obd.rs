@@ -29,18 +29,31 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(data.users.len() as u64, rows, "one user per round");
                 assert_eq!(data.sessions.len() as u64, rows, "one session per round");
                 let kinds = &data.events.kind;
-                let impressions = kinds.iter().filter(|&&k| k == EventKind::Impression).count();
+                let impressions = kinds
+                    .iter()
+                    .filter(|&&k| k == EventKind::Impression)
+                    .count();
                 let clicks = kinds.iter().filter(|&&k| k == EventKind::Click).count();
                 assert_eq!(impressions as u64, kept, "one impression per kept round");
-                assert_eq!(impressions + clicks, kinds.len(), "only impressions and clicks");
+                assert_eq!(
+                    impressions + clicks,
+                    kinds.len(),
+                    "only impressions and clicks"
+                );
                 assert!(clicks <= impressions, "a click without its impression");
                 for row in 0..kinds.len() {
                     let p = data.events.propensity[row];
                     assert!(p > 0.0 && p <= 1.0, "propensity {p}");
-                    assert_eq!(data.events.session[row], data.events.user[row], "session = round");
+                    assert_eq!(
+                        data.events.session[row], data.events.user[row],
+                        "session = round"
+                    );
                 }
                 if refs == UnknownRefs::Fail {
-                    assert!(loaded.report.dropped.is_empty(), "dropped under unknown_refs=fail");
+                    assert!(
+                        loaded.report.dropped.is_empty(),
+                        "dropped under unknown_refs=fail"
+                    );
                 }
             }
             Err(error) => check_error(&error),

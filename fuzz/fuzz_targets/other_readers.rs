@@ -30,7 +30,10 @@ fuzz_target!(|data: &[u8]| {
         0 | 1 => match read_catalog(&path) {
             Ok(data) => {
                 check_dataset(&data);
-                assert!(data.events.is_empty() && data.users.is_empty(), "only items");
+                assert!(
+                    data.events.is_empty() && data.users.is_empty(),
+                    "only items"
+                );
             }
             Err(error) => check_error(&error),
         },
@@ -60,10 +63,17 @@ fuzz_target!(|data: &[u8]| {
         _ => match read_training_curves(&path) {
             Ok(curves) => {
                 for point in &curves.steps {
-                    assert!(point.lr.is_finite() && point.loss.is_finite(), "step values");
+                    assert!(
+                        point.lr.is_finite() && point.loss.is_finite(),
+                        "step values"
+                    );
                 }
                 for point in &curves.epochs {
-                    assert_eq!(point.values.len(), curves.metrics.len(), "one value per metric");
+                    assert_eq!(
+                        point.values.len(),
+                        curves.metrics.len(),
+                        "one value per metric"
+                    );
                 }
             }
             Err(error) => check_error(&error),

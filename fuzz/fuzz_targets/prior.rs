@@ -12,7 +12,11 @@ fuzz_target!(|data: &[u8]| {
     let read = BetaPrior::from_yaml_file(&path, "all");
     match &read {
         Ok(prior) => {
-            assert_eq!(prior.alpha.len(), prior.beta.len(), "one alpha and one beta per action");
+            assert_eq!(
+                prior.alpha.len(),
+                prior.beta.len(),
+                "one alpha and one beta per action"
+            );
             assert!(!prior.alpha.is_empty(), "no actions");
             for x in prior.alpha.iter().chain(&prior.beta) {
                 assert!(x.is_finite() && *x > 0.0, "a prior parameter of {x}");

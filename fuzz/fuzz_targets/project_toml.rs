@@ -17,7 +17,10 @@ const FILES: [(&str, &str); 6] = [
          B2,Blue shirt,,Men/Shirts,,,blue\n\
          C3,Socks,,,,0,\n",
     ),
-    ("users.tsv", "customer_id\tsegment\tregion\nu1\tvip\teu\nu2\tnew\t\n"),
+    (
+        "users.tsv",
+        "customer_id\tsegment\tregion\nu1\tvip\teu\nu2\tnew\t\n",
+    ),
     (
         "events.csv",
         "customer_id,sku,event_type,amount,ts,session_id,query,pos,p_log,channel\n\
@@ -36,7 +39,10 @@ const FILES: [(&str, &str); 6] = [
         "judgments.tsv",
         "query_id\tquery\titem_id\tgrade\nq1\tred dress\tA1\t2\nq2\tsocks\tZZ\t1\n",
     ),
-    ("faq.tsv", "id\tquestion\tanswer\nf1\tHow do I return?\tWithin 30 days.\n"),
+    (
+        "faq.tsv",
+        "id\tquestion\tanswer\nf1\tHow do I return?\tWithin 30 days.\n",
+    ),
 ];
 
 fuzz_target!(|data: &[u8]| {
@@ -75,7 +81,11 @@ fuzz_target!(|data: &[u8]| {
     if data.windows(3).any(|w| w == b"faq") {
         match read_project_faq(&toml) {
             Ok(faq) => {
-                assert_eq!(faq.entries.len() as u64, faq.file.rows, "one entry per FAQ row");
+                assert_eq!(
+                    faq.entries.len() as u64,
+                    faq.file.rows,
+                    "one entry per FAQ row"
+                );
             }
             Err(error) => check_error(&error),
         }

@@ -17,18 +17,27 @@ fuzz_target!(|data: &[u8]| {
             Ok(loaded) => {
                 check_dataset(&loaded.dataset);
                 let kept = kept_rows(loaded, &dir.join("shop.inter"));
-                assert_eq!(loaded.dataset.events.len() as u64, kept, "one event per kept row");
+                assert_eq!(
+                    loaded.dataset.events.len() as u64,
+                    kept,
+                    "one event per kept row"
+                );
             }
             Err(error) => check_error(error),
         }
     }
     match (&strict, &lenient) {
         (Ok(strict), Ok(lenient)) => {
-            assert!(strict.report.dropped.is_empty(), "dropped rows under unknown_refs=fail");
+            assert!(
+                strict.report.dropped.is_empty(),
+                "dropped rows under unknown_refs=fail"
+            );
             assert_eq!(strict.dataset.events.len(), lenient.dataset.events.len());
         }
         // Dropping accepts everything failing accepts.
-        (Ok(_), Err(error)) => panic!("accepted when failing on unknown ids, refused when dropping them: {error}"),
+        (Ok(_), Err(error)) => {
+            panic!("accepted when failing on unknown ids, refused when dropping them: {error}")
+        }
         _ => {}
     }
 });

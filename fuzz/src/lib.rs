@@ -72,7 +72,10 @@ pub fn check_dataset(data: &Dataset) {
     assert_eq!(items.brand.len(), n_items, "item brands");
     assert_eq!(items.price.len(), n_items, "item prices");
     for &price in &items.price {
-        assert!(price.is_nan() || (price.is_finite() && price >= 0.0), "price {price}");
+        assert!(
+            price.is_nan() || (price.is_finite() && price >= 0.0),
+            "price {price}"
+        );
     }
     assert_eq!(
         items.attributes.names.len(),
@@ -88,7 +91,10 @@ pub fn check_dataset(data: &Dataset) {
         "item features"
     );
     // A missing feature is NaN; no feature is infinite.
-    assert!(!items.features.data.iter().any(|x| x.is_infinite()), "an infinite item feature");
+    assert!(
+        !items.features.data.iter().any(|x| x.is_infinite()),
+        "an infinite item feature"
+    );
 
     let users = &data.users;
     let n_users = users.len();
@@ -105,7 +111,10 @@ pub fn check_dataset(data: &Dataset) {
         n_users * users.features.dim(),
         "user features"
     );
-    assert!(!users.features.data.iter().any(|x| x.is_infinite()), "an infinite user feature");
+    assert!(
+        !users.features.data.iter().any(|x| x.is_infinite()),
+        "an infinite user feature"
+    );
 
     let e = &data.events;
     let n = e.len();
@@ -133,21 +142,40 @@ pub fn check_dataset(data: &Dataset) {
             e.query[row] == NO_QUERY || (e.query[row] as usize) < data.queries.len(),
             "event {row}: query index"
         );
-        assert!((e.source[row] as usize) < data.sources.len(), "event {row}: source index");
+        assert!(
+            (e.source[row] as usize) < data.sources.len(),
+            "event {row}: source index"
+        );
         let value = e.value[row];
-        assert!(value.is_nan() || value.is_finite(), "event {row}: value {value}");
+        assert!(
+            value.is_nan() || value.is_finite(),
+            "event {row}: value {value}"
+        );
         let p = e.propensity[row];
-        assert!(p.is_nan() || (p > 0.0 && p <= 1.0), "event {row}: propensity {p}");
+        assert!(
+            p.is_nan() || (p > 0.0 && p <= 1.0),
+            "event {row}: propensity {p}"
+        );
     }
     for judgment in &data.judgments {
         assert!((judgment.item as usize) < n_items, "judgment item index");
-        assert!(judgment.grade.is_finite(), "judgment grade {}", judgment.grade);
-        assert!(!judgment.query_id.is_empty(), "judgment with an empty query id");
+        assert!(
+            judgment.grade.is_finite(),
+            "judgment grade {}",
+            judgment.grade
+        );
+        assert!(
+            !judgment.query_id.is_empty(),
+            "judgment with an empty query id"
+        );
     }
     for (map, what) in [(&items.ids, "item"), (&users.ids, "user")] {
         for id in map.names() {
             assert!(!id.is_empty(), "an empty {what} id");
-            assert!(!id.chars().any(char::is_control), "{what} id {id:?} has a control character");
+            assert!(
+                !id.chars().any(char::is_control),
+                "{what} id {id:?} has a control character"
+            );
         }
     }
     for (map, what) in [
@@ -158,7 +186,11 @@ pub fn check_dataset(data: &Dataset) {
         (&data.queries, "query"),
     ] {
         for (index, name) in map.names().iter().enumerate() {
-            assert_eq!(map.get(name), Some(index as u32), "{what} id {name:?} maps back");
+            assert_eq!(
+                map.get(name),
+                Some(index as u32),
+                "{what} id {name:?} maps back"
+            );
         }
     }
 }
@@ -191,21 +223,35 @@ pub fn fuzz_project(target: &str, toml: &str, files: [&str; 3], data: &[u8]) {
     let parts = split(data, 3);
     write_parts(&dir, &files, &parts);
     let mut accepted = [None, None];
-    for (k, refs) in [UnknownRefs::Fail, UnknownRefs::Drop].into_iter().enumerate() {
+    for (k, refs) in [UnknownRefs::Fail, UnknownRefs::Drop]
+        .into_iter()
+        .enumerate()
+    {
         match assay_import::load(&dir, &LoadOptions::new(refs)) {
             Ok(loaded) => {
                 let data = &loaded.dataset;
                 check_dataset(data);
                 let [items, users, events] = files.map(|name| dir.join(name));
-                assert_eq!(data.items.len() as u64, kept_rows(&loaded, &items), "one item per row");
-                assert_eq!(data.users.len() as u64, kept_rows(&loaded, &users), "one user per row");
+                assert_eq!(
+                    data.items.len() as u64,
+                    kept_rows(&loaded, &items),
+                    "one item per row"
+                );
+                assert_eq!(
+                    data.users.len() as u64,
+                    kept_rows(&loaded, &users),
+                    "one user per row"
+                );
                 assert_eq!(
                     data.events.len() as u64,
                     kept_rows(&loaded, &events),
                     "one event per kept row"
                 );
                 if refs == UnknownRefs::Fail {
-                    assert!(loaded.report.dropped.is_empty(), "dropped under unknown_refs=fail");
+                    assert!(
+                        loaded.report.dropped.is_empty(),
+                        "dropped under unknown_refs=fail"
+                    );
                 }
                 accepted[k] = Some(data.events.len());
             }
@@ -213,6 +259,10 @@ pub fn fuzz_project(target: &str, toml: &str, files: [&str; 3], data: &[u8]) {
         }
     }
     if let [Some(strict), lenient] = accepted {
-        assert_eq!(Some(strict), lenient, "dropping changed a file that needed no drops");
+        assert_eq!(
+            Some(strict),
+            lenient,
+            "dropping changed a file that needed no drops"
+        );
     }
 }
