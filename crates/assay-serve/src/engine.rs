@@ -843,11 +843,9 @@ fn write_served(store: &dyn Store, receiver: mpsc::Receiver<Served>, failures: &
                 Served::Flush(ack) => acks.push(ack),
             }
         }
-        if !lists.is_empty() {
-            if store.log_served(&lists).is_err() {
-                // Serving goes on; `/metrics` shows the loss.
-                failures.fetch_add(lists.len() as u64, Ordering::Relaxed);
-            }
+        // Serving goes on when the log fails; `/metrics` shows the loss.
+        if !lists.is_empty() && store.log_served(&lists).is_err() {
+            failures.fetch_add(lists.len() as u64, Ordering::Relaxed);
         }
         for ack in acks {
             let _ = ack.send(());

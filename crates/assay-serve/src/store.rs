@@ -207,7 +207,7 @@ pub trait Store: Send + Sync {
     fn counts(&self) -> Result<StoreCounts>;
     /// Served lists with their items: (list id, user, route, [(item, position, propensity)]),
     /// oldest first.
-    fn served(&self, limit: usize) -> Result<Vec<(i64, Option<String>, String, ItemsShown)>>;
+    fn served(&self, limit: usize) -> Result<Vec<ServedRow>>;
     /// Events per (minute since the Unix epoch, kind) over the last `minutes` minutes of
     /// arrival time.
     fn events_per_minute(&self, now: i64, minutes: i64) -> Result<Vec<(i64, String, u64)>>;
@@ -217,6 +217,9 @@ pub trait Store: Send + Sync {
 
 /// The items of a served list: (item id, position, propensity).
 pub type ItemsShown = Vec<(String, u32, f64)>;
+
+/// A served list as stored: (list id, user, route, items shown).
+pub type ServedRow = (i64, Option<String>, String, ItemsShown);
 
 /// The schema, one migration per version; `PRAGMA user_version` holds the number applied.
 const MIGRATIONS: &[&str] = &["
@@ -874,7 +877,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn served(&self, limit: usize) -> Result<Vec<(i64, Option<String>, String, ItemsShown)>> {
+    fn served(&self, limit: usize) -> Result<Vec<ServedRow>> {
         let connection = self.lock();
         let mut lists = connection
             .prepare("SELECT id, user_id, route FROM served ORDER BY id LIMIT ?1")

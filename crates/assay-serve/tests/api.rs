@@ -530,3 +530,44 @@ fn a_restart_serves_the_same_model_and_catalog() {
         );
     }
 }
+
+#[test]
+fn the_retrainer_fits_a_new_version_once_enough_events_arrived() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = common::engine(dir.path(), &shop());
+    let policy = assay_serve::RetrainPolicy {
+        every_events: Some(10),
+        every: None,
+    };
+    let mut retrainer = assay_serve::Retrainer::start(engine.clone(), policy).expect("starts");
+    let batch: Vec<assay_serve::store::NewEvent> = (0..9)
+        .map(|n| assay_serve::store::NewEvent {
+            user: user(n),
+            item: item(23 - n),
+            kind: EventKind::Cart,
+            value: None,
+            timestamp: None,
+            source: None,
+        })
+        .collect();
+    engine.ingest(&batch).expect("stored");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(
+        engine.active().map(|m| m.version),
+        Some(1),
+        "9 events are not enough"
+    );
+    engine.ingest(&batch[..1]).expect("stored");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while engine.active().map(|m| m.version) != Some(2) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(engine.active().map(|m| m.version), Some(2));
+    assert_eq!(engine.events_since_fit(), 0);
+    retrainer.stop();
+    assert_eq!(retrainer.last_error(), None);
+    let models = engine.store().models().expect("models");
+    assert_eq!(models.len(), 2);
+    assert_eq!(models[1].events, shop().events.len() as u64 + 10);
+    assert!(models[1].active && !models[0].active);
+}
