@@ -28,7 +28,7 @@ use assay_search::{
 use serde::Serialize;
 
 use crate::store::{
-    now_seconds, ModelRecord, NewEvent, ServedList, Store, StoreError, UserDeletion,
+    now_seconds, IndexedEvent, ModelRecord, NewEvent, ServedList, Store, StoreError, UserDeletion,
 };
 
 /// Longest accepted id of a user or an item, in bytes.
@@ -612,7 +612,7 @@ impl Engine {
             )));
         }
         let _writes = lock(&self.writes);
-        {
+        let (new_users, indexed) = {
             let live = read(&self.live);
             for (n, event) in events.iter().enumerate() {
                 check_id(&format!("[{n}].user"), &event.user)?;
@@ -640,10 +640,33 @@ impl Engine {
                     check_id(&format!("[{n}].source"), source)?;
                 }
             }
-        }
+            // Users are numbered as the store numbers them: the next free indices, in order.
+            let mut new_users: Vec<(u32, String)> = Vec::new();
+            let mut new_index: HashMap<&str, u32> = HashMap::new();
+            let mut indexed = Vec::with_capacity(events.len());
+            for event in events {
+                let user = match live.data.users.ids.get(&event.user) {
+                    Some(u) => u,
+                    None => *new_index.entry(&event.user).or_insert_with(|| {
+                        let u = (live.data.users.len() + new_users.len()) as u32;
+                        new_users.push((u, event.user.clone()));
+                        u
+                    }),
+                };
+                indexed.push(IndexedEvent {
+                    user,
+                    item: live.data.items.ids.get(&event.item).unwrap_or(0),
+                    kind: event.kind,
+                    value: event.value,
+                    timestamp: event.timestamp,
+                    source: event.source.clone().unwrap_or_default(),
+                });
+            }
+            (new_users, indexed)
+        };
         // Readers go on while the batch is made durable; the write lock is taken only to apply
         // it.
-        self.store.append_events(events)?;
+        self.store.append_events(&new_users, &indexed)?;
         let mut live = write(&self.live);
         let live = &mut *live;
         for event in events {

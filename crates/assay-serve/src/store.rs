@@ -109,6 +109,23 @@ pub struct NewEvent {
     pub source: Option<String>,
 }
 
+/// An event with its user and item as dense indices, as the store appends it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexedEvent {
+    /// The user's dense index.
+    pub user: u32,
+    /// The item's dense index.
+    pub item: u32,
+    /// What the user did.
+    pub kind: EventKind,
+    /// Revenue, rating or dwell seconds, by kind.
+    pub value: Option<f64>,
+    /// Seconds since the Unix epoch.
+    pub timestamp: Option<i64>,
+    /// Where it came from ("" when unknown).
+    pub source: String,
+}
+
 /// One list of results the service showed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServedList {
@@ -177,8 +194,10 @@ pub trait Store: Send + Sync {
     /// The catalog, users and events, with the dense indices they were given. Deleted items are
     /// returned (their ids are in the second value) so indices stay stable.
     fn load(&self) -> Result<(Dataset, Vec<String>)>;
-    /// Appends a batch in one transaction; unknown users are added. Every item must be live.
-    fn append_events(&self, events: &[NewEvent]) -> Result<()>;
+    /// Appends a batch in one transaction: first the users it introduces (the next dense
+    /// indices, in order, with their ids), then its events, which name users and items by
+    /// dense index. A user index already taken fails the whole batch.
+    fn append_events(&self, new_users: &[(u32, String)], events: &[IndexedEvent]) -> Result<()>;
     /// Adds or replaces an item (a deleted one comes back under its old index).
     fn put_item(&self, item: &assay_search::ItemDoc) -> Result<()>;
     /// Marks an item deleted; false when there was no live item with that id.
@@ -556,21 +575,18 @@ impl Store for SqliteStore {
         Ok((data, deleted))
     }
 
-    fn append_events(&self, events: &[NewEvent]) -> Result<()> {
+    fn append_events(&self, new_users: &[(u32, String)], events: &[IndexedEvent]) -> Result<()> {
         let mut connection = self.lock();
         let tx = connection.transaction().map_err(|e| self.fail(e))?;
         {
-            let mut find_user = tx
-                .prepare_cached("SELECT idx FROM users WHERE id = ?1")
-                .map_err(|e| self.fail(e))?;
             let mut add_user = tx
-                .prepare_cached(
-                    "INSERT INTO users (idx, id) VALUES ((SELECT COALESCE(MAX(idx) + 1, 0) FROM users), ?1)",
-                )
+                .prepare_cached("INSERT INTO users (idx, id) VALUES (?1, ?2)")
                 .map_err(|e| self.fail(e))?;
-            let mut find_item = tx
-                .prepare_cached("SELECT idx FROM items WHERE id = ?1 AND deleted = 0")
-                .map_err(|e| self.fail(e))?;
+            for (idx, id) in new_users {
+                add_user
+                    .execute(params![idx, id])
+                    .map_err(|e| self.fail(e))?;
+            }
             let mut insert = tx
                 .prepare_cached(
                     "INSERT INTO events (user_idx, item_idx, kind, value, ts, source, arrived)
@@ -579,36 +595,14 @@ impl Store for SqliteStore {
                 .map_err(|e| self.fail(e))?;
             let arrived = now_seconds();
             for event in events {
-                let user: i64 = match find_user
-                    .query_row([&event.user], |r| r.get(0))
-                    .optional()
-                    .map_err(|e| self.fail(e))?
-                {
-                    Some(idx) => idx,
-                    None => {
-                        add_user.execute([&event.user]).map_err(|e| self.fail(e))?;
-                        find_user
-                            .query_row([&event.user], |r| r.get(0))
-                            .map_err(|e| self.fail(e))?
-                    }
-                };
-                let item: Option<i64> = find_item
-                    .query_row([&event.item], |r| r.get(0))
-                    .optional()
-                    .map_err(|e| self.fail(e))?;
-                let Some(item) = item else {
-                    // The caller checks items first; a race with a deletion lands here and the
-                    // whole batch is rolled back.
-                    return Err(self.corrupt(format!("no live item '{}'", event.item)));
-                };
                 insert
                     .execute(params![
-                        user,
-                        item,
+                        event.user,
+                        event.item,
                         event.kind.as_str(),
                         event.value,
                         event.timestamp,
-                        event.source.as_deref().unwrap_or(""),
+                        event.source,
                         arrived
                     ])
                     .map_err(|e| self.fail(e))?;
