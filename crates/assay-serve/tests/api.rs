@@ -571,3 +571,37 @@ fn the_retrainer_fits_a_new_version_once_enough_events_arrived() {
     assert_eq!(models[1].events, shop().events.len() as u64 + 10);
     assert!(models[1].active && !models[0].active);
 }
+
+#[tokio::test]
+async fn the_dashboard_draws_the_events_and_lists_the_model_versions() {
+    let service = Service::start(Auth::Keys);
+    let batch = events_json(&[(user(1), item(2), "purchase")]);
+    let (status, _) = service
+        .call(
+            "POST",
+            "/events",
+            Some(&service.write.clone()),
+            Some(batch.into_bytes()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, page) = service
+        .call("GET", "/", Some(&service.read.clone()), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().unwrap_or_default().to_owned();
+    let events = shop().events.len() + 1;
+    assert!(
+        page.contains(&format!("24 items, 24 users, {events} events")),
+        "{page}"
+    );
+    assert!(
+        page.contains("1 events acknowledged and 0 refused"),
+        "{page}"
+    );
+    assert!(page.contains("<svg"), "the events chart is drawn");
+    assert!(page.contains("<td>itemknn</td>"), "{page}");
+    assert!(page.contains("No valuation is stored yet."));
+    let (status, _) = service.call("GET", "/", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
