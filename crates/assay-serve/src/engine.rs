@@ -468,8 +468,14 @@ impl Engine {
             .get(user)
             .map_or(&[], |u| live.histories[u as usize].as_slice());
         let n_items = slot.model.history().n_items();
-        let (strategy, ranked) = match slot.users.get(user) {
-            Some(&u) => {
+        // A user the model knows only from impressions has no preference to rank by.
+        let in_model = slot
+            .users
+            .get(user)
+            .copied()
+            .filter(|&u| !slot.model.history().items_of(u).is_empty());
+        let (strategy, ranked) = match in_model {
+            Some(u) => {
                 exclude.extend(history.iter().filter(|&&i| (i as usize) < n_items));
                 ("model", slot.model.top_k(u, k, &exclude))
             }

@@ -605,3 +605,28 @@ async fn the_dashboard_draws_the_events_and_lists_the_model_versions() {
     let (status, _) = service.call("GET", "/", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[test]
+fn a_user_seen_only_in_impressions_gets_the_popular_items() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut data = shop();
+    let watcher = data.users.intern("watcher");
+    data.events.push(
+        watcher,
+        3,
+        EventKind::Impression,
+        f64::NAN,
+        1_700_000_000,
+        assay_core::NO_SESSION,
+        assay_core::NO_QUERY,
+        assay_core::NO_POSITION,
+        f64::NAN,
+        0,
+    );
+    let engine = common::engine(dir.path(), &data);
+    let list = engine.recommend("watcher", 4).expect("recommends");
+    assert_eq!(list.strategy, "popularity");
+    let ids: Vec<String> = list.items.iter().map(|s| s.item.clone()).collect();
+    let expected: Vec<String> = popularity_order().into_iter().take(4).collect();
+    assert_eq!(ids, expected);
+}
