@@ -23,7 +23,8 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-pub(crate) const STYLE: &str = "body{font-family:sans-serif;max-width:900px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
+/// The stylesheet of assay's pages.
+pub const STYLE: &str = "body{font-family:sans-serif;max-width:900px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
 h1{margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}\
 .sub{color:#666;margin-top:0}table{border-collapse:collapse;margin:.8em 0;font-size:.92em}\
 th,td{padding:.25em .7em;border-bottom:1px solid #e3e3e3;text-align:left}\

@@ -31,10 +31,19 @@ fn kind_of(arg: EncoderArg) -> EncoderKind {
 /// The encoder the catalog flags ask for.
 pub fn encoder_spec(args: &CatalogArgs) -> EncoderSpec {
     EncoderSpec {
-        kind: kind_of(args.encoder),
-        threads: args.threads,
         onnx_model: args.onnx_model.clone(),
         model_dir: args.encoder_model.clone(),
+        ..encoder_spec_of(args.encoder, args.threads)
+    }
+}
+
+/// The fetched encoder of kind `arg`.
+pub fn encoder_spec_of(arg: EncoderArg, threads: usize) -> EncoderSpec {
+    EncoderSpec {
+        kind: kind_of(arg),
+        threads,
+        onnx_model: None,
+        model_dir: None,
     }
 }
 

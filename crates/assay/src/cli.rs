@@ -109,6 +109,68 @@ pub enum Command {
     /// hybrid BM25 + embedding retrieval over the question-answer pairs, abstaining when the
     /// best match is not close enough.
     Faq(crate::faq::FaqArgs),
+    /// The engine as an HTTP service: search, recommendations, similar items, event ingestion
+    /// acknowledged once durable, item updates, user deletion, model versions with rollback,
+    /// Prometheus metrics and a dashboard, on one SQLite store; DATA is imported at first start.
+    Serve(ServeArgs),
+    /// API keys of a service's store.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The data to import into an empty store: a built-in name or a directory, as for the
+    /// other commands. Not needed once the store holds data.
+    pub data: Option<String>,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7700")]
+    pub addr: String,
+    /// The store file (SQLite); model versions are kept in the folder FILE.models beside it.
+    #[arg(long, value_name = "FILE", default_value = "assay.db")]
+    pub store: PathBuf,
+    /// Answer without API keys. Only allowed on a loopback address.
+    #[arg(long)]
+    pub no_auth: bool,
+    /// The recommender fitted for every model version.
+    #[arg(long, default_value = "itemknn")]
+    pub model: String,
+    /// Seed of every fit and of the evaluation split.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The sentence encoder of search.
+    #[arg(long, value_enum, default_value = "minilm")]
+    pub encoder: EncoderArg,
+    /// Threads for embedding and indexing (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Fit a new model version once this many events have arrived since the last one.
+    #[arg(long, value_name = "N")]
+    pub retrain_events: Option<u64>,
+    /// Fit a new model version this many seconds after the last one, when events arrived.
+    #[arg(long, value_name = "T")]
+    pub retrain_seconds: Option<u64>,
+    /// A version's offline metrics (RecBole protocol) are measured on this many most recent
+    /// events.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub metrics_window: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new API key and print it once; the store keeps only its SHA-256.
+    Create(KeysCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeysCreateArgs {
+    /// The service's store file.
+    #[arg(long, value_name = "FILE")]
+    pub store: PathBuf,
+    /// read (search, recommend, similar), write (also events and items) or admin (also
+    /// models, users and keys).
+    #[arg(long)]
+    pub role: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -19,6 +19,7 @@ mod quickstart;
 mod recommend;
 mod report;
 mod search;
+mod serve;
 mod simulate;
 mod value;
 
@@ -77,6 +78,8 @@ fn run(args: cli::Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
         cli::Command::Report(cmd) => report::run(cmd, &cli::typed(matches, "report")),
         cli::Command::Quickstart(cmd) => quickstart::run(cmd),
         cli::Command::Faq(cmd) => faq::run(cmd),
+        cli::Command::Serve(cmd) => serve::serve(cmd),
+        cli::Command::Keys(cmd) => serve::keys(cmd),
     }
 }
 

@@ -55,6 +55,16 @@ const LAYERS: &[(&str, &[&str])] = &[
             "assay-value",
         ],
     ),
+    (
+        "assay-serve",
+        &[
+            "assay-core",
+            "assay-encoder",
+            "assay-recommend",
+            "assay-report",
+            "assay-search",
+        ],
+    ),
     ("assay", &["*"]),
 ];
 
@@ -123,6 +133,10 @@ const WRITERS: &[(&str, &str)] = &[
     (
         "assay-train/src/curves.rs",
         "the live training log, appended while training runs",
+    ),
+    (
+        "assay-serve/src/models.rs",
+        "drops model versions fitted on a deleted user's data",
     ),
     (
         "assay-sim/src/output.rs",

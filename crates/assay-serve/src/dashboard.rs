@@ -1,0 +1,189 @@
+//! The dashboard at `/`: one server-rendered page in the report's style (its stylesheet and
+//! its plotters charts as inline SVG, no script): data health, model versions with their
+//! offline metrics, and the latest data value.
+
+use std::fmt::Write;
+
+use assay_report::plots::{self, LegendAt, Line};
+use assay_report::{escape, STYLE};
+
+use crate::engine::{Engine, ServeError};
+use crate::store::now_seconds;
+
+/// Minutes of arrivals the data-health chart covers.
+const WINDOW_MINUTES: i64 = 60;
+
+fn figure(page: &mut String, svg: Result<String, plots::PlotError>, caption: &str) {
+    page.push_str("<figure>\n");
+    match svg {
+        Ok(svg) => page.push_str(&svg),
+        Err(e) => {
+            let _ = write!(
+                page,
+                "<p>(the chart could not be drawn: {})</p>",
+                escape(&e.to_string())
+            );
+        }
+    }
+    let _ = writeln!(
+        page,
+        "\n<figcaption>{}</figcaption>\n</figure>",
+        escape(caption)
+    );
+}
+
+/// The page. `ingested` and `rejected` count events since the service started.
+pub fn render(engine: &Engine, ingested: u64, rejected: u64) -> Result<String, ServeError> {
+    let store = engine.store();
+    let counts = store.counts()?;
+    let models = store.models()?;
+    let now = now_seconds();
+    let per_minute = store.events_per_minute(now, WINDOW_MINUTES)?;
+    let mut page = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>assay</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>assay</h1>\n"
+    );
+    let _ = writeln!(
+        page,
+        "<p class=\"sub\">{} items, {} users, {} events, {} served lists; model version {}; \
+         {} events acknowledged and {} refused since start; {} events not yet in a model.</p>",
+        counts.items,
+        counts.users,
+        counts.events,
+        counts.served,
+        engine
+            .active()
+            .map_or("none".to_owned(), |m| m.version.to_string()),
+        ingested,
+        rejected,
+        engine.events_since_fit(),
+    );
+
+    page.push_str("<h2>Data health</h2>\n");
+    let mut kinds: Vec<&str> = per_minute.iter().map(|(_, k, _)| k.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    if kinds.is_empty() {
+        let _ = writeln!(
+            page,
+            "<p>No event arrived in the last {WINDOW_MINUTES} minutes.</p>"
+        );
+    } else {
+        let this_minute = now / 60;
+        let lines: Vec<Line> = kinds
+            .iter()
+            .enumerate()
+            .map(|(color, kind)| Line {
+                name: (*kind).to_owned(),
+                points: (0..WINDOW_MINUTES)
+                    .map(|ago| {
+                        let minute = this_minute - ago;
+                        let n = per_minute
+                            .iter()
+                            .find(|(m, k, _)| *m == minute && k == kind)
+                            .map_or(0, |(_, _, n)| *n);
+                        (-(ago as f64), n as f64)
+                    })
+                    .rev()
+                    .collect(),
+                dashed: false,
+                color,
+            })
+            .collect();
+        figure(
+            &mut page,
+            plots::lines("Events per minute", "minutes ago", "events", &lines, false, LegendAt::UpperLeft),
+            "Events stored per minute of arrival, by kind (events of the first import arrived at once).",
+        );
+    }
+
+    page.push_str("<h2>Model versions</h2>\n");
+    let metric = |m: &crate::store::ModelRecord, name: &str| {
+        m.metrics
+            .get("test")
+            .and_then(|t| t.get(name))
+            .and_then(serde_json::Value::as_f64)
+    };
+    let measured: Vec<_> = models
+        .iter()
+        .filter(|m| metric(m, "ndcg").is_some())
+        .collect();
+    if measured.len() > 1 {
+        let lines: Vec<Line> = ["recall", "ndcg", "mrr"]
+            .iter()
+            .enumerate()
+            .map(|(color, name)| Line {
+                name: format!("{name}@10"),
+                points: measured
+                    .iter()
+                    .filter_map(|m| Some((m.version as f64, metric(m, name)?)))
+                    .collect(),
+                dashed: false,
+                color,
+            })
+            .collect();
+        figure(
+            &mut page,
+            plots::lines("Offline metrics by version", "version", "test metric", &lines, false, LegendAt::UpperLeft),
+            "RecBole protocol (random 80/10/10 per user, full ranking) on each version's most recent events.",
+        );
+    }
+    page.push_str("<table>\n<tr><th>version</th><th>model</th><th>events</th><th>recall@10</th><th>ndcg@10</th><th>state</th><th>fitted</th></tr>\n");
+    for m in models.iter().rev() {
+        let cell = |name| metric(m, name).map_or("-".to_owned(), |v| format!("{v:.4}"));
+        let state = if m.active {
+            "active"
+        } else if m.available {
+            "stored"
+        } else {
+            "dropped"
+        };
+        let _ = writeln!(
+            page,
+            "<tr><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{state}</td><td class=\"n\">{} s ago</td></tr>",
+            m.version,
+            escape(&m.spec),
+            m.events,
+            cell("recall"),
+            cell("ndcg"),
+            now - m.created
+        );
+    }
+    page.push_str("</table>\n<h2>Data value</h2>\n");
+    match store.latest_valuation()? {
+        None => page.push_str("<p>No valuation is stored yet.</p>\n"),
+        Some(valuation) => {
+            let mut users: Vec<(String, f64)> = valuation
+                .get("users")
+                .and_then(serde_json::Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_f64()?)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            users.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let total: f64 = users.iter().map(|u| u.1).sum();
+            let negative = users.iter().filter(|u| u.1 < 0.0).count();
+            let _ = writeln!(
+                page,
+                "<p>{} users valued, total {total:.4}; {negative} with a negative value.</p>",
+                users.len()
+            );
+            if !users.is_empty() {
+                page.push_str("<table>\n<tr><th>user</th><th>value</th></tr>\n");
+                for (user, value) in users.iter().take(5).chain(users.iter().rev().take(5).rev()) {
+                    let _ = writeln!(
+                        page,
+                        "<tr><td>{}</td><td class=\"n\">{value:.4}</td></tr>",
+                        escape(user)
+                    );
+                }
+                page.push_str(
+                    "</table>\n<p class=\"sub\">The five most and least valuable users.</p>\n",
+                );
+            }
+        }
+    }
+    page.push_str("</body>\n</html>\n");
+    Ok(page)
+}

@@ -1,0 +1,895 @@
+// tidy: long file: every operation of the engine (search, recommend, similar, ingest, items,
+// users, model versions) beside the locks they share; each is short.
+
+//! The engine behind the HTTP API: the live catalog, the search index and the active model,
+//! derived from the [`Store`] at start and kept in step with it.
+//!
+//! Every change is written to the store first and applied in memory only once the store has
+//! it, so what the service answers never runs ahead of what survives a restart. Model versions
+//! are fitted on a snapshot outside every lock and swapped in whole: a request sees the old
+//! model or the new one.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+
+use assay_core::{
+    Dataset, EventKind, Interactions, ItemIdx, NO_POSITION, NO_QUERY, NO_SESSION, NO_TIME,
+};
+use assay_encoder::Encoder;
+use assay_recommend::eval::{self, Protocol};
+use assay_recommend::store::{self as model_store, ModelIds};
+use assay_recommend::{top_k_of, ModelSpec, Recommender};
+use assay_search::{
+    build_in_memory, IndexConfig, ItemDoc, SearchIndex, SearchOptions, SearchResults,
+};
+use serde::Serialize;
+
+use crate::store::{
+    now_seconds, IndexedEvent, ModelRecord, NewEvent, ServedList, Store, StoreError, UserDeletion,
+};
+
+/// Longest accepted id of a user or an item, in bytes.
+pub const MAX_ID_BYTES: usize = 256;
+/// Most events accepted in one batch.
+pub const MAX_BATCH: usize = 10_000;
+
+/// Why the engine refused or failed a request.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The request is malformed or out of range (HTTP 400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The named user, item or model does not exist (HTTP 404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is valid but the state does not allow it (HTTP 409).
+    #[error("{0}")]
+    Conflict(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Search failed for a reason other than the query.
+    #[error("search: {0}")]
+    Search(assay_search::SearchError),
+    /// A model could not be fitted, saved or opened.
+    #[error("model: {0}")]
+    Model(#[from] assay_recommend::RecommendError),
+}
+
+impl From<assay_search::SearchError> for ServeError {
+    fn from(error: assay_search::SearchError) -> ServeError {
+        use assay_search::SearchError as E;
+        match error {
+            E::EmptyQuery
+            | E::QueryTooLong { .. }
+            | E::InvalidFilter { .. }
+            | E::InvalidOption(_) => ServeError::BadRequest(error.to_string()),
+            E::UnknownItem(_) => ServeError::NotFound(error.to_string()),
+            other => ServeError::Search(other),
+        }
+    }
+}
+
+/// Shorthand for results of the engine.
+pub type Result<T> = std::result::Result<T, ServeError>;
+
+/// How the engine fits and keeps models.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The model kind fitted for every version.
+    pub model: ModelSpec,
+    /// Seed of every fit and of the evaluation split.
+    pub seed: u64,
+    /// Folder of the saved model versions (`vN` each).
+    pub models_dir: PathBuf,
+    /// How the search index is built.
+    pub index: IndexConfig,
+    /// Offline metrics of a version are measured on this many most recent events.
+    pub metrics_window: usize,
+}
+
+/// One fitted model version, ready to serve.
+pub struct ModelSlot {
+    /// Its version number.
+    pub version: i64,
+    /// The model named as text.
+    pub spec: String,
+    model: Box<dyn Recommender>,
+    users: HashMap<String, u32>,
+    /// Training interactions per item.
+    counts: Vec<u64>,
+    /// Items by training interactions, most first (ties by index): the cold-start list.
+    popular: Vec<ItemIdx>,
+}
+
+impl ModelSlot {
+    fn new(version: i64, spec: String, model: Box<dyn Recommender>, ids: &ModelIds) -> ModelSlot {
+        let counts = popularity(model.as_ref());
+        let mut popular: Vec<ItemIdx> = (0..counts.len() as ItemIdx).collect();
+        popular.sort_by(|&a, &b| counts[b as usize].cmp(&counts[a as usize]).then(a.cmp(&b)));
+        let users = ids
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i as u32))
+            .collect();
+        ModelSlot {
+            version,
+            spec,
+            model,
+            users,
+            counts,
+            popular,
+        }
+    }
+}
+
+/// The catalog, users and events as the store holds them, with what serving needs beside.
+struct Live {
+    data: Dataset,
+    deleted: Vec<bool>,
+    /// Per user: the items of their preference events (not impressions), in arrival order.
+    histories: Vec<Vec<ItemIdx>>,
+    /// Events in the store when the active model's data was taken.
+    events_at_fit: u64,
+}
+
+impl Live {
+    fn new(data: Dataset, deleted_ids: &[String]) -> Live {
+        let mut deleted = vec![false; data.items.len()];
+        for id in deleted_ids {
+            if let Some(i) = data.items.ids.get(id) {
+                deleted[i as usize] = true;
+            }
+        }
+        let mut histories = vec![Vec::new(); data.users.len()];
+        for e in 0..data.events.len() {
+            if data.events.kind[e] != EventKind::Impression {
+                histories[data.events.user[e] as usize].push(data.events.item[e]);
+            }
+        }
+        Live {
+            data,
+            deleted,
+            histories,
+            events_at_fit: 0,
+        }
+    }
+
+    fn deleted_items(&self) -> Vec<ItemIdx> {
+        (0..self.deleted.len() as ItemIdx)
+            .filter(|&i| self.deleted[i as usize])
+            .collect()
+    }
+}
+
+/// A served list of items with how it was made.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recommendations {
+    /// `model` (the user is in the model), `history` (the model scored the user's recent
+    /// events) or `popularity` (a cold user).
+    pub strategy: &'static str,
+    /// The model version that ranked it.
+    pub model_version: i64,
+    /// The items, best first.
+    pub items: Vec<Scored>,
+}
+
+/// One recommended item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scored {
+    /// Item id.
+    pub item: String,
+    /// Title.
+    pub title: String,
+    /// The model's score (popularity: training interactions).
+    pub score: f32,
+}
+
+/// What `DELETE /users/{id}` answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeletedUser {
+    /// The user.
+    pub user: String,
+    /// Rows removed from the store.
+    pub removed: UserDeletion,
+    /// The model version fitted without the user.
+    pub model_version: i64,
+    /// Model versions whose files were dropped because they held the user's data.
+    pub retired_versions: Vec<i64>,
+    /// The user's data value in the latest valuation, when it valued users.
+    pub value: Option<f64>,
+}
+
+enum Served {
+    List(ServedList),
+    Flush(mpsc::Sender<()>),
+}
+
+/// The engine: shared by every request.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    config: EngineConfig,
+    live: RwLock<Live>,
+    index: RwLock<SearchIndex>,
+    active: RwLock<Option<Arc<ModelSlot>>>,
+    /// One fit at a time; held while a version is fitted, saved and swapped in.
+    fitting: Mutex<()>,
+    /// One change of events, items or users at a time, so that what a batch was checked
+    /// against is still true when it commits, and memory applies changes in commit order.
+    writes: Mutex<()>,
+    served: Mutex<Option<mpsc::Sender<Served>>>,
+    served_writer: Mutex<Option<JoinHandle<()>>>,
+    served_failures: Arc<AtomicU64>,
+}
+
+impl Engine {
+    /// Opens the engine on `store`, importing `first` when the store is empty, building the
+    /// search index in memory, and loading the active model (fitting version 1 when none is).
+    ///
+    /// # Errors
+    /// An empty store without `first`; store, index and model errors.
+    pub fn open(
+        store: Arc<dyn Store>,
+        config: EngineConfig,
+        first: Option<&Dataset>,
+        build_encoder: Arc<dyn Encoder>,
+        query_encoder: Arc<dyn Encoder>,
+    ) -> Result<Engine> {
+        if store.is_empty()? {
+            let Some(data) = first else {
+                return Err(ServeError::BadRequest(
+                    "the store holds no data yet and no dataset was given to import".into(),
+                ));
+            };
+            store.import(data)?;
+        }
+        let (data, deleted) = store.load()?;
+        let mut index = build_in_memory(&data, build_encoder, query_encoder, &config.index)?;
+        for id in &deleted {
+            index.delete(id)?;
+        }
+        let live = Live::new(data, &deleted);
+        let (sender, receiver) = mpsc::channel();
+        let writer_store = store.clone();
+        let served_failures = Arc::new(AtomicU64::new(0));
+        let failures = served_failures.clone();
+        let writer = std::thread::Builder::new()
+            .name("served-log".into())
+            .spawn(move || write_served(writer_store.as_ref(), receiver, &failures))
+            .map_err(|e| {
+                ServeError::Conflict(format!("cannot start the served-log writer: {e}"))
+            })?;
+        let engine = Engine {
+            store,
+            config,
+            live: RwLock::new(live),
+            index: RwLock::new(index),
+            active: RwLock::new(None),
+            fitting: Mutex::new(()),
+            writes: Mutex::new(()),
+            served: Mutex::new(Some(sender)),
+            served_writer: Mutex::new(Some(writer)),
+            served_failures,
+        };
+        let active = engine
+            .store
+            .models()?
+            .into_iter()
+            .find(|m| m.active && m.available);
+        match active {
+            Some(record) => {
+                let slot = engine.open_version(&record)?;
+                let events = record.events;
+                *write(&engine.active) = Some(Arc::new(slot));
+                write(&engine.live).events_at_fit = events;
+            }
+            None => {
+                engine.fit_version()?;
+            }
+        }
+        Ok(engine)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The active model version, if any.
+    pub fn active(&self) -> Option<Arc<ModelSlot>> {
+        read(&self.active).clone()
+    }
+
+    /// Live items in the search index.
+    pub fn index_size(&self) -> usize {
+        read(&self.index).len()
+    }
+
+    /// Events in the store that the active model has not seen.
+    pub fn events_since_fit(&self) -> u64 {
+        let live = read(&self.live);
+        (live.data.events.len() as u64).saturating_sub(live.events_at_fit)
+    }
+
+    fn version_dir(&self, version: i64) -> PathBuf {
+        self.config.models_dir.join(format!("v{version}"))
+    }
+
+    fn open_version(&self, record: &ModelRecord) -> Result<ModelSlot> {
+        let dir = self.version_dir(record.version);
+        let saved = model_store::open(&dir).map_err(|e| {
+            ServeError::Conflict(format!(
+                "model version {} cannot be opened: {e}",
+                record.version
+            ))
+        })?;
+        let live = read(&self.live);
+        // A model addresses items by the index they had when it was fitted; items only ever
+        // get new indices at the end, so its list must be a prefix of today's.
+        let names = live.data.items.ids.names();
+        if saved.ids.items.len() > names.len()
+            || saved.ids.items.iter().zip(names).any(|(a, b)| a != b)
+        {
+            return Err(ServeError::Conflict(format!(
+                "model version {} was fitted on another catalog",
+                record.version
+            )));
+        }
+        Ok(ModelSlot::new(
+            record.version,
+            record.spec.clone(),
+            saved.model,
+            &saved.ids,
+        ))
+    }
+
+    /// Fits a new version on every event in the store, measures it on the most recent
+    /// events, saves it and makes it the active one.
+    pub fn fit_version(&self) -> Result<ModelRecord> {
+        let _fitting = self.fitting.lock().unwrap_or_else(|p| p.into_inner());
+        let snapshot = {
+            let live = read(&self.live);
+            (live.data.clone(), live.data.events.len() as u64)
+        };
+        let (data, events) = snapshot;
+        let preference: Vec<u32> = (0..data.events.len() as u32)
+            .filter(|&e| data.events.kind[e as usize] != EventKind::Impression)
+            .collect();
+        if preference.is_empty() {
+            return Err(ServeError::Conflict(
+                "no clicks, carts, purchases, ratings or dwell events to fit a model on".into(),
+            ));
+        }
+        let metrics = self.offline_metrics(&data, &preference);
+        let train = Interactions::from_events(&data, &preference);
+        let spec = self.config.model.with_seed(self.config.seed);
+        let model = spec.fit(&train, &data, None, &|_, _| {})?;
+        let version = self
+            .store
+            .add_model(&self.config.model.to_string(), events, &metrics)?;
+        model_store::save_with_ids(&self.version_dir(version), model.as_ref(), &data)?;
+        let slot = ModelSlot::new(
+            version,
+            self.config.model.to_string(),
+            model,
+            &ModelIds::of(&data),
+        );
+        self.store.activate_model(version)?;
+        *write(&self.active) = Some(Arc::new(slot));
+        write(&self.live).events_at_fit = events;
+        let record = self
+            .store
+            .models()?
+            .into_iter()
+            .find(|m| m.version == version)
+            .ok_or_else(|| ServeError::Conflict(format!("model version {version} vanished")))?;
+        Ok(record)
+    }
+
+    /// RecBole's protocol (random 80/10/10 per user, full ranking, K = 10) on the most recent
+    /// preference events; `{"error": ...}` when the window is too small to split.
+    fn offline_metrics(&self, data: &Dataset, preference: &[u32]) -> serde_json::Value {
+        let start = preference.len().saturating_sub(self.config.metrics_window);
+        let window = data.with_events(&preference[start..]);
+        let protocol = Protocol::recbole();
+        let measured = eval::prepare(&window, &protocol, self.config.seed).and_then(|prepared| {
+            eval::run_once(
+                &window,
+                &prepared,
+                &protocol,
+                &self.config.model,
+                self.config.seed,
+                &|_, _| {},
+            )
+        });
+        match measured {
+            Ok((_, run)) => serde_json::json!({
+                "protocol": "recbole",
+                "window_events": window.events.len(),
+                "test": run.test,
+                "valid": run.valid,
+                "coverage": run.test_coverage,
+            }),
+            Err(error) => serde_json::json!({
+                "protocol": "recbole",
+                "window_events": window.events.len(),
+                "error": error.to_string(),
+            }),
+        }
+    }
+
+    /// Makes a stored version the active one (a rollback or a roll-forward).
+    pub fn activate(&self, version: i64) -> Result<ModelRecord> {
+        let _fitting = self.fitting.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(record) = self
+            .store
+            .models()?
+            .into_iter()
+            .find(|m| m.version == version)
+        else {
+            return Err(ServeError::NotFound(format!("no model version {version}")));
+        };
+        if !record.available {
+            return Err(ServeError::Conflict(format!(
+                "model version {version} was dropped: it held the data of a deleted user"
+            )));
+        }
+        let slot = self.open_version(&record)?;
+        self.store.activate_model(version)?;
+        *write(&self.active) = Some(Arc::new(slot));
+        write(&self.live).events_at_fit = record.events;
+        Ok(ModelRecord {
+            active: true,
+            ..record
+        })
+    }
+
+    /// Searches the live catalog.
+    pub fn search(&self, query: &str, options: &SearchOptions) -> Result<SearchResults> {
+        Ok(read(&self.index).search_full(query, options)?)
+    }
+
+    /// The top `k` items for `user`: from the model when it knows the user, from the user's
+    /// recent events when the model can score any history, else the most popular items.
+    pub fn recommend(&self, user: &str, k: usize) -> Result<Recommendations> {
+        let slot = self
+            .active()
+            .ok_or_else(|| ServeError::Conflict("no model is active yet".into()))?;
+        let live = read(&self.live);
+        let mut exclude = live.deleted_items();
+        let history: &[ItemIdx] = live
+            .data
+            .users
+            .ids
+            .get(user)
+            .map_or(&[], |u| live.histories[u as usize].as_slice());
+        let n_items = slot.model.history().n_items();
+        // A user the model knows only from impressions has no preference to rank by.
+        let in_model = slot
+            .users
+            .get(user)
+            .copied()
+            .filter(|&u| !slot.model.history().items_of(u).is_empty());
+        let (strategy, ranked) = match in_model {
+            Some(u) => {
+                exclude.extend(history.iter().filter(|&&i| (i as usize) < n_items));
+                ("model", slot.model.top_k(u, k, &exclude))
+            }
+            None => {
+                let known: Vec<ItemIdx> = history
+                    .iter()
+                    .copied()
+                    .filter(|&i| (i as usize) < n_items)
+                    .collect();
+                let mut scores = vec![0.0f32; n_items];
+                if !known.is_empty() && slot.model.score_history(&known, &mut scores).is_ok() {
+                    assay_recommend::mask(&mut scores, &known);
+                    assay_recommend::mask(&mut scores, &exclude);
+                    ("history", top_k_of(&scores, k))
+                } else {
+                    let ranked = slot
+                        .popular
+                        .iter()
+                        .copied()
+                        .filter(|&i| !live.deleted[i as usize] && !history.contains(&i))
+                        .take(k)
+                        .map(|i| (i, slot.counts[i as usize] as f32))
+                        .collect();
+                    ("popularity", ranked)
+                }
+            }
+        };
+        let items = scored(&live.data, &ranked);
+        drop(live);
+        self.log(ServedList {
+            route: "recommend",
+            user: Some(user.to_owned()),
+            context: None,
+            model_version: Some(slot.version),
+            timestamp: now_seconds(),
+            items: deterministic(&items),
+        });
+        Ok(Recommendations {
+            strategy,
+            model_version: slot.version,
+            items,
+        })
+    }
+
+    /// The `k` items the active model ranks highest for someone who has seen only `item`.
+    pub fn similar(&self, item: &str, k: usize) -> Result<Recommendations> {
+        let slot = self
+            .active()
+            .ok_or_else(|| ServeError::Conflict("no model is active yet".into()))?;
+        let live = read(&self.live);
+        let index = match live.data.items.ids.get(item) {
+            Some(i) if !live.deleted[i as usize] => i,
+            _ => return Err(ServeError::NotFound(format!("no item '{item}'"))),
+        };
+        let n_items = slot.model.history().n_items();
+        if index as usize >= n_items {
+            return Err(ServeError::Conflict(format!(
+                "item '{item}' is newer than model version {}; it has no neighbours until the next fit",
+                slot.version
+            )));
+        }
+        let mut scores = vec![0.0f32; n_items];
+        slot.model
+            .score_history(&[index], &mut scores)
+            .map_err(|e| {
+                ServeError::Conflict(format!(
+                    "the active model ({}) cannot rank neighbours of an item: {e}",
+                    slot.spec
+                ))
+            })?;
+        assay_recommend::mask(&mut scores, &[index]);
+        assay_recommend::mask(&mut scores, &live.deleted_items());
+        let items = scored(&live.data, &top_k_of(&scores, k));
+        drop(live);
+        self.log(ServedList {
+            route: "similar",
+            user: None,
+            context: Some(item.to_owned()),
+            model_version: Some(slot.version),
+            timestamp: now_seconds(),
+            items: deterministic(&items),
+        });
+        Ok(Recommendations {
+            strategy: "model",
+            model_version: slot.version,
+            items,
+        })
+    }
+
+    /// Records a served search result list.
+    pub fn log_search(&self, query: &str, user: Option<&str>, results: &SearchResults) {
+        self.log(ServedList {
+            route: "search",
+            user: user.map(str::to_owned),
+            context: Some(query.to_owned()),
+            model_version: None,
+            timestamp: now_seconds(),
+            items: results
+                .hits
+                .iter()
+                .map(|h| (h.id.clone(), h.rank as u32, 1.0))
+                .collect(),
+        });
+    }
+
+    fn log(&self, list: ServedList) {
+        if let Some(sender) = lock(&self.served).as_ref() {
+            // The writer only stops when the engine shuts down; a list served during shutdown
+            // is not logged.
+            let _ = sender.send(Served::List(list));
+        }
+    }
+
+    /// Served lists the store refused to record.
+    pub fn served_failures(&self) -> u64 {
+        self.served_failures.load(Ordering::Relaxed)
+    }
+
+    /// Waits until every list served so far is in the store.
+    pub fn flush_served(&self) {
+        let (ack, done) = mpsc::channel();
+        let sent = lock(&self.served)
+            .as_ref()
+            .is_some_and(|sender| sender.send(Served::Flush(ack)).is_ok());
+        if sent {
+            let _ = done.recv();
+        }
+    }
+
+    /// Checks a batch, stores it in one transaction and applies it. Returns the number of
+    /// events in the store afterwards.
+    pub fn ingest(&self, events: &[NewEvent]) -> Result<u64> {
+        if events.is_empty() {
+            return Err(ServeError::BadRequest("the batch holds no event".into()));
+        }
+        if events.len() > MAX_BATCH {
+            return Err(ServeError::BadRequest(format!(
+                "the batch holds {} events; at most {MAX_BATCH} are accepted at once",
+                events.len()
+            )));
+        }
+        let _writes = lock(&self.writes);
+        let (new_users, indexed) = {
+            let live = read(&self.live);
+            for (n, event) in events.iter().enumerate() {
+                check_id(&format!("[{n}].user"), &event.user)?;
+                check_id(&format!("[{n}].item"), &event.item)?;
+                match live.data.items.ids.get(&event.item) {
+                    Some(i) if !live.deleted[i as usize] => {}
+                    _ => {
+                        return Err(ServeError::BadRequest(format!(
+                            "[{n}].item: no item '{}' in the catalog (PUT /items/{{id}} first)",
+                            event.item
+                        )))
+                    }
+                }
+                if event.value.is_some_and(|v| !v.is_finite()) {
+                    return Err(ServeError::BadRequest(format!(
+                        "[{n}].value: expected a finite number"
+                    )));
+                }
+                if event.timestamp.is_some_and(|t| t == NO_TIME) {
+                    return Err(ServeError::BadRequest(format!(
+                        "[{n}].timestamp: out of range"
+                    )));
+                }
+                if let Some(source) = &event.source {
+                    check_id(&format!("[{n}].source"), source)?;
+                }
+            }
+            // Users are numbered as the store numbers them: the next free indices, in order.
+            let mut new_users: Vec<(u32, String)> = Vec::new();
+            let mut new_index: HashMap<&str, u32> = HashMap::new();
+            let mut indexed = Vec::with_capacity(events.len());
+            for event in events {
+                let user = match live.data.users.ids.get(&event.user) {
+                    Some(u) => u,
+                    None => *new_index.entry(&event.user).or_insert_with(|| {
+                        let u = (live.data.users.len() + new_users.len()) as u32;
+                        new_users.push((u, event.user.clone()));
+                        u
+                    }),
+                };
+                indexed.push(IndexedEvent {
+                    user,
+                    item: live.data.items.ids.get(&event.item).unwrap_or(0),
+                    kind: event.kind,
+                    value: event.value,
+                    timestamp: event.timestamp,
+                    source: event.source.clone().unwrap_or_default(),
+                });
+            }
+            (new_users, indexed)
+        };
+        // Readers go on while the batch is made durable; the write lock is taken only to apply
+        // it.
+        self.store.append_events(&new_users, &indexed)?;
+        let mut live = write(&self.live);
+        let live = &mut *live;
+        for event in events {
+            let user = live.data.users.intern(&event.user);
+            if user as usize >= live.histories.len() {
+                live.histories.resize(user as usize + 1, Vec::new());
+            }
+            let item = live.data.items.ids.get(&event.item).unwrap_or(0);
+            let source = live
+                .data
+                .sources
+                .intern(event.source.as_deref().unwrap_or("")) as u16;
+            live.data.events.push(
+                user,
+                item,
+                event.kind,
+                event.value.unwrap_or(f64::NAN),
+                event.timestamp.unwrap_or(NO_TIME),
+                NO_SESSION,
+                NO_QUERY,
+                NO_POSITION,
+                f64::NAN,
+                source,
+            );
+            if event.kind != EventKind::Impression {
+                live.histories[user as usize].push(item);
+            }
+        }
+        Ok(live.data.events.len() as u64)
+    }
+
+    /// Adds or replaces an item; it is searchable on return.
+    pub fn put_item(&self, doc: &ItemDoc) -> Result<()> {
+        check_id("id", &doc.id)?;
+        if doc.price.is_some_and(|p| !p.is_finite() || p < 0.0) {
+            return Err(ServeError::BadRequest(
+                "price: expected a finite number ≥ 0".into(),
+            ));
+        }
+        let _writes = lock(&self.writes);
+        self.store.put_item(doc)?;
+        let mut live = write(&self.live);
+        let mut index = write(&self.index);
+        let items = &mut live.data.items;
+        let i = items.intern(&doc.id) as usize;
+        items.title[i] = doc.title.clone();
+        items.description[i] = doc.description.clone();
+        items.category[i] = doc.category.clone();
+        items.brand[i] = doc.brand.clone();
+        items.price[i] = doc.price.unwrap_or(f64::NAN);
+        let attributes = &mut items.attributes;
+        for (name, value) in &doc.attributes {
+            let column = match attributes.names.iter().position(|n| n == name) {
+                Some(column) => column,
+                None => {
+                    attributes.names.push(name.clone());
+                    attributes.values.push(vec![String::new(); items.ids.len()]);
+                    attributes.names.len() - 1
+                }
+            };
+            attributes.values[column][i] = value.clone();
+        }
+        if live.deleted.len() <= i {
+            live.deleted.resize(i + 1, false);
+        }
+        live.deleted[i] = false;
+        index.upsert(std::slice::from_ref(doc))?;
+        Ok(())
+    }
+
+    /// Deletes an item; it is gone from search, recommendations and similar items on return.
+    pub fn delete_item(&self, id: &str) -> Result<()> {
+        let _writes = lock(&self.writes);
+        if !self.store.delete_item(id)? {
+            return Err(ServeError::NotFound(format!("no item '{id}'")));
+        }
+        let mut live = write(&self.live);
+        let mut index = write(&self.index);
+        if let Some(i) = live.data.items.ids.get(id) {
+            live.deleted[i as usize] = true;
+        }
+        index.delete(id)?;
+        Ok(())
+    }
+
+    /// Removes a user's events, served lists and profile, fits a model version without them,
+    /// and drops the files of every older version (they were fitted on the user's data).
+    pub fn delete_user(&self, id: &str) -> Result<DeletedUser> {
+        check_id("user", id)?;
+        let value = self.store.latest_valuation()?.and_then(|v| {
+            v.get("users")
+                .and_then(|users| users.get(id))
+                .and_then(serde_json::Value::as_f64)
+        });
+        let removed = {
+            let _writes = lock(&self.writes);
+            let Some(removed) = self.store.delete_user(id)? else {
+                return Err(ServeError::NotFound(format!("no user '{id}'")));
+            };
+            // The memory is rebuilt from the store so that the user's index, events and id
+            // are exactly what the store now holds.
+            let (data, deleted) = self.store.load()?;
+            let mut live = write(&self.live);
+            let events_at_fit = live.events_at_fit;
+            *live = Live::new(data, &deleted);
+            live.events_at_fit = events_at_fit;
+            removed
+        };
+        self.flush_served();
+        let record = self.fit_version()?;
+        let retired = self.store.retire_models_except(record.version)?;
+        for version in &retired {
+            crate::models::drop_version(&self.version_dir(*version))?;
+        }
+        Ok(DeletedUser {
+            user: id.to_owned(),
+            removed,
+            model_version: record.version,
+            retired_versions: retired,
+            value,
+        })
+    }
+
+    /// Stops the served-log writer after it has written everything sent to it.
+    pub fn shutdown(&self) {
+        lock(&self.served).take();
+        if let Some(writer) = lock(&self.served_writer).take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Checks a user-given id: not empty, not too long, no control characters.
+fn check_id(place: &str, id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(ServeError::BadRequest(format!("{place}: empty")));
+    }
+    if id.len() > MAX_ID_BYTES {
+        return Err(ServeError::BadRequest(format!(
+            "{place}: {} bytes; at most {MAX_ID_BYTES}",
+            id.len()
+        )));
+    }
+    if id.chars().any(char::is_control) {
+        return Err(ServeError::BadRequest(format!(
+            "{place}: control characters are not allowed in ids"
+        )));
+    }
+    Ok(())
+}
+
+/// Training interactions per item.
+fn popularity(model: &dyn Recommender) -> Vec<u64> {
+    let history = model.history();
+    let mut counts = vec![0u64; history.n_items()];
+    for user in 0..history.n_users() as u32 {
+        for &item in history.items_of(user) {
+            counts[item as usize] += 1;
+        }
+    }
+    counts
+}
+
+fn scored(data: &Dataset, ranked: &[(ItemIdx, f32)]) -> Vec<Scored> {
+    ranked
+        .iter()
+        .map(|&(i, score)| Scored {
+            item: data.items.ids.name(i).to_owned(),
+            title: data.items.title[i as usize].clone(),
+            score,
+        })
+        .collect()
+}
+
+/// The served log of a deterministic ranking: every item shown at its rank with certainty.
+fn deterministic(items: &[Scored]) -> Vec<(String, u32, f64)> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(rank, s)| (s.item.clone(), rank as u32 + 1, 1.0))
+        .collect()
+}
+
+fn write_served(store: &dyn Store, receiver: mpsc::Receiver<Served>, failures: &AtomicU64) {
+    while let Ok(first) = receiver.recv() {
+        let mut lists = Vec::new();
+        let mut acks = Vec::new();
+        for message in std::iter::once(first).chain(receiver.try_iter()) {
+            match message {
+                Served::List(list) => lists.push(list),
+                Served::Flush(ack) => acks.push(ack),
+            }
+        }
+        // Serving goes on when the log fails; `/metrics` shows the loss.
+        if !lists.is_empty() && store.log_served(&lists).is_err() {
+            failures.fetch_add(lists.len() as u64, Ordering::Relaxed);
+        }
+        for ack in acks {
+            let _ = ack.send(());
+        }
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
+fn lock<T>(lock: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    lock.lock().unwrap_or_else(|p| p.into_inner())
+}

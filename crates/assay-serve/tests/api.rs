@@ -1,0 +1,632 @@
+//! The HTTP API end to end, in process: every answer checked against values derived here
+//! from the test shop, not from the service.
+
+mod common;
+
+use std::sync::Arc;
+
+use assay_core::{EventKind, Interactions};
+use assay_serve::routes::ROUTES;
+use assay_serve::{Auth, SqliteStore, Store};
+use axum::http::StatusCode;
+use common::{item, items_of, shop, shop_without, user, Service, USERS};
+use serde_json::json;
+
+fn events_json(events: &[(String, String, &str)]) -> String {
+    let list: Vec<_> = events
+        .iter()
+        .map(|(u, i, kind)| json!({"user": u, "item": i, "kind": kind, "timestamp": 1_800_000_000}))
+        .collect();
+    serde_json::to_string(&list).expect("serializes")
+}
+
+/// A route's path with placeholders filled by ids that exist.
+fn concrete(path: &str) -> String {
+    let id = if path.starts_with("/users") {
+        user(2)
+    } else {
+        item(2)
+    };
+    path.replace("{user}", &user(1))
+        .replace("{item}", &item(1))
+        .replace("{id}", &id)
+        .replace("{version}", "1")
+}
+
+#[tokio::test]
+async fn an_acknowledged_batch_is_in_the_store_after_reopening_it() {
+    let service = Service::start(Auth::Keys);
+    let batch = events_json(&[
+        ("newcomer".into(), item(3), "click"),
+        (user(0), item(20), "purchase"),
+    ]);
+    let (status, answer) = service
+        .call(
+            "POST",
+            "/events",
+            Some(&service.write.clone()),
+            Some(batch.into_bytes()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let before = shop().events.len() as u64;
+    assert_eq!(answer["events"], json!(before + 2));
+    let path = service.dir.path().join("assay.db");
+    drop(service.router);
+    drop(service.app);
+    let reopened = SqliteStore::open(&path).expect("reopens");
+    let (data, _) = reopened.load().expect("loads");
+    assert_eq!(data.events.len() as u64, before + 2);
+    let last = data.events.len() - 1;
+    assert_eq!(data.users.ids.name(data.events.user[last - 1]), "newcomer");
+    assert_eq!(data.items.ids.name(data.events.item[last - 1]), item(3));
+    assert_eq!(data.events.kind[last], EventKind::Purchase);
+    assert_eq!(data.items.ids.name(data.events.item[last]), item(20));
+    assert_eq!(reopened.integrity_check().expect("checks"), "ok");
+    assert_eq!(reopened.schema_version().expect("version"), 1);
+}
+
+#[tokio::test]
+async fn a_batch_naming_an_unknown_item_is_refused_whole() {
+    let service = Service::start(Auth::Keys);
+    let batch = events_json(&[
+        (user(0), item(1), "click"),
+        (user(0), "nope".into(), "click"),
+    ]);
+    let (status, answer) = service
+        .call(
+            "POST",
+            "/events",
+            Some(&service.write.clone()),
+            Some(batch.into_bytes()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        answer["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("[1].item"),
+        "{answer}"
+    );
+    let counts = service.app.engine.store().counts().expect("counts");
+    assert_eq!(counts.events, shop().events.len() as u64);
+}
+
+#[tokio::test]
+async fn a_put_item_is_found_by_search_and_a_deleted_one_is_gone() {
+    let service = Service::start(Auth::Keys);
+    let write = service.write.clone();
+    let body = br#"{"title": "Zanzibar umbrella", "category": "Rain", "price": 12.5}"#;
+    let (status, answer) = service
+        .call("PUT", "/items/brolly", Some(&write), Some(body.to_vec()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, found) = service
+        .call(
+            "GET",
+            "/search?q=zanzibar&mode=bm25",
+            Some(&service.read.clone()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["hits"][0]["id"], "brolly");
+    assert_eq!(found["hits"].as_array().map(Vec::len), Some(1));
+
+    let (status, _) = service
+        .call("DELETE", "/items/brolly", Some(&write), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, after) = service
+        .call(
+            "GET",
+            "/search?q=zanzibar&mode=bm25",
+            Some(&service.read.clone()),
+            None,
+        )
+        .await;
+    assert_eq!(after["hits"], json!([]));
+    let (status, again) = service
+        .call("DELETE", "/items/brolly", Some(&write), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{again}");
+    // A deleted item takes no events.
+    let batch = events_json(&[(user(0), "brolly".into(), "click")]);
+    let (status, _) = service
+        .call("POST", "/events", Some(&write), Some(batch.into_bytes()))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn limits_answer_400_with_a_json_error() {
+    let service = Service::start(Auth::Keys);
+    let read = service.read.clone();
+    for uri in [
+        "/recommend/u01?k=1001",
+        "/recommend/u01?k=0",
+        "/recommend/u01?k=-3",
+        "/similar/i01?k=99999999999999999999999",
+        "/search?q=shoe&k=1001",
+        "/search?k=5",
+        "/search?q=shoe&mode=fuzzy",
+        "/search?q=shoe&filter=price%3Dabc",
+        "/search?q=shoe&colour=red",
+    ] {
+        let (status, answer) = service.call("GET", uri, Some(&read), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {answer}");
+        assert!(
+            answer["error"].is_string() && answer["detail"].is_string(),
+            "{uri}: {answer}"
+        );
+    }
+    let long = format!("/search?q={}", "a".repeat(5000));
+    let (status, _) = service.call("GET", &long, Some(&read), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let huge = vec![b' '; assay_serve::http::MAX_BODY_BYTES + 1];
+    let (status, answer) = service
+        .call("POST", "/events", Some(&service.write.clone()), Some(huge))
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+    assert!(answer["detail"].is_string());
+    let (status, answer) = service.call("GET", "/nowhere", Some(&read), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(answer["error"], "not found");
+    let (status, answer) = service.call("PATCH", "/events", Some(&read), None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{answer}");
+    assert!(answer["detail"].is_string());
+}
+
+#[tokio::test]
+async fn every_route_answers_401_without_a_key_403_below_its_role_and_serves_with_it() {
+    let service = Service::start(Auth::Keys);
+    let keys = [
+        (assay_serve::Role::Read, service.read.clone()),
+        (assay_serve::Role::Write, service.write.clone()),
+        (assay_serve::Role::Admin, service.admin.clone()),
+    ];
+    let mut checked = 0;
+    for route in ROUTES {
+        let uri = if route.path == "/search" {
+            "/search?q=shoe".to_owned()
+        } else {
+            // Versions fitted before a user's deletion are dropped: activate the current one.
+            let active = service.app.engine.active().map_or(1, |m| m.version);
+            concrete(route.path).replace("/models/1/", &format!("/models/{active}/"))
+        };
+        let body = match (route.method, route.path) {
+            ("POST", "/events") => Some(events_json(&[(user(3), item(4), "click")])),
+            ("PUT", _) => Some(r#"{"title": "A new hat"}"#.to_owned()),
+            ("POST", "/value") => Some(r#"{"users": {"u05": 0.25}}"#.to_owned()),
+            _ => None,
+        };
+        let bytes = || body.clone().map(String::into_bytes);
+        let (status, _) = service.call(route.method, &uri, None, bytes()).await;
+        let (wrong, _) = service
+            .call(route.method, &uri, Some("assay_not-a-key"), bytes())
+            .await;
+        match route.role {
+            None => assert_eq!(status, StatusCode::OK, "{} {uri}", route.method),
+            Some(needed) => {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{} {uri}", route.method);
+                assert_eq!(wrong, StatusCode::UNAUTHORIZED, "{} {uri}", route.method);
+                for (role, key) in &keys {
+                    if (route.method, route.path) == ("DELETE", "/items/{id}") {
+                        // Each allowed role deletes the item anew.
+                        let body = br#"{"title": "Back again"}"#.to_vec();
+                        let (status, _) = service
+                            .call("PUT", &uri, Some(&service.admin.clone()), Some(body))
+                            .await;
+                        assert_eq!(status, StatusCode::OK);
+                    }
+                    let (status, answer) =
+                        service.call(route.method, &uri, Some(key), bytes()).await;
+                    if *role < needed {
+                        assert_eq!(
+                            status,
+                            StatusCode::FORBIDDEN,
+                            "{} {uri} as {role:?}",
+                            route.method
+                        );
+                    } else {
+                        assert!(
+                            status.is_success()
+                                || (route.path == "/value" && status == StatusCode::NOT_FOUND),
+                            "{} {uri} as {role:?}: {status} {answer}",
+                            route.method
+                        );
+                    }
+                }
+            }
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, ROUTES.len());
+}
+
+#[tokio::test]
+async fn without_auth_no_key_is_needed() {
+    let service = Service::start(Auth::Off);
+    let (status, answer) = service.call("GET", "/recommend/u01?k=3", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(items_of(&answer).len(), 3);
+}
+
+/// Preference events per item in the test shop, most first, ties by index.
+fn popularity_order() -> Vec<String> {
+    let data = shop();
+    let mut counts = vec![0usize; data.items.len()];
+    for e in 0..data.events.len() {
+        if data.events.kind[e] != EventKind::Impression {
+            counts[data.events.item[e] as usize] += 1;
+        }
+    }
+    let mut order: Vec<usize> = (0..counts.len()).collect();
+    order.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then(a.cmp(&b)));
+    order.into_iter().map(item).collect()
+}
+
+#[tokio::test]
+async fn a_cold_user_gets_the_most_popular_items_and_the_list_is_logged() {
+    let service = Service::start(Auth::Keys);
+    let (status, answer) = service
+        .call(
+            "GET",
+            "/recommend/stranger?k=5",
+            Some(&service.read.clone()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["strategy"], "popularity");
+    let expected: Vec<String> = popularity_order().into_iter().take(5).collect();
+    assert_eq!(items_of(&answer), expected);
+    service.app.engine.flush_served();
+    let served = service.app.engine.store().served(10).expect("served lists");
+    let (_, who, route, shown) = served.last().expect("one list");
+    assert_eq!(
+        (who.as_deref(), route.as_str()),
+        (Some("stranger"), "recommend")
+    );
+    let logged: Vec<(String, u32, f64)> = expected
+        .iter()
+        .enumerate()
+        .map(|(p, i)| (i.clone(), p as u32 + 1, 1.0))
+        .collect();
+    assert_eq!(shown, &logged);
+}
+
+/// Top-k of every user of `data` from ItemKNN with the tests' seed, by user id.
+fn reference_lists(data: &assay_core::Dataset, k: usize) -> Vec<(String, Vec<String>)> {
+    let rows: Vec<u32> = (0..data.events.len() as u32)
+        .filter(|&e| data.events.kind[e as usize] != EventKind::Impression)
+        .collect();
+    let train = Interactions::from_events(data, &rows);
+    let model = assay_recommend::ModelSpec::parse("itemknn")
+        .expect("parses")
+        .with_seed(7)
+        .fit(&train, data, None, &|_, _| {})
+        .expect("fits");
+    (0..data.users.len() as u32)
+        .map(|u| {
+            let list = model
+                .top_k(u, k, &[])
+                .into_iter()
+                .map(|(i, _)| data.items.ids.name(i).to_owned())
+                .collect();
+            (data.users.ids.name(u).to_owned(), list)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn after_deleting_a_user_everyone_else_gets_what_a_model_without_them_gives() {
+    let service = Service::start(Auth::Keys);
+    let (status, _) = service
+        .admin(
+            "POST",
+            "/value",
+            Some(r#"{"method": "test", "users": {"u05": 0.125}}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, answer) = service.admin("DELETE", "/users/u05", None).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["value"], json!(0.125));
+    assert_eq!(answer["removed"]["events"], json!(5));
+    assert_eq!(answer["model_version"], json!(2));
+    assert_eq!(answer["retired_versions"], json!([1]));
+
+    let reference = reference_lists(&shop_without(Some(5)), 10);
+    assert_eq!(reference.len(), USERS - 1);
+    let read = service.read.clone();
+    for (id, expected) in reference {
+        let (status, got) = service
+            .call("GET", &format!("/recommend/{id}?k=10"), Some(&read), None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(got["strategy"], "model", "{id}");
+        assert_eq!(items_of(&got), expected, "{id}");
+    }
+    // The user is unknown now: a cold user, and nothing of theirs is left in the store.
+    let (_, gone) = service
+        .call("GET", "/recommend/u05?k=3", Some(&read), None)
+        .await;
+    assert_eq!(gone["strategy"], "popularity");
+    let (data, _) = service.app.engine.store().load().expect("loads");
+    assert!(data.users.ids.get("u05").is_none());
+    let (status, _) = service.admin("DELETE", "/users/u05", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, answer) = service.admin("POST", "/models/1/activate", None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+}
+
+#[tokio::test]
+async fn rolling_back_restores_the_previous_versions_exact_lists() {
+    let service = Service::start(Auth::Keys);
+    let read = service.read.clone();
+    let mut before = Vec::new();
+    for u in 0..USERS {
+        let (_, answer) = service
+            .call(
+                "GET",
+                &format!("/recommend/{}?k=5", user(u)),
+                Some(&read),
+                None,
+            )
+            .await;
+        before.push(answer);
+    }
+    // New users click across categories: version 2 ranks differently, and the histories of
+    // the users compared stay as they were (what they already saw is never recommended).
+    let mut batch = Vec::new();
+    for u in 0..USERS {
+        for i in [1, 9, 17] {
+            batch.push((format!("new{u}"), item((i + u) % 24), "click"));
+        }
+    }
+    let (status, _) = service
+        .call(
+            "POST",
+            "/events",
+            Some(&service.write.clone()),
+            Some(events_json(&batch).into_bytes()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, fitted) = service.admin("POST", "/models", None).await;
+    assert_eq!(status, StatusCode::OK, "{fitted}");
+    assert_eq!(fitted["version"], json!(2));
+    assert!(fitted["metrics"]["test"]["recall"].is_number(), "{fitted}");
+    let mut changed = 0;
+    for (u, old) in before.iter().enumerate() {
+        let (_, answer) = service
+            .call(
+                "GET",
+                &format!("/recommend/{}?k=5", user(u)),
+                Some(&read),
+                None,
+            )
+            .await;
+        assert_eq!(answer["model_version"], json!(2));
+        changed += usize::from(items_of(&answer) != items_of(old));
+    }
+    assert!(changed > 0, "version 2 should rank differently for someone");
+    let (status, answer) = service.admin("POST", "/models/1/activate", None).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    for (u, old) in before.iter().enumerate() {
+        let (_, answer) = service
+            .call(
+                "GET",
+                &format!("/recommend/{}?k=5", user(u)),
+                Some(&read),
+                None,
+            )
+            .await;
+        assert_eq!(answer["model_version"], json!(1));
+        assert_eq!(answer["items"], old["items"], "{}", user(u));
+    }
+    let (_, models) = service.admin("GET", "/models", None).await;
+    let active: Vec<i64> = models
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|m| m["active"] == json!(true))
+        .filter_map(|m| m["version"].as_i64())
+        .collect();
+    assert_eq!(active, vec![1]);
+    let (status, _) = service.admin("POST", "/models/9/activate", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn similar_items_come_from_the_model_and_metrics_count_requests() {
+    let service = Service::start(Auth::Keys);
+    let read = service.read.clone();
+    let (status, answer) = service
+        .call("GET", "/similar/i00?k=4", Some(&read), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let similar = items_of(&answer);
+    assert_eq!(similar.len(), 4);
+    assert!(!similar.contains(&item(0)));
+    // Clicks never cross categories in the shop, so neighbours share the item's category.
+    for id in &similar {
+        let i: usize = id[1..].parse().expect("numbered id");
+        assert!(i < common::ITEMS_PER_CATEGORY, "{id} is not a shoe");
+    }
+    let (status, _) = service
+        .call("GET", "/similar/unknown", Some(&read), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, text) = service.call("GET", "/metrics", Some(&read), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = text.as_str().unwrap_or_default().to_owned();
+    assert!(
+        text.contains("assay_requests_total{route=\"GET /similar/{item}\",status=\"200\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("assay_requests_total{route=\"GET /similar/{item}\",status=\"404\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("assay_model_version 1"), "{text}");
+    assert!(text.contains("assay_index_items 24"), "{text}");
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route() {
+    let service = Service::start(Auth::Keys);
+    let (status, doc) = service
+        .call("GET", "/openapi.json", Some(&service.read.clone()), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for route in ROUTES {
+        let method = route.method.to_ascii_lowercase();
+        assert!(
+            doc["paths"][route.path][&method].is_object(),
+            "{} {}",
+            route.method,
+            route.path
+        );
+    }
+}
+
+#[test]
+fn a_restart_serves_the_same_model_and_catalog() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = common::engine(dir.path(), &shop());
+    let lists: Vec<_> = (0..USERS)
+        .map(|u| first.recommend(&user(u), 5).expect("recommends").items)
+        .collect();
+    first
+        .put_item(&assay_search::ItemDoc {
+            id: "late".into(),
+            title: "Late arrival".into(),
+            ..Default::default()
+        })
+        .expect("stored");
+    first.shutdown();
+    drop(first);
+    // No dataset the second time: everything comes from the store.
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("assay.db")).expect("opens"));
+    let encoder: Arc<dyn assay_encoder::Encoder> = Arc::new(assay_encoder::HashEncoder::new(64));
+    let second = assay_serve::Engine::open(
+        store,
+        common::config(dir.path()),
+        None,
+        encoder.clone(),
+        encoder,
+    )
+    .expect("reopens");
+    assert_eq!(second.active().map(|m| m.version), Some(1));
+    assert_eq!(second.index_size(), 25);
+    for (u, list) in lists.iter().enumerate() {
+        assert_eq!(
+            &second.recommend(&user(u), 5).expect("recommends").items,
+            list
+        );
+    }
+}
+
+#[test]
+fn the_retrainer_fits_a_new_version_once_enough_events_arrived() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = common::engine(dir.path(), &shop());
+    let policy = assay_serve::RetrainPolicy {
+        every_events: Some(10),
+        every: None,
+    };
+    let mut retrainer = assay_serve::Retrainer::start(engine.clone(), policy).expect("starts");
+    let batch: Vec<assay_serve::store::NewEvent> = (0..9)
+        .map(|n| assay_serve::store::NewEvent {
+            user: user(n),
+            item: item(23 - n),
+            kind: EventKind::Cart,
+            value: None,
+            timestamp: None,
+            source: None,
+        })
+        .collect();
+    engine.ingest(&batch).expect("stored");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(
+        engine.active().map(|m| m.version),
+        Some(1),
+        "9 events are not enough"
+    );
+    engine.ingest(&batch[..1]).expect("stored");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while engine.active().map(|m| m.version) != Some(2) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(engine.active().map(|m| m.version), Some(2));
+    assert_eq!(engine.events_since_fit(), 0);
+    retrainer.stop();
+    assert_eq!(retrainer.last_error(), None);
+    let models = engine.store().models().expect("models");
+    assert_eq!(models.len(), 2);
+    assert_eq!(models[1].events, shop().events.len() as u64 + 10);
+    assert!(models[1].active && !models[0].active);
+}
+
+#[tokio::test]
+async fn the_dashboard_draws_the_events_and_lists_the_model_versions() {
+    let service = Service::start(Auth::Keys);
+    let batch = events_json(&[(user(1), item(2), "purchase")]);
+    let (status, _) = service
+        .call(
+            "POST",
+            "/events",
+            Some(&service.write.clone()),
+            Some(batch.into_bytes()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, page) = service
+        .call("GET", "/", Some(&service.read.clone()), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().unwrap_or_default().to_owned();
+    let events = shop().events.len() + 1;
+    assert!(
+        page.contains(&format!("24 items, 24 users, {events} events")),
+        "{page}"
+    );
+    assert!(
+        page.contains("1 events acknowledged and 0 refused"),
+        "{page}"
+    );
+    assert!(page.contains("<svg"), "the events chart is drawn");
+    assert!(page.contains("<td>itemknn</td>"), "{page}");
+    assert!(page.contains("No valuation is stored yet."));
+    let (status, _) = service.call("GET", "/", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[test]
+fn a_user_seen_only_in_impressions_gets_the_popular_items() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut data = shop();
+    let watcher = data.users.intern("watcher");
+    data.events.push(
+        watcher,
+        3,
+        EventKind::Impression,
+        f64::NAN,
+        1_700_000_000,
+        assay_core::NO_SESSION,
+        assay_core::NO_QUERY,
+        assay_core::NO_POSITION,
+        f64::NAN,
+        0,
+    );
+    let engine = common::engine(dir.path(), &data);
+    let list = engine.recommend("watcher", 4).expect("recommends");
+    assert_eq!(list.strategy, "popularity");
+    let ids: Vec<String> = list.items.iter().map(|s| s.item.clone()).collect();
+    let expected: Vec<String> = popularity_order().into_iter().take(4).collect();
+    assert_eq!(ids, expected);
+}
