@@ -20,6 +20,17 @@ fn push_row(
     let id = get("id")
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| bad("id", "missing".into()))?;
+    // The rule of every other reader of ids (`refs::required_id`): a control character (a NUL
+    // byte, say) is a damaged file, and an id other tools would cut short.
+    if id.chars().any(char::is_control) {
+        return Err(bad(
+            "id",
+            format!(
+                "expected an item id without control characters, found {}",
+                crate::parse::quoted(id.trim())
+            ),
+        ));
+    }
     let title = get("title").ok_or_else(|| bad("title", "missing".into()))?;
     let before = items.len();
     let idx = items.intern(id.trim()) as usize;
@@ -201,5 +212,25 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("duplicate"));
+    }
+
+    #[test]
+    fn ids_with_control_characters_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("c.csv");
+        std::fs::write(&csv, "id,title\na,Fine\nb\0c,Broken\n").unwrap();
+        let err = read_catalog(&csv).unwrap_err().to_string();
+        let expected = "expected an item id without control characters, found \"b\\0c\"";
+        assert!(
+            err.ends_with(&format!("c.csv:3: field `id`: {expected}")),
+            "{err}"
+        );
+        let jl = dir.path().join("c.jsonl");
+        std::fs::write(&jl, "{\"id\":\"x\\u0007\",\"title\":\"Bell\"}\n").unwrap();
+        let err = read_catalog(&jl).unwrap_err().to_string();
+        assert!(
+            err.contains("c.jsonl:1: field `id`") && err.contains("control characters"),
+            "{err}"
+        );
     }
 }
