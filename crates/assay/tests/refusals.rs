@@ -217,10 +217,16 @@ fn a_bad_known_bad_list_is_refused_before_any_work() {
     std::fs::write(&bad, "id,kind\nu1,farm\n").unwrap();
     let bad = bad.to_str().unwrap();
     let value = ["value", shop, "--players", "users", "--known-bad"];
-    assay(tmp.path(), &[&value[..], &[missing]].concat())
-        .expect_refused(&["--known-bad", "missing.csv", "cannot read"]);
-    assay(tmp.path(), &[&value[..], &[bad]].concat())
-        .expect_refused(&["--known-bad", "bad.csv:1", "`user_id`"]);
+    assay(tmp.path(), &[&value[..], &[missing]].concat()).expect_refused(&[
+        "--known-bad",
+        "missing.csv",
+        "cannot read",
+    ]);
+    assay(tmp.path(), &[&value[..], &[bad]].concat()).expect_refused(&[
+        "--known-bad",
+        "bad.csv:1",
+        "`user_id`",
+    ]);
     // Only users are judged against a list of users.
     assay(tmp.path(), &["value", shop, "--known-bad", bad])
         .expect_refused(&["--known-bad does not apply to --players sources"]);
