@@ -20,7 +20,9 @@ use serde::Serialize;
 
 use std::sync::Mutex;
 
-use crate::{mask, top_k_of, EpochLog, ModelSpec, RecommendError, Recommender, Result, TrainingLog};
+use crate::{
+    mask, top_k_of, EpochLog, ModelSpec, RecommendError, Recommender, Result, TrainingLog,
+};
 
 /// How data is split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

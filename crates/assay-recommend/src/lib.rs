@@ -46,14 +46,14 @@ pub use models::als::{AlsModel, AlsParams};
 pub use models::bpr::{BprModel, BprParams};
 pub use models::content::{ContentModel, ContentParams};
 pub use models::ease::{weights_from_gram as ease_weights_from_gram, EaseModel, EaseParams};
+pub use models::gru4rec::Gru4RecParams;
 pub use models::hybrid::{Fusion, HybridModel, HybridParams};
 pub use models::itemknn::{ItemKnnModel, ItemKnnParams};
 pub use models::pop::{PopModel, PopParams};
-pub use models::gru4rec::Gru4RecParams;
 pub use models::sasrec::SasRecParams;
 pub use models::seqmodel::SequentialModel;
-pub use training::{EpochLog, StopReason, TrainingLog};
 pub use spec::{load_model, Capabilities, DenseMemory, ModelKind, ModelSpec, MAX_GRID};
+pub use training::{EpochLog, StopReason, TrainingLog};
 
 /// A fitted model: scores items for users it was fitted on.
 pub trait Recommender: Send + Sync {

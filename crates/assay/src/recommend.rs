@@ -178,9 +178,18 @@ fn print_training(rows: &[eval::EvalRow], protocol: &Protocol) {
             let Some(log) = &run.training else {
                 continue;
             };
-            let mut line = format!("{} seed {}: {} epochs", row.model, run.seed, log.epochs.len());
+            let mut line = format!(
+                "{} seed {}: {} epochs",
+                row.model,
+                run.seed,
+                log.epochs.len()
+            );
             if let Some(best) = log.best_epoch {
-                let score = log.epochs.get(best - 1).and_then(|e| e.valid).unwrap_or(f64::NAN);
+                let score = log
+                    .epochs
+                    .get(best - 1)
+                    .and_then(|e| e.valid)
+                    .unwrap_or(f64::NAN);
                 line.push_str(&format!(", best epoch {best} (valid {metric} {score:.4})"));
             }
             let last = log.epochs.len();

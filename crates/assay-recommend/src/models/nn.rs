@@ -34,7 +34,10 @@ impl Params {
 
     /// Copies of the current values, in order.
     pub fn snapshot(&self) -> CResult<Vec<Tensor>> {
-        self.vars.iter().map(|(_, v)| v.as_tensor().copy()).collect()
+        self.vars
+            .iter()
+            .map(|(_, v)| v.as_tensor().copy())
+            .collect()
     }
 
     /// Sets every parameter to the values of a [`Params::snapshot`].
@@ -80,10 +83,7 @@ pub(crate) fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> CResult<Tensor> {
     let dims = x.dims().to_vec();
     let last = dims[dims.len() - 1];
     let rows = x.elem_count() / last;
-    let y = x
-        .reshape((rows, last))?
-        .matmul(&w.t()?)?
-        .broadcast_add(b)?;
+    let y = x.reshape((rows, last))?.matmul(&w.t()?)?.broadcast_add(b)?;
     let mut out = dims;
     *out.last_mut().expect("a tensor with dimensions") = w.dim(0)?;
     y.reshape(out)

@@ -202,7 +202,8 @@ impl SequentialModel {
             let tensor = Tensor::from_vec(values, shape, &Device::Cpu).map_err(tensor_error)?;
             var.set(&tensor).map_err(tensor_error)?;
         }
-        let mut model = SequentialModel::new(kind, file.params()?, maxlen, history, sequences, net)?;
+        let mut model =
+            SequentialModel::new(kind, file.params()?, maxlen, history, sequences, net)?;
         model.refresh().map_err(tensor_error)?;
         Ok(model)
     }
@@ -258,8 +259,7 @@ impl Recommender for SequentialModel {
             return self.score_user(user, scores);
         }
         let sequence = &self.sequences[user as usize];
-        let tokens =
-            sequence::tail_tokens(sequence.iter().chain(newer).copied(), self.maxlen);
+        let tokens = sequence::tail_tokens(sequence.iter().chain(newer).copied(), self.maxlen);
         match self.encode(&[tokens]) {
             Ok(representation) => self.score_with(&representation, scores),
             // A forward pass that worked at fit time fails only on a bug; score as fitted.
@@ -302,8 +302,7 @@ pub(crate) fn fit(
         )));
     }
     let maxlen = schedule.maxlen;
-    let mut model =
-        SequentialModel::new(kind, params, maxlen, History::of(train), sequences, net)?;
+    let mut model = SequentialModel::new(kind, params, maxlen, History::of(train), sequences, net)?;
     let config = AdamWConfig {
         weight_decay: 0.0,
         ..AdamWConfig::default()
@@ -344,8 +343,7 @@ pub(crate) fn fit(
                 Verdict::NoImprovement { .. } => {}
             }
         }
-        if schedule.max_seconds > 0.0 && started.elapsed().as_secs_f64() >= schedule.max_seconds
-        {
+        if schedule.max_seconds > 0.0 && started.elapsed().as_secs_f64() >= schedule.max_seconds {
             if epoch < schedule.epochs {
                 log.stop = Some(StopReason::TimeLimit);
             }
@@ -397,7 +395,10 @@ pub(crate) fn batch_loss(
     rng: &mut ChaCha8Rng,
 ) -> CResult<(Tensor, usize)> {
     let maxlen = model.maxlen;
-    let rows: Vec<&[u32]> = batch.iter().map(|&w| windows[w].tokens.as_slice()).collect();
+    let rows: Vec<&[u32]> = batch
+        .iter()
+        .map(|&w| windows[w].tokens.as_slice())
+        .collect();
     let mut positions = Vec::new();
     let mut targets = Vec::new();
     for (r, &w) in batch.iter().enumerate() {
@@ -407,13 +408,18 @@ pub(crate) fn batch_loss(
             targets.push(window.targets[p]);
         }
     }
-    let hidden = model.net.forward(&token_tensor(&rows, maxlen)?, Some(rng))?;
+    let hidden = model
+        .net
+        .forward(&token_tensor(&rows, maxlen)?, Some(rng))?;
     let scored = positions.len();
     let states = hidden
         .reshape((rows.len() * maxlen, model.dim))?
         .index_select(&Tensor::new(positions.as_slice(), &Device::Cpu)?, 0)?;
     // Padding (row 0) is never a target, so it is left out of the softmax.
-    let items = model.net.item_table().narrow(0, 1, model.history.n_items())?;
+    let items = model
+        .net
+        .item_table()
+        .narrow(0, 1, model.history.n_items())?;
     let logits = states.matmul(&items.t()?)?;
     let targets = Tensor::new(targets.as_slice(), &Device::Cpu)?;
     Ok((candle_nn::loss::cross_entropy(&logits, &targets)?, scored))

@@ -130,7 +130,10 @@ pub(crate) fn batches(windows: &[Window], batch: usize, rng: &mut ChaCha8Rng) ->
 }
 
 /// The last `maxlen` items of `items` as tokens.
-pub(crate) fn tail_tokens(items: impl DoubleEndedIterator<Item = ItemIdx>, maxlen: usize) -> Vec<u32> {
+pub(crate) fn tail_tokens(
+    items: impl DoubleEndedIterator<Item = ItemIdx>,
+    maxlen: usize,
+) -> Vec<u32> {
     let mut tokens: Vec<u32> = items.rev().take(maxlen).map(|i| i + 1).collect();
     tokens.reverse();
     tokens
