@@ -13,6 +13,9 @@ pub(crate) fn tensor_error(error: candle_core::Error) -> RecommendError {
     RecommendError::Training(error.to_string())
 }
 
+/// A named parameter's values: name, shape, values in row-major order.
+pub(crate) type NamedValues = (String, Vec<usize>, Vec<f32>);
+
 /// Shorthand for candle results.
 pub(crate) type CResult<T> = candle_core::Result<T>;
 
@@ -48,8 +51,8 @@ impl Params {
         Ok(())
     }
 
-    /// The values of parameter `name` as a flat vector with its shape.
-    pub fn values(&self) -> CResult<Vec<(String, Vec<usize>, Vec<f32>)>> {
+    /// Every parameter's name, shape and values.
+    pub fn values(&self) -> CResult<Vec<NamedValues>> {
         self.vars
             .iter()
             .map(|(name, var)| {

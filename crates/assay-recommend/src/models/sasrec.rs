@@ -297,7 +297,7 @@ impl ModelKind for SasRecParams {
         if self.hidden == 0 {
             return bad_param("hidden", 0, "must be at least 1");
         }
-        if self.heads == 0 || self.hidden % self.heads != 0 {
+        if self.heads == 0 || !self.hidden.is_multiple_of(self.heads) {
             return bad_param("heads", self.heads, "must be at least 1 and divide hidden");
         }
         if self.layers == 0 {
