@@ -28,6 +28,9 @@ pub enum RecommendError {
     /// before anything is allocated.
     #[error(transparent)]
     TooLarge(#[from] assay_core::TooLarge),
+    /// Training a neural model failed (a tensor operation, or a loss that is not finite).
+    #[error("training failed: {0}")]
+    Training(String),
     /// The data cannot be used for this step (no users, no items, an empty split...).
     #[error("unusable data: {0}")]
     Data(String),

@@ -18,7 +18,11 @@ use assay_core::{Dataset, Interactions, UserIdx};
 use assay_metrics::{AudienceUser, ExposureAccumulator, Metric, MetricValues, RankingAccumulator};
 use serde::Serialize;
 
-use crate::{mask, top_k_of, ModelSpec, RecommendError, Recommender, Result};
+use std::sync::Mutex;
+
+use crate::{
+    mask, top_k_of, EpochLog, ModelSpec, RecommendError, Recommender, Result, TrainingLog,
+};
 
 /// How data is split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -150,7 +154,9 @@ pub struct Evaluation {
 
 /// Full-ranking evaluation: for every user with items in `target`, ranks all items except the
 /// model's training history and the user's items in `also_mask`, and scores the top `max(ks)`
-/// against `target`. Users are processed in parallel, in fixed chunks merged in user order
+/// against `target`. The items in `also_mask` are the user's events after the training ones
+/// (validation at test time): they are passed to [`Recommender::score_user_after`], so an
+/// order-aware model reads them as RecBole's sequential models do. Users are processed in parallel, in fixed chunks merged in user order
 /// (the same bits whatever the number of threads).
 pub fn evaluate_model(
     model: &dyn Recommender,
@@ -173,7 +179,11 @@ pub fn evaluate_model(
         n_items,
         || vec![0.0f32; n_items],
         |scores, user, k| {
-            model.score_user(user.user, scores);
+            match also_mask {
+                // The masked items are the user's newer events: order-aware models read them.
+                Some(extra) => model.score_user_after(user.user, extra.items_of(user.user), scores),
+                None => model.score_user(user.user, scores),
+            }
             mask(scores, model.history().items_of(user.user));
             if let Some(extra) = also_mask {
                 mask(scores, extra.items_of(user.user));
@@ -251,6 +261,8 @@ pub struct SeedRun {
     pub fit_seconds: f64,
     /// Seconds for the validation and test passes.
     pub eval_seconds: f64,
+    /// An iterative model's curve: epochs run, the epoch kept and why it stopped.
+    pub training: Option<TrainingLog>,
 }
 
 /// Mean and sample standard deviation (n - 1) over seeds; std is 0 for one seed.
@@ -299,12 +311,25 @@ pub fn run_once(
     let spec = spec.with_seed(seed);
     let validate = validator(prepared, protocol);
     let started = Instant::now();
+    let seen: Mutex<Vec<(usize, Option<f64>)>> = Mutex::new(Vec::new());
+    let record = |epoch: usize, valid: Option<f64>| {
+        if let Ok(mut seen) = seen.lock() {
+            seen.push((epoch, valid));
+        }
+        on_epoch(epoch, valid);
+    };
     let model = if spec.capabilities().iterative {
-        spec.fit(&prepared.train, data, Some(&validate), on_epoch)?
+        spec.fit(&prepared.train, data, Some(&validate), &record)?
     } else {
-        spec.fit(&prepared.train, data, None, on_epoch)?
+        spec.fit(&prepared.train, data, None, &record)?
     };
     let fit_seconds = started.elapsed().as_secs_f64();
+    let seen = seen.into_inner().unwrap_or_default();
+    let training = match model.training_log() {
+        Some(log) => Some(log.clone()),
+        None if !seen.is_empty() => Some(log_of(&seen)),
+        None => None,
+    };
     let started = Instant::now();
     let ks = [protocol.k];
     let valid = evaluate_model(model.as_ref(), &prepared.valid, None, &ks);
@@ -318,8 +343,35 @@ pub fn run_once(
         test_gini: test.exposure.gini(),
         fit_seconds,
         eval_seconds,
+        training,
     };
     Ok((model, run))
+}
+
+/// The curve of a model that reports only its epochs' validation scores: the best epoch is
+/// the first of the highest scores, and why it stopped is unknown.
+fn log_of(seen: &[(usize, Option<f64>)]) -> TrainingLog {
+    let mut best: Option<(usize, f64)> = None;
+    for &(epoch, valid) in seen {
+        if let Some(v) = valid {
+            if best.is_none_or(|(_, b)| v > b) {
+                best = Some((epoch, v));
+            }
+        }
+    }
+    TrainingLog {
+        epochs: seen
+            .iter()
+            .map(|&(epoch, valid)| EpochLog {
+                epoch,
+                loss: None,
+                valid,
+                seconds: None,
+            })
+            .collect(),
+        best_epoch: best.map(|(epoch, _)| epoch),
+        stop: None,
+    }
 }
 
 /// Evaluates every model on every seed: one split per seed (shared by the models), fit on

@@ -3,7 +3,7 @@
 //! The main trait is [`Recommender`]: a *fitted* model that scores every item for a user and
 //! returns a top-K list without the user's training items. Hyper-parameters are plain structs
 //! ([`PopParams`], [`ItemKnnParams`], [`EaseParams`], [`AlsParams`], [`BprParams`],
-//! [`ContentParams`], [`HybridParams`]) whose [`Fit::fit`] turns training [`Interactions`] plus
+//! [`Gru4RecParams`], [`SasRecParams`], [`ContentParams`], [`HybridParams`]) whose [`Fit::fit`] turns training [`Interactions`] plus
 //! the [`Dataset`] (for side information such as item text) into a model. [`ModelSpec`] names a
 //! model and its parameters as text (`"itemknn:k=50"`), and [`eval::evaluate`] runs whole
 //! protocols over seeds.
@@ -30,6 +30,7 @@ mod error;
 mod history;
 mod models;
 mod spec;
+mod training;
 
 pub mod eval;
 pub mod store;
@@ -45,10 +46,14 @@ pub use models::als::{AlsModel, AlsParams};
 pub use models::bpr::{BprModel, BprParams};
 pub use models::content::{ContentModel, ContentParams};
 pub use models::ease::{weights_from_gram as ease_weights_from_gram, EaseModel, EaseParams};
+pub use models::gru4rec::Gru4RecParams;
 pub use models::hybrid::{Fusion, HybridModel, HybridParams};
 pub use models::itemknn::{ItemKnnModel, ItemKnnParams};
 pub use models::pop::{PopModel, PopParams};
+pub use models::sasrec::SasRecParams;
+pub use models::seqmodel::SequentialModel;
 pub use spec::{load_model, Capabilities, DenseMemory, ModelKind, ModelSpec, MAX_GRID};
+pub use training::{EpochLog, StopReason, TrainingLog};
 
 /// A fitted model: scores items for users it was fitted on.
 pub trait Recommender: Send + Sync {
@@ -64,6 +69,23 @@ pub trait Recommender: Send + Sync {
     /// # Panics
     /// When `user` is out of range or `scores` has the wrong length: a bug in the caller.
     fn score_user(&self, user: UserIdx, scores: &mut [f32]);
+
+    /// Like [`Recommender::score_user`] for a user whose history went on, after the fit, with
+    /// `newer` (sorted ascending), such as the validation item when the test item is scored.
+    /// Order-aware models read them; the others score as fitted, the default.
+    ///
+    /// # Panics
+    /// As [`Recommender::score_user`].
+    fn score_user_after(&self, user: UserIdx, newer: &[ItemIdx], scores: &mut [f32]) {
+        let _ = newer;
+        self.score_user(user, scores);
+    }
+
+    /// What the last fit did epoch by epoch, for models that train in epochs and keep it;
+    /// `None` otherwise and for a loaded model.
+    fn training_log(&self) -> Option<&TrainingLog> {
+        None
+    }
 
     /// Writes into `scores` (length [`History::n_items`]) the score of every item for a user
     /// whose training items are `history` (sorted ascending), fitted on or not. Only models

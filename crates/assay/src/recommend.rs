@@ -8,7 +8,7 @@ use assay_core::{Dataset, Interactions};
 use assay_metrics::Metric;
 use assay_recommend::eval::{self, Progress, Protocol};
 use assay_recommend::store::{self, SavedModel, IDS_FILE};
-use assay_recommend::{ModelSpec, RecommendError};
+use assay_recommend::{ModelSpec, RecommendError, StopReason};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -165,7 +165,53 @@ pub fn eval(args: EvalArgs, typed: &[String]) -> anyhow::Result<()> {
         ]);
     }
     table.print()?;
+    print_training(&rows, &protocol);
     Ok(())
+}
+
+/// One line per fit of an iterative model: epochs run, the epoch kept, where early stopping
+/// fired, and seconds per epoch when measured. The whole curve is in `--json`.
+fn print_training(rows: &[eval::EvalRow], protocol: &Protocol) {
+    let metric = format!("{}@{}", protocol.valid_metric.name(), protocol.k);
+    for row in rows {
+        for run in &row.runs {
+            let Some(log) = &run.training else {
+                continue;
+            };
+            let mut line = format!(
+                "{} seed {}: {} epochs",
+                row.model,
+                run.seed,
+                log.epochs.len()
+            );
+            if let Some(best) = log.best_epoch {
+                let score = log
+                    .epochs
+                    .get(best - 1)
+                    .and_then(|e| e.valid)
+                    .unwrap_or(f64::NAN);
+                line.push_str(&format!(", best epoch {best} (valid {metric} {score:.4})"));
+            }
+            let last = log.epochs.len();
+            match log.stop {
+                Some(StopReason::Patience) => line.push_str(&format!(
+                    ", early stopping fired at epoch {last} ({} epochs without improvement)",
+                    last - log.best_epoch.unwrap_or(0)
+                )),
+                Some(StopReason::TimeLimit) => {
+                    line.push_str(&format!(", time limit reached at epoch {last}"))
+                }
+                Some(StopReason::MaxEpochs) => line.push_str(", every epoch ran"),
+                None => {}
+            }
+            let seconds: Vec<f64> = log.epochs.iter().filter_map(|e| e.seconds).collect();
+            if !seconds.is_empty() {
+                let mean = seconds.iter().sum::<f64>() / seconds.len() as f64;
+                line.push_str(&format!("; {mean:.2} s per epoch"));
+            }
+            println!("{line}");
+        }
+    }
 }
 
 pub fn tune(args: TuneArgs) -> anyhow::Result<()> {

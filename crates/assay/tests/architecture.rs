@@ -29,7 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "assay-recommend",
-        &["assay-core", "assay-fetch", "assay-metrics"],
+        &["assay-core", "assay-fetch", "assay-metrics", "assay-train"],
     ),
     ("assay-bandit", &["assay-core", "assay-import"]),
     (

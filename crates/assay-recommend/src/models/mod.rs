@@ -3,6 +3,9 @@
 //! [`Recommender`](crate::Recommender)).
 
 mod factors;
+mod nn;
+pub(crate) mod seqmodel;
+mod sequence;
 mod sparse;
 
 use crate::spec::{Kind, Registered};
@@ -29,6 +32,8 @@ registry! {
     content::ContentParams,
     hybrid::HybridParams,
     rp3beta::Rp3BetaParams,
+    gru4rec::Gru4RecParams,
+    sasrec::SasRecParams,
 }
 
 /// Reads an `f32` tensor and checks its shape.
