@@ -103,7 +103,8 @@ fn summary_section(page: &mut String, report: &ValueReport) {
         Keep: clearly positive. Unclear: the interval contains zero.</p>\n");
 }
 
-pub(crate) fn svg_or_note(page: &mut String, svg: Result<String, plots::PlotError>, caption: &str) {
+/// Appends a figure: the chart, or a note saying why it could not be drawn, and its caption.
+pub fn svg_or_note(page: &mut String, svg: Result<String, plots::PlotError>, caption: &str) {
     page.push_str("<figure>\n");
     match svg {
         Ok(svg) => page.push_str(&svg),

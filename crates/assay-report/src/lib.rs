@@ -26,7 +26,7 @@ pub mod study;
 mod training;
 
 pub use detection::{detect, Detection};
-pub use html::{escape, render_html, STYLE};
+pub use html::{escape, render_html, svg_or_note, STYLE};
 pub use model::*;
 pub use study::{chosen_model, study, StudyConfig, StudyError, StudyProgress};
 pub use training::{render_training, SourceWorth};

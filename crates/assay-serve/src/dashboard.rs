@@ -5,32 +5,13 @@
 use std::fmt::Write;
 
 use assay_report::plots::{self, LegendAt, Line};
-use assay_report::{escape, STYLE};
+use assay_report::{escape, svg_or_note, STYLE};
 
 use crate::engine::{Engine, ServeError};
 use crate::store::now_seconds;
 
 /// Minutes of arrivals the data-health chart covers.
 const WINDOW_MINUTES: i64 = 60;
-
-fn figure(page: &mut String, svg: Result<String, plots::PlotError>, caption: &str) {
-    page.push_str("<figure>\n");
-    match svg {
-        Ok(svg) => page.push_str(&svg),
-        Err(e) => {
-            let _ = write!(
-                page,
-                "<p>(the chart could not be drawn: {})</p>",
-                escape(&e.to_string())
-            );
-        }
-    }
-    let _ = writeln!(
-        page,
-        "\n<figcaption>{}</figcaption>\n</figure>",
-        escape(caption)
-    );
-}
 
 /// The page. `ingested` and `rejected` count events since the service started.
 pub fn render(engine: &Engine, ingested: u64, rejected: u64) -> Result<String, ServeError> {
@@ -89,7 +70,7 @@ pub fn render(engine: &Engine, ingested: u64, rejected: u64) -> Result<String, S
                 color,
             })
             .collect();
-        figure(
+        svg_or_note(
             &mut page,
             plots::lines("Events per minute", "minutes ago", "events", &lines, false, LegendAt::UpperLeft),
             "Events stored per minute of arrival, by kind (events of the first import arrived at once).",
@@ -121,7 +102,7 @@ pub fn render(engine: &Engine, ingested: u64, rejected: u64) -> Result<String, S
                 color,
             })
             .collect();
-        figure(
+        svg_or_note(
             &mut page,
             plots::lines("Offline metrics by version", "version", "test metric", &lines, false, LegendAt::UpperLeft),
             "RecBole protocol (random 80/10/10 per user, full ranking) on each version's most recent events.",
