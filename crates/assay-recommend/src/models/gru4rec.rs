@@ -17,11 +17,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::nn::{self, embed, linear, sigmoid, tensor_error, CResult, Params};
+use super::nn::{self, embed, linear, sigmoid, CResult, Params};
 use super::seqmodel::{self, SeqNet, SequentialModel};
-use super::{bad_param, expect_kind, non_negative, positive};
+use super::{bad_param, non_negative, positive};
 use crate::spec::{non_default, params_from};
-use crate::store::ModelFile;
 use crate::{Capabilities, DenseMemory, Fit, ModelKind, Result, Validate};
 
 /// Hyper-parameters of GRU4Rec.
@@ -199,13 +198,7 @@ impl ModelKind for Gru4RecParams {
     }
 
     fn load(dir: &Path) -> Result<SequentialModel> {
-        let file = ModelFile::read(dir)?;
-        expect_kind(&file, Self::NAME)?;
-        let params: Gru4RecParams = file.params()?;
-        params.check()?;
-        let n_items = file.u64("history.n_items")?.first().copied().unwrap_or(0) as usize;
-        let net = GruNet::new(&params, n_items).map_err(tensor_error)?;
-        SequentialModel::read(&file, Self::NAME, params.maxlen, Box::new(net))
+        seqmodel::load_kind::<Self>(dir)
     }
 
     /// The logits of one step and their gradient, and the item table with its gradient and
@@ -253,9 +246,13 @@ impl ModelKind for Gru4RecParams {
         validate: Option<&Validate<'_>>,
         on_epoch: &(dyn Fn(usize, Option<f64>) + Sync),
     ) -> Result<SequentialModel> {
-        self.check()?;
-        let net = GruNet::new(self, train.n_items()).map_err(tensor_error)?;
-        let schedule = seqmodel::Schedule {
+        seqmodel::fit_kind(self, train, data, validate, on_epoch)
+    }
+}
+
+impl seqmodel::SequentialKind for Gru4RecParams {
+    fn schedule(&self) -> seqmodel::Schedule {
+        seqmodel::Schedule {
             epochs: self.epochs,
             patience: self.patience,
             lr: self.lr as f64,
@@ -263,18 +260,11 @@ impl ModelKind for Gru4RecParams {
             max_seconds: self.max_seconds as f64,
             seed: self.seed,
             maxlen: self.maxlen,
-        };
-        let params = serde_json::to_value(self).map_err(|e| crate::RecommendError::Training(e.to_string()))?;
-        seqmodel::fit(
-            Self::NAME,
-            params,
-            Box::new(net),
-            schedule,
-            train,
-            data,
-            validate,
-            on_epoch,
-        )
+        }
+    }
+
+    fn network(&self, n_items: usize) -> CResult<Box<dyn SeqNet>> {
+        Ok(Box::new(GruNet::new(self, n_items)?))
     }
 }
 

@@ -19,12 +19,11 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::gru4rec::check_training;
-use super::nn::{self, embed, layer_norm, linear, tensor_error, CResult, Params};
+use super::nn::{self, embed, layer_norm, linear, CResult, Params};
 use super::seqmodel::{self, SeqNet, SequentialModel};
-use super::{bad_param, expect_kind, non_negative};
+use super::{bad_param, non_negative};
 use crate::spec::{non_default, params_from};
-use crate::store::ModelFile;
-use crate::{Capabilities, DenseMemory, Fit, ModelKind, RecommendError, Result, Validate};
+use crate::{Capabilities, DenseMemory, Fit, ModelKind, Result, Validate};
 
 /// RecBole's `layer_norm_eps`.
 const LAYER_NORM_EPS: f64 = 1e-12;
@@ -260,13 +259,7 @@ impl ModelKind for SasRecParams {
     }
 
     fn load(dir: &Path) -> Result<SequentialModel> {
-        let file = ModelFile::read(dir)?;
-        expect_kind(&file, Self::NAME)?;
-        let params: SasRecParams = file.params()?;
-        params.check()?;
-        let n_items = file.u64("history.n_items")?.first().copied().unwrap_or(0) as usize;
-        let net = SasNet::new(&params, n_items).map_err(tensor_error)?;
-        SequentialModel::read(&file, Self::NAME, params.maxlen, Box::new(net))
+        seqmodel::load_kind::<Self>(dir)
     }
 
     /// The logits of one step and their gradient, the attention weights of one step, and the
@@ -327,9 +320,13 @@ impl ModelKind for SasRecParams {
         validate: Option<&Validate<'_>>,
         on_epoch: &(dyn Fn(usize, Option<f64>) + Sync),
     ) -> Result<SequentialModel> {
-        self.check()?;
-        let net = SasNet::new(self, train.n_items()).map_err(tensor_error)?;
-        let schedule = seqmodel::Schedule {
+        seqmodel::fit_kind(self, train, data, validate, on_epoch)
+    }
+}
+
+impl seqmodel::SequentialKind for SasRecParams {
+    fn schedule(&self) -> seqmodel::Schedule {
+        seqmodel::Schedule {
             epochs: self.epochs,
             patience: self.patience,
             lr: self.lr as f64,
@@ -337,18 +334,10 @@ impl ModelKind for SasRecParams {
             max_seconds: self.max_seconds as f64,
             seed: self.seed,
             maxlen: self.maxlen,
-        };
-        let params =
-            serde_json::to_value(self).map_err(|e| RecommendError::Training(e.to_string()))?;
-        seqmodel::fit(
-            Self::NAME,
-            params,
-            Box::new(net),
-            schedule,
-            train,
-            data,
-            validate,
-            on_epoch,
-        )
+        }
+    }
+
+    fn network(&self, n_items: usize) -> CResult<Box<dyn SeqNet>> {
+        Ok(Box::new(SasNet::new(self, n_items)?))
     }
 }

@@ -17,11 +17,13 @@ use assay_train::{AdamW, AdamWConfig, EarlyStopping, Verdict};
 use candle_core::{Device, Tensor};
 use rand_chacha::ChaCha8Rng;
 
+use super::expect_kind;
 use super::nn::{tensor_error, token_tensor, CResult, Params};
 use super::sequence::{self, Window};
 use crate::store::{self, ModelFile, Tensors};
 use crate::{
-    EpochLog, History, RecommendError, Recommender, Result, StopReason, TrainingLog, Validate,
+    EpochLog, History, ModelKind, RecommendError, Recommender, Result, StopReason, TrainingLog,
+    Validate,
 };
 
 /// Users whose representations are computed in one forward pass.
@@ -39,6 +41,54 @@ pub(crate) trait SeqNet: Send + Sync + fmt::Debug {
 
     /// The trainable parameters.
     fn params(&self) -> &Params;
+}
+
+/// The parameters of a sequential model kind: how it trains and the network it builds. Fitting
+/// and loading are the same for every kind ([`fit_kind`], [`load_kind`]).
+pub(crate) trait SequentialKind:
+    ModelKind<Model = SequentialModel> + serde::Serialize + serde::de::DeserializeOwned
+{
+    /// The training schedule these parameters ask for.
+    fn schedule(&self) -> Schedule;
+
+    /// A freshly initialised network over `n_items` items.
+    fn network(&self, n_items: usize) -> CResult<Box<dyn SeqNet>>;
+}
+
+/// Checks `params`, builds its network and trains it ([`fit`]).
+pub(crate) fn fit_kind<K: SequentialKind>(
+    params: &K,
+    train: &Interactions,
+    data: &Dataset,
+    validate: Option<&Validate<'_>>,
+    on_epoch: &(dyn Fn(usize, Option<f64>) + Sync),
+) -> Result<SequentialModel> {
+    params.check()?;
+    let net = params.network(train.n_items()).map_err(tensor_error)?;
+    let recorded =
+        serde_json::to_value(params).map_err(|e| RecommendError::Training(e.to_string()))?;
+    fit(
+        K::NAME,
+        recorded,
+        net,
+        params.schedule(),
+        train,
+        data,
+        validate,
+        on_epoch,
+    )
+}
+
+/// Opens a model of kind `K` saved in `dir`: its parameters (checked), a network of their shape,
+/// then the weights and histories.
+pub(crate) fn load_kind<K: SequentialKind>(dir: &Path) -> Result<SequentialModel> {
+    let file = ModelFile::read(dir)?;
+    expect_kind(&file, K::NAME)?;
+    let params: K = file.params()?;
+    params.check()?;
+    let n_items = file.u64("history.n_items")?.first().copied().unwrap_or(0) as usize;
+    let net = params.network(n_items).map_err(tensor_error)?;
+    SequentialModel::read(&file, K::NAME, params.schedule().maxlen, net)
 }
 
 /// How a sequential model trains.
