@@ -214,12 +214,54 @@ pub fn kept_rows(loaded: &Loaded, file: &Path) -> u64 {
     rows - dropped
 }
 
-/// Loads a project whose `assay.toml` is `toml` and whose items, users and events files (named
-/// by `files`, as the `assay.toml` names them) are the three parts of `data`, under both
-/// settings of `unknown_refs`, and checks what it accepts.
-pub fn fuzz_project(target: &str, toml: &str, files: [&str; 3], data: &[u8]) {
+/// An `assay.toml` that maps every field of `items.EXT`, `users.EXT` and `events.EXT`.
+fn project_toml(extension: &str) -> String {
+    format!(
+        r#"name = "fuzz-shop"
+
+[items]
+path = "items.{extension}"
+id = "sku"
+title = "name"
+description = "desc"
+category = "category_path"
+brand = "brand"
+price = "price"
+attributes = ["color"]
+
+[users]
+path = "users.{extension}"
+id = "customer_id"
+attributes = ["segment"]
+
+[[events]]
+path = "events.{extension}"
+user = "customer_id"
+item = "sku"
+kind = "event_type"
+value = "amount"
+timestamp = "ts"
+session = "session_id"
+query = "query"
+position = "pos"
+propensity = "p_log"
+source = "channel"
+"#
+    )
+}
+
+/// Loads a project of `items.EXT`, `users.EXT` and `events.EXT` (the three parts of `data`)
+/// beside a fixed `assay.toml` that maps every field, under both settings of `unknown_refs`,
+/// and checks what it accepts.
+pub fn fuzz_project(target: &str, extension: &str, data: &[u8]) {
     let dir = scratch(target);
-    write(&dir, assay_import::PROJECT_FILE, toml.as_bytes());
+    write(
+        &dir,
+        assay_import::PROJECT_FILE,
+        project_toml(extension).as_bytes(),
+    );
+    let files = ["items", "users", "events"].map(|stem| format!("{stem}.{extension}"));
+    let files = [files[0].as_str(), files[1].as_str(), files[2].as_str()];
     let parts = split(data, 3);
     write_parts(&dir, &files, &parts);
     let mut accepted = [None, None];
