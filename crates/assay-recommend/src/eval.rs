@@ -110,13 +110,9 @@ pub struct Prepared {
     pub test: Interactions,
 }
 
-/// Splits the events of `data` that models learn from by `protocol` (the seed matters for
-/// `recbole` only).
-pub fn prepare(data: &Dataset, protocol: &Protocol, seed: u64) -> Result<Prepared> {
-    if data.events.is_empty() {
-        return Err(RecommendError::Data(format!("{}: no events", data.name)));
-    }
-    let rows = clean::learning_rows(data, protocol.impressions);
+/// The rows of `data` a model learns from under `impressions`; an error when there are none.
+pub fn learning_rows(data: &Dataset, impressions: Impressions) -> Result<Vec<u32>> {
+    let rows = clean::learning_rows(data, impressions);
     if rows.is_empty() {
         return Err(RecommendError::Data(format!(
             "{}: every event is an impression, and impressions are left out \
@@ -124,6 +120,16 @@ pub fn prepare(data: &Dataset, protocol: &Protocol, seed: u64) -> Result<Prepare
             data.name
         )));
     }
+    Ok(rows)
+}
+
+/// Splits the events of `data` that models learn from by `protocol` (the seed matters for
+/// `recbole` only).
+pub fn prepare(data: &Dataset, protocol: &Protocol, seed: u64) -> Result<Prepared> {
+    if data.events.is_empty() {
+        return Err(RecommendError::Data(format!("{}: no events", data.name)));
+    }
+    let rows = learning_rows(data, protocol.impressions)?;
     let parts: Split = match protocol.split {
         SplitKind::RecBole => split::by_ratio(data, &rows, [0.8, 0.1, 0.1], Order::Random { seed }),
         SplitKind::Loo => split::leave_last_out(data, &rows),

@@ -246,15 +246,7 @@ pub fn train(args: TrainArgs, typed: &[String]) -> anyhow::Result<()> {
     let loaded = data::load(&args.data)?;
     let data = &loaded.dataset;
     let spec = within_memory(spec, data, !typed.iter().any(|t| t == "model"))?;
-    let rows = assay_core::clean::learning_rows(data, args.learn.impressions());
-    if rows.is_empty() {
-        return Err(BadInput(format!(
-            "{}: every event is an impression, and impressions are left out \
-             (--learn-from-impressions keeps them)",
-            args.data.dataset
-        ))
-        .into());
-    }
+    let rows = eval::learning_rows(data, args.learn.impressions())?;
     let interactions = Interactions::from_events(data, &rows);
     let spinner = ProgressBar::new_spinner();
     spinner.set_message(format!(

@@ -595,33 +595,8 @@ fn value_by_off_policy_ctr_and_fast_ease() {
         ],
     )
     .expect_code(0);
-    for utility in ["ctr-ope", "gmv-ope@5", "ndcg@10"] {
-        let run = assay(
-            tmp.path(),
-            &[
-                "value",
-                shop_arg,
-                "--players",
-                "sources",
-                "--method",
-                "shapley",
-                "--model",
-                "ease",
-                "--utility",
-                utility,
-                "--json",
-            ],
-        );
-        let json: serde_json::Value = serde_json::from_str(&run.expect_code(0).stdout()).unwrap();
-        let players = json["players"].as_array().unwrap();
-        assert_eq!(players.len(), 3, "{utility}");
-        assert!(players
-            .iter()
-            .all(|p| p["value"].as_f64().unwrap().is_finite()));
-    }
-    // EASE's values come from its fast path (no refits); a one-model hybrid of EASE ranks the
-    // same lists but has no fast path, so it refits on every subset: the values must agree.
-    let source_values = |model: &str| -> Vec<(String, f64)> {
+    // Exact Shapley values of the three sources, by name, under `model` and `utility`.
+    let source_values = |model: &str, utility: &str| -> Vec<(String, f64)> {
         let run = assay(
             tmp.path(),
             &[
@@ -633,6 +608,8 @@ fn value_by_off_policy_ctr_and_fast_ease() {
                 "shapley",
                 "--model",
                 model,
+                "--utility",
+                utility,
                 "--json",
             ],
         );
@@ -647,8 +624,16 @@ fn value_by_off_policy_ctr_and_fast_ease() {
             })
             .collect()
     };
-    let fast = source_values("ease");
-    let refit = source_values("hybrid:ease*1");
+    for utility in ["ctr-ope", "gmv-ope@5"] {
+        let players = source_values("ease", utility);
+        assert_eq!(players.len(), 3, "{utility}");
+        assert!(players.iter().all(|(_, v)| v.is_finite()));
+    }
+    // EASE's values come from its fast path (no refits); a one-model hybrid of EASE ranks the
+    // same lists but has no fast path, so it refits on every subset: the values must agree.
+    let fast = source_values("ease", "ndcg@10");
+    assert!(fast.iter().all(|(_, v)| v.is_finite()));
+    let refit = source_values("hybrid:ease*1", "ndcg@10");
     assert_eq!(fast.len(), 3);
     assert!(fast.iter().any(|(_, v)| v.abs() > 1e-4), "{fast:?}");
     for ((name, a), (other, b)) in fast.iter().zip(&refit) {
