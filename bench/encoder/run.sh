@@ -2,7 +2,10 @@
 # Encoder throughput, side by side on this machine in one run: assay's candle and ONNX Runtime
 # backends (the int8 all-MiniLM-L6-v2 pack, and an fp32 ONNX export of the same safetensors)
 # and sentence-transformers (PyTorch, CPU, fp32) on the same sentences (1,024 simulated
-# product titles), batch 64, 1 and 2 threads.
+# product titles), batch 64, 1 and 2 threads. Then fine-tuning throughput in pairs per second:
+# assay's trainer against the training step of sentence-transformers' `fit` with
+# MultipleNegativesRankingLoss, on the same (query, positive, hard negative) triples of a
+# simulated shop, batch 32, 2 threads ($TRIPLES: a TSV of such triples; made when missing).
 #
 # Fetches the ONNX packs when missing (`assay data fetch ort`) and installs
 # sentence-transformers, onnx and onnxscript into a throwaway venv outside the repository
@@ -23,8 +26,21 @@ if ! "$VENV/bin/python" -c "import sentence_transformers, onnx, onnxscript" 2>/d
   "$VENV/bin/pip" install -q sentence-transformers onnx onnxscript
 fi
 # BUILD=0 reuses a binary built by a wider `cargo build --release` (other feature sets rebuild).
-if [ "${BUILD:-1}" != 0 ]; then cargo build --release -p assay-encoder --example throughput; fi
+if [ "${BUILD:-1}" != 0 ]; then
+  cargo build --release -p assay-encoder --example throughput --example finetune_steps
+fi
 BIN=target/release/examples/throughput
+STEPS_BIN=target/release/examples/finetune_steps
+# The assay binary keeps freed blocks under 32 MiB for reuse (mallopt at start); the examples
+# get the same glibc settings from the environment.
+export GLIBC_TUNABLES="glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=536870912"
+TRIPLES="${TRIPLES:-$OUT/triples.tsv}"
+if [ ! -f "$TRIPLES" ]; then
+  cargo build --release -p assay --bin assay
+  rm -rf "$OUT/shop"
+  target/release/assay simulate --events 100000 --seed 7 --out "$OUT/shop" >/dev/null
+  python3 bench/encoder/triples.py "$OUT/shop" "$TRIPLES"
+fi
 MODEL_DIR="$("$BIN" --print-model-dir)"
 # The same safetensors exported to fp32 ONNX by PyTorch, so ONNX Runtime runs the exact model.
 FP32="$OUT/fp32/model.onnx"
@@ -44,5 +60,10 @@ for round in $(seq 1 "$ROUNDS"); do
   echo "round $round: load average $(cut -d' ' -f1-3 /proc/loadavg)"
   "$VENV/bin/python" bench/encoder/st_throughput.py "$MODEL_DIR" "$SENTENCES" "$BATCH" "$THREADS" \
     "$OUT/sentence-transformers-$round.json" | tee "$OUT/sentence-transformers-$round.txt"
+  echo "round $round: fine-tuning, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  "$STEPS_BIN" --triples "$TRIPLES" --batch 32 --steps "${FT_STEPS:-8}" --threads 2 \
+    --out "$OUT/assay-finetune-$round.json" 2>/dev/null | tee "$OUT/assay-finetune-$round.txt"
+  "$VENV/bin/python" bench/encoder/st_fit.py "$MODEL_DIR" "$TRIPLES" 32 "${FT_STEPS:-8}" 2 \
+    "$OUT/st-fit-$round.json" 2>/dev/null | tee "$OUT/st-fit-$round.txt"
 done
 echo "done: load average $(cut -d' ' -f1-3 /proc/loadavg); results in $OUT"

@@ -93,6 +93,7 @@ fn simulated_titles(path: &Path) -> Result<(), Error> {
 }
 
 fn main() -> Result<(), Error> {
+    assay_encoder::use_cores_for_batches();
     let args = parse_args()?;
     let home = Home::from_env();
     for pack in Pack::ORT {

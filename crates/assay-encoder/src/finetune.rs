@@ -24,9 +24,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use assay_train::{TrainConfig, Trainer, Verdict};
+use assay_train::{ops, TrainConfig, Trainer, Verdict};
 use candle_core::{DType, Device, Tensor, Var, D};
-use candle_nn::Module;
 use candle_transformers::models::bert::{Config, HiddenAct};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -133,14 +132,13 @@ struct LayerNorm {
 
 impl LayerNorm {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let mean = x.mean_keepdim(D::Minus1)?;
-        let centered = x.broadcast_sub(&mean)?;
-        let var = centered.sqr()?.mean_keepdim(D::Minus1)?;
-        let normed = centered.broadcast_div(&(var + self.eps)?.sqrt()?)?;
-        normed
-            .broadcast_mul(&self.weight)?
-            .broadcast_add(&self.bias)
+        ops::layer_norm(x, &self.weight, &self.bias, self.eps)
     }
+}
+
+/// `x @ weight^T + bias` through the fused bias add, whose gradient is one pass over rows.
+fn dense(layer: &candle_nn::Linear, x: &Tensor) -> candle_core::Result<Tensor> {
+    ops::linear(x, layer.weight(), layer.bias())
 }
 
 #[derive(Clone)]
@@ -229,12 +227,12 @@ impl Bert {
                 .contiguous()
         };
         for layer in &self.layers {
-            let q = split(layer.query.forward(&x)?)?;
-            let k = split(layer.key.forward(&x)?)?;
-            let v = split(layer.value.forward(&x)?)?;
+            let q = split(dense(&layer.query, &x)?)?;
+            let k = split(dense(&layer.key, &x)?)?;
+            let v = split(dense(&layer.value, &x)?)?;
             let scores = (q.matmul(&k.t()?)? / (head_dim as f64).sqrt())?;
             let scores = scores.broadcast_add(&extended)?;
-            let mut probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+            let mut probs = ops::softmax_last_dim(&scores)?;
             if let Some(d) = dropout.as_deref_mut() {
                 probs = d.apply(&probs, d.attention)?;
             }
@@ -243,18 +241,18 @@ impl Bert {
                 len,
                 hidden_size,
             ))?;
-            let mut attended = layer.attention_out.forward(&context)?;
+            let mut attended = dense(&layer.attention_out, &context)?;
             if let Some(d) = dropout.as_deref_mut() {
                 attended = d.apply(&attended, d.hidden)?;
             }
             let attended = layer.attention_norm.forward(&(attended + &x)?)?;
-            let inner = layer.intermediate.forward(&attended)?;
+            let inner = dense(&layer.intermediate, &attended)?;
             let inner = match self.act {
-                HiddenAct::Gelu => inner.gelu_erf()?,
+                HiddenAct::Gelu => ops::gelu_erf(&inner)?,
                 HiddenAct::GeluApproximate => inner.gelu()?,
                 HiddenAct::Relu => inner.relu()?,
             };
-            let mut out = layer.output.forward(&inner)?;
+            let mut out = dense(&layer.output, &inner)?;
             if let Some(d) = dropout.as_deref_mut() {
                 out = d.apply(&out, d.hidden)?;
             }

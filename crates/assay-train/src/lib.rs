@@ -28,6 +28,7 @@ mod clip;
 mod curves;
 mod early;
 mod freeze;
+pub mod ops;
 mod optim;
 mod progress;
 mod schedule;

@@ -1,10 +1,11 @@
 //! AdamW with decoupled weight decay, and a group of parameters that are not decayed.
 
 use candle_core::backprop::GradStore;
-use candle_core::Var;
-use candle_nn::{Optimizer, ParamsAdamW};
+use candle_core::{DType, Tensor, Var};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::ops::{with_elements, Float};
 use crate::{Result, TrainError};
 
 /// AdamW's settings (the learning rate itself comes from the [`crate::Schedule`]).
@@ -48,22 +49,78 @@ pub fn no_decay(name: &str) -> bool {
 /// ```
 ///
 /// The decay is decoupled: it shrinks the weights directly and never enters `m` or `v` (Adam
-/// with L2 regularisation would add `weight_decay * theta` to `g`). candle-nn's `AdamW` computes
-/// exactly this; this type runs two of them, one for the decayed parameters and one, with no
-/// decay, for the parameters a `no_decay` rule picks out. Parameters without a gradient in a
-/// step (unused, or frozen) are not touched, moments included.
+/// with L2 regularisation would add `weight_decay * theta` to `g`). `t` counts every step;
+/// parameters without a gradient in a step (unused, or frozen) are not touched, moments
+/// included. Each parameter is updated in one pass over its elements (candle-nn's `AdamW`
+/// makes a dozen tensors of every parameter's size per step), in f64 arithmetic.
 pub struct AdamW {
-    decayed: candle_nn::AdamW,
-    plain: candle_nn::AdamW,
+    slots: Vec<Slot>,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
     lr: f64,
+    t: i32,
+}
+
+/// One parameter, its weight decay and its moments.
+struct Slot {
+    name: String,
+    var: Var,
+    weight_decay: f64,
+    moments: Moments,
+}
+
+/// The first and second moments, in the parameter's element type.
+enum Moments {
+    F32(Vec<f32>, Vec<f32>),
+    F64(Vec<f64>, Vec<f64>),
 }
 
 impl std::fmt::Debug for AdamW {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.slots.iter().map(|s| s.name.as_str()).collect();
         f.debug_struct("AdamW")
-            .field("params", self.decayed.params())
+            .field("params", &names)
+            .field("lr", &self.lr)
+            .field("t", &self.t)
             .finish()
     }
+}
+
+/// What one step of one parameter needs besides its elements.
+#[derive(Clone, Copy)]
+struct Coefficients {
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    /// `1 / (1 - beta1^t)` and `1 / (1 - beta2^t)`.
+    correct1: f64,
+    correct2: f64,
+    lr: f64,
+    /// `1 - lr * weight_decay`.
+    shrink: f64,
+}
+
+/// The new parameter values; `m` and `v` are updated in place.
+fn update<T: Float>(theta: &[T], g: &[T], m: &mut [T], v: &mut [T], c: Coefficients) -> Vec<T> {
+    const CHUNK: usize = 1 << 14;
+    let mut out = vec![T::zero(); theta.len()];
+    out.par_chunks_mut(CHUNK)
+        .zip(m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK)))
+        .enumerate()
+        .for_each(|(chunk, (out, (m, v)))| {
+            let at = chunk * CHUNK;
+            for i in 0..out.len() {
+                let gi = g[at + i].to_f64();
+                let mi = c.beta1 * m[i].to_f64() + (1.0 - c.beta1) * gi;
+                let vi = c.beta2 * v[i].to_f64() + (1.0 - c.beta2) * gi * gi;
+                m[i] = T::from_f64(mi);
+                v[i] = T::from_f64(vi);
+                let direction = mi * c.correct1 / ((vi * c.correct2).sqrt() + c.eps);
+                out[i] = T::from_f64(theta[at + i].to_f64() * c.shrink - c.lr * direction);
+            }
+        });
+    out
 }
 
 impl AdamW {
@@ -88,27 +145,45 @@ impl AdamW {
                 config.eps, config.weight_decay
             )));
         }
-        let params = |weight_decay: f64| ParamsAdamW {
-            lr: 0.0,
+        let slots = vars
+            .iter()
+            .map(|(name, var)| {
+                let n = var.elem_count();
+                let moments = match var.dtype() {
+                    DType::F32 => Moments::F32(vec![0.0; n], vec![0.0; n]),
+                    DType::F64 => Moments::F64(vec![0.0; n], vec![0.0; n]),
+                    other => {
+                        return Err(TrainError::InvalidConfig(format!(
+                            "AdamW trains f32 or f64 parameters; {name} is {other:?}"
+                        )))
+                    }
+                };
+                let weight_decay = if no_decay(name) {
+                    0.0
+                } else {
+                    config.weight_decay
+                };
+                Ok(Slot {
+                    name: name.clone(),
+                    var: var.clone(),
+                    weight_decay,
+                    moments,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(AdamW {
+            slots,
             beta1: config.beta1,
             beta2: config.beta2,
             eps: config.eps,
-            weight_decay,
-        };
-        let (plain, decayed): (Vec<_>, Vec<_>) = vars.iter().partition(|(n, _)| no_decay(n));
-        let take = |group: Vec<&(String, Var)>| group.into_iter().map(|(_, v)| v.clone()).collect();
-        Ok(AdamW {
-            decayed: candle_nn::AdamW::new(take(decayed), params(config.weight_decay))?,
-            plain: candle_nn::AdamW::new(take(plain), params(0.0))?,
             lr: 0.0,
+            t: 0,
         })
     }
 
     /// Sets the learning rate of the next steps.
     pub fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
-        self.decayed.set_learning_rate(lr);
-        self.plain.set_learning_rate(lr);
     }
 
     /// The current learning rate.
@@ -118,8 +193,35 @@ impl AdamW {
 
     /// One update of every parameter that has a gradient in `grads`.
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
-        self.decayed.step(grads)?;
-        self.plain.step(grads)?;
+        self.t = self.t.saturating_add(1);
+        for slot in &mut self.slots {
+            let Some(g) = grads.get(slot.var.as_tensor()) else {
+                continue;
+            };
+            let c = Coefficients {
+                beta1: self.beta1,
+                beta2: self.beta2,
+                eps: self.eps,
+                correct1: 1.0 / (1.0 - self.beta1.powi(self.t)),
+                correct2: 1.0 / (1.0 - self.beta2.powi(self.t)),
+                lr: self.lr,
+                shrink: 1.0 - self.lr * slot.weight_decay,
+            };
+            let theta = slot.var.as_tensor();
+            let next = match &mut slot.moments {
+                Moments::F32(m, v) => with_elements::<f32, _>(theta, |th| {
+                    with_elements::<f32, _>(g, |gs| {
+                        Tensor::from_vec(update(th, gs, m, v, c), theta.shape(), theta.device())
+                    })
+                })?,
+                Moments::F64(m, v) => with_elements::<f64, _>(theta, |th| {
+                    with_elements::<f64, _>(g, |gs| {
+                        Tensor::from_vec(update(th, gs, m, v, c), theta.shape(), theta.device())
+                    })
+                })?,
+            };
+            slot.var.set(&next)?;
+        }
         Ok(())
     }
 }

@@ -35,6 +35,7 @@ static ALLOC: assay_recommend::HugePageAlloc = assay_recommend::HugePageAlloc;
 
 fn main() -> ExitCode {
     assay_recommend::HugePageAlloc::keep_freed_memory();
+    assay_encoder::use_cores_for_batches();
     let matches = cli::Cli::command().get_matches();
     let args = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match run(args, &matches) {

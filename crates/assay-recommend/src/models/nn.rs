@@ -2,7 +2,7 @@
 //! seeded initialisation, and the layers written out as tensor operations (so every step has a
 //! gradient and every random draw comes from the model's seed).
 
-use candle_core::{DType, Device, Tensor, Var, D};
+use candle_core::{DType, Device, Tensor, Var};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -83,24 +83,12 @@ pub(crate) fn uniform(rng: &mut ChaCha8Rng, n: usize, bound: f64) -> Vec<f32> {
 
 /// `x W^T + b` over the last dimension, PyTorch's `nn.Linear` with `w` of shape (out, in).
 pub(crate) fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> CResult<Tensor> {
-    let dims = x.dims().to_vec();
-    let last = dims[dims.len() - 1];
-    let rows = x.elem_count() / last;
-    let y = x.reshape((rows, last))?.matmul(&w.t()?)?.broadcast_add(b)?;
-    let mut out = dims;
-    *out.last_mut().expect("a tensor with dimensions") = w.dim(0)?;
-    y.reshape(out)
+    assay_train::ops::linear(x, w, Some(b))
 }
 
 /// Layer normalisation over the last dimension with scale `gamma` and shift `beta`.
 pub(crate) fn layer_norm(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64) -> CResult<Tensor> {
-    let mean = x.mean_keepdim(D::Minus1)?;
-    let centered = x.broadcast_sub(&mean)?;
-    let var = centered.sqr()?.mean_keepdim(D::Minus1)?;
-    centered
-        .broadcast_div(&(var + eps)?.sqrt()?)?
-        .broadcast_mul(gamma)?
-        .broadcast_add(beta)
+    assay_train::ops::layer_norm(x, gamma, beta, eps)
 }
 
 /// The logistic function, written out so its gradient is candle's own.

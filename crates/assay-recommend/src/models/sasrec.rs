@@ -184,7 +184,7 @@ fn attention(
     let k = split(linear(x, &block.k.0, &block.k.1)?)?;
     let v = split(linear(x, &block.v.0, &block.v.1)?)?;
     let scores = (q.matmul(&k.t()?.contiguous()?)? / (d as f64).sqrt())?.broadcast_add(mask)?;
-    let weights = nn::dropout(&candle_nn::ops::softmax(&scores, 3)?, attn_dropout, rng)?;
+    let weights = nn::dropout(&assay_train::ops::softmax_last_dim(&scores)?, attn_dropout, rng)?;
     weights
         .matmul(&v)?
         .transpose(1, 2)?
@@ -203,7 +203,7 @@ impl SeqNet for SasNet {
             let a = attention(&x, block, self.heads, &mask, self.attn_dropout, rng.as_deref_mut())?;
             let a = nn::dropout(&linear(&a, &block.attn_out.0, &block.attn_out.1)?, self.dropout, rng.as_deref_mut())?;
             let x1 = layer_norm(&(a + &x)?, &block.attn_norm.0, &block.attn_norm.1, LAYER_NORM_EPS)?;
-            let f = linear(&x1, &block.ff_in.0, &block.ff_in.1)?.gelu_erf()?;
+            let f = assay_train::ops::gelu_erf(&linear(&x1, &block.ff_in.0, &block.ff_in.1)?)?;
             let f = nn::dropout(&linear(&f, &block.ff_out.0, &block.ff_out.1)?, self.dropout, rng.as_deref_mut())?;
             x = layer_norm(&(f + &x1)?, &block.ff_norm.0, &block.ff_norm.1, LAYER_NORM_EPS)?;
         }
