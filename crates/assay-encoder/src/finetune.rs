@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use assay_train::{ops, TrainConfig, Trainer, Verdict};
 use candle_core::{DType, Device, Tensor, Var, D};
 use candle_transformers::models::bert::{Config, HiddenAct};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -175,22 +175,7 @@ struct Dropout<'r> {
 
 impl Dropout<'_> {
     fn apply(&mut self, x: &Tensor, p: f64) -> candle_core::Result<Tensor> {
-        if p <= 0.0 {
-            return Ok(x.clone());
-        }
-        let keep = 1.0 - p;
-        let scale = (1.0 / keep) as f32;
-        let mask: Vec<f32> = (0..x.elem_count())
-            .map(|_| {
-                if self.rng.random::<f64>() < keep {
-                    scale
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
-        x.mul(&mask)
+        ops::dropout(x, p, self.rng)
     }
 }
 
@@ -799,6 +784,7 @@ mod tests {
     use super::*;
     use crate::{BertEncoder, Encoder, EncoderOptions};
     use assay_train::{AdamWConfig, Decay};
+    use rand::Rng;
 
     const WORDS: [&str; 20] = [
         "red", "blue", "green", "dress", "shirt", "shoes", "cotton", "silk", "summer", "winter",

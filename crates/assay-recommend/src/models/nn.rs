@@ -100,17 +100,10 @@ pub(crate) fn sigmoid(x: &Tensor) -> CResult<Tensor> {
 /// and the others scaled by `1 / (1 - p)`, as `nn.Dropout` in training mode. `None` (scoring)
 /// or `p = 0` leaves `x` as it is.
 pub(crate) fn dropout(x: &Tensor, p: f32, rng: Option<&mut ChaCha8Rng>) -> CResult<Tensor> {
-    let Some(rng) = rng else {
-        return Ok(x.clone());
-    };
-    if p <= 0.0 {
-        return Ok(x.clone());
+    match rng {
+        Some(rng) => assay_train::ops::dropout(x, f64::from(p), rng),
+        None => Ok(x.clone()),
     }
-    let keep = 1.0 / (1.0 - p);
-    let mask: Vec<f32> = (0..x.elem_count())
-        .map(|_| if rng.random::<f32>() < p { 0.0 } else { keep })
-        .collect();
-    x.mul(&Tensor::from_vec(mask, x.shape(), x.device())?)
 }
 
 /// Rows of `table` for the `(batch, len)` token ids: `(batch, len, dim)`.
