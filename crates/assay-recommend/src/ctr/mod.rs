@@ -465,6 +465,60 @@ pub fn fit(
     Ok(model)
 }
 
+/// Cross-fitted click probabilities for off-policy evaluation.
+///
+/// The first `n_rounds` rows of `table` are the logged rounds (labelled); after them come
+/// `per_round` candidate rows for each round, round by round (labels unused). Rounds are
+/// shuffled (seeded) into `n_folds` folds; for each fold a model is fitted on the other folds'
+/// logged rows (a tenth of them held out for early stopping) and predicts the candidate rows
+/// of the fold's rounds, so no round is scored by a model that saw it. Returns the
+/// `n_rounds * per_round` probabilities in row order. With one fold the model is fitted on
+/// every round (a tenth held out) and predicts them all.
+pub fn cross_fit(
+    params: &CtrParams,
+    table: &CtrTable,
+    n_rounds: usize,
+    per_round: usize,
+    n_folds: usize,
+) -> Result<Vec<f64>> {
+    if n_folds == 0 || table.len() != n_rounds * (1 + per_round) {
+        return Err(RecommendError::Data(format!(
+            "cross-fitting needs at least one fold and {n_rounds} logged rows plus {per_round} \
+             candidates per round; got {} folds and {} rows",
+            n_folds,
+            table.len()
+        )));
+    }
+    let [mut order, rest_valid, rest_test] = random_split(n_rounds, [1.0, 0.0, 0.0], params.seed);
+    order.extend(rest_valid);
+    order.extend(rest_test);
+    let mut fold_of = vec![0usize; n_rounds];
+    for (k, &r) in order.iter().enumerate() {
+        fold_of[r] = k % n_folds;
+    }
+    let mut out = vec![0.0; n_rounds * per_round];
+    for fold in 0..n_folds {
+        let mut fit_rows: Vec<usize> = (0..n_rounds)
+            .filter(|&r| n_folds == 1 || fold_of[r] != fold)
+            .collect();
+        // A seeded tenth of the fitting rounds validates.
+        let [a, b, c] = random_split(fit_rows.len(), [0.9, 0.1, 0.0], params.seed ^ fold as u64);
+        let valid: Vec<usize> = b.iter().chain(&c).map(|&i| fit_rows[i]).collect();
+        fit_rows = a.iter().map(|&i| fit_rows[i]).collect();
+        let model = fit(params, table, &fit_rows, &valid, None)?;
+        let rounds: Vec<usize> = (0..n_rounds).filter(|&r| fold_of[r] == fold).collect();
+        let candidates: Vec<usize> = rounds
+            .iter()
+            .flat_map(|&r| (0..per_round).map(move |k| n_rounds + r * per_round + k))
+            .collect();
+        let p = model.predict(table, &candidates)?;
+        for (row, value) in candidates.iter().zip(p) {
+            out[row - n_rounds] = value;
+        }
+    }
+    Ok(out)
+}
+
 /// The value early stopping maximises: AUC, or minus LogLoss.
 fn watched(metric: ValidMetric, auc: f64, logloss: f64) -> f64 {
     match metric {

@@ -46,13 +46,16 @@ impl Batch {
                     }
                 })
                 .collect();
+            // Padded to the batch's longest text only: the GRU reads left to right, so the
+            // state at a row's last token does not depend on the padding after it.
+            let width = token_rows.iter().map(|t| t.len()).max().unwrap_or(1);
             let last: Vec<u32> = token_rows
                 .iter()
                 .enumerate()
-                .map(|(i, t)| (i * maxlen + t.len() - 1) as u32)
+                .map(|(i, t)| (i * width + t.len() - 1) as u32)
                 .collect();
             Some((
-                token_tensor(&token_rows, maxlen)?,
+                token_tensor(&token_rows, width)?,
                 Tensor::new(last.as_slice(), &Device::Cpu)?,
             ))
         } else {

@@ -265,9 +265,9 @@ fn impressions_are_labelled_by_clicks_in_their_session() {
         ("i2", "Men/Shirts"),
         ("i3", "Women/Dresses"),
     ] {
-        data.items.intern(id);
-        data.items.category[data.items.len() - 1] = category.into();
-        data.items.title[data.items.len() - 1] = format!("{id} title");
+        let i = data.items.intern(id) as usize;
+        data.items.category[i] = category.into();
+        data.items.title[i] = format!("{id} title");
     }
     let u0 = data.users.intern("u0");
     let u1 = data.users.intern("u1");
