@@ -166,7 +166,7 @@ impl CtrParams {
                 "layer sizes must be at least 1 (the text model needs one)",
             );
         }
-        if !(self.dropout >= 0.0 && self.dropout < 1.0) {
+        if !(0.0..1.0).contains(&self.dropout) {
             return bad("dropout", self.dropout.to_string(), "must lie in [0, 1)");
         }
         if self.batch == 0 || self.epochs == 0 || self.maxlen == 0 {

@@ -1,7 +1,7 @@
 //! Click examples as a table: categorical features in fixed slots, text tokens, a label; and
 //! the tables built from a dataset's impressions (click label) or ratings (rating label).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use assay_core::{Dataset, EventKind, IdMap, NO_POSITION, NO_QUERY, NO_SESSION, NO_TIME};
 use rand::seq::SliceRandom;
@@ -359,10 +359,8 @@ pub fn table_from_dataset(data: &Dataset, label: CtrLabel) -> Result<CtrTable> {
                 ColumnSource::ItemAttr(v) => owned(split_spaces(v.get(item).map_or("", |s| s))),
                 ColumnSource::Category => owned(split_slash(category.get(item).map_or("", |s| s))),
                 ColumnSource::Brand => {
-                    owned(split_spaces(data.items.brand.get(item).map_or("", |s| s)))
-                        .into_iter()
-                        .take(1)
-                        .collect()
+                    let brand = data.items.brand.get(item).map_or("", |s| s.trim());
+                    owned(vec![brand].into_iter().filter(|b| !b.is_empty()).collect())
                 }
                 ColumnSource::Position => vec![events.position[e].to_string()],
                 ColumnSource::Source => {
@@ -430,12 +428,12 @@ impl<'a> Column<'a> {
 
 /// At least two distinct non-empty values, and no more than half as many as rows.
 fn informative<'a>(values: impl Iterator<Item = &'a str>) -> bool {
-    let mut distinct: HashMap<&str, ()> = HashMap::new();
+    let mut distinct: HashSet<&str> = HashSet::new();
     let mut n = 0;
     for v in values {
         n += 1;
         if !v.is_empty() {
-            distinct.insert(v, ());
+            distinct.insert(v);
         }
     }
     distinct.len() >= 2 && distinct.len() * 2 <= n
