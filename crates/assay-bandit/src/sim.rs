@@ -15,7 +15,9 @@ use serde::Serialize;
 
 use crate::action_dist::ActionDist;
 use crate::error::Result;
-use crate::estimators::{bootstrap_interval, round_rewards, EstimatorKind, RoundTerms};
+use crate::estimators::{
+    bootstrap_interval, round_rewards, EstimatorKind, RewardModel, RoundTerms,
+};
 use crate::feedback::{FeedbackParts, LoggedFeedback};
 use crate::policy::Policy;
 use crate::registry::PolicyName;
@@ -316,16 +318,34 @@ pub fn coverage_study(
     truth: f64,
     config: &CoverageConfig,
 ) -> Result<Vec<CoverageRow>> {
+    coverage_study_with(env, truth, config, &|logs, seed| {
+        let mut model_config = config.reward_model;
+        model_config.seed = model_config.seed.wrapping_add(seed);
+        let model = CrossFittedRewards::fit(logs, &model_config)?;
+        Ok(Box::new(model) as Box<dyn RewardModel>)
+    })
+}
+
+/// A reward model fitted to one log (with a seed for that log), as [`coverage_study_with`]
+/// takes it.
+pub type FitRewards<'a> = dyn Fn(&LoggedFeedback, u64) -> Result<Box<dyn RewardModel>> + 'a;
+
+/// [`coverage_study`] with another reward model: `fit_rewards(logs, seed)` for each log
+/// (`config.reward_model` is not used).
+pub fn coverage_study_with(
+    env: &SyntheticBandit,
+    truth: f64,
+    config: &CoverageConfig,
+    fit_rewards: &FitRewards<'_>,
+) -> Result<Vec<CoverageRow>> {
     let k = config.estimators.len();
     let mut errors = vec![Vec::with_capacity(config.n_seeds); k];
     let mut covered = vec![0usize; k];
     for seed in 0..config.n_seeds as u64 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let (logs, pi) = env.sample_logs(config.n_rounds, &mut rng)?;
-        let mut model_config = config.reward_model;
-        model_config.seed = model_config.seed.wrapping_add(seed);
-        let model = CrossFittedRewards::fit(&logs, &model_config)?;
-        let terms = RoundTerms::compute(&logs, &pi, Some(&model))?;
+        let model = fit_rewards(&logs, seed)?;
+        let terms = RoundTerms::compute(&logs, &pi, Some(model.as_ref()))?;
         for (e, &kind) in config.estimators.iter().enumerate() {
             let values = round_rewards(kind, logs.reward(), &terms)?;
             let estimate = values.iter().sum::<f64>() / values.len() as f64;

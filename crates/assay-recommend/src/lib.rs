@@ -32,6 +32,7 @@ mod models;
 mod spec;
 mod training;
 
+pub mod ctr;
 pub mod eval;
 pub mod store;
 

@@ -66,3 +66,101 @@ pub fn simulate(args: BanditSimulateArgs) -> anyhow::Result<()> {
     table.print()?;
     Ok(())
 }
+
+#[derive(Serialize)]
+struct CoverageOutput {
+    truth: f64,
+    rounds: usize,
+    logs: usize,
+    actions: usize,
+    dim: usize,
+    rows: Vec<CoverageModelRow>,
+}
+
+#[derive(Serialize)]
+struct CoverageModelRow {
+    reward_model: String,
+    #[serde(flatten)]
+    row: assay_bandit::sim::CoverageRow,
+}
+
+/// `assay bandit coverage`: bias, RMSE and interval coverage of estimators per reward model.
+pub fn coverage(args: crate::cli::BanditCoverageArgs) -> anyhow::Result<()> {
+    use crate::reward::{deepfm_rewards, RewardModelArg};
+    use clap::ValueEnum;
+    if args.rounds < 20 || args.logs == 0 || args.actions < 2 || args.dim == 0 {
+        return Err(BadInput(
+            "--rounds: at least 20; --logs, --dim: at least 1; --actions: at least 2".into(),
+        )
+        .into());
+    }
+    let estimators = assay_bandit::parse_estimators(&args.estimators)
+        .map_err(|e| BadInput(format!("--estimators: {e}")))?;
+    let mut models = Vec::new();
+    for name in args.reward_models.split(',').map(str::trim) {
+        let model = RewardModelArg::from_str(name, true).map_err(|_| {
+            BadInput(format!(
+                "--reward-models: expected lr or deepfm, got `{name}`"
+            ))
+        })?;
+        models.push(model);
+    }
+    let env = SyntheticBandit::new(args.actions, args.dim, args.seed);
+    let truth = env.true_value(100_000, args.seed.wrapping_add(1));
+    let config = assay_bandit::sim::CoverageConfig {
+        estimators,
+        n_rounds: args.rounds,
+        n_seeds: args.logs,
+        n_bootstrap: 200,
+        alpha: 0.05,
+        reward_model: assay_bandit::RewardModelConfig::obp_example(0),
+    };
+    let mut rows = Vec::new();
+    for model in models {
+        let found = match model {
+            RewardModelArg::Lr => assay_bandit::sim::coverage_study(&env, truth, &config)?,
+            RewardModelArg::Deepfm => {
+                let fit = |logs: &assay_bandit::LoggedFeedback, seed: u64| {
+                    deepfm_rewards(logs, seed)
+                        .map(|m| Box::new(m) as Box<dyn assay_bandit::RewardModel>)
+                        .map_err(|e| assay_bandit::BanditError::Invalid(format!("deepfm: {e:#}")))
+                };
+                assay_bandit::sim::coverage_study_with(&env, truth, &config, &fit)?
+            }
+        };
+        let name = model
+            .to_possible_value()
+            .map_or("?".into(), |v| v.get_name().to_owned());
+        rows.extend(found.into_iter().map(|row| CoverageModelRow {
+            reward_model: name.clone(),
+            row,
+        }));
+    }
+    let output = CoverageOutput {
+        truth,
+        rounds: args.rounds,
+        logs: args.logs,
+        actions: args.actions,
+        dim: args.dim,
+        rows,
+    };
+    if args.json {
+        return print_json(&output);
+    }
+    println!(
+        "synthetic bandit: {} actions, context dim {}, true value {:.5}; {} logs of {} rounds",
+        output.actions, output.dim, output.truth, output.logs, output.rounds
+    );
+    let mut table = Table::new(&["reward model", "estimator", "bias", "RMSE", "coverage"]);
+    for r in &output.rows {
+        table.row(vec![
+            r.reward_model.clone(),
+            r.row.estimator.clone(),
+            format!("{:.5}", r.row.bias),
+            format!("{:.5}", r.row.rmse),
+            format!("{:.2}", r.row.coverage),
+        ]);
+    }
+    table.print()?;
+    Ok(())
+}

@@ -88,6 +88,10 @@ pub enum Command {
     /// Off-policy evaluation: estimate from logged impressions and clicks what another policy
     /// would earn (Open Bandit Pipeline's estimators), with bootstrap intervals.
     Ope(OpeArgs),
+    /// Click models (logistic regression, DeepFM, the text GRU) trained on a dataset's
+    /// impressions and clicks (or ratings >= 4 without impressions), a seeded random 80/10/10
+    /// split: test AUC and LogLoss, training time, epochs and where early stopping fired.
+    Ctr(CtrArgs),
     /// Bandit policies that explore: online runs against a synthetic shop with known click
     /// probabilities.
     #[command(subcommand)]
@@ -384,6 +388,39 @@ pub struct OpeArgs {
     /// Seed of the simulations, the cross-fitting folds and the bootstrap.
     #[arg(long, default_value_t = 12345)]
     pub seed: u64,
+    /// The reward model of DM and the DR family: lr (OBP's logistic regression) or deepfm.
+    #[arg(long, value_enum, default_value = "lr")]
+    pub reward_model: crate::reward::RewardModelArg,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CtrArgs {
+    #[command(flatten)]
+    pub data: DatasetArgs,
+    /// Models, comma-separated: lr, deepfm, ctr-gru.
+    #[arg(long, default_value = "lr,deepfm,ctr-gru")]
+    pub models: String,
+    /// Seed of the split, initialisation, batching and dropout.
+    #[arg(long, default_value_t = 2020)]
+    pub seed: u64,
+    /// Most seconds of training per model; the best epoch so far is kept.
+    #[arg(long)]
+    pub max_seconds: Option<f64>,
+    /// Most epochs per model (default: 300, RecBole's).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Validations without improvement before stopping (default: 10, RecBole's stopping_step).
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// What early stopping watches on the validation rows: auc or logloss.
+    #[arg(long, default_value = "auc")]
+    pub valid_metric: String,
+    /// Write each model's training curves to DIR/MODEL/curves.csv.
+    #[arg(long, value_name = "DIR")]
+    pub curves: Option<PathBuf>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -532,6 +569,9 @@ pub struct AbArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum BanditCommand {
+    /// Off-policy estimators on many logs of a synthetic contextual bandit with a known value:
+    /// bias, RMSE and 95% interval coverage, per reward model.
+    Coverage(BanditCoverageArgs),
     /// Run policies online on a synthetic contextual bandit; print their regret curves.
     Simulate(BanditSimulateArgs),
 }
@@ -554,6 +594,34 @@ pub struct BanditSimulateArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Print the curves as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BanditCoverageArgs {
+    /// Reward models to compare, comma-separated: lr, deepfm.
+    #[arg(long, default_value = "lr,deepfm")]
+    pub reward_models: String,
+    /// Estimators, comma-separated (as `assay ope --estimators`).
+    #[arg(long, default_value = "dm,ipw,dr")]
+    pub estimators: String,
+    /// Logged rounds per log.
+    #[arg(long, default_value_t = 2000)]
+    pub rounds: usize,
+    /// Independent logs.
+    #[arg(long, default_value_t = 20)]
+    pub logs: usize,
+    /// Actions.
+    #[arg(long, default_value_t = 5)]
+    pub actions: usize,
+    /// Context dimension.
+    #[arg(long, default_value_t = 3)]
+    pub dim: usize,
+    /// Seed of the environment.
+    #[arg(long, default_value_t = 11)]
+    pub seed: u64,
+    /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
 }

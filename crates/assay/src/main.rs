@@ -8,6 +8,7 @@
 mod bandit;
 mod catalog;
 mod cli;
+mod ctr;
 mod data;
 mod eval_search;
 mod experiment;
@@ -18,6 +19,7 @@ mod output;
 mod quickstart;
 mod recommend;
 mod report;
+mod reward;
 mod search;
 mod serve;
 mod simulate;
@@ -73,7 +75,9 @@ fn run(args: cli::Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
         cli::Command::Finetune(cmd) => finetune::run(cmd),
         cli::Command::Value(cmd) => value::run(cmd, &cli::typed(matches, "value")),
         cli::Command::Ope(cmd) => ope::run(cmd),
+        cli::Command::Ctr(cmd) => ctr::run(cmd),
         cli::Command::Bandit(cli::BanditCommand::Simulate(cmd)) => bandit::simulate(cmd),
+        cli::Command::Bandit(cli::BanditCommand::Coverage(cmd)) => bandit::coverage(cmd),
         cli::Command::Business(cmd) => experiment::business(cmd),
         cli::Command::Ab(cmd) => experiment::ab(cmd),
         cli::Command::Report(cmd) => report::run(cmd, &cli::typed(matches, "report")),

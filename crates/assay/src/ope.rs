@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::cli::{DatasetArgs, OpeArgs};
 use crate::data;
 use crate::output::{confidence_level, interval, print_json, Table};
+use crate::reward::RewardModelArg;
 use crate::BadInput;
 
 /// What `assay ope` reports.
@@ -53,6 +54,7 @@ pub fn quick_ope(logs: &str, truth: &str) -> anyhow::Result<OpeOutput> {
         bootstrap: 0,
         truth: Some(truth.to_owned()),
         seed: 12345,
+        reward_model: crate::reward::RewardModelArg::Lr,
         json: false,
     };
     estimate(&args)
@@ -81,7 +83,26 @@ fn estimate(args: &OpeArgs) -> anyhow::Result<OpeOutput> {
         ground_truth: truth.as_ref().map(|(_, value)| *value),
         reward_model: RewardModelConfig::obp_example(args.seed),
     };
-    let estimates = assay_bandit::evaluate_policy(&logs, &policy, &settings, &estimators, &config)?;
+    let estimates = match args.reward_model {
+        RewardModelArg::Lr => {
+            assay_bandit::evaluate_policy(&logs, &policy, &settings, &estimators, &config)?
+        }
+        RewardModelArg::Deepfm => {
+            let pi = policy.action_dist(&logs, &settings)?;
+            let model = if estimators.iter().any(|e| e.needs_reward_model()) {
+                Some(crate::reward::deepfm_rewards(&logs, args.seed)?)
+            } else {
+                None
+            };
+            assay_bandit::run_ope_with_model(
+                &logs,
+                &pi,
+                model.as_ref().map(|m| m as &dyn assay_bandit::RewardModel),
+                &estimators,
+                &config,
+            )?
+        }
+    };
     let output = OpeOutput {
         dataset: loaded.dataset.name.clone(),
         policy: args.policy.clone(),

@@ -3,7 +3,7 @@
 //! [`Recommender`](crate::Recommender)).
 
 mod factors;
-mod nn;
+pub(crate) mod nn;
 pub(crate) mod seqmodel;
 mod sequence;
 mod sparse;

@@ -1,0 +1,200 @@
+//! `assay ctr`: click models side by side on one seeded split.
+
+use anyhow::Context;
+use assay_recommend::ctr::{self, CtrKind, CtrLabel, CtrParams, ValidMetric};
+use serde::Serialize;
+
+use crate::cli::CtrArgs;
+use crate::data;
+use crate::output::{count, print_json, Table};
+use crate::BadInput;
+
+/// What `assay ctr` reports.
+#[derive(Serialize)]
+pub struct CtrOutput {
+    pub dataset: String,
+    /// "clicks" or "rating >= 4".
+    pub label: String,
+    pub rows: usize,
+    pub fields: Vec<String>,
+    pub features: usize,
+    pub positive_rate: f64,
+    pub split: [usize; 3],
+    pub seed: u64,
+    pub models: Vec<CtrRow>,
+}
+
+/// One model's result.
+#[derive(Serialize)]
+pub struct CtrRow {
+    pub model: String,
+    pub test_auc: f64,
+    pub test_logloss: f64,
+    pub valid_auc: f64,
+    pub train_seconds: f64,
+    pub epochs: usize,
+    pub best_epoch: Option<usize>,
+    pub stop: Option<assay_recommend::StopReason>,
+    pub params: CtrParams,
+}
+
+pub fn run(args: CtrArgs) -> anyhow::Result<()> {
+    let kinds = parse_models(&args.models)?;
+    let metric = match args.valid_metric.as_str() {
+        "auc" => ValidMetric::Auc,
+        "logloss" => ValidMetric::LogLoss,
+        other => {
+            return Err(BadInput(format!(
+                "--valid-metric: expected auc or logloss, got `{other}`"
+            ))
+            .into())
+        }
+    };
+    if let Some(s) = args.max_seconds {
+        if !(s.is_finite() && s > 0.0) {
+            return Err(BadInput(format!("--max-seconds: must be > 0, got {s}")).into());
+        }
+    }
+    let loaded = data::load(&args.data)?;
+    let dataset = &loaded.dataset;
+    let label = CtrLabel::infer(dataset)?;
+    let table = ctr::table_from_dataset(dataset, label)?;
+    let [train, valid, test] = ctr::random_split(table.len(), [0.8, 0.1, 0.1], args.seed);
+    if train.is_empty() || valid.is_empty() || test.is_empty() {
+        return Err(BadInput(format!(
+            "{}: {} rows are too few for an 80/10/10 split",
+            dataset.name,
+            table.len()
+        ))
+        .into());
+    }
+    let test_labels: Vec<bool> = test.iter().map(|&r| table.labels()[r]).collect();
+    let mut rows = Vec::new();
+    for kind in kinds {
+        let defaults = CtrParams::defaults(kind);
+        let params = CtrParams {
+            seed: args.seed,
+            max_seconds: args.max_seconds,
+            epochs: args.epochs.unwrap_or(defaults.epochs),
+            patience: args.patience.unwrap_or(defaults.patience),
+            metric,
+            ..defaults
+        };
+        let curves = match &args.curves {
+            Some(dir) => {
+                let dir = dir.join(kind.name());
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                Some(dir)
+            }
+            None => None,
+        };
+        let model = ctr::fit(&params, &table, &train, &valid, curves.as_deref())
+            .with_context(|| format!("training {}", kind.name()))?;
+        let p = model.predict(&table, &test)?;
+        let log = model.log();
+        let best_epoch = log.and_then(|l| l.best_epoch);
+        let valid_auc = {
+            let pv = model.predict(&table, &valid)?;
+            let lv: Vec<bool> = valid.iter().map(|&r| table.labels()[r]).collect();
+            assay_metrics::auc(&pv, &lv).unwrap_or(f64::NAN)
+        };
+        rows.push(CtrRow {
+            model: kind.name().to_owned(),
+            test_auc: assay_metrics::auc(&p, &test_labels).unwrap_or(f64::NAN),
+            test_logloss: assay_metrics::log_loss(&p, &test_labels).unwrap_or(f64::NAN),
+            valid_auc,
+            train_seconds: model.train_seconds(),
+            epochs: log.map_or(0, |l| l.epochs.len()),
+            best_epoch,
+            stop: log.and_then(|l| l.stop),
+            params,
+        });
+    }
+    let output = CtrOutput {
+        dataset: dataset.name.clone(),
+        label: match label {
+            CtrLabel::Clicks => "clicks".into(),
+            CtrLabel::RatingAtLeast(t) => format!("rating >= {t}"),
+        },
+        rows: table.len(),
+        fields: table
+            .schema()
+            .fields
+            .iter()
+            .map(|f| f.name.clone())
+            .collect(),
+        features: table.schema().n_features,
+        positive_rate: table.positive_rate(),
+        split: [train.len(), valid.len(), test.len()],
+        seed: args.seed,
+        models: rows,
+    };
+    if args.json {
+        return print_json(&output);
+    }
+    println!(
+        "{}: {} rows labelled by {} ({:.1}% positive), fields {}, {} features",
+        output.dataset,
+        count(output.rows),
+        output.label,
+        100.0 * output.positive_rate,
+        output.fields.join(", "),
+        count(output.features)
+    );
+    println!(
+        "split: random 80/10/10 (seed {}): {} / {} / {} rows",
+        output.seed,
+        count(output.split[0]),
+        count(output.split[1]),
+        count(output.split[2])
+    );
+    let mut t = Table::new(&[
+        "model",
+        "test AUC",
+        "test LogLoss",
+        "valid AUC",
+        "train s",
+        "epochs",
+        "best epoch",
+        "stopped by",
+    ]);
+    for r in &output.models {
+        t.row(vec![
+            r.model.clone(),
+            format!("{:.4}", r.test_auc),
+            format!("{:.4}", r.test_logloss),
+            format!("{:.4}", r.valid_auc),
+            format!("{:.1}", r.train_seconds),
+            r.epochs.to_string(),
+            r.best_epoch.map_or("-".into(), |e| e.to_string()),
+            match r.stop {
+                Some(assay_recommend::StopReason::Patience) => "early stopping".into(),
+                Some(assay_recommend::StopReason::TimeLimit) => "time limit".into(),
+                Some(assay_recommend::StopReason::MaxEpochs) => "max epochs".into(),
+                None => "-".into(),
+            },
+        ]);
+    }
+    t.print()?;
+    Ok(())
+}
+
+fn parse_models(text: &str) -> anyhow::Result<Vec<CtrKind>> {
+    let mut kinds = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let Some(kind) = CtrKind::parse(name) else {
+            return Err(BadInput(format!(
+                "--models: unknown click model `{name}` (expected lr, deepfm or ctr-gru)"
+            ))
+            .into());
+        };
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    if kinds.is_empty() {
+        return Err(BadInput("--models: name at least one of lr, deepfm, ctr-gru".into()).into());
+    }
+    Ok(kinds)
+}
