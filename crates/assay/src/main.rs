@@ -9,6 +9,7 @@ mod bandit;
 mod catalog;
 mod cli;
 mod data;
+mod demo;
 mod eval_search;
 mod experiment;
 mod faq;
