@@ -287,7 +287,7 @@ impl Reranker {
 }
 
 fn estimate(policy: &'static str, reward: &[f64], logged: &[f64], pi: Vec<f64>) -> PolicyEstimate {
-    use assay_bandit::estimators::{round_rewards, EstimatorKind, RoundTerms};
+    use assay_bandit::{round_rewards, EstimatorKind, RoundTerms};
     let iw: Vec<f64> = pi.iter().zip(logged).map(|(pi, p)| pi / p).collect();
     let mean_weight = iw.iter().sum::<f64>() / iw.len() as f64;
     let terms = RoundTerms {
