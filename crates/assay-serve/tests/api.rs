@@ -793,14 +793,21 @@ async fn the_report_is_made_once_per_version_in_the_background_and_the_dashboard
         match status {
             StatusCode::OK => break body,
             StatusCode::ACCEPTED => {
-                assert!(started.elapsed().as_secs() < 600, "no report after 10 minutes");
+                assert!(
+                    started.elapsed().as_secs() < 600,
+                    "no report after 10 minutes"
+                );
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
             other => panic!("{other} {body}"),
         }
     };
     let page = page.as_str().expect("HTML text");
-    assert!(page.starts_with("<!DOCTYPE html>"), "{}", &page[..100.min(page.len())]);
+    assert!(
+        page.starts_with("<!DOCTYPE html>"),
+        "{}",
+        &page[..100.min(page.len())]
+    );
     // The same version answers the same page at once.
     let (status, again) = service.call("GET", "/report", None, None).await;
     assert_eq!(status, StatusCode::OK);
