@@ -56,7 +56,10 @@ def main():
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--retrain-events", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--max-seconds", type=float, default=1200,
+                        help="start no trial after this many seconds (the run is bounded)")
     args = parser.parse_args()
+    started_at = time.time()
 
     rng = random.Random(args.seed)
     users = read_column(os.path.join(args.shop, "users.csv"), "user_id", 2000)
@@ -64,8 +67,12 @@ def main():
     acknowledged = set()
     counter = 0
     results = {"trials": 0, "started": 0, "acknowledged_events": 0, "missing_events": 0,
-               "integrity_failures": 0, "start_failures": 0, "active_versions_seen": set()}
+               "integrity_failures": 0, "start_failures": 0, "active_versions_seen": set(),
+               "stopped_by_time": False}
     for trial in range(args.trials):
+        if time.time() - started_at > args.max_seconds:
+            results["stopped_by_time"] = True
+            break
         server = subprocess.Popen(
             [args.assay, "serve", args.shop, "--store", args.store, "--addr", f"127.0.0.1:{args.port}",
              "--encoder", "hash", "--no-auth", "--retrain-events", str(args.retrain_events)],
@@ -128,6 +135,7 @@ def main():
     results["final_start_ok"] = health is not None
     results["active_versions_seen"] = sorted(v for v in results["active_versions_seen"] if v is not None)
     results["loadavg"] = os.getloadavg()
+    results["seconds"] = round(time.time() - started_at, 1)
     print(json.dumps(results, indent=2))
 
 

@@ -66,6 +66,24 @@ fn span(values: impl Iterator<Item = f64>, with_zero: bool) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// A tick's label on an axis spanning `lo..hi` (about ten ticks): as many decimals as the tick
+/// step needs and no more, so 0.0003 and 1,200 both read whole and neither is padded.
+pub fn tick_label(value: f64, lo: f64, hi: f64) -> String {
+    let step = ((hi - lo).abs() / 10.0).max(f64::MIN_POSITIVE);
+    let decimals = (-step.log10()).ceil().clamp(0.0, 8.0) as usize;
+    let text = format!("{value:.decimals$}");
+    // "-0" and "-0.00" read as zero.
+    if text
+        .trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        text.trim_start_matches('-').to_owned()
+    } else {
+        text
+    }
+}
+
 /// Horizontal bars with 95% error bars, one per name, largest at the top; negative bars red.
 pub fn bars(title: &str, x_label: &str, bars: &[Bar]) -> Result<String, PlotError> {
     let mut order: Vec<&Bar> = bars.iter().collect();
@@ -236,24 +254,30 @@ pub fn lines(
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
         root.fill(&WHITE)?;
+        let y_format = |y: &f64| tick_label(*y, y_lo, y_hi);
+        let y_width = [y_lo, y_hi, (y_lo + y_hi) / 2.0]
+            .iter()
+            .map(|y| y_format(y).chars().count())
+            .max()
+            .unwrap_or(4) as u32;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 23))
             .margin(12)
             .x_label_area_size(48)
-            .y_label_area_size(70)
+            .y_label_area_size(70.max(16 + 10 * y_width))
             .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)?;
         let x_format = |x: &f64| {
             if x_percent {
                 format!("{:.0}%", x * 100.0)
             } else {
-                format!("{x:.2}")
+                tick_label(*x, x_lo, x_hi)
             }
         };
         chart
             .configure_mesh()
             .x_labels(10)
             .x_label_formatter(&x_format)
-            .y_label_formatter(&|y| format!("{y:.4}"))
+            .y_label_formatter(&y_format)
             .x_desc(x_label)
             .y_desc(y_label)
             .label_style((FONT, 17))
@@ -303,6 +327,18 @@ pub fn lines(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tick_labels_carry_the_decimals_of_the_step() {
+        // Span 0.001: step 0.0001, four decimals.
+        assert_eq!(tick_label(0.0003, 0.0, 0.001), "0.0003");
+        // Span 0.02: step 0.002, three decimals (log10 0.002 = -2.7).
+        assert_eq!(tick_label(0.0125, 0.0, 0.02), "0.013");
+        // Span 1200: step 120, no decimals.
+        assert_eq!(tick_label(1200.0, 0.0, 1200.0), "1200");
+        assert_eq!(tick_label(-0.0001, -1.0, 1.0), "0.0");
+        assert_eq!(tick_label(3.0, 1.0, 3.0), "3.0");
+    }
 
     #[test]
     fn charts_are_closed_svg_with_escaped_names() {

@@ -16,12 +16,14 @@ const WINDOW_MINUTES: i64 = 60;
 /// The page. `ingested` and `rejected` count events since the service started.
 pub fn render(engine: &Engine, ingested: u64, rejected: u64) -> Result<String, ServeError> {
     let store = engine.store();
-    let counts = store.counts()?;
+    let counts = engine.counts();
     let models = store.models()?;
     let now = now_seconds();
     let per_minute = store.events_per_minute(now, WINDOW_MINUTES)?;
     let mut page = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>assay</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>assay</h1>\n"
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>assay</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>assay</h1>\n\
+         <p><a href=\"/report\">Data-value report</a> · <a href=\"/ope\">Off-policy evaluation (JSON)</a> · \
+         <a href=\"/models\">Model versions (JSON)</a> · <a href=\"/metrics\">Metrics</a></p>\n"
     );
     let _ = writeln!(
         page,
@@ -110,7 +112,7 @@ pub fn render(engine: &Engine, ingested: u64, rejected: u64) -> Result<String, S
     }
     page.push_str("<table>\n<tr><th>version</th><th>model</th><th>events</th><th>recall@10</th><th>ndcg@10</th><th>state</th><th>fitted</th></tr>\n");
     for m in models.iter().rev() {
-        let cell = |name| metric(m, name).map_or("-".to_owned(), |v| format!("{v:.4}"));
+        let cell = |name| metric(m, name).map_or("-".to_owned(), significant);
         let state = if m.active {
             "active"
         } else if m.available {
@@ -165,6 +167,63 @@ pub fn render(engine: &Engine, ingested: u64, rejected: u64) -> Result<String, S
             }
         }
     }
+    page.push_str("<h2>Off-policy evaluation</h2>\n");
+    match engine.ope() {
+        None if engine.bandit().is_none() => page.push_str(
+            "<p>The Thompson-sampling re-ranker is off: lists are served in the model's order.</p>\n",
+        ),
+        None => page.push_str("<p>The re-ranker has not served a logged list yet.</p>\n"),
+        Some(ope) => {
+            let _ = writeln!(
+                page,
+                "<p>{} lists ({} shown positions) served by the Thompson-sampling re-ranker since \
+                 start; its mean reward (click or purchase) per shown position: {}.</p>",
+                ope.rounds,
+                ope.positions,
+                significant(ope.logged)
+            );
+            page.push_str(
+                "<table>\n<tr><th>candidate policy</th><th>IPS</th><th>SNIPS</th><th>mean weight</th></tr>\n",
+            );
+            for c in &ope.candidates {
+                let _ = writeln!(
+                    page,
+                    "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                    escape(c.policy),
+                    significant(c.ips),
+                    c.snips.map_or("-".to_owned(), significant),
+                    significant(c.mean_weight)
+                );
+            }
+            page.push_str(
+                "</table>\n<p class=\"sub\">Estimated reward per shown position had the candidate \
+                 served the same requests, from the logged propensities (IPS and self-normalized \
+                 IPS, assay-bandit's IPW and SNIPW).</p>\n",
+            );
+        }
+    }
     page.push_str("</body>\n</html>\n");
     Ok(page)
+}
+
+/// A metric with three significant digits: 0.000312 and 0.412 both keep what they say.
+fn significant(value: f64) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value}");
+    }
+    let decimals = (2 - value.abs().log10().floor() as i32).clamp(0, 8) as usize;
+    format!("{value:.decimals$}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::significant;
+
+    #[test]
+    fn metrics_keep_three_significant_digits() {
+        assert_eq!(significant(0.000_312_4), "0.000312");
+        assert_eq!(significant(0.4126), "0.413");
+        assert_eq!(significant(1.0), "1.00");
+        assert_eq!(significant(0.0), "0");
+    }
 }

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
+use assay_core::split::{self, Order};
 use assay_core::{
     Dataset, EventKind, Interactions, ItemIdx, NO_POSITION, NO_QUERY, NO_SESSION, NO_TIME,
 };
@@ -27,9 +28,13 @@ use assay_search::{
 };
 use serde::Serialize;
 
+use crate::bandit::{self, BanditConfig, Reranked, Reranker};
 use crate::store::{
     now_seconds, IndexedEvent, ModelRecord, NewEvent, ServedList, Store, StoreError, UserDeletion,
 };
+
+/// How the store renames a deleted user's row.
+const DELETED_USER_PREFIX: &str = "\u{1}deleted-";
 
 /// Longest accepted id of a user or an item, in bytes.
 pub const MAX_ID_BYTES: usize = 256;
@@ -87,8 +92,11 @@ pub struct EngineConfig {
     pub models_dir: PathBuf,
     /// How the search index is built.
     pub index: IndexConfig,
-    /// Offline metrics of a version are measured on this many most recent events.
+    /// Offline metrics of a version are measured on this many most recent preferences
+    /// (user-item pairs, each at its first event).
     pub metrics_window: usize,
+    /// The Thompson-sampling re-ranker of `/recommend`; `None` serves the model's ranking.
+    pub bandit: Option<BanditConfig>,
 }
 
 /// One fitted model version, ready to serve.
@@ -135,6 +143,8 @@ struct Live {
     histories: Vec<Vec<ItemIdx>>,
     /// Events in the store when the active model's data was taken.
     events_at_fit: u64,
+    /// Users whose profile was deleted (their rows keep their index under a blank id).
+    deleted_users: usize,
 }
 
 impl Live {
@@ -151,11 +161,19 @@ impl Live {
                 histories[data.events.user[e] as usize].push(data.events.item[e]);
             }
         }
+        let deleted_users = data
+            .users
+            .ids
+            .names()
+            .iter()
+            .filter(|id| id.starts_with(DELETED_USER_PREFIX))
+            .count();
         Live {
             data,
             deleted,
             histories,
             events_at_fit: 0,
+            deleted_users,
         }
     }
 
@@ -172,6 +190,9 @@ pub struct Recommendations {
     /// `model` (the user is in the model), `history` (the model scored the user's recent
     /// events) or `popularity` (a cold user).
     pub strategy: &'static str,
+    /// `thompson` (drawn by the re-ranker from the model's top candidates) or `ranked` (the
+    /// model's order).
+    pub policy: &'static str,
     /// The model version that ranked it.
     pub model_version: i64,
     /// The items, best first.
@@ -206,6 +227,8 @@ pub struct DeletedUser {
 
 enum Served {
     List(ServedList),
+    /// A re-ranked list whose propensities the writer estimates before storing it.
+    Reranked(ServedList, Reranked),
     Flush(mpsc::Sender<()>),
 }
 
@@ -224,6 +247,10 @@ pub struct Engine {
     served: Mutex<Option<mpsc::Sender<Served>>>,
     served_writer: Mutex<Option<JoinHandle<()>>>,
     served_failures: Arc<AtomicU64>,
+    /// Served lists in the store: counted once at start, then as the writer stores them.
+    served_count: Arc<AtomicU64>,
+    bandit: Option<Arc<Reranker>>,
+    report: crate::report::ReportCache,
 }
 
 impl Engine {
@@ -257,9 +284,26 @@ impl Engine {
         let writer_store = store.clone();
         let served_failures = Arc::new(AtomicU64::new(0));
         let failures = served_failures.clone();
+        let served_count = Arc::new(AtomicU64::new(store.counts()?.served));
+        let stored = served_count.clone();
+        let draws = config.bandit.map_or(0, |b| b.draws);
+        let bandit = config
+            .bandit
+            .map(|b| Arc::new(Reranker::new(b, config.seed)));
+        let reranker = bandit.clone();
         let writer = std::thread::Builder::new()
             .name("served-log".into())
-            .spawn(move || write_served(writer_store.as_ref(), receiver, &failures))
+            .spawn(move || {
+                let reranker = reranker.as_deref();
+                write_served(
+                    writer_store.as_ref(),
+                    receiver,
+                    &failures,
+                    &stored,
+                    draws,
+                    reranker,
+                )
+            })
             .map_err(|e| {
                 ServeError::Conflict(format!("cannot start the served-log writer: {e}"))
             })?;
@@ -274,6 +318,9 @@ impl Engine {
             served: Mutex::new(Some(sender)),
             served_writer: Mutex::new(Some(writer)),
             served_failures,
+            served_count,
+            bandit,
+            report: crate::report::ReportCache::default(),
         };
         let active = engine
             .store
@@ -302,6 +349,18 @@ impl Engine {
     /// The active model version, if any.
     pub fn active(&self) -> Option<Arc<ModelSlot>> {
         read(&self.active).clone()
+    }
+
+    /// Live items, users with a profile, events and served lists, as the store holds them,
+    /// counted in memory.
+    pub fn counts(&self) -> crate::store::StoreCounts {
+        let live = read(&self.live);
+        crate::store::StoreCounts {
+            items: live.deleted.iter().filter(|d| !**d).count() as u64,
+            users: (live.data.users.len() - live.deleted_users) as u64,
+            events: live.data.events.len() as u64,
+            served: self.served_count.load(Ordering::Relaxed),
+        }
     }
 
     /// Live items in the search index.
@@ -364,7 +423,8 @@ impl Engine {
                 "no clicks, carts, purchases, ratings or dwell events to fit a model on".into(),
             ));
         }
-        let metrics = self.offline_metrics(&data, &preference);
+        let since = read(&self.live).events_at_fit;
+        let metrics = self.offline_metrics(&data, &preference, since);
         let train = Interactions::from_events(&data, &preference);
         let spec = self.config.model.with_seed(self.config.seed);
         let model = spec.fit(&train, &data, None, &|_, _| {})?;
@@ -391,35 +451,89 @@ impl Engine {
     }
 
     /// RecBole's protocol (random 80/10/10 per user, full ranking, K = 10) on the most recent
-    /// preference events; `{"error": ...}` when the window is too small to split.
-    fn offline_metrics(&self, data: &Dataset, preference: &[u32]) -> serde_json::Value {
-        let start = preference.len().saturating_sub(self.config.metrics_window);
-        let window = data.with_events(&preference[start..]);
+    /// preferences; `{"error": ...}` when the window is too small to split.
+    ///
+    /// A preference is a (user, item) pair, counted once at its first event: a shop logs a
+    /// click, a dwell, a cart and a purchase of the same item, and split as separate events
+    /// they land on both sides, so the held-out item is already in the user's training
+    /// history, masked from the ranking, and can never be hit.
+    ///
+    /// `new_data` values what arrived since the last version (events from row `since` on):
+    /// the same split and model without the window's new preferences in training, and the
+    /// test metrics' difference (leave-the-new-data-out).
+    fn offline_metrics(&self, data: &Dataset, preference: &[u32], since: u64) -> serde_json::Value {
+        let pairs = assay_core::clean::first_of_pairs(data, preference);
+        let start = pairs.len().saturating_sub(self.config.metrics_window);
+        let rows = &pairs[start..];
+        let window = data.with_events(rows);
         let protocol = Protocol::recbole();
-        let measured = eval::prepare(&window, &protocol, self.config.seed).and_then(|prepared| {
-            eval::run_once(
-                &window,
-                &prepared,
-                &protocol,
-                &self.config.model,
-                self.config.seed,
-                &|_, _| {},
-            )
-        });
+        let measured = self.measure(&window, &protocol, |_| true);
         match measured {
-            Ok((_, run)) => serde_json::json!({
-                "protocol": "recbole",
-                "window_events": window.events.len(),
-                "test": run.test,
-                "valid": run.valid,
-                "coverage": run.test_coverage,
-            }),
+            Ok(run) => {
+                let mut metrics = serde_json::json!({
+                    "protocol": "recbole",
+                    "window_pairs": window.events.len(),
+                    "test": run.test,
+                    "valid": run.valid,
+                    "coverage": run.test_coverage,
+                });
+                // Window event e is data row rows[e].
+                let new = rows.iter().filter(|&&r| u64::from(r) >= since).count();
+                if new > 0 && new < rows.len() && since > 0 {
+                    let old = |e: u32| u64::from(rows[e as usize]) < since;
+                    if let Ok(without) = self.measure(&window, &protocol, old) {
+                        metrics["new_data"] = serde_json::json!({
+                            "pairs": new,
+                            "events": (data.events.len() as u64).saturating_sub(since),
+                            "test_without": without.test,
+                            "value_ndcg": run.test.ndcg - without.test.ndcg,
+                            "value_recall": run.test.recall - without.test.recall,
+                        });
+                    }
+                }
+                metrics
+            }
             Err(error) => serde_json::json!({
                 "protocol": "recbole",
-                "window_events": window.events.len(),
+                "window_pairs": window.events.len(),
                 "error": error.to_string(),
             }),
         }
+    }
+
+    /// Fits the engine's model on the training part of `window`'s RecBole split, keeping only
+    /// the training rows that `keep` accepts, and measures it on the split's validation and
+    /// test parts (which `keep` does not touch).
+    fn measure(
+        &self,
+        window: &Dataset,
+        protocol: &Protocol,
+        keep: impl Fn(u32) -> bool,
+    ) -> std::result::Result<eval::SeedRun, assay_recommend::RecommendError> {
+        let seed = self.config.seed;
+        let rows = eval::learning_rows(window, protocol.impressions)?;
+        let parts = split::by_ratio(window, &rows, [0.8, 0.1, 0.1], Order::Random { seed });
+        if parts.test.is_empty() {
+            return Err(assay_recommend::RecommendError::Data(format!(
+                "{}: the recbole split leaves no test events",
+                window.name
+            )));
+        }
+        let train: Vec<u32> = parts.train.iter().copied().filter(|&e| keep(e)).collect();
+        let prepared = eval::Prepared {
+            train: Interactions::from_events(window, &train),
+            valid: Interactions::from_events(window, &parts.valid),
+            test: Interactions::from_events(window, &parts.test),
+        };
+        let (_, run) = eval::run_once(
+            window,
+            &prepared,
+            protocol,
+            &self.config.model,
+            seed,
+            &|_, _| {},
+        )?;
+        Ok(run)
     }
 
     /// Makes a stored version the active one (a rollback or a roll-forward).
@@ -474,10 +588,12 @@ impl Engine {
             .get(user)
             .copied()
             .filter(|&u| !slot.model.history().items_of(u).is_empty());
+        // The re-ranker draws the list from a few more of the model's candidates.
+        let want = self.bandit.as_ref().map_or(k, |b| b.config().pool(k));
         let (strategy, ranked) = match in_model {
             Some(u) => {
                 exclude.extend(history.iter().filter(|&&i| (i as usize) < n_items));
-                ("model", slot.model.top_k(u, k, &exclude))
+                ("model", slot.model.top_k(u, want, &exclude))
             }
             None => {
                 let known: Vec<ItemIdx> = history
@@ -489,32 +605,50 @@ impl Engine {
                 if !known.is_empty() && slot.model.score_history(&known, &mut scores).is_ok() {
                     assay_recommend::mask(&mut scores, &known);
                     assay_recommend::mask(&mut scores, &exclude);
-                    ("history", top_k_of(&scores, k))
+                    ("history", top_k_of(&scores, want))
                 } else {
                     let ranked = slot
                         .popular
                         .iter()
                         .copied()
                         .filter(|&i| !live.deleted[i as usize] && !history.contains(&i))
-                        .take(k)
+                        .take(want)
                         .map(|i| (i, slot.counts[i as usize] as f32))
                         .collect();
                     ("popularity", ranked)
                 }
             }
         };
+        let reranked = self.bandit.as_ref().map(|b| {
+            let candidates: Vec<ItemIdx> = ranked.iter().map(|r| r.0).collect();
+            b.rerank(user, &candidates, k)
+        });
+        let ranked: Vec<(ItemIdx, f32)> = match &reranked {
+            Some(r) => r.order.iter().map(|&c| ranked[c]).collect(),
+            None => ranked,
+        };
         let items = scored(&live.data, &ranked);
         drop(live);
-        self.log(ServedList {
+        let list = ServedList {
             route: "recommend",
             user: Some(user.to_owned()),
             context: None,
             model_version: Some(slot.version),
             timestamp: now_seconds(),
             items: deterministic(&items),
-        });
+        };
+        let policy = if reranked.is_some() {
+            "thompson"
+        } else {
+            "ranked"
+        };
+        match reranked {
+            Some(reranked) => self.send(Served::Reranked(list, reranked)),
+            None => self.log(list),
+        }
         Ok(Recommendations {
             strategy,
+            policy,
             model_version: slot.version,
             items,
         })
@@ -560,6 +694,7 @@ impl Engine {
         });
         Ok(Recommendations {
             strategy: "model",
+            policy: "ranked",
             model_version: slot.version,
             items,
         })
@@ -582,11 +717,36 @@ impl Engine {
     }
 
     fn log(&self, list: ServedList) {
+        self.send(Served::List(list));
+    }
+
+    fn send(&self, message: Served) {
         if let Some(sender) = lock(&self.served).as_ref() {
             // The writer only stops when the engine shuts down; a list served during shutdown
             // is not logged.
-            let _ = sender.send(Served::List(list));
+            let _ = sender.send(message);
         }
+    }
+
+    /// The data-value report of the active version's data: ready, failed, or running (the
+    /// first request of a version starts it). `None` before any version is active.
+    pub fn report(&self) -> Option<(i64, crate::report::ReportState)> {
+        let version = self.active()?.version;
+        let config = crate::report::study_config(&self.config.model, self.config.seed);
+        let state = self
+            .report
+            .get(version, config, || read(&self.live).data.clone());
+        Some((version, state))
+    }
+
+    /// Off-policy evaluation on the re-ranker's served lists, when it is on and has served.
+    pub fn ope(&self) -> Option<crate::bandit::OpeSummary> {
+        self.bandit.as_ref()?.ope()
+    }
+
+    /// The re-ranker, when it is on.
+    pub fn bandit(&self) -> Option<&Reranker> {
+        self.bandit.as_deref()
     }
 
     /// Served lists the store refused to record.
@@ -700,6 +860,11 @@ impl Engine {
             if event.kind != EventKind::Impression {
                 live.histories[user as usize].push(item);
             }
+            if let Some(bandit) = &self.bandit {
+                if matches!(event.kind, EventKind::Click | EventKind::Purchase) {
+                    bandit.reward(&event.user, item);
+                }
+            }
         }
         Ok(live.data.events.len() as u64)
     }
@@ -769,9 +934,13 @@ impl Engine {
         });
         let removed = {
             let _writes = lock(&self.writes);
+            // Lists still on their way to the store would outlive the deletion.
+            self.flush_served();
             let Some(removed) = self.store.delete_user(id)? else {
                 return Err(ServeError::NotFound(format!("no user '{id}'")));
             };
+            self.served_count
+                .fetch_sub(removed.served, Ordering::Relaxed);
             // The memory is rebuilt from the store so that the user's index, events and id
             // are exactly what the store now holds.
             let (data, deleted) = self.store.load()?;
@@ -862,19 +1031,49 @@ fn deterministic(items: &[Scored]) -> Vec<(String, u32, f64)> {
         .collect()
 }
 
-fn write_served(store: &dyn Store, receiver: mpsc::Receiver<Served>, failures: &AtomicU64) {
+fn write_served(
+    store: &dyn Store,
+    receiver: mpsc::Receiver<Served>,
+    failures: &AtomicU64,
+    stored: &AtomicU64,
+    draws: usize,
+    bandit: Option<&Reranker>,
+) {
     while let Ok(first) = receiver.recv() {
         let mut lists = Vec::new();
         let mut acks = Vec::new();
         for message in std::iter::once(first).chain(receiver.try_iter()) {
             match message {
                 Served::List(list) => lists.push(list),
+                Served::Reranked(mut list, reranked) => {
+                    let k = reranked.order.len();
+                    let p = bandit::propensities(
+                        &reranked.posteriors,
+                        k,
+                        draws,
+                        reranked.seed,
+                        Some(&reranked.order),
+                    );
+                    for (position, (entry, &c)) in
+                        list.items.iter_mut().zip(&reranked.order).enumerate()
+                    {
+                        entry.2 = p[position][c];
+                    }
+                    if let Some(bandit) = bandit {
+                        let logged = list.items.iter().map(|e| e.2).collect();
+                        bandit.set_propensities(reranked.round, logged);
+                    }
+                    lists.push(list);
+                }
                 Served::Flush(ack) => acks.push(ack),
             }
         }
         // Serving goes on when the log fails; `/metrics` shows the loss.
-        if !lists.is_empty() && store.log_served(&lists).is_err() {
-            failures.fetch_add(lists.len() as u64, Ordering::Relaxed);
+        if !lists.is_empty() {
+            match store.log_served(&lists) {
+                Ok(()) => stored.fetch_add(lists.len() as u64, Ordering::Relaxed),
+                Err(_) => failures.fetch_add(lists.len() as u64, Ordering::Relaxed),
+            };
         }
         for ack in acks {
             let _ = ack.send(());

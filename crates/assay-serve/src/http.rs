@@ -173,6 +173,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/items/{id}", put(put_item).delete(delete_item))
         .route("/users/{id}", delete(delete_user))
         .route("/value", get(value).post(post_value))
+        .route("/report", get(report))
+        .route("/ope", get(ope))
         .route("/models", get(models).post(fit_model))
         .route("/models/{version}/activate", post(activate))
         .route("/metrics", get(metrics))
@@ -546,6 +548,49 @@ async fn value(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
     }
 }
 
+async fn report(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
+    use crate::report::ReportState;
+    let engine = app.engine.clone();
+    let Some((version, state)) = blocking(move || Ok(engine.report())).await? else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "no model is active yet",
+        ));
+    };
+    match state {
+        ReportState::Ready(page) => Ok(Html(page.as_str().to_owned()).into_response()),
+        ReportState::Running => {
+            let page = format!(
+                "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+                 <meta http-equiv=\"refresh\" content=\"30\">\n<title>assay report</title>\n\
+                 <style>{}</style>\n</head>\n<body>\n<h1>Data-value report</h1>\n<p>The report \
+                 of model version {version} is being made (a study refits the model many \
+                 times); this page reloads every 30 s.</p>\n</body>\n</html>\n",
+                assay_report::STYLE
+            );
+            Ok((StatusCode::ACCEPTED, Html(page)).into_response())
+        }
+        ReportState::Failed(reason) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("the report of model version {version} could not be made: {reason}"),
+        )),
+    }
+}
+
+async fn ope(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
+    match app.engine.ope() {
+        Some(summary) => Ok(Json(summary).into_response()),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            if app.engine.bandit().is_some() {
+                "the re-ranker has not served a logged list yet"
+            } else {
+                "the re-ranker is off (--no-bandit): there is no stochastic policy to evaluate"
+            },
+        )),
+    }
+}
+
 async fn post_value(
     State(app): State<Arc<App>>,
     body: Result<Bytes, BytesRejection>,
@@ -597,8 +642,7 @@ async fn activate(
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
-    let engine = app.engine.clone();
-    let counts = blocking(move || Ok(engine.store().counts()?)).await?;
+    let counts = app.engine.counts();
     let text = app.metrics.render(&app.engine, &counts);
     let mut response = text.into_response();
     response.headers_mut().insert(

@@ -14,15 +14,18 @@
 
 #![warn(missing_docs)]
 
+pub mod bandit;
 mod dashboard;
 pub mod engine;
 pub mod http;
 pub mod metrics;
 mod models;
+pub mod report;
 pub mod retrain;
 pub mod routes;
 pub mod store;
 
+pub use bandit::BanditConfig;
 pub use engine::{Engine, EngineConfig, ServeError};
 pub use http::{router, App, Auth};
 pub use retrain::{RetrainPolicy, Retrainer};

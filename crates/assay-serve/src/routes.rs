@@ -163,6 +163,22 @@ pub const ROUTES: &[Route] = &[
         body: None,
     },
     Route {
+        method: "GET",
+        path: "/report",
+        role: Some(Role::Read),
+        summary: "The data-value report of the current data (HTML), made once per model version; 202 while it is being made.",
+        params: &[],
+        body: None,
+    },
+    Route {
+        method: "GET",
+        path: "/ope",
+        role: Some(Role::Read),
+        summary: "IPS and SNIPS of candidate policies on the re-ranker's served lists (404 before any).",
+        params: &[],
+        body: None,
+    },
+    Route {
         method: "POST",
         path: "/value",
         role: Some(Role::Admin),

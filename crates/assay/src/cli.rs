@@ -155,9 +155,29 @@ pub struct ServeArgs {
     #[arg(long, value_name = "T")]
     pub retrain_seconds: Option<u64>,
     /// A version's offline metrics (RecBole protocol) are measured on this many most recent
-    /// events.
+    /// preferences (user-item pairs, each counted once at its first event).
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub metrics_window: usize,
+    /// Serve the model's ranking as it is: no Thompson-sampling re-ranker over its top
+    /// candidates (logged propensities are then 1).
+    #[arg(long)]
+    pub no_bandit: bool,
+    /// Monte-Carlo draws behind each logged propensity of the re-ranker.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub bandit_draws: usize,
+    /// A demo: simulate a shop (seeded by --seed) into --demo-dir, serve it on loopback
+    /// without keys, with the hash encoder (nothing to download) and a new model version
+    /// every 2,000 events, and send --demo-seconds of seeded simulated traffic; the
+    /// dashboard's address is printed. DATA and --store are not taken.
+    #[arg(long)]
+    pub demo: bool,
+    /// How long the demo's simulated audience sends traffic; the service goes on until Ctrl-C.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub demo_seconds: u64,
+    /// Where the demo's shop and store go (default: a new folder in the system's temporary
+    /// folder). A folder from an earlier demo is served again as it is.
+    #[arg(long, value_name = "DIR")]
+    pub demo_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ mod catalog;
 mod cli;
 mod ctr;
 mod data;
+mod demo;
 mod eval_search;
 mod experiment;
 mod faq;

@@ -10,7 +10,8 @@ use assay_recommend::ModelSpec;
 use assay_search::IndexConfig;
 use assay_serve::http::new_key;
 use assay_serve::{
-    router, App, Auth, Engine, EngineConfig, RetrainPolicy, Retrainer, Role, SqliteStore, Store,
+    router, App, Auth, BanditConfig, Engine, EngineConfig, RetrainPolicy, Retrainer, Role,
+    SqliteStore, Store,
 };
 
 use crate::catalog::{encoder_spec_of, open_encoder};
@@ -28,7 +29,39 @@ fn open_store(path: &Path) -> anyhow::Result<SqliteStore> {
     SqliteStore::open(path).map_err(|e| BadInput(e.to_string()).into())
 }
 
+/// `--demo`: the shop simulated into the demo folder (unless an earlier demo left one), and
+/// the arguments that serve it.
+fn demo_setup(mut args: ServeArgs) -> anyhow::Result<(ServeArgs, Option<std::path::PathBuf>)> {
+    if args.data.is_some() {
+        return Err(BadInput("--demo simulates its own shop; DATA is not taken".into()).into());
+    }
+    let dir = args
+        .demo_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("assay-demo-{}", std::process::id())));
+    let shop = dir.join("shop");
+    if !shop.join("assay.toml").is_file() {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let config = assay_sim::SimConfig::with_events(args.seed, 50_000);
+        crate::simulate::write_shop(&config, &shop, false)?;
+        eprintln!("simulated a shop of 50,000 events into {}", shop.display());
+    }
+    args.data = Some(shop.display().to_string());
+    args.store = dir.join("demo.db");
+    args.no_auth = true;
+    args.encoder = crate::cli::EncoderArg::Hash;
+    if args.retrain_events.is_none() && args.retrain_seconds.is_none() {
+        args.retrain_events = Some(2_000);
+    }
+    Ok((args, Some(shop)))
+}
+
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let (args, demo_shop) = if args.demo {
+        demo_setup(args)?
+    } else {
+        (args, None)
+    };
     let addr: SocketAddr = args
         .addr
         .parse()
@@ -45,6 +78,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         return Err(
             BadInput("--retrain-events and --retrain-seconds: expected at least 1".into()).into(),
         );
+    }
+    if args.bandit_draws == 0 {
+        return Err(BadInput("--bandit-draws: expected at least 1".into()).into());
     }
     let store = open_store(&args.store)?;
     let first = if store.is_empty()? {
@@ -93,6 +129,10 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ..IndexConfig::default()
         },
         metrics_window: args.metrics_window,
+        bandit: (!args.no_bandit).then(|| BanditConfig {
+            draws: args.bandit_draws,
+            ..BanditConfig::default()
+        }),
     };
     let started = std::time::Instant::now();
     let engine = Arc::new(
@@ -133,6 +173,28 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             started.elapsed().as_secs_f64(),
             if args.no_auth { ", no keys asked" } else { "" }
         );
+        if let Some(shop) = &demo_shop {
+            let shop = crate::data::load(&DatasetArgs {
+                dataset: shop.display().to_string(),
+                unknown_refs: None,
+            })?
+            .dataset;
+            let (seed, seconds) = (args.seed, args.demo_seconds);
+            println!(
+                "dashboard: http://{local}/  (simulated traffic for {seconds} s; Ctrl-C stops)"
+            );
+            std::thread::Builder::new()
+                .name("demo-traffic".into())
+                .spawn(move || {
+                    let sent = crate::demo::traffic(local, &shop, seed, seconds);
+                    println!(
+                        "demo traffic done: {} recommendations, {} searches, {} events, {} errors; \
+                         dashboard: http://{local}/",
+                        sent.recommend, sent.search, sent.events, sent.errors
+                    );
+                })
+                .context("starting the demo traffic")?;
+        }
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };

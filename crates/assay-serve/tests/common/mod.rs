@@ -101,17 +101,23 @@ pub fn config(dir: &Path) -> EngineConfig {
             ..IndexConfig::default()
         },
         metrics_window: 100_000,
+        // The exactness tests compare the model's own ranking; the re-ranker has its own.
+        bandit: None,
     }
 }
 
 /// Opens the engine on the store file in `dir`, importing `data` on first start.
 pub fn engine(dir: &Path, data: &Dataset) -> Arc<Engine> {
+    engine_with(dir, data, config(dir))
+}
+
+/// `engine` with other settings.
+pub fn engine_with(dir: &Path, data: &Dataset, config: EngineConfig) -> Arc<Engine> {
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&dir.join("assay.db")).expect("store opens"));
     let encoder: Arc<dyn assay_encoder::Encoder> = Arc::new(HashEncoder::new(64));
     Arc::new(
-        Engine::open(store, config(dir), Some(data), encoder.clone(), encoder)
-            .expect("engine opens"),
+        Engine::open(store, config, Some(data), encoder.clone(), encoder).expect("engine opens"),
     )
 }
 
