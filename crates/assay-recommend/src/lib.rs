@@ -164,10 +164,7 @@ pub fn top_k_of(scores: &[f32], k: usize) -> Vec<(ItemIdx, f32)> {
         return Vec::new();
     }
     let better = |a: &(ItemIdx, f32), b: &(ItemIdx, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-    let room = k
-        .saturating_mul(2)
-        .min(scores.len())
-        .max(k.min(scores.len()));
+    let room = k.saturating_mul(2).min(scores.len());
     let mut kept: Vec<(ItemIdx, f32)> = Vec::with_capacity(room);
     // The k-th best score once `kept` has been cut to k; before that, anything enters.
     let mut threshold = f32::NEG_INFINITY;
