@@ -16,6 +16,7 @@ mod dataset;
 mod ids;
 mod interactions;
 
+pub mod budget;
 pub mod clean;
 pub mod math;
 pub mod memory;
@@ -23,6 +24,7 @@ pub mod split;
 pub mod stats;
 pub mod time;
 
+pub use budget::TooSlow;
 pub use curves::{EpochPoint, StepPoint, TrainingCurves};
 pub use dataset::{
     Attributes, Dataset, EventKind, Events, Items, Judgment, NumericFeatures, Users, NO_POSITION,

@@ -28,6 +28,10 @@ pub enum RecommendError {
     /// before anything is allocated.
     #[error(transparent)]
     TooLarge(#[from] assay_core::TooLarge),
+    /// A step whose estimated time is over the time budget ([`assay_core::budget`]), refused
+    /// before any work.
+    #[error(transparent)]
+    TooSlow(#[from] assay_core::TooSlow),
     /// Training a neural model failed (a tensor operation, or a loss that is not finite).
     #[error("training failed: {0}")]
     Training(String),

@@ -12,7 +12,9 @@
 
 use std::time::Instant;
 
+use assay_core::budget::{self, Estimate};
 use assay_core::clean::{self, Impressions};
+use assay_core::memory;
 use assay_core::split::{self, Order, Split};
 use assay_core::{Dataset, Interactions, UserIdx};
 use assay_metrics::{AudienceUser, ExposureAccumulator, Metric, MetricValues, RankingAccumulator};
@@ -21,7 +23,7 @@ use serde::Serialize;
 use std::sync::Mutex;
 
 use crate::{
-    mask, top_k_of, EpochLog, ModelSpec, RecommendError, Recommender, Result, TrainingLog,
+    mask, top_k_of, EpochLog, FitSize, ModelSpec, RecommendError, Recommender, Result, TrainingLog,
 };
 
 /// How data is split.
@@ -380,6 +382,117 @@ fn log_of(seen: &[(usize, Option<f64>)]) -> TrainingLog {
     }
 }
 
+/// The sizes that [`estimate`] reads: users, items and the learning events of `data` under
+/// `impressions`, scaled to the 80% a split trains on.
+pub fn fit_size(data: &Dataset, impressions: Impressions) -> (FitSize, usize) {
+    let rows = clean::learning_rows(data, impressions);
+    let mut per_user = vec![0u64; data.users.len()];
+    for &r in &rows {
+        per_user[data.events.user[r as usize] as usize] += 1;
+    }
+    let train = |n: u64| (n as f64 * 0.8).ceil() as u64;
+    let size = FitSize {
+        users: data.users.len(),
+        items: data.items.len(),
+        interactions: train(rows.len() as u64),
+        pairs: per_user
+            .iter()
+            .map(|&n| u128::from(train(n)) * u128::from(train(n)))
+            .sum(),
+    };
+    // Every user with a learning event may hold validation and test items.
+    let ranked = per_user.iter().filter(|&&n| n > 0).count();
+    (size, ranked)
+}
+
+/// The time of [`evaluate`]: for every model and seed, its fit ([`ModelSpec::work`]) and its
+/// full-ranking passes over `ranked` users x `size.items` items.
+pub fn estimate(
+    size: &FitSize,
+    ranked: usize,
+    models: &[ModelSpec],
+    seeds: usize,
+) -> (Estimate, Vec<f64>) {
+    let scores = ranked as f64 * size.items as f64;
+    let per_model: Vec<(f64, u64)> = models
+        .iter()
+        .map(|spec| {
+            let work = spec.work(size);
+            let ns = work.fit_ns + work.passes as f64 * scores * work.ns_per_score;
+            (budget::seconds_of(ns) * seeds as f64, work.passes)
+        })
+        .collect();
+    let parts: Vec<String> = models
+        .iter()
+        .zip(&per_model)
+        .map(|(spec, (seconds, passes))| {
+            format!(
+                "{spec}: {} ranking passes, {}",
+                passes,
+                budget::format_duration(*seconds)
+            )
+        })
+        .collect();
+    let estimate = Estimate {
+        seconds: per_model.iter().map(|p| p.0).sum(),
+        what: format!(
+            "{} over {} users x {} items, {} seed{}",
+            parts.join("; "),
+            memory::format_count(ranked as u64),
+            memory::format_count(size.items as u64),
+            seeds,
+            if seeds == 1 { "" } else { "s" }
+        ),
+    };
+    (estimate, per_model.into_iter().map(|p| p.0).collect())
+}
+
+/// Checks, before any work, that [`evaluate`] of `models` on `data` over `seeds` seeds fits in
+/// the time budget ([`assay_core::budget`]).
+///
+/// # Errors
+/// [`RecommendError::TooSlow`]: the models, the sizes, the estimate per model, the limit and
+/// what to leave out.
+pub fn check_time(
+    data: &Dataset,
+    protocol: &Protocol,
+    models: &[ModelSpec],
+    seeds: usize,
+) -> Result<()> {
+    let (size, ranked) = fit_size(data, protocol.impressions);
+    let (estimate, per_model) = estimate(&size, ranked, models, seeds);
+    let names: Vec<String> = models.iter().map(ModelSpec::to_string).collect();
+    budget::check(
+        &estimate,
+        || {
+            format!(
+                "eval of {} on {} users x {} items",
+                names.join(","),
+                memory::format_count(ranked as u64),
+                memory::format_count(size.items as u64)
+            )
+        },
+        || {
+            let slowest = per_model
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0, |(m, _)| m);
+            let rest: f64 = estimate.seconds - per_model[slowest];
+            if models.len() > 1 {
+                format!(
+                    "leave out {} (the rest: about {}) or run fewer seeds",
+                    names[slowest],
+                    budget::format_duration(rest)
+                )
+            } else {
+                "evaluate a cheaper model (itemknn, pop) or a sample of the users".to_owned()
+            }
+        },
+    )?;
+    Ok(())
+}
+
 /// Evaluates every model on every seed: one split per seed (shared by the models), fit on
 /// train (iterative models stop early on validation), then validation and test passes.
 pub fn evaluate(
@@ -392,10 +505,12 @@ pub fn evaluate(
     if seeds.is_empty() {
         return Err(RecommendError::Data("no seeds given".into()));
     }
-    // A model too large for the catalog is refused before any split or fit.
+    // A model too large for the catalog, or models that would run past the time budget, are
+    // refused before any split or fit.
     for spec in models {
         spec.check_memory(data.users.len(), data.items.len(), 1)?;
     }
+    check_time(data, protocol, models, seeds.len())?;
     let names: Vec<String> = models.iter().map(ModelSpec::to_string).collect();
     let mut runs: Vec<Vec<SeedRun>> = vec![Vec::new(); models.len()];
     let total = models.len() * seeds.len();
@@ -470,6 +585,7 @@ pub fn search(
     for spec in candidates {
         spec.check_memory(data.users.len(), data.items.len(), 1)?;
     }
+    check_time(data, protocol, candidates, 1)?;
     let prepared = prepare(data, protocol, seed)?;
     let validate = validator(&prepared, protocol);
     let mut tried = Vec::with_capacity(candidates.len());

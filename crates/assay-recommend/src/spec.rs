@@ -109,6 +109,14 @@ pub trait ModelKind: Fit + Clone + PartialEq + fmt::Debug + Send + Sync + 'stati
         None
     }
 
+    /// What evaluating one fit on data of `size` costs: the fit's own work and the
+    /// full-ranking passes (see [`Work`]). By default no fit work worth counting and two
+    /// passes (validation and test) of cheap scores.
+    fn work(&self, size: &FitSize) -> Work {
+        let _ = size;
+        Work::default()
+    }
+
     /// The same parameters with every random seed set to `seed`; unchanged by default.
     fn with_seed(&self, seed: u64) -> Self {
         let _ = seed;
@@ -142,6 +150,42 @@ pub struct DenseMemory {
     pub what: String,
     /// What to use instead, for messages ("use itemknn or als instead").
     pub instead: &'static str,
+}
+
+/// The sizes a fit's time depends on: users, items, training interactions, and the sum over
+/// users of their interactions squared (the co-occurring pairs an item-item model counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FitSize {
+    /// Users.
+    pub users: usize,
+    /// Items.
+    pub items: usize,
+    /// Training interactions.
+    pub interactions: u64,
+    /// The sum over users of their interaction count squared.
+    pub pairs: u128,
+}
+
+/// What [`ModelKind::work`] reports, in nanoseconds of one thread ([`assay_core::budget`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Work {
+    /// The fit, without its validation passes.
+    pub fit_ns: f64,
+    /// Full-ranking passes over every evaluated user: validation and test, plus one per epoch
+    /// of a model validated after every epoch (the fewest it can run when it stops early).
+    pub passes: u64,
+    /// One thread's nanoseconds to score and rank one item for one user.
+    pub ns_per_score: f64,
+}
+
+impl Default for Work {
+    fn default() -> Work {
+        Work {
+            fit_ns: 0.0,
+            passes: 2,
+            ns_per_score: assay_core::budget::NS_PER_SCORE,
+        }
+    }
 }
 
 /// A model kind with its hyper-parameters: a plain value that can be cloned, compared,
@@ -308,6 +352,11 @@ impl ModelSpec {
         Ok(())
     }
 
+    /// What evaluating one fit on data of `size` costs ([`ModelKind::work`]).
+    pub fn work(&self, size: &FitSize) -> Work {
+        self.0.work(size)
+    }
+
     /// The same spec with every random seed set to `seed` (models without one are unchanged).
     pub fn with_seed(&self, seed: u64) -> ModelSpec {
         self.0.with_seed(seed)
@@ -434,6 +483,7 @@ trait AnyParams: fmt::Debug + Send + Sync {
     fn params_text(&self) -> String;
     fn capabilities(&self) -> Capabilities;
     fn dense_memory(&self, n_users: usize, n_items: usize) -> Option<DenseMemory>;
+    fn work(&self, size: &FitSize) -> Work;
     fn check(&self) -> Result<()>;
     fn with_seed(&self, seed: u64) -> ModelSpec;
     fn fit(
@@ -468,6 +518,10 @@ impl<P: ModelKind> AnyParams for P {
 
     fn dense_memory(&self, n_users: usize, n_items: usize) -> Option<DenseMemory> {
         ModelKind::dense_memory(self, n_users, n_items)
+    }
+
+    fn work(&self, size: &FitSize) -> Work {
+        ModelKind::work(self, size)
     }
 
     fn check(&self) -> Result<()> {

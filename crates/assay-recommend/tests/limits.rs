@@ -190,3 +190,80 @@ fn pop_negatives_must_fit_in_a_batch() {
     // Without batches the negatives are not drawn at all.
     assert!(ModelSpec::parse("pop:negatives=9").is_ok());
 }
+
+/// `n_users` users and `n_items` items; user u clicks items 2u and 2u + 1 (mod the catalog).
+fn many_users(n_users: u32, n_items: u32) -> Dataset {
+    let mut data = Dataset::default();
+    for i in 0..n_items {
+        data.items.intern(&format!("i{i}"));
+    }
+    for u in 0..n_users {
+        let user = data.users.intern(&format!("u{u}"));
+        for k in 0..2u32 {
+            data.events.push(
+                user,
+                (2 * u + k) % n_items,
+                EventKind::Click,
+                f64::NAN,
+                i64::from(k),
+                NO_SESSION,
+                NO_QUERY,
+                NO_POSITION,
+                f64::NAN,
+                0,
+            );
+        }
+    }
+    data
+}
+
+#[test]
+fn an_evaluation_past_the_time_budget_is_refused_before_the_first_fit() {
+    use assay_core::budget;
+    assert_eq!(budget::limit(), budget::DEFAULT_LIMIT);
+    let data = many_users(100_000, 200_000);
+    let models = ModelSpec::parse_list("pop,als").unwrap();
+    let started = std::sync::atomic::AtomicUsize::new(0);
+    let progress = |_: assay_recommend::eval::Progress<'_>| {
+        started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    };
+    let result = evaluate(&data, &Protocol::recbole(), &models, &[1], &progress);
+    let Err(RecommendError::TooSlow(refused)) = result else {
+        panic!("als on 100,000 users x 200,000 items was not refused");
+    };
+    assert_eq!(
+        started.into_inner(),
+        0,
+        "a model was fitted before the refusal"
+    );
+    // By hand, in one thread's nanoseconds: pop ranks 2 passes of 100,000 x 200,000 scores at
+    // 1 ns; ALS (64 factors, 15 sweeps of 3 CG steps, 0.5 ns a multiply-add) ranks 15 + 2
+    // passes at 1 + 64 x 0.5 ns a score, and its fit does 15 x 3 x (300,000 x 64^2 +
+    // 4 x 160,000 training interactions x 64) multiply-adds.
+    let scores = 1e5 * 2e5;
+    let pop = 2.0 * scores;
+    let als = 17.0 * scores * 33.0 + 15.0 * 3.0 * (3e5 * 4096.0 + 4.0 * 160_000.0 * 64.0) * 0.5;
+    let want = (pop + als) / 1e9 / budget::threads() as f64;
+    let got = refused.estimate.seconds;
+    assert!((got - want).abs() <= 1e-9 * want, "{got} != {want}");
+    assert_eq!(refused.limit, 3600.0);
+    let text = refused.to_string();
+    for words in [
+        "eval of pop,als on 100,000 users x 200,000 items would take about",
+        "pop: 2 ranking passes",
+        "als: 17 ranking passes",
+        "over the time limit of 1 h",
+        "leave out als",
+        "--time-limit none",
+    ] {
+        assert!(text.contains(words), "`{words}` not in: {text}");
+    }
+    // Pop alone is within the hour (2 x 2e10 ns on any number of threads is under 40 s).
+    assert!(assay_recommend::eval::check_time(
+        &data,
+        &Protocol::recbole(),
+        &ModelSpec::parse_list("pop").unwrap(),
+        1
+    )
+    .is_ok());
+}

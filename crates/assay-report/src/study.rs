@@ -57,6 +57,10 @@ pub enum StudyError {
     /// A valuation method failed.
     #[error(transparent)]
     Value(#[from] ValueError),
+    /// The study's refits would run past the time budget ([`assay_core::budget`]); refused
+    /// before the first.
+    #[error(transparent)]
+    TooSlow(#[from] assay_core::TooSlow),
 }
 
 /// The knobs of a study. [`StudyConfig::new`] gives defaults sized for a shop of a few
@@ -539,6 +543,52 @@ fn learning_curve(
     }
 }
 
+/// Refuses a study whose `planned` fits would run past the time budget: each fit is taken at
+/// the cost of a fit on all of `train` (an upper bound: most fits are on a part of it) and
+/// one ranking of every item for every user of the validation audience `valid`.
+fn check_time(
+    config: &StudyConfig,
+    train: &[u32],
+    valid: &[AudienceUser],
+    n_items: usize,
+    planned: u64,
+) -> Result<(), assay_core::TooSlow> {
+    use assay_core::budget::{self, Estimate};
+    use assay_core::memory::format_count;
+    let size = assay_recommend::FitSize {
+        users: valid.len(),
+        items: n_items,
+        interactions: train.len() as u64,
+        // Without the per-user counts, the pairs as if every user had the mean count: a
+        // lower bound of the item-item work.
+        pairs: (train.len() as u128).pow(2) / (valid.len().max(1) as u128),
+    };
+    let work = config.model.work(&size);
+    let per_fit = work.fit_ns + valid.len() as f64 * n_items as f64 * work.ns_per_score;
+    let estimate = Estimate {
+        seconds: budget::seconds_of(per_fit) * planned as f64,
+        what: format!(
+            "{} fits of {}, each up to {} plus a ranking of {} items for {} validation users",
+            format_count(planned),
+            config.model,
+            budget::format_duration(budget::seconds_of(work.fit_ns)),
+            format_count(n_items as u64),
+            format_count(valid.len() as u64)
+        ),
+    };
+    budget::check(
+        &estimate,
+        || {
+            format!(
+                "the report on {} items and {} training events",
+                format_count(n_items as u64),
+                format_count(train.len() as u64)
+            )
+        },
+        || "value a sample of the shop (a share of its users or a recent time window)".to_owned(),
+    )
+}
+
 /// Runs the whole study on `data`; `name` is how the report names the dataset.
 pub fn study(
     data: &Dataset,
@@ -649,6 +699,7 @@ pub fn study(
         + (config.learning_fractions.len() as u64) * (1 + sources.len() as u64)
         + sources.len() as u64;
     lab.planned.store(planned, Ordering::Relaxed);
+    check_time(config, &split.train, &valid, data.items.len(), planned)?;
 
     lab.stage("baseline");
     let full_model = lab.fit(&split.train)?;

@@ -13,7 +13,8 @@
 //! `bot_farm_share` override the preset's `SimConfig` fields; `audience` [humans] is who scores
 //! the valuation: `humans` (picked by the bot labels), `buyers` (users with a purchase in the
 //! log; no labels) or `all` (everyone). `check` only measures how much
-//! the bots hurt (no valuation); `base` switches the valuation utility to
+//! the bots hurt (no valuation), on the test items and on the validation items (choose a
+//! model's parameters on the latter); `base` switches the valuation utility to
 //! `RecommenderUtility` (see below).
 //!
 //! Protocol. The shop is `SimConfig::small` with `users` users (5% bots with the preset's
@@ -333,6 +334,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         100.0 * clean_share
     );
     if args.check {
+        // The same measure on the validation items: what a choice of model (or of its
+        // parameters) may be made on, since the test items must stay unseen until the end.
+        let valid_humans = audience_of(&split.valid, &|u| !is_bot[u as usize]);
+        let valid_of = |dropped: &[UserIdx]| {
+            ndcg_of(
+                &data,
+                &args.model,
+                &keep_without(dropped),
+                &valid_humans,
+                &promoted,
+            )
+            .0
+        };
+        println!(
+            "validation NDCG@10 of {} humans: all training users {:.4}; without the {} true bots {:.4}",
+            valid_humans.len(),
+            valid_of(&[]),
+            bots.len(),
+            valid_of(&bots)
+        );
         return Ok(());
     }
 

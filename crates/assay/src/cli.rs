@@ -31,10 +31,20 @@ pub struct Cli {
     /// fits and says so. Default: $ASSAY_MEMORY_LIMIT, else 8GiB.
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_memory_limit)]
     pub memory_limit: Option<u64>,
+    /// The longest a step whose work is a product of data sizes (ranking every item for every
+    /// user in eval, the report's refits) may be estimated to run, e.g. 90s, 45m, 4h, or none.
+    /// A step over it is refused before any work, with the estimate. Default:
+    /// $ASSAY_TIME_LIMIT, else 1h.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_time_limit)]
+    pub time_limit: Option<f64>,
 }
 
 fn parse_memory_limit(text: &str) -> Result<u64, String> {
     assay_core::memory::parse_size(text)
+}
+
+fn parse_time_limit(text: &str) -> Result<f64, String> {
+    assay_core::budget::parse_duration(text)
 }
 
 /// The ids of the arguments of subcommand `name` typed on the command line, as opposed to

@@ -63,6 +63,7 @@ fn main() -> ExitCode {
 
 fn run(args: cli::Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
     set_memory_limit(args.memory_limit)?;
+    set_time_limit(args.time_limit)?;
     match args.command {
         cli::Command::Data(cmd) => data::run(cmd),
         cli::Command::Simulate(cmd) => simulate::run(cmd),
@@ -103,6 +104,36 @@ fn set_memory_limit(flag: Option<u64>) -> anyhow::Result<()> {
     };
     assay_core::memory::set_limit(bytes);
     Ok(())
+}
+
+/// The time budget of every step ([`assay_core::budget`]): `--time-limit`, else
+/// `ASSAY_TIME_LIMIT`, else the library's default.
+fn set_time_limit(flag: Option<f64>) -> anyhow::Result<()> {
+    const VAR: &str = "ASSAY_TIME_LIMIT";
+    let seconds = match (flag, std::env::var_os(VAR)) {
+        (Some(seconds), _) => seconds,
+        (None, Some(text)) => assay_core::budget::parse_duration(&text.to_string_lossy())
+            .map_err(|e| BadInput(format!("{VAR}: {e}")))?,
+        (None, None) => return Ok(()),
+    };
+    assay_core::budget::set_limit(seconds);
+    Ok(())
+}
+
+/// The refusal of a step over the time budget, wherever a library put it.
+fn too_slow(cause: &(dyn std::error::Error + 'static)) -> bool {
+    use assay_recommend::RecommendError;
+    let of_model = |e: &RecommendError| matches!(e, RecommendError::TooSlow(_));
+    cause.is::<assay_core::TooSlow>()
+        || cause.downcast_ref::<RecommendError>().is_some_and(of_model)
+        || matches!(
+            cause.downcast_ref::<assay_value::ValueError>(),
+            Some(assay_value::ValueError::Recommend(e)) if of_model(e)
+        )
+        || matches!(
+            cause.downcast_ref::<assay_report::StudyError>(),
+            Some(assay_report::StudyError::TooSlow(_))
+        )
 }
 
 /// The refusal of a step over the memory budget, wherever a library put it.
@@ -158,6 +189,7 @@ fn is_bad_input(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause.is::<BadInput>()
             || too_large(cause).is_some()
+            || too_slow(cause)
             || cause.is::<assay_import::ImportError>()
             || matches!(
                 cause.downcast_ref::<assay_bandit::BanditError>(),

@@ -133,6 +133,7 @@ pub fn build(data: &Dataset, name: &str, config: &StudyConfig) -> anyhow::Result
     };
     let report = assay_report::study(data, name, config, &progress).map_err(|e| match e {
         StudyError::Empty(_) => anyhow::Error::new(BadInput(e.to_string())),
+        StudyError::TooSlow(_) => anyhow::Error::new(e),
         other => anyhow::Error::new(other).context("valuing the data"),
     })?;
     bar.finish_and_clear();

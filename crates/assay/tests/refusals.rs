@@ -58,7 +58,8 @@ fn assay_with(dir: &Path, memory_limit: Option<&str>, args: &[&str]) -> Run {
         .current_dir(dir)
         .env("ASSAY_HOME", dir.join("home"))
         .env("ASSAY_SHARED_DATA", dir.join("no-shared-data"))
-        .env_remove("ASSAY_MEMORY_LIMIT");
+        .env_remove("ASSAY_MEMORY_LIMIT")
+        .env_remove("ASSAY_TIME_LIMIT");
     if let Some(limit) = memory_limit {
         command.env("ASSAY_MEMORY_LIMIT", limit);
     }
@@ -531,4 +532,48 @@ fn the_largest_seed_is_a_seed() {
     let rows: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
     // Seeds wrap around: u64::MAX, then 0.
     assert_eq!(rows[0]["seeds"], serde_json::json!([u64::MAX, 0]));
+}
+
+#[test]
+fn steps_past_the_time_limit_are_refused_with_their_estimate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = shop(tmp.path());
+    let shop = shop.to_str().unwrap();
+    let run = |args: &[&str]| assay(tmp.path(), args);
+    // Any evaluation takes more than a millisecond: refused before the split, with the
+    // estimate per model and the ways out.
+    run(&["--time-limit", "0.001", "eval", shop, "--models", "pop,als"]).expect_refused(&[
+        "eval of pop,als on",
+        "would take about",
+        "pop: 2 ranking passes",
+        "als: 17 ranking passes",
+        "over the time limit of 0 s",
+        "leave out als",
+        "--time-limit none",
+    ]);
+    run(&["--time-limit", "0.001", "report", shop, "--out", "r.html"]).expect_refused(&[
+        "the report on",
+        "fits of",
+        "validation users",
+        "--time-limit",
+    ]);
+    assert!(!tmp.path().join("r.html").exists());
+    // The environment sets it too, and a bad value is named.
+    let mut command = Command::new(env!("CARGO_BIN_EXE_assay"));
+    let output = command
+        .args(["eval", shop, "--models", "pop"])
+        .current_dir(tmp.path())
+        .env("ASSAY_HOME", tmp.path().join("home"))
+        .env("ASSAY_TIME_LIMIT", "soon")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("ASSAY_TIME_LIMIT: expected a duration such as 90s, 45m or 4h"),
+        "{stderr}"
+    );
+    run(&["--time-limit", "soon", "eval", shop]).expect_refused(&["--time-limit", "soon"]);
+    // Within the default hour, the same evaluation runs.
+    run(&["eval", shop, "--models", "pop"]).expect_code(0);
 }

@@ -18,11 +18,14 @@ use serde::{Deserialize, Serialize};
 
 use assay_core::math::dot;
 
-use super::factors::{self, FactorModel, Factors, Schedule};
+use super::factors::{self, FactorModel, Factors, Schedule, NS_PER_MAC};
 use super::{bad_param, expect_kind, non_negative};
 use crate::spec::{non_default, params_from};
 use crate::store::{self, ModelFile, Tensors};
-use crate::{Capabilities, DenseMemory, Fit, History, ModelKind, Recommender, Result, Validate};
+use crate::{
+    Capabilities, DenseMemory, Fit, FitSize, History, ModelKind, Recommender, Result, Validate,
+    Work,
+};
 
 /// Hyper-parameters of [`AlsModel`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -103,6 +106,20 @@ impl ModelKind for AlsParams {
             what: format!("two (users + items) x {} factor tables (the model and the best sweep's copy)", self.factors),
             instead: "use fewer factors, or itemknn",
         })
+    }
+
+    /// Each sweep runs `cg_steps` conjugate-gradient steps for every user and item (a
+    /// `factors`-square product, and two dot products per interaction), and is validated:
+    /// `iterations` passes plus validation and test, each score a dot product.
+    fn work(&self, size: &FitSize) -> Work {
+        let f = self.factors as f64;
+        let rows = (size.users + size.items) as f64;
+        let sweep = self.cg_steps as f64 * (rows * f * f + 4.0 * size.interactions as f64 * f);
+        Work {
+            fit_ns: self.iterations as f64 * sweep * NS_PER_MAC,
+            passes: self.iterations as u64 + 2,
+            ns_per_score: assay_core::budget::NS_PER_SCORE + f * NS_PER_MAC,
+        }
     }
 
     fn with_seed(&self, seed: u64) -> AlsParams {

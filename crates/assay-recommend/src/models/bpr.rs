@@ -24,13 +24,13 @@ use serde::{Deserialize, Serialize};
 
 use assay_core::math::dot;
 
-use super::factors::{self, FactorModel, Factors, Schedule};
+use super::factors::{self, FactorModel, Factors, Schedule, NS_PER_MAC};
 use super::{bad_param, expect_kind, non_negative, positive};
 use crate::spec::{non_default, params_from};
 use crate::store::{self, ModelFile, Tensors};
 use crate::{
-    Capabilities, DenseMemory, Fit, History, ModelKind, RecommendError, Recommender, Result,
-    Validate,
+    Capabilities, DenseMemory, Fit, FitSize, History, ModelKind, RecommendError, Recommender,
+    Result, Validate, Work,
 };
 
 /// Hyper-parameters of [`BprModel`].
@@ -156,6 +156,19 @@ impl ModelKind for BprParams {
             what: format!("six (users + items) x {} tables (factors, the best epoch's copy, gradients, Adam's two moments)", self.factors),
             instead: "use fewer factors, or itemknn",
         })
+    }
+
+    /// Validated after every epoch: at least `patience + 1` epochs (all `epochs` when fewer)
+    /// plus validation and test, each score a dot product. An epoch's own work (a few
+    /// multiply-adds per interaction and factor) is small beside a ranking pass.
+    fn work(&self, size: &FitSize) -> Work {
+        let f = self.factors as f64;
+        let epochs = self.epochs.min(self.patience.saturating_add(1)) as u64;
+        Work {
+            fit_ns: epochs as f64 * 6.0 * size.interactions as f64 * f * NS_PER_MAC,
+            passes: epochs + 2,
+            ns_per_score: assay_core::budget::NS_PER_SCORE + f * NS_PER_MAC,
+        }
     }
 
     fn with_seed(&self, seed: u64) -> BprParams {

@@ -11,6 +11,10 @@ use super::load_f32;
 use crate::store::{ModelFile, Tensors};
 use crate::{History, Recommender, Result, Validate};
 
+/// One thread's nanoseconds for one multiply-add of a factor model's scoring or training
+/// (a dot product over factor rows read from memory), for time estimates.
+pub(crate) const NS_PER_MAC: f64 = 0.5;
+
 /// User and item factors, row-major `n_users x dim` and `n_items x dim`; a user's score for an
 /// item is the dot product of their rows.
 #[derive(Debug, Clone)]

@@ -15,7 +15,7 @@ use super::{bad_param, expect_kind, non_negative};
 use crate::store::{self, ModelFile, Tensors};
 use crate::spec::{non_default, params_from};
 use crate::{
-    Capabilities, Fit, History, ModelKind, Recommender, Result, Validate,
+    Capabilities, Fit, FitSize, History, ModelKind, Recommender, Result, Validate, Work,
 };
 
 /// Hyper-parameters of [`ItemKnnModel`]; RecBole's defaults are `k = 100`, `shrink = 0`.
@@ -114,6 +114,15 @@ impl ModelKind for ItemKnnParams {
 
     fn params_text(&self) -> String {
         non_default(self)
+    }
+
+    /// Counting co-occurrences visits every pair of a user's items once per item: the sum
+    /// of the users' interactions squared, at about 2 ns a pair (measured on 200,000 items).
+    fn work(&self, size: &FitSize) -> Work {
+        Work {
+            fit_ns: 2.0 * size.pairs as f64,
+            ..Work::default()
+        }
     }
 
     fn check(&self) -> Result<()> {
