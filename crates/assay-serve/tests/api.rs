@@ -736,7 +736,9 @@ fn the_reranker_logs_real_propensities_and_learns_from_clicks_on_what_it_served(
         timestamp: None,
         source: None,
     };
-    engine.ingest(&[click.clone()]).expect("ingests");
+    engine
+        .ingest(std::slice::from_ref(&click))
+        .expect("ingests");
     assert_eq!(bandit.posterior(first), (2.0, 1.0));
     // The same click again is not a second reward for one serving.
     engine.ingest(&[click]).expect("ingests");

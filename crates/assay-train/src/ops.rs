@@ -518,7 +518,7 @@ pub fn dropout(x: &Tensor, p: f64, rng: &mut rand_chacha::ChaCha8Rng) -> CResult
     if p <= 0.0 {
         return Ok(x.clone());
     }
-    if !(p < 1.0) {
+    if p >= 1.0 || p.is_nan() {
         return Err(candle_core::Error::Msg(format!(
             "a dropout probability must lie in [0, 1), got {p}"
         )));
