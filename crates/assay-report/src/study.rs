@@ -1,3 +1,5 @@
+// tidy: long file: one study (split, group and user values, removal and learning curves)
+// shares its seeded split and fitted model; each stage is a short function.
 //! Computes a [`ValueReport`] for a dataset: group values, user (and item) values, removal
 //! curves and learning curves, all from one seeded split.
 //!

@@ -1,3 +1,5 @@
+// tidy: long file: the HTTP API end to end over one shared test shop, one test per behaviour;
+// splitting it would repeat the shop and its server set-up.
 //! The HTTP API end to end, in process: every answer checked against values derived here
 //! from the test shop, not from the service.
 

@@ -59,7 +59,9 @@ const LAYERS: &[(&str, &[&str])] = &[
         "assay-serve",
         &[
             "assay-core",
+            "assay-bandit",
             "assay-encoder",
+            "assay-metrics",
             "assay-recommend",
             "assay-report",
             "assay-search",
@@ -105,6 +107,10 @@ const READERS: &[(&str, &str)] = &[
     ),
     ("assay-recommend/src/store.rs", "model folders"),
     ("assay-sim/src/output.rs", "syncs the files it wrote"),
+    (
+        "assay-recommend/src/ctr/tests.rs",
+        "unit tests read the training curves they wrote",
+    ),
 ];
 
 /// Source files that may write files, and why: everything else writes through
