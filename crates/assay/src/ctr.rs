@@ -55,6 +55,9 @@ pub fn run(args: CtrArgs) -> anyhow::Result<()> {
             return Err(BadInput(format!("--max-seconds: must be > 0, got {s}")).into());
         }
     }
+    if args.epochs == Some(0) {
+        return Err(BadInput("--epochs: must be at least 1".into()).into());
+    }
     let loaded = data::load(&args.data)?;
     let dataset = &loaded.dataset;
     let label = CtrLabel::infer(dataset)?;
@@ -67,6 +70,33 @@ pub fn run(args: CtrArgs) -> anyhow::Result<()> {
             table.len()
         ))
         .into());
+    }
+    // AUC is undefined on a part with one class, and a model fitted on one class learns
+    // nothing: refuse before training rather than print a NaN.
+    for (part, rows) in [
+        ("training", &train),
+        ("validation", &valid),
+        ("test", &test),
+    ] {
+        let positive = rows.iter().filter(|&&r| table.labels()[r]).count();
+        if positive == 0 || positive == rows.len() {
+            let (yes, no) = match label {
+                CtrLabel::Clicks => ("clicked".to_owned(), "unclicked".to_owned()),
+                CtrLabel::RatingAtLeast(t) => {
+                    (format!("ratings >= {t}"), format!("ratings below {t}"))
+                }
+            };
+            return Err(BadInput(format!(
+                "{}: the {part} rows ({} of {} rows, seed {}) are all {}; a click model needs \
+                 both {yes} and {no} rows in training, validation and test",
+                dataset.name,
+                rows.len(),
+                table.len(),
+                args.seed,
+                if positive == 0 { &no } else { &yes },
+            ))
+            .into());
+        }
     }
     let test_labels: Vec<bool> = test.iter().map(|&r| table.labels()[r]).collect();
     let mut rows = Vec::new();
