@@ -9,18 +9,19 @@ use assay_core::{Dataset, EventKind, Interactions, NO_POSITION, NO_QUERY, NO_SES
 use assay_recommend::eval::{evaluate, Protocol};
 use assay_recommend::{EaseParams, Fit, ItemKnnParams, ModelSpec, RecommendError, MAX_GRID};
 
-/// `n_items` items, 20 users with 5 clicks each on the first 40 items.
-fn wide_catalog(n_items: usize) -> Dataset {
+/// `n_items` items and `n_users` users, user `u`'s `k`-th of `per_user` clicks (at time `k`) on
+/// item `item(u, k)`.
+fn clicks(n_users: u32, n_items: u32, per_user: u32, item: impl Fn(u32, u32) -> u32) -> Dataset {
     let mut data = Dataset::default();
     for i in 0..n_items {
         data.items.intern(&format!("i{i}"));
     }
-    for u in 0..20u32 {
+    for u in 0..n_users {
         let user = data.users.intern(&format!("u{u}"));
-        for k in 0..5u32 {
+        for k in 0..per_user {
             data.events.push(
                 user,
-                (u * 3 + k * 7) % 40,
+                item(u, k),
                 EventKind::Click,
                 f64::NAN,
                 i64::from(k),
@@ -33,6 +34,11 @@ fn wide_catalog(n_items: usize) -> Dataset {
         }
     }
     data
+}
+
+/// `n_items` items, 20 users with 5 clicks each on the first 40 items.
+fn wide_catalog(n_items: usize) -> Dataset {
+    clicks(20, n_items as u32, 5, |u, k| (u * 3 + k * 7) % 40)
 }
 
 fn all_rows(data: &Dataset) -> Interactions {
@@ -193,28 +199,7 @@ fn pop_negatives_must_fit_in_a_batch() {
 
 /// `n_users` users and `n_items` items; user u clicks items 2u and 2u + 1 (mod the catalog).
 fn many_users(n_users: u32, n_items: u32) -> Dataset {
-    let mut data = Dataset::default();
-    for i in 0..n_items {
-        data.items.intern(&format!("i{i}"));
-    }
-    for u in 0..n_users {
-        let user = data.users.intern(&format!("u{u}"));
-        for k in 0..2u32 {
-            data.events.push(
-                user,
-                (2 * u + k) % n_items,
-                EventKind::Click,
-                f64::NAN,
-                i64::from(k),
-                NO_SESSION,
-                NO_QUERY,
-                NO_POSITION,
-                f64::NAN,
-                0,
-            );
-        }
-    }
-    data
+    clicks(n_users, n_items, 2, |u, k| (2 * u + k) % n_items)
 }
 
 #[test]
