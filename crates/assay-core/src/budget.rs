@@ -9,6 +9,11 @@
 //! refused before any work with [`TooSlow`]: what, the estimate, the limit and what to do
 //! instead. The limit is raised (or lifted with `none`) to go ahead.
 //!
+//! An estimate from sizes can miss work it does not count, so a step made of many like units
+//! (the report's model fits) also checks itself while it runs ([`overrun`]): once a twentieth
+//! of its units are done it projects its total time from its own pace, and it stops when that
+//! projection is clearly over the limit, or when the limit has passed.
+//!
 //! The limit is process-wide: [`DEFAULT_LIMIT`] (one hour) unless a front end sets another with
 //! [`set_limit`] (the command line's `--time-limit` and `ASSAY_TIME_LIMIT`). Estimates come
 //! from fixed per-operation costs measured on a two-core machine ([`NS_PER_SCORE`] and the
@@ -80,6 +85,46 @@ pub fn check(
         estimate: estimate.clone(),
         limit,
         instead: instead(),
+    })
+}
+
+/// How far over the limit a running step's projection must be before [`overrun`] stops it:
+/// a projection from the first units is rough, and a step near the limit is let finish.
+pub const OVERRUN_FACTOR: f64 = 1.5;
+
+/// Whether a running step should stop, `elapsed` seconds in, with `done` of its `planned`
+/// units (`unit` names them, e.g. "model fits") finished, under `limit`: `Some` with the
+/// projected total when its time has passed the limit, or when at least a twentieth of the
+/// units and a tenth of the limit (at most 30 s) have passed and the pace projects over
+/// [`OVERRUN_FACTOR`] times the limit. The projection is `elapsed * planned / done`.
+pub fn overrun(elapsed: f64, done: u64, planned: u64, limit: f64, unit: &str) -> Option<Estimate> {
+    let planned = planned.max(done);
+    let projected = if done == 0 {
+        elapsed
+    } else {
+        elapsed * planned as f64 / done as f64
+    };
+    let measured = done.saturating_mul(20) >= planned && elapsed >= (limit / 10.0).min(30.0);
+    let what = if elapsed > limit {
+        format!(
+            "stopped after {} of {} {unit} in {}",
+            format_count(done),
+            format_count(planned),
+            format_duration(elapsed)
+        )
+    } else if measured && projected > OVERRUN_FACTOR * limit {
+        format!(
+            "projected from {} of {} {unit} in {}",
+            format_count(done),
+            format_count(planned),
+            format_duration(elapsed)
+        )
+    } else {
+        return None;
+    };
+    Some(Estimate {
+        seconds: projected.max(elapsed),
+        what,
     })
 }
 
@@ -174,9 +219,40 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
     Ok(seconds)
 }
 
+/// A count with thousands separators (1,234,567).
+fn format_count(n: u64) -> String {
+    crate::memory::format_count(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_running_step_stops_when_its_pace_or_its_time_is_over_the_limit() {
+        // 100 of 1,000 fits in 60 s: 600 s projected. Under 1.5 x a 500 s limit: go on;
+        // over 1.5 x a 300 s limit: stop, with the projection.
+        assert_eq!(overrun(60.0, 100, 1_000, 500.0, "model fits"), None);
+        let stop = overrun(60.0, 100, 1_000, 300.0, "model fits").unwrap();
+        assert_eq!(stop.seconds, 600.0);
+        assert_eq!(stop.what, "projected from 100 of 1,000 model fits in 1 min");
+        // Too few units (under a twentieth) or too little time to judge the pace by.
+        // A projection over 1.5 x the limit, but too few units (under a twentieth) or too
+        // little time (under a tenth of the limit) to judge the pace by: go on.
+        assert!(overrun(5.0, 49, 1_000, 10.0, "fits").is_none());
+        assert!(overrun(8.0, 50, 1_000, 100.0, "fits").is_none());
+        assert!(overrun(10.0, 50, 1_000, 100.0, "fits").is_some());
+        // Past the limit: stop whatever the pace, even before the first unit ends.
+        let late = overrun(11.0, 0, 1_000, 10.0, "fits").unwrap();
+        assert_eq!(late.seconds, 11.0);
+        assert_eq!(late.what, "stopped after 0 of 1,000 fits in 11 s");
+        // Done beyond the plan: the plan is taken as what was done.
+        let over = overrun(20.0, 2_000, 1_000, 10.0, "fits").unwrap();
+        assert_eq!(
+            (over.seconds, over.what.as_str()),
+            (20.0, "stopped after 2,000 of 2,000 fits in 20 s")
+        );
+    }
 
     #[test]
     fn durations_read_and_print() {

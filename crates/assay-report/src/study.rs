@@ -33,6 +33,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use assay_core::budget;
 use assay_core::clean::{self, Impressions};
 use assay_core::split::{by_ratio, Order};
 use assay_core::{Dataset, UserIdx};
@@ -58,11 +59,22 @@ pub enum StudyError {
     Empty(String),
     /// A valuation method failed.
     #[error(transparent)]
-    Value(#[from] ValueError),
-    /// The study's refits would run past the time budget ([`assay_core::budget`]); refused
-    /// before the first.
+    Value(ValueError),
+    /// The study's refits would run past the time budget ([`assay_core::budget`]): refused
+    /// before the first when the estimate from the data's sizes is over it, or stopped while
+    /// running when its own pace projects past it ([`assay_core::budget::overrun`]).
     #[error(transparent)]
     TooSlow(#[from] assay_core::TooSlow),
+}
+
+impl From<ValueError> for StudyError {
+    /// A fit stopped by the time budget is the study's refusal, whichever stage it was in.
+    fn from(error: ValueError) -> StudyError {
+        match error {
+            ValueError::Recommend(RecommendError::TooSlow(refused)) => StudyError::TooSlow(refused),
+            other => StudyError::Value(other),
+        }
+    }
 }
 
 /// The knobs of a study. [`StudyConfig::new`] gives defaults sized for a shop of a few
@@ -177,6 +189,10 @@ struct Lab<'a> {
     progress: &'a (dyn Fn(StudyProgress<'_>) + Sync),
     /// The first failed fit; the study stops with it after the stage it happened in.
     failure: FirstFailure,
+    /// When the study started, its time limit, and what it is called in a refusal.
+    started: Instant,
+    limit: f64,
+    step: String,
 }
 
 impl Lab<'_> {
@@ -196,9 +212,31 @@ impl Lab<'_> {
         });
     }
 
+    /// `Err` once the study has outrun its time limit ([`budget::overrun`]): every later fit
+    /// fails at once with it, so the stage in progress ends quickly and the study stops.
+    fn pace(&self) -> Result<(), ValueError> {
+        let Some(estimate) = budget::overrun(
+            self.started.elapsed().as_secs_f64(),
+            self.fits.load(Ordering::Relaxed),
+            self.planned.load(Ordering::Relaxed),
+            self.limit,
+            "model fits",
+        ) else {
+            return Ok(());
+        };
+        Err(RecommendError::TooSlow(assay_core::TooSlow {
+            step: self.step.clone(),
+            estimate,
+            limit: self.limit,
+            instead: SAMPLE_INSTEAD.to_owned(),
+        })
+        .into())
+    }
+
     /// A model fitted on `rows`; `None` when the rows hold nothing to learn from, which
     /// scores 0 for everyone, as in [`RecommenderUtility`].
     fn fit(&self, rows: &[u32]) -> Result<Option<Box<dyn Recommender>>, ValueError> {
+        self.pace()?;
         let model = fit_on_rows(self.data, &self.config.model, rows);
         self.fits.fetch_add(1, Ordering::Relaxed);
         self.report();
@@ -252,13 +290,20 @@ impl<U: Utility> Utility for Counted<'_, U> {
         self.inner.player_name(player)
     }
     fn eval(&self, subset: &[usize]) -> f64 {
+        if let Err(error) = self.lab.pace() {
+            self.lab.failure.record(error);
+            return f64::NAN;
+        }
         let value = self.inner.eval(subset);
         self.lab.fits.fetch_add(1, Ordering::Relaxed);
         self.lab.report();
         value
     }
     fn take_failure(&self) -> Option<ValueError> {
-        self.inner.take_failure()
+        self.lab
+            .failure
+            .take()
+            .or_else(|| self.inner.take_failure())
     }
 }
 
@@ -545,9 +590,25 @@ fn learning_curve(
     }
 }
 
+/// What to do instead of a study over the time limit.
+const SAMPLE_INSTEAD: &str =
+    "value a sample of the shop (a share of its users or a recent time window)";
+
+/// How a refusal names the study: "the report on 200,000 items and 4,000,000 training events".
+fn step_name(n_items: usize, train: &[u32]) -> String {
+    use assay_core::memory::format_count;
+    format!(
+        "the report on {} items and {} training events",
+        format_count(n_items as u64),
+        format_count(train.len() as u64)
+    )
+}
+
 /// Refuses a study whose `planned` fits would run past the time budget: each fit is taken at
 /// the cost of a fit on all of `train` (an upper bound: most fits are on a part of it) and
-/// one ranking of every item for every user of the validation audience `valid`.
+/// one ranking of every item for every user of the validation audience `valid`. What this
+/// misses (the user values' own model, rankings of the test audience) the study's pace check
+/// ([`Lab::pace`]) catches while it runs.
 fn check_time(
     config: &StudyConfig,
     train: &[u32],
@@ -555,7 +616,7 @@ fn check_time(
     n_items: usize,
     planned: u64,
 ) -> Result<(), assay_core::TooSlow> {
-    use assay_core::budget::{self, Estimate};
+    use assay_core::budget::Estimate;
     use assay_core::memory::format_count;
     let size = assay_recommend::FitSize {
         users: valid.len(),
@@ -580,14 +641,8 @@ fn check_time(
     };
     budget::check(
         &estimate,
-        || {
-            format!(
-                "the report on {} items and {} training events",
-                format_count(n_items as u64),
-                format_count(train.len() as u64)
-            )
-        },
-        || "value a sample of the shop (a share of its users or a recent time window)".to_owned(),
+        || step_name(n_items, train),
+        || SAMPLE_INSTEAD.to_owned(),
     )
 }
 
@@ -640,6 +695,9 @@ pub fn study(
         stage: std::sync::Mutex::new("baseline".into()),
         progress,
         failure: FirstFailure::default(),
+        started,
+        limit: budget::limit(),
+        step: step_name(data.items.len(), &split.train),
     };
     let valid = audience_of(data, &split.train, &split.valid, |_| true);
     let test = audience_of(data, &split.train, &split.test, |_| true);
