@@ -110,14 +110,14 @@ pub fn overrun(elapsed: f64, done: u64, planned: u64, limit: f64, unit: &str) ->
             "stopped after {} of {} {unit} in {}",
             format_count(done),
             format_count(planned),
-            format_duration(elapsed)
+            format_elapsed(elapsed)
         )
     } else if measured && projected > OVERRUN_FACTOR * limit {
         format!(
             "projected from {} of {} {unit} in {}",
             format_count(done),
             format_count(planned),
-            format_duration(elapsed)
+            format_elapsed(elapsed)
         )
     } else {
         return None;
@@ -219,6 +219,20 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
     Ok(seconds)
 }
 
+/// Time already spent, for messages: as [`format_duration`], but minutes and seconds under
+/// an hour ("3 min 12 s"), since rounding up what was measured would misstate it.
+fn format_elapsed(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    if (60..3600).contains(&s) {
+        match s % 60 {
+            0 => format!("{} min", s / 60),
+            rest => format!("{} min {rest} s", s / 60),
+        }
+    } else {
+        format_duration(seconds)
+    }
+}
+
 /// A count with thousands separators (1,234,567).
 fn format_count(n: u64) -> String {
     crate::memory::format_count(n)
@@ -236,6 +250,11 @@ mod tests {
         let stop = overrun(60.0, 100, 1_000, 300.0, "model fits").unwrap();
         assert_eq!(stop.seconds, 600.0);
         assert_eq!(stop.what, "projected from 100 of 1,000 model fits in 1 min");
+        let later = overrun(192.0, 100, 1_000, 600.0, "model fits").unwrap();
+        assert_eq!(
+            later.what,
+            "projected from 100 of 1,000 model fits in 3 min 12 s"
+        );
         // Too few units (under a twentieth) or too little time to judge the pace by.
         // A projection over 1.5 x the limit, but too few units (under a twentieth) or too
         // little time (under a tenth of the limit) to judge the pace by: go on.

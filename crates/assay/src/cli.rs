@@ -33,7 +33,8 @@ pub struct Cli {
     pub memory_limit: Option<u64>,
     /// The longest a step whose work is a product of data sizes (ranking every item for every
     /// user in eval, the report's refits) may be estimated to run, e.g. 90s, 45m, 4h, or none.
-    /// A step over it is refused before any work, with the estimate. Default:
+    /// A step over it is refused before any work, with the estimate; the report also stops
+    /// when its own pace projects well past the limit, or when the limit passes. Default:
     /// $ASSAY_TIME_LIMIT, else 1h.
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_time_limit)]
     pub time_limit: Option<f64>,
