@@ -3,19 +3,22 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_core::{Device, Tensor};
+use candle_transformers::models::bert::Config;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
-use crate::{l2_normalize, Encoder, EncoderError, EncoderOptions, Result};
+use crate::{Encoder, EncoderError, EncoderOptions, Result};
 
 /// A BERT sentence encoder run with candle on the CPU: mean pooling over the attention mask,
 /// then L2 normalisation — the recipe of sentence-transformers' all-MiniLM-L6-v2.
+///
+/// The forward pass is the fine-tuner's ([`crate::finetune`]), with its fused layer norm,
+/// softmax and GELU, and with every dense weight stored transposed once at load, so that one
+/// short query costs a few products rather than repacking every weight per call.
 pub struct BertEncoder {
-    model: BertModel,
+    model: crate::finetune::Bert,
     tokenizer: Tokenizer,
     device: Device,
     dim: usize,
@@ -137,13 +140,7 @@ impl BertEncoder {
         let tokenizer = load_tokenizer(&tokenizer_path, max_len)?;
 
         let device = Device::Cpu;
-        // SAFETY: the weights file is memory-mapped read-only; assay never writes model files
-        // while an encoder is alive.
-        let vb = unsafe {
-            VarBuilder::from_mmaped_safetensors(&[&weights_path], DType::F32, &device)
-                .map_err(model_err)?
-        };
-        let model = BertModel::load(vb, &config).map_err(model_err)?;
+        let model = crate::finetune::inference_model(&weights_path, &config)?;
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -178,30 +175,11 @@ impl BertEncoder {
 
     fn encode_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let (ids, mask) = tokenize(&self.tokenizer, texts, &self.device)?;
-        let types = ids.zeros_like().map_err(model_err)?;
-        let hidden = self
-            .model
-            .forward(&ids, &types, Some(&mask))
-            .map_err(model_err)?;
-        // Mean over the real tokens: sum(h * m) / sum(m).
-        let m = mask
-            .to_dtype(DType::F32)
-            .and_then(|m| m.unsqueeze(2))
-            .map_err(model_err)?;
-        let summed = hidden
-            .broadcast_mul(&m)
-            .and_then(|x| x.sum(1))
-            .map_err(model_err)?;
-        let counts = m
-            .sum(1)
-            .and_then(|c| c.clamp(1e-9, f32::MAX))
-            .map_err(model_err)?;
-        let pooled = summed.broadcast_div(&counts).map_err(model_err)?;
-        let mut out: Vec<Vec<f32>> = pooled.to_vec2().map_err(model_err)?;
-        for v in &mut out {
-            l2_normalize(v);
-        }
-        Ok(out)
+        // Mean over the real tokens, then unit length (in the model's `embed`).
+        self.model
+            .embed(&ids, &mask, None)
+            .and_then(|v| v.to_vec2())
+            .map_err(model_err)
     }
 }
 

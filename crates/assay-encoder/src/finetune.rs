@@ -136,27 +136,43 @@ impl LayerNorm {
     }
 }
 
-/// `x @ weight^T + bias` through the fused bias add, whose gradient is one pass over rows.
-fn dense(layer: &candle_nn::Linear, x: &Tensor) -> candle_core::Result<Tensor> {
-    ops::linear(x, layer.weight(), layer.bias())
+/// A dense layer `x @ W^T + b` through the fused bias add, whose gradient is one pass over
+/// rows. `W` is kept as the checkpoint has it, `(out, in)`, when it trains (the gradient is
+/// the checkpoint's), or transposed to `(in, out)` for inference, where the product then reads
+/// it without repacking ([`ops::linear_in_out`]).
+#[derive(Clone)]
+struct Dense {
+    weight: Tensor,
+    bias: Tensor,
+    in_out: bool,
+}
+
+impl Dense {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        if self.in_out {
+            ops::linear_in_out(x, &self.weight, Some(&self.bias))
+        } else {
+            ops::linear(x, &self.weight, Some(&self.bias))
+        }
+    }
 }
 
 #[derive(Clone)]
 struct Layer {
-    query: candle_nn::Linear,
-    key: candle_nn::Linear,
-    value: candle_nn::Linear,
-    attention_out: candle_nn::Linear,
+    query: Dense,
+    key: Dense,
+    value: Dense,
+    attention_out: Dense,
     attention_norm: LayerNorm,
-    intermediate: candle_nn::Linear,
-    output: candle_nn::Linear,
+    intermediate: Dense,
+    output: Dense,
     output_norm: LayerNorm,
 }
 
 /// BERT with mean pooling and L2 normalisation, over tensors that are either trainable vars
 /// or detached copies of them.
 #[derive(Clone)]
-struct Bert {
+pub(crate) struct Bert {
     word: Tensor,
     position: Tensor,
     token_type: Tensor,
@@ -167,7 +183,7 @@ struct Bert {
 }
 
 /// Dropout with a seeded stream: the same seed gives the same masks.
-struct Dropout<'r> {
+pub(crate) struct Dropout<'r> {
     rng: &'r mut ChaCha8Rng,
     hidden: f64,
     attention: f64,
@@ -212,9 +228,9 @@ impl Bert {
                 .contiguous()
         };
         for layer in &self.layers {
-            let q = split(dense(&layer.query, &x)?)?;
-            let k = split(dense(&layer.key, &x)?)?;
-            let v = split(dense(&layer.value, &x)?)?;
+            let q = split(layer.query.forward(&x)?)?;
+            let k = split(layer.key.forward(&x)?)?;
+            let v = split(layer.value.forward(&x)?)?;
             let scores = (q.matmul(&k.t()?)? / (head_dim as f64).sqrt())?;
             let scores = scores.broadcast_add(&extended)?;
             let mut probs = ops::softmax_last_dim(&scores)?;
@@ -226,18 +242,18 @@ impl Bert {
                 len,
                 hidden_size,
             ))?;
-            let mut attended = dense(&layer.attention_out, &context)?;
+            let mut attended = layer.attention_out.forward(&context)?;
             if let Some(d) = dropout.as_deref_mut() {
                 attended = d.apply(&attended, d.hidden)?;
             }
             let attended = layer.attention_norm.forward(&(attended + &x)?)?;
-            let inner = dense(&layer.intermediate, &attended)?;
+            let inner = layer.intermediate.forward(&attended)?;
             let inner = match self.act {
                 HiddenAct::Gelu => ops::gelu_erf(&inner)?,
                 HiddenAct::GeluApproximate => inner.gelu()?,
                 HiddenAct::Relu => inner.relu()?,
             };
-            let mut out = dense(&layer.output, &inner)?;
+            let mut out = layer.output.forward(&inner)?;
             if let Some(d) = dropout.as_deref_mut() {
                 out = d.apply(&out, d.hidden)?;
             }
@@ -247,7 +263,7 @@ impl Bert {
     }
 
     /// Unit-length sentence vectors `(batch, hidden)`: mean of the token vectors over the mask.
-    fn embed(
+    pub(crate) fn embed(
         &self,
         ids: &Tensor,
         mask: &Tensor,
@@ -361,18 +377,29 @@ impl Weights {
     }
 }
 
+/// The model over `weights`: the tensors for which `trains` holds are tracked for gradients,
+/// the others detached. `inference` stores the dense layers' weights transposed (copies, so
+/// later updates of the vars do not reach them): for a model that only encodes.
 fn build_bert(
     weights: &Weights,
     config: &Config,
     path: &Path,
     trains: &dyn Fn(&str) -> bool,
+    inference: bool,
 ) -> Result<Bert> {
     let get = |name: &str| weights.get(name, trains(name), path);
-    let linear = |name: &str| -> Result<candle_nn::Linear> {
-        Ok(candle_nn::Linear::new(
-            get(&format!("{name}.weight"))?,
-            Some(get(&format!("{name}.bias"))?),
-        ))
+    let linear = |name: &str| -> Result<Dense> {
+        let weight = get(&format!("{name}.weight"))?;
+        let weight = if inference {
+            weight.t().and_then(|w| w.contiguous()).map_err(model_err)?
+        } else {
+            weight
+        };
+        Ok(Dense {
+            weight,
+            bias: get(&format!("{name}.bias"))?,
+            in_out: inference,
+        })
     };
     let norm = |name: &str| -> Result<LayerNorm> {
         Ok(LayerNorm {
@@ -418,6 +445,13 @@ fn build_bert(
         heads: config.num_attention_heads,
         act: config.hidden_act,
     })
+}
+
+/// The model in `path` (a `model.safetensors`) for encoding only: f32, nothing tracked, the
+/// dense layers' weights transposed once.
+pub(crate) fn inference_model(path: &Path, config: &Config) -> Result<Bert> {
+    let weights = Weights::load(path, DType::F32)?;
+    build_bert(&weights, config, path, &|_| false, true)
 }
 
 /// A BERT bi-encoder being fine-tuned: the model, its tokenizer and a [`Trainer`].
@@ -500,8 +534,8 @@ impl BiEncoderTrainer {
         let layers = config.num_hidden_layers;
         let freeze = options.freeze;
         let trains = move |name: &str| freeze.trains(name, layers);
-        let train_model = build_bert(&weights, &config, &weights_path, &trains)?;
-        let eval_model = build_bert(&weights, &config, &weights_path, &|_| false)?;
+        let train_model = build_bert(&weights, &config, &weights_path, &trains, false)?;
+        let eval_model = build_bert(&weights, &config, &weights_path, &|_| false, false)?;
         // Only the tensors the forward pass reads can learn (the pooler, for one, is unused).
         let used = |short: &str| {
             short.starts_with("embeddings.") && !short.ends_with("position_ids")
