@@ -201,7 +201,7 @@ impl Bert {
         &self,
         ids: &Tensor,
         mask: &Tensor,
-        mut dropout: Option<&mut Dropout>,
+        dropout: Option<&mut Dropout>,
     ) -> candle_core::Result<Tensor> {
         let (batch, len) = ids.dims2()?;
         let hidden_size = self.word.dim(1)?;
@@ -209,6 +209,18 @@ impl Bert {
             self.word
                 .index_select(&ids.flatten_all()?, 0)?
                 .reshape((batch, len, hidden_size))?;
+        self.hidden_of_words(&words, mask, dropout)
+    }
+
+    /// [`Bert::hidden`] from the word vectors `(batch, len, hidden)` of the tokens, looked up
+    /// already.
+    fn hidden_of_words(
+        &self,
+        words: &Tensor,
+        mask: &Tensor,
+        mut dropout: Option<&mut Dropout>,
+    ) -> candle_core::Result<Tensor> {
+        let (batch, len, hidden_size) = words.dims3()?;
         // Token types are all 0 for single sentences.
         let embeddings = words
             .broadcast_add(&self.position.narrow(0, 0, len)?)?
@@ -270,6 +282,11 @@ impl Bert {
         dropout: Option<&mut Dropout>,
     ) -> candle_core::Result<Tensor> {
         let hidden = self.hidden(ids, mask, dropout)?;
+        Self::pool(&hidden, mask)
+    }
+
+    /// Mean of the token vectors `hidden` over `mask`, at unit length.
+    fn pool(hidden: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
         let m = mask.to_dtype(hidden.dtype())?.unsqueeze(2)?;
         let summed = hidden.broadcast_mul(&m)?.sum(1)?;
         let counts = m.sum(1)?.clamp(1e-9, f64::MAX)?;
@@ -454,6 +471,9 @@ pub(crate) fn inference_model(path: &Path, config: &Config) -> Result<Bert> {
     build_bert(&weights, config, path, &|_| false, true)
 }
 
+/// Texts per forward pass in training (see [`BiEncoderTrainer::embed_in_groups`]).
+const TRAIN_GROUP: usize = 16;
+
 /// A BERT bi-encoder being fine-tuned: the model, its tokenizer and a [`Trainer`].
 pub struct BiEncoderTrainer {
     source: PathBuf,
@@ -620,6 +640,63 @@ impl BiEncoderTrainer {
         crate::bert::tokenize(&self.tokenizer, texts, &self.device)
     }
 
+    /// Vectors `(texts, hidden)` of `texts` in input order, on the graph of the training
+    /// model: encoded longest first in groups of [`TRAIN_GROUP`], each padded to its own
+    /// longest text. One group of everything would pad every short text to the longest one
+    /// (most of a batch's work, on item descriptions) and allocate attention scores too large
+    /// for the allocator to reuse, so that each step faulted in fresh pages.
+    fn embed_in_groups(&mut self, texts: &[&str], dropout: bool) -> Result<Tensor> {
+        let (order, sorted) = crate::longest_first(texts);
+        let tokens = sorted
+            .chunks(TRAIN_GROUP)
+            .map(|group| self.tokenize(group))
+            .collect::<Result<Vec<_>>>()?;
+        // The word vectors of every group in one lookup: each lookup's gradient is a matrix
+        // the size of the vocabulary's embeddings, so one per group would cost a copy each.
+        let flat = tokens
+            .iter()
+            .map(|(ids, _)| ids.flatten_all())
+            .collect::<candle_core::Result<Vec<_>>>()
+            .and_then(|ids| Tensor::cat(&ids, 0))
+            .map_err(model_err)?;
+        let all_words = self
+            .train_model
+            .word
+            .index_select(&flat, 0)
+            .map_err(model_err)?;
+        let hidden_size = all_words.dim(1).map_err(model_err)?;
+        let mut groups = Vec::with_capacity(tokens.len());
+        let mut offset = 0;
+        for (ids, mask) in &tokens {
+            let (rows, len) = ids.dims2().map_err(model_err)?;
+            let words = all_words
+                .narrow(0, offset, rows * len)
+                .and_then(|w| w.reshape((rows, len, hidden_size)))
+                .map_err(model_err)?;
+            offset += rows * len;
+            let mut drop = Dropout {
+                rng: &mut self.rng,
+                hidden: self.hidden_dropout,
+                attention: self.attention_dropout,
+            };
+            let v = self
+                .train_model
+                .hidden_of_words(&words, mask, dropout.then_some(&mut drop))
+                .and_then(|h| Bert::pool(&h, mask))
+                .map_err(model_err)?;
+            groups.push(v);
+        }
+        // Row j of the groups is text order[j]: gather each text's row back into place.
+        let mut position = vec![0u32; order.len()];
+        for (row, &text) in order.iter().enumerate() {
+            position[text] = row as u32;
+        }
+        let index = Tensor::from_vec(position, order.len(), &self.device).map_err(model_err)?;
+        Tensor::cat(&groups, 0)
+            .and_then(|all| all.index_select(&index, 0))
+            .map_err(model_err)
+    }
+
     /// The loss of one batch in training mode (dropout on), as a tensor to differentiate.
     fn batch_loss(
         &mut self,
@@ -644,23 +721,10 @@ impl BiEncoderTrainer {
                 "pair weights must be finite, >= 0 and not all 0".into(),
             ));
         }
-        let (q_ids, q_mask) = self.tokenize(queries)?;
         let documents: Vec<&str> = positives.iter().chain(negatives).copied().collect();
-        let (d_ids, d_mask) = self.tokenize(&documents)?;
-        let mut drop = Dropout {
-            rng: &mut self.rng,
-            hidden: self.hidden_dropout,
-            attention: self.attention_dropout,
-        };
         let use_dropout = dropout && (self.hidden_dropout > 0.0 || self.attention_dropout > 0.0);
-        let q = self
-            .train_model
-            .embed(&q_ids, &q_mask, use_dropout.then_some(&mut drop))
-            .map_err(model_err)?;
-        let d = self
-            .train_model
-            .embed(&d_ids, &d_mask, use_dropout.then_some(&mut drop))
-            .map_err(model_err)?;
+        let q = self.embed_in_groups(queries, use_dropout)?;
+        let d = self.embed_in_groups(&documents, use_dropout)?;
         let w = Tensor::from_slice(weights, b, &self.device)
             .and_then(|w| w.to_dtype(self.dtype))
             .map_err(model_err)?;

@@ -1,7 +1,7 @@
 //! Gradient clipping by global norm.
 
 use candle_core::backprop::GradStore;
-use candle_core::{DType, Var};
+use candle_core::Var;
 
 use crate::Result;
 
@@ -11,11 +11,7 @@ pub fn grad_norm(grads: &GradStore, vars: &[Var]) -> Result<f64> {
     let mut sum = 0.0f64;
     for var in vars {
         if let Some(g) = grads.get(var) {
-            sum += g
-                .to_dtype(DType::F64)?
-                .sqr()?
-                .sum_all()?
-                .to_scalar::<f64>()?;
+            sum += crate::ops::sum_of_squares(g)?;
         }
     }
     Ok(sum.sqrt())

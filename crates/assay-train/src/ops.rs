@@ -259,6 +259,23 @@ impl CustomOp3 for LayerNorm {
     }
 }
 
+/// The sum of the squares of `t`'s elements, in f64, added in element order: no tensor is
+/// allocated (a gradient of a vocabulary's embeddings is tens of MB).
+pub fn sum_of_squares(t: &Tensor) -> CResult<f64> {
+    fn run<T: Float>(t: &Tensor) -> CResult<f64> {
+        with_elements::<T, _>(t, |xs| {
+            Ok(xs
+                .iter()
+                .map(|x| {
+                    let x = x.to_f64();
+                    x * x
+                })
+                .sum())
+        })
+    }
+    by_dtype!(t.dtype(), run(t))
+}
+
 // ---------------------------------------------------------------- softmax
 
 /// Softmax over the last dimension.
