@@ -65,7 +65,7 @@ async fn an_acknowledged_batch_is_in_the_store_after_reopening_it() {
     assert_eq!(data.events.kind[last], EventKind::Purchase);
     assert_eq!(data.items.ids.name(data.events.item[last]), item(20));
     assert_eq!(reopened.integrity_check().expect("checks"), "ok");
-    assert_eq!(reopened.schema_version().expect("version"), 1);
+    assert_eq!(reopened.schema_version().expect("version"), 2);
 }
 
 #[tokio::test]
