@@ -8,6 +8,12 @@
 //! The policy is stochastic, so the logged propensity of an item at a position is the
 //! probability that the policy puts it there: a Monte-Carlo estimate from [`BanditConfig::draws`]
 //! fresh seeded draws plus the draw that was served.
+//!
+//! **A/B test.** With [`BanditConfig::control_share`] above 0, that share of users (chosen by a
+//! seeded hash of their id, so a user stays in one group) is the control group: served the
+//! model's ranking unchanged, with propensity 1, and left out of the posteriors. The unit is
+//! the user and the metric each user's share of served lists that got a click or a purchase;
+//! [`Reranker::ab`] compares the groups with Welch's t-test (assay-experiment's).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +35,9 @@ pub struct BanditConfig {
     pub prior: (f64, f64),
     /// Monte-Carlo draws behind each logged propensity.
     pub draws: usize,
+    /// Share of users in an A/B test's control group, served the model's ranking unchanged;
+    /// 0 runs no test.
+    pub control_share: f64,
 }
 
 impl Default for BanditConfig {
@@ -37,6 +46,7 @@ impl Default for BanditConfig {
             extra: 0.5,
             prior: (1.0, 1.0),
             draws: 1000,
+            control_share: 0.0,
         }
     }
 }
@@ -63,11 +73,37 @@ const MAX_PENDING_USERS: usize = 200_000;
 /// Served rounds kept for off-policy evaluation; older ones are dropped.
 const MAX_ROUNDS: usize = 100_000;
 
+/// Users whose A/B tallies are kept; later users are served but not counted (see
+/// [`AbSummary::untallied_lists`]).
+const MAX_TALLIED_USERS: usize = 200_000;
+
+/// The last list served to a user, while its rewards can still come back.
+#[derive(Debug)]
+struct Pending {
+    /// The re-ranker's round; `None` for a control-group list.
+    round: Option<u64>,
+    /// Its items not rewarded yet.
+    items: Vec<ItemIdx>,
+    /// Whether any of its items was rewarded.
+    rewarded: bool,
+}
+
+/// One user's lists in the A/B test.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    control: bool,
+    lists: u64,
+    rewarded: u64,
+}
+
 #[derive(Debug, Default)]
 struct State {
     arms: HashMap<ItemIdx, Arm>,
-    /// Per user: the round of the last list served to them and its items not rewarded yet.
-    pending: HashMap<String, (u64, Vec<ItemIdx>)>,
+    /// Per user: the last list served to them.
+    pending: HashMap<String, Pending>,
+    /// Per user in the A/B test: lists served and lists rewarded.
+    tallies: HashMap<String, Tally>,
+    untallied: u64,
     /// The latest served rounds, the first of them numbered `first_round`.
     rounds: VecDeque<Round>,
     first_round: u64,
@@ -184,11 +220,8 @@ impl Reranker {
         for item in &served {
             state.arms.entry(*item).or_default().shown += 1;
         }
-        if state.pending.len() >= MAX_PENDING_USERS && !state.pending.contains_key(user) {
-            state.pending.clear();
-        }
         let round = state.first_round + state.rounds.len() as u64;
-        state.pending.insert(user.to_owned(), (round, served));
+        self.remember(&mut state, user, Some(round), served);
         state.rounds.push_back(Round {
             candidates: candidates.to_vec(),
             served: order.clone(),
@@ -208,18 +241,76 @@ impl Reranker {
         }
     }
 
+    /// Whether `user` is in the A/B test's control group: a seeded hash of the id, below
+    /// [`BanditConfig::control_share`].
+    pub fn in_control(&self, user: &str) -> bool {
+        if self.config.control_share <= 0.0 {
+            return false;
+        }
+        let mut hash = mix(self.seed, 0x0ab0_0ab0);
+        for chunk in user.as_bytes().chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            hash = mix(hash, u64::from_le_bytes(word));
+        }
+        // The top 53 bits as a uniform number in [0, 1).
+        ((hash >> 11) as f64) / ((1u64 << 53) as f64) < self.config.control_share
+    }
+
+    /// Records a control-group list of `user`: the model's ranking, served unchanged.
+    pub fn serve_control(&self, user: &str, served: Vec<ItemIdx>) {
+        let mut state = self.lock();
+        self.remember(&mut state, user, None, served);
+    }
+
+    /// Keeps `served` as `user`'s last list and counts it in their A/B tally.
+    fn remember(&self, state: &mut State, user: &str, round: Option<u64>, served: Vec<ItemIdx>) {
+        if state.pending.len() >= MAX_PENDING_USERS && !state.pending.contains_key(user) {
+            state.pending.clear();
+        }
+        state.pending.insert(
+            user.to_owned(),
+            Pending {
+                round,
+                items: served,
+                rewarded: false,
+            },
+        );
+        if self.config.control_share <= 0.0 {
+            return;
+        }
+        let known = state.tallies.contains_key(user);
+        if !known && state.tallies.len() >= MAX_TALLIED_USERS {
+            state.untallied += 1;
+            return;
+        }
+        let tally = state.tallies.entry(user.to_owned()).or_default();
+        tally.control = round.is_none();
+        tally.lists += 1;
+    }
+
     /// A click or purchase of `item` by `user`: a reward when the item is in the last list
     /// served to them and was not rewarded since. Returns whether it counted.
     pub fn reward(&self, user: &str, item: ItemIdx) -> bool {
-        let mut state = self.lock();
-        let Some((round, pending)) = state.pending.get_mut(user) else {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let Some(pending) = state.pending.get_mut(user) else {
             return false;
         };
-        let round = *round;
-        let Some(at) = pending.iter().position(|&i| i == item) else {
+        let Some(at) = pending.items.iter().position(|&i| i == item) else {
             return false;
         };
-        pending.swap_remove(at);
+        pending.items.swap_remove(at);
+        if !pending.rewarded {
+            pending.rewarded = true;
+            if let Some(tally) = state.tallies.get_mut(user) {
+                tally.rewarded += 1;
+            }
+        }
+        let Some(round) = pending.round else {
+            // A control-group list: the model's order, outside the posteriors.
+            return true;
+        };
         state.arms.entry(item).or_default().rewards += 1;
         if let Some(r) = round
             .checked_sub(state.first_round)
@@ -282,6 +373,86 @@ impl Reranker {
             positions: reward.len(),
             logged,
             candidates,
+        })
+    }
+}
+
+/// One group of the A/B test.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AbGroup {
+    /// Users served at least one list.
+    pub users: usize,
+    /// Lists served.
+    pub lists: u64,
+    /// Lists with a click or purchase.
+    pub rewarded_lists: u64,
+    /// Mean over users of their share of rewarded lists.
+    pub mean: f64,
+}
+
+/// The A/B test of the re-ranker against the model's own order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AbSummary {
+    /// Share of users in the control group.
+    pub control_share: f64,
+    /// The randomized unit and the metric.
+    pub metric: &'static str,
+    /// Served the model's ranking unchanged.
+    pub control: AbGroup,
+    /// Served the Thompson-sampling re-ranker.
+    pub treatment: AbGroup,
+    /// Welch's t-test of treatment minus control at the 5% level; `None` until each group has
+    /// two users and some spread.
+    pub test: Option<assay_experiment::ab::TestResult>,
+    /// Lists served to users beyond the tally's capacity, not counted.
+    pub untallied_lists: u64,
+}
+
+impl Reranker {
+    /// The A/B test so far; `None` when no test runs (`control_share` 0).
+    pub fn ab(&self) -> Option<AbSummary> {
+        if self.config.control_share <= 0.0 {
+            return None;
+        }
+        let state = self.lock();
+        // Users in id order, so that the sums are the same whatever the map's order.
+        let mut users: Vec<(&String, &Tally)> = state.tallies.iter().collect();
+        users.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let (mut control, mut treatment) = (Vec::new(), Vec::new());
+        let mut groups = [(0u64, 0u64), (0u64, 0u64)];
+        for (_, tally) in users {
+            let share = tally.rewarded as f64 / tally.lists as f64;
+            let g = usize::from(!tally.control);
+            groups[g].0 += tally.lists;
+            groups[g].1 += tally.rewarded;
+            if tally.control {
+                control.push(share);
+            } else {
+                treatment.push(share);
+            }
+        }
+        let untallied_lists = state.untallied;
+        drop(state);
+        let group = |values: &[f64], (lists, rewarded_lists): (u64, u64)| AbGroup {
+            users: values.len(),
+            lists,
+            rewarded_lists,
+            mean: if values.is_empty() {
+                0.0
+            } else {
+                values.iter().sum::<f64>() / values.len() as f64
+            },
+        };
+        let test = (control.len() >= 2 && treatment.len() >= 2)
+            .then(|| assay_experiment::ab::welch_t_test(&control, &treatment, 0.05))
+            .filter(|t| t.std_error > 0.0 && t.p_value.is_finite());
+        Some(AbSummary {
+            control_share: self.config.control_share,
+            metric: "per user: the share of served lists with a click or purchase",
+            control: group(&control, groups[0]),
+            treatment: group(&treatment, groups[1]),
+            test,
+            untallied_lists,
         })
     }
 }
@@ -375,6 +546,101 @@ pub fn propensities(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_control_group_is_a_stable_seeded_share_of_users() {
+        let config = BanditConfig {
+            control_share: 0.3,
+            ..BanditConfig::default()
+        };
+        let bandit = Reranker::new(config, 5);
+        let users: Vec<String> = (0..20_000).map(|i| format!("user-{i}")).collect();
+        let control: Vec<bool> = users.iter().map(|u| bandit.in_control(u)).collect();
+        let share = control.iter().filter(|&&c| c).count() as f64 / users.len() as f64;
+        // Binomial(20000, 0.3): standard deviation 0.0032 of the share; 5 sigma.
+        assert!((share - 0.3).abs() < 0.016, "{share}");
+        // The same user, the same group; another seed, another split.
+        assert!(users
+            .iter()
+            .zip(&control)
+            .all(|(u, &c)| bandit.in_control(u) == c));
+        let other = Reranker::new(config, 6);
+        assert!(users
+            .iter()
+            .zip(&control)
+            .any(|(u, &c)| other.in_control(u) != c));
+        // Without a test nobody is in control, and there is no summary.
+        let plain = Reranker::new(BanditConfig::default(), 5);
+        assert!(users.iter().all(|u| !plain.in_control(u)));
+        assert!(plain.ab().is_none());
+    }
+
+    #[test]
+    fn the_ab_summary_counts_lists_and_rewards_per_user_as_by_hand() {
+        let config = BanditConfig {
+            control_share: 0.5,
+            ..BanditConfig::default()
+        };
+        let bandit = Reranker::new(config, 9);
+        let mut control = Vec::new();
+        let mut treatment = Vec::new();
+        for i in 0.. {
+            let user = format!("u{i}");
+            if bandit.in_control(&user) {
+                control.push(user);
+            } else {
+                treatment.push(user);
+            }
+            if control.len() >= 2 && treatment.len() >= 2 {
+                break;
+            }
+        }
+        // Control: c0 two lists, one rewarded; c1 one list, none rewarded. Means 1/2 and 0.
+        bandit.serve_control(&control[0], vec![1, 2]);
+        assert!(bandit.reward(&control[0], 2));
+        // A second item of the same list: a reward of that item, but the list counts once.
+        assert!(bandit.reward(&control[0], 1));
+        bandit.serve_control(&control[0], vec![1, 2]);
+        bandit.serve_control(&control[1], vec![3, 4]);
+        // A control reward leaves the posteriors alone.
+        assert_eq!(bandit.posterior(2), (1.0, 1.0));
+        // Treatment: t0 one list, rewarded; t1 two lists, both rewarded. Means 1 and 1.
+        let first = |r: &Reranked, c: &[ItemIdx]| c[r.order[0]];
+        let r = bandit.rerank(&treatment[0], &[5, 6, 7], 2);
+        assert!(bandit.reward(&treatment[0], first(&r, &[5, 6, 7])));
+        for _ in 0..2 {
+            let r = bandit.rerank(&treatment[1], &[5, 6, 7], 2);
+            assert!(bandit.reward(&treatment[1], first(&r, &[5, 6, 7])));
+        }
+        let ab = bandit.ab().unwrap();
+        assert_eq!(
+            (
+                ab.control.users,
+                ab.control.lists,
+                ab.control.rewarded_lists
+            ),
+            (2, 3, 1)
+        );
+        assert_eq!(
+            (
+                ab.treatment.users,
+                ab.treatment.lists,
+                ab.treatment.rewarded_lists
+            ),
+            (2, 3, 3)
+        );
+        assert_eq!(ab.control.mean, 0.25);
+        assert_eq!(ab.treatment.mean, 1.0);
+        // Welch's test of (1, 1) against (0.5, 0): difference 0.75, standard error
+        // sqrt(0.125 / 2 + 0 / 2) = 0.25, t = 3 with 1 degree of freedom.
+        let test = ab.test.unwrap();
+        assert!((test.difference - 0.75).abs() < 1e-12);
+        assert!((test.std_error - 0.25).abs() < 1e-12);
+        assert!((test.statistic - 3.0).abs() < 1e-12);
+        assert!((test.df.unwrap() - 1.0).abs() < 1e-9);
+        // Two-sided p of t = 3 on 1 df: 1 - 2 atan(3) / pi = 0.204833.
+        assert!((test.p_value - 0.204_833).abs() < 1e-5, "{}", test.p_value);
+    }
 
     #[test]
     fn serving_and_rewards_move_the_posterior_as_counted_by_hand() {

@@ -1,6 +1,7 @@
 //! The dashboard at `/`: one server-rendered page in the report's style (its stylesheet and
 //! its plotters charts as inline SVG, no script): data health, model versions with their
-//! offline metrics, and the latest data value.
+//! offline metrics, the latest data value, off-policy evaluation of the re-ranker and its A/B
+//! test.
 
 use std::fmt::Write;
 
@@ -23,6 +24,7 @@ pub fn render(engine: &Engine, ingested: u64, rejected: u64) -> Result<String, S
     let mut page = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>assay</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>assay</h1>\n\
          <p><a href=\"/report\">Data-value report</a> · <a href=\"/ope\">Off-policy evaluation (JSON)</a> · \
+         <a href=\"/ab\">A/B test (JSON)</a> · \
          <a href=\"/models\">Model versions (JSON)</a> · <a href=\"/metrics\">Metrics</a></p>\n"
     );
     let _ = writeln!(
@@ -202,8 +204,88 @@ pub fn render(engine: &Engine, ingested: u64, rejected: u64) -> Result<String, S
             );
         }
     }
+    ab_section(engine, &mut page);
     page.push_str("</body>\n</html>\n");
     Ok(page)
+}
+
+/// The A/B test of the re-ranker against the model's order: the groups side by side, their
+/// means with 95% intervals as bars, and Welch's test.
+fn ab_section(engine: &Engine, page: &mut String) {
+    page.push_str("<h2>A/B test</h2>\n");
+    let Some(ab) = engine.ab() else {
+        page.push_str(
+            "<p>No A/B test runs. <code>assay serve --ab-control 0.5</code> serves half of the \
+             users (by a seeded hash of their id) the model's ranking unchanged and compares them \
+             with those served the re-ranker.</p>\n",
+        );
+        return;
+    };
+    let _ = writeln!(
+        page,
+        "<p>{:.0}% of users are in the control group (the model's ranking unchanged); the others \
+         get the Thompson-sampling re-ranker. Unit: the user; metric: {}.</p>",
+        ab.control_share * 100.0,
+        escape(ab.metric)
+    );
+    page.push_str(
+        "<table>\n<tr><th>group</th><th>users</th><th>lists</th><th>lists with a click or purchase</th><th>mean per user</th></tr>\n",
+    );
+    for (name, g) in [("control", &ab.control), ("re-ranker", &ab.treatment)] {
+        let _ = writeln!(
+            page,
+            "<tr><td>{name}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            g.users,
+            g.lists,
+            g.rewarded_lists,
+            significant(g.mean)
+        );
+    }
+    page.push_str("</table>\n");
+    match &ab.test {
+        Some(t) => {
+            let _ = writeln!(
+                page,
+                "<p>Re-ranker minus control: {} (95% interval {} to {}), Welch's t = {:.2}, \
+                 p = {}.{}</p>",
+                significant(t.difference),
+                significant(t.ci_low),
+                significant(t.ci_high),
+                t.statistic,
+                significant(t.p_value),
+                if t.p_value < 0.05 {
+                    " The difference is significant at the 5% level."
+                } else {
+                    " No significant difference at the 5% level yet."
+                }
+            );
+            let half = (t.ci_high - t.ci_low) / 2.0;
+            let bars = [plots::Bar {
+                name: "re-ranker minus control".into(),
+                value: t.difference,
+                half_width: half,
+            }];
+            svg_or_note(
+                page,
+                plots::bars(
+                    "A/B difference",
+                    "share of lists with a click or purchase",
+                    &bars,
+                ),
+                "The difference of the groups' means with its 95% interval (Welch).",
+            );
+        }
+        None => page.push_str(
+            "<p>Too few users in a group (two each, with some spread) to test yet.</p>\n",
+        ),
+    }
+    if ab.untallied_lists > 0 {
+        let _ = writeln!(
+            page,
+            "<p class=\"sub\">{} lists to users beyond the test's capacity were not counted.</p>",
+            ab.untallied_lists
+        );
+    }
 }
 
 /// A metric with three significant digits: 0.000312 and 0.412 both keep what they say.

@@ -190,8 +190,9 @@ pub struct Recommendations {
     /// `model` (the user is in the model), `history` (the model scored the user's recent
     /// events) or `popularity` (a cold user).
     pub strategy: &'static str,
-    /// `thompson` (drawn by the re-ranker from the model's top candidates) or `ranked` (the
-    /// model's order).
+    /// `thompson` (drawn by the re-ranker from the model's top candidates), `control` (the
+    /// model's order, for a user in an A/B test's control group) or `ranked` (the model's
+    /// order, the re-ranker off).
     pub policy: &'static str,
     /// The model version that ranked it.
     pub model_version: i64,
@@ -588,8 +589,11 @@ impl Engine {
             .get(user)
             .copied()
             .filter(|&u| !slot.model.history().items_of(u).is_empty());
-        // The re-ranker draws the list from a few more of the model's candidates.
-        let want = self.bandit.as_ref().map_or(k, |b| b.config().pool(k));
+        // The re-ranker draws the list from a few more of the model's candidates; a user in
+        // an A/B test's control group gets the model's ranking as it is.
+        let control = self.bandit.as_ref().is_some_and(|b| b.in_control(user));
+        let reranker = self.bandit.as_ref().filter(|_| !control);
+        let want = reranker.map_or(k, |b| b.config().pool(k));
         let (strategy, ranked) = match in_model {
             Some(u) => {
                 exclude.extend(history.iter().filter(|&&i| (i as usize) < n_items));
@@ -619,10 +623,13 @@ impl Engine {
                 }
             }
         };
-        let reranked = self.bandit.as_ref().map(|b| {
+        let reranked = reranker.map(|b| {
             let candidates: Vec<ItemIdx> = ranked.iter().map(|r| r.0).collect();
             b.rerank(user, &candidates, k)
         });
+        if let Some(b) = self.bandit.as_ref().filter(|_| control) {
+            b.serve_control(user, ranked.iter().map(|r| r.0).collect());
+        }
         let ranked: Vec<(ItemIdx, f32)> = match &reranked {
             Some(r) => r.order.iter().map(|&c| ranked[c]).collect(),
             None => ranked,
@@ -639,6 +646,8 @@ impl Engine {
         };
         let policy = if reranked.is_some() {
             "thompson"
+        } else if control {
+            "control"
         } else {
             "ranked"
         };
@@ -742,6 +751,11 @@ impl Engine {
     /// Off-policy evaluation on the re-ranker's served lists, when it is on and has served.
     pub fn ope(&self) -> Option<crate::bandit::OpeSummary> {
         self.bandit.as_ref()?.ope()
+    }
+
+    /// The A/B test of the re-ranker against the model's order, when one runs.
+    pub fn ab(&self) -> Option<crate::bandit::AbSummary> {
+        self.bandit.as_ref()?.ab()
     }
 
     /// The re-ranker, when it is on.

@@ -175,6 +175,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/value", get(value).post(post_value))
         .route("/report", get(report))
         .route("/ope", get(ope))
+        .route("/ab", get(ab))
         .route("/models", get(models).post(fit_model))
         .route("/models/{version}/activate", post(activate))
         .route("/metrics", get(metrics))
@@ -587,6 +588,16 @@ async fn ope(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
             } else {
                 "the re-ranker is off (--no-bandit): there is no stochastic policy to evaluate"
             },
+        )),
+    }
+}
+
+async fn ab(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
+    match app.engine.ab() {
+        Some(summary) => Ok(Json(summary).into_response()),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no A/B test runs: start the service with --ab-control SHARE (and the re-ranker on)",
         )),
     }
 }

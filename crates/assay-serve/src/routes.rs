@@ -179,6 +179,14 @@ pub const ROUTES: &[Route] = &[
         body: None,
     },
     Route {
+        method: "GET",
+        path: "/ab",
+        role: Some(Role::Read),
+        summary: "The A/B test of the re-ranker against the model's order: per group users, lists, the share of lists with a click or purchase, and Welch's test (404 when no test runs).",
+        params: &[],
+        body: None,
+    },
+    Route {
         method: "POST",
         path: "/value",
         role: Some(Role::Admin),

@@ -234,7 +234,7 @@ async fn every_route_answers_401_without_a_key_403_below_its_role_and_serves_wit
                     } else {
                         assert!(
                             status.is_success()
-                                || (["/value", "/ope"].contains(&route.path)
+                                || (["/value", "/ope", "/ab"].contains(&route.path)
                                     && status == StatusCode::NOT_FOUND),
                             "{} {uri} as {role:?}: {status} {answer}",
                             route.method
@@ -745,6 +745,68 @@ fn the_reranker_logs_real_propensities_and_learns_from_clicks_on_what_it_served(
     // The same click again is not a second reward for one serving.
     engine.ingest(&[click]).expect("ingests");
     assert_eq!(bandit.posterior(first), (2.0, 1.0));
+}
+
+#[tokio::test]
+async fn an_ab_test_serves_the_control_group_the_models_ranking_and_counts_its_clicks() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = common::config(dir.path());
+    config.bandit = Some(assay_serve::BanditConfig {
+        draws: 100,
+        control_share: 0.5,
+        ..assay_serve::BanditConfig::default()
+    });
+    let engine = common::engine_with(dir.path(), &shop(), config);
+    let plain_dir = tempfile::tempdir().expect("temp dir");
+    let plain = common::engine(plain_dir.path(), &shop());
+    let bandit = engine.bandit().expect("the re-ranker is on");
+    let (control, treatment): (Vec<String>, Vec<String>) =
+        (0..USERS).map(user).partition(|u| bandit.in_control(u));
+    assert!(!control.is_empty() && !treatment.is_empty());
+    // A control user gets exactly the list of the same model without a re-ranker.
+    let list = engine.recommend(&control[0], 4).expect("recommends");
+    assert_eq!(list.policy, "control");
+    let same = plain.recommend(&control[0], 4).expect("recommends");
+    assert_eq!(
+        list.items.iter().map(|s| &s.item).collect::<Vec<_>>(),
+        same.items.iter().map(|s| &s.item).collect::<Vec<_>>()
+    );
+    let other = engine.recommend(&treatment[0], 4).expect("recommends");
+    assert_eq!(other.policy, "thompson");
+    // A click on the control list counts for the control group.
+    let click = assay_serve::store::NewEvent {
+        user: control[0].clone(),
+        item: list.items[1].item.clone(),
+        kind: EventKind::Click,
+        value: None,
+        timestamp: None,
+        source: None,
+    };
+    engine.ingest(&[click]).expect("ingests");
+    let ab = engine.ab().expect("a test runs");
+    let counts = |g: &assay_serve::bandit::AbGroup| (g.users, g.lists, g.rewarded_lists);
+    assert_eq!(counts(&ab.control), (1, 1, 1));
+    assert_eq!(counts(&ab.treatment), (1, 1, 0));
+    assert!(ab.test.is_none(), "one user a group is too few to test");
+    assert!(plain.ab().is_none());
+    // `/ab` answers it, and the dashboard shows it.
+    let app = assay_serve::App::new(engine, Auth::Off);
+    let service = Service {
+        dir,
+        router: assay_serve::router(app.clone()),
+        app,
+        read: String::new(),
+        write: String::new(),
+        admin: String::new(),
+    };
+    let (status, body) = service.call("GET", "/ab", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["control"]["rewarded_lists"], json!(1));
+    let (status, page) = service.call("GET", "/", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().expect("an HTML page");
+    assert!(page.contains("<h2>A/B test</h2>"), "{page}");
+    assert!(page.contains("50% of users are in the control group"));
 }
 
 #[test]

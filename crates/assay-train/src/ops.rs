@@ -1,3 +1,5 @@
+// tidy: long file: each fused layer sits beside its forward, its backward and the tests that
+// check both against the composed candle layers; splitting them would separate the pairs.
 //! Fused CPU layers with their gradients: layer norm, softmax over the last dimension, GELU
 //! (erf) and a bias add.
 //!

@@ -176,6 +176,11 @@ pub struct ServeArgs {
     /// Monte-Carlo draws behind each logged propensity of the re-ranker.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub bandit_draws: usize,
+    /// Run an A/B test of the re-ranker: this share of users (0 to 1, by a seeded hash of
+    /// their id) gets the model's ranking unchanged; `/ab` and the dashboard compare the
+    /// groups' share of served lists with a click or purchase (Welch's test, unit: user).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
+    pub ab_control: f64,
     /// A demo: simulate a shop (seeded by --seed) into --demo-dir, serve it on loopback
     /// without keys, with the hash encoder (nothing to download) and a new model version
     /// every 2,000 events, and send --demo-seconds of seeded simulated traffic; the

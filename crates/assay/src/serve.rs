@@ -79,6 +79,19 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             BadInput("--retrain-events and --retrain-seconds: expected at least 1".into()).into(),
         );
     }
+    if !(0.0..1.0).contains(&args.ab_control) {
+        return Err(BadInput(format!(
+            "--ab-control: expected a share of users in [0, 1), found {}",
+            args.ab_control
+        ))
+        .into());
+    }
+    if args.ab_control > 0.0 && args.no_bandit {
+        return Err(BadInput(
+            "--ab-control: the A/B test compares the re-ranker with the model's order; it needs the re-ranker (drop --no-bandit)".into(),
+        )
+        .into());
+    }
     if args.bandit_draws == 0 {
         return Err(BadInput("--bandit-draws: expected at least 1".into()).into());
     }
@@ -131,6 +144,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         metrics_window: args.metrics_window,
         bandit: (!args.no_bandit).then(|| BanditConfig {
             draws: args.bandit_draws,
+            control_share: args.ab_control,
             ..BanditConfig::default()
         }),
     };

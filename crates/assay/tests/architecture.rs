@@ -61,6 +61,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "assay-core",
             "assay-bandit",
             "assay-encoder",
+            "assay-experiment",
             "assay-metrics",
             "assay-recommend",
             "assay-report",

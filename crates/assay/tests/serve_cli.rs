@@ -88,6 +88,21 @@ fn no_auth_is_refused_off_loopback_and_keys_need_a_known_role() {
     );
     expect_code(&run, 2);
     assert!(String::from_utf8_lossy(&run.stderr).contains("the store is empty"));
+    for bad in [
+        &["--ab-control", "1.5"][..],
+        &["--ab-control=-0.1"],
+        &["--ab-control", "0.5", "--no-bandit"],
+    ] {
+        let mut args = vec!["serve", "--store", "s.db", "--addr", "127.0.0.1:0"];
+        args.extend_from_slice(bad);
+        let run = assay(tmp.path(), &args);
+        expect_code(&run, 2);
+        assert!(
+            String::from_utf8_lossy(&run.stderr).contains("--ab-control"),
+            "{bad:?}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
     let run = assay(
         tmp.path(),
         &["keys", "create", "--store", "s.db", "--role", "owner"],
