@@ -181,6 +181,28 @@ mod tests {
     }
 
     #[test]
+    fn a_file_read_whole_may_hold_up_to_its_cap_and_not_a_byte_more() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("assay.toml");
+        // Short lines, so that only the whole-file cap applies.
+        let line = b"# a comment of thirty-one bytes\n";
+        let mut text = line.repeat((MAX_WHOLE_FILE_BYTES as usize).div_ceil(line.len()));
+        text.truncate(MAX_WHOLE_FILE_BYTES as usize);
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(
+            read_small(&path).unwrap().len() as u64,
+            MAX_WHOLE_FILE_BYTES
+        );
+        text.push(b'\n');
+        std::fs::write(&path, &text).unwrap();
+        let error = read_small(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("assay.toml") && error.contains("larger than 64.0 MiB"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn lines_up_to_the_cap_pass_and_the_first_longer_one_is_named() {
         let text = b"abcd\nabcde\nab\n";
         for chunk in [1, 2, 3, 7, 64] {

@@ -294,13 +294,23 @@ pub fn simulate(config: &SimConfig, out_dir: &Path) -> Result<SimSummary, SimErr
 /// are never deleted.
 pub fn simulate_replacing(config: &SimConfig, out_dir: &Path) -> Result<SimSummary, SimError> {
     config.validate()?;
+    check_replaceable(out_dir)?;
     match output::existing(out_dir)? {
-        output::Existing::Nothing => simulate(config, out_dir),
         output::Existing::Shop => assay_fetch::replace_dir_atomically(
             out_dir,
             |dir| write_shop(config, dir),
             output::io_error,
         ),
+        output::Existing::Nothing | output::Existing::Other => simulate(config, out_dir),
+    }
+}
+
+/// `Ok` when [`simulate_replacing`] may write to `out_dir`: it is missing, empty, or a shop
+/// the simulator wrote, unchanged. A command that writes a shop after other work checks this
+/// first, so that it refuses before the work rather than after it.
+pub fn check_replaceable(out_dir: &Path) -> Result<(), SimError> {
+    match output::existing(out_dir)? {
+        output::Existing::Nothing | output::Existing::Shop => Ok(()),
         output::Existing::Other => Err(SimError::InvalidOutput {
             path: out_dir.to_owned(),
             reason: format!(

@@ -16,6 +16,9 @@ use crate::output::{count, interval, percent};
 
 pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
     let out = &args.out;
+    // The shop goes to <out>/shop: a folder there holding the user's own files is refused now,
+    // not after the first steps' work.
+    assay_sim::check_replaceable(&out.join("shop"))?;
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let started = Instant::now();
 

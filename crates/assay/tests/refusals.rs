@@ -266,6 +266,24 @@ fn simulate_into_a_folder_of_other_files_is_bad_input() {
 }
 
 #[test]
+fn the_quickstart_refuses_a_shop_folder_of_other_files_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = tmp.path().join("qs").join("shop");
+    fs::create_dir_all(&shop).unwrap();
+    fs::write(shop.join("notes.txt"), "keep me").unwrap();
+    let run = assay(tmp.path(), &["quickstart", "--out", "qs"]);
+    run.expect_refused(&["shop", "did not write"]);
+    assert_eq!(
+        fs::read_to_string(shop.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+    // Refused first: no step ran, so nothing else is in the folder.
+    let written: Vec<_> = fs::read_dir(tmp.path().join("qs")).unwrap().collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert!(!run.stdout().contains("1. public sample data"));
+}
+
+#[test]
 fn a_nul_byte_in_a_recbole_id_is_refused_with_its_place() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("rb");
