@@ -60,6 +60,23 @@ impl HugePageAlloc {
     }
 }
 
+impl HugePageAlloc {
+    /// The settings of a long-running service instead of [`HugePageAlloc::keep_freed_memory`]:
+    /// glibc's own thresholds, so that the memory a background refit frees goes back to the
+    /// system, and at most two heaps (arenas), since every request thread would otherwise get
+    /// its own and hold its freed blocks apart from the others'. A service's memory should
+    /// stay flat under steady traffic more than its refits should run fast. Call once, first
+    /// thing in `main`, before any thread starts.
+    pub fn settle_for_a_service() {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: mallopt only changes glibc's allocation settings; called before other threads
+        // start. A refused setting (return 0) leaves glibc's defaults, which are correct.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
 // SAFETY: every call is forwarded to `System` with the caller's arguments; `advise` only adds
 // a hint about the returned block's backing.
 unsafe impl GlobalAlloc for HugePageAlloc {

@@ -37,10 +37,15 @@ use clap::{CommandFactory, FromArgMatches};
 static ALLOC: assay_recommend::HugePageAlloc = assay_recommend::HugePageAlloc;
 
 fn main() -> ExitCode {
-    assay_recommend::HugePageAlloc::keep_freed_memory();
-    assay_encoder::use_cores_for_batches();
+    // Parsing starts no thread, so the allocator and the thread settings still come first.
     let matches = cli::Cli::command().get_matches();
     let args = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if matches!(args.command, cli::Command::Serve(_)) {
+        assay_recommend::HugePageAlloc::settle_for_a_service();
+    } else {
+        assay_recommend::HugePageAlloc::keep_freed_memory();
+    }
+    assay_encoder::use_cores_for_batches();
     match run(args, &matches) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
