@@ -103,6 +103,15 @@ def main():
             ]
             schedule.append((i / args.rate, "events", "POST", "/events", json.dumps(batch)))
 
+    # The share of searches whose query came earlier in the run: what a cache of recent
+    # query vectors can answer without the model.
+    seen, repeats, searches = set(), 0, 0
+    for _, route, _, path, _ in schedule:
+        if route == "search":
+            searches += 1
+            repeats += path in seen
+            seen.add(path)
+
     latencies = {"recommend": [], "search": [], "events": []}
     errors = {"recommend": 0, "search": 0, "events": 0}
     lag = []
@@ -175,6 +184,7 @@ def main():
         "search_mode": args.mode,
         "routes": routes,
         "schedule_lag_p99_ms": percentile(lag, 99),
+        "search_repeat_share": round(repeats / max(searches, 1), 3),
         "rss_kib_start": rss_start,
         "rss_kib_end_of_mix": rss_mix_end,
         "rss_kib_end": rss_kib(args.pid),

@@ -30,6 +30,7 @@ mod finetune;
 mod hash;
 #[cfg(feature = "ort")]
 mod onnx;
+mod recent;
 mod spec;
 
 use std::path::PathBuf;
@@ -40,6 +41,7 @@ pub use finetune::{BiEncoderTrainer, FinetuneOptions, Freeze, StepStats, TRAININ
 pub use hash::HashEncoder;
 #[cfg(feature = "ort")]
 pub use onnx::OrtEncoder;
+pub use recent::RecentTexts;
 pub use spec::{EncoderKind, EncoderSpec, SpecError, HASH_DIM};
 
 /// Makes candle run each forward pass on the calling thread, so that assay's own threads

@@ -18,6 +18,9 @@ use crate::catalog::{encoder_spec_of, open_encoder};
 use crate::cli::{DatasetArgs, KeysCommand, ServeArgs};
 use crate::BadInput;
 
+/// Distinct recent queries whose vectors the service keeps (about 15 MB with MiniLM).
+const RECENT_QUERIES: usize = 10_000;
+
 /// The folder of a store's model versions: beside the store file, named after it.
 fn models_dir(store: &Path) -> std::path::PathBuf {
     let mut name = store.file_name().unwrap_or_default().to_os_string();
@@ -127,8 +130,12 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None
     };
     let spec = encoder_spec_of(args.encoder, args.threads);
-    let query_encoder = open_encoder(&spec)?;
-    let (build_encoder, _) = spec.for_indexing(&query_encoder, &assay_fetch::Home::from_env());
+    let encoder = open_encoder(&spec)?;
+    let (build_encoder, _) = spec.for_indexing(&encoder, &assay_fetch::Home::from_env());
+    // A shop's frequent queries repeat: their vectors are kept rather than encoded again.
+    let query_encoder: Arc<dyn assay_encoder::Encoder> = Arc::new(
+        assay_encoder::RecentTexts::new(encoder, RECENT_QUERIES),
+    );
     let config = EngineConfig {
         model,
         seed: args.seed,
