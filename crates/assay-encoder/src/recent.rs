@@ -65,13 +65,7 @@ impl<E: Encoder> RecentTexts<E> {
         Some(v)
     }
 
-    fn keep(
-        &self,
-        newer: &mut Generation,
-        older: &mut Generation,
-        text: &str,
-        vector: Vec<f32>,
-    ) {
+    fn keep(&self, newer: &mut Generation, older: &mut Generation, text: &str, vector: Vec<f32>) {
         if newer.len() >= self.half {
             *older = std::mem::take(newer);
         }

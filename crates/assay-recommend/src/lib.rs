@@ -102,6 +102,15 @@ pub trait Recommender: Send + Sync {
         })
     }
 
+    /// The model a fit on `train` would give, when `train` is the fitted matrix less one
+    /// user's row (their items were `gone`), computed without a full refit where the model's
+    /// maths allows an exact update; `None` when it does not (refit instead). Used to remove
+    /// a deleted customer's influence.
+    fn forget_user(&self, train: &Interactions, gone: &[ItemIdx]) -> Option<Box<dyn Recommender>> {
+        let _ = (train, gone);
+        None
+    }
+
     /// Writes the model's files (`meta.json`, `tensors.safetensors`, and folders of its own
     /// such as a hybrid's parts) into `dir`, a new directory that is created if missing. Call
     /// [`Recommender::save`], which stages these files and moves them into place whole.

@@ -220,10 +220,19 @@ pub struct DeletedUser {
     pub removed: UserDeletion,
     /// The model version fitted without the user.
     pub model_version: i64,
+    /// How that version was made: `exact` (the active model less the user's row, where its
+    /// maths allows: ItemKNN) or `refit` (a new fit on the data without the user).
+    pub update: &'static str,
     /// Model versions whose files were dropped because they held the user's data.
     pub retired_versions: Vec<i64>,
     /// The user's data value in the latest valuation, when it valued users.
     pub value: Option<f64>,
+}
+
+/// The active model and the items of a user it is to forget.
+struct Forget {
+    slot: Arc<ModelSlot>,
+    gone: Vec<ItemIdx>,
 }
 
 enum Served {
@@ -410,6 +419,13 @@ impl Engine {
     /// Fits a new version on every event in the store, measures it on the most recent
     /// events, saves it and makes it the active one.
     pub fn fit_version(&self) -> Result<ModelRecord> {
+        self.make_version(None).map(|(record, _)| record)
+    }
+
+    /// A new version, activated: the model fitted on the live data, or, when `forget` is given
+    /// and its model can update exactly ([`Recommender::forget_user`]), that model less the
+    /// user's row. Returns the record and whether the exact update was used.
+    fn make_version(&self, forget: Option<Forget>) -> Result<(ModelRecord, bool)> {
         let _fitting = self.fitting.lock().unwrap_or_else(|p| p.into_inner());
         let snapshot = {
             let live = read(&self.live);
@@ -427,8 +443,23 @@ impl Engine {
         let since = read(&self.live).events_at_fit;
         let metrics = self.offline_metrics(&data, &preference, since);
         let train = Interactions::from_events(&data, &preference);
-        let spec = self.config.model.with_seed(self.config.seed);
-        let model = spec.fit(&train, &data, None, &|_, _| {})?;
+        let updated = forget.and_then(|f| {
+            let fitted = f.slot.model.history();
+            // Exact only for the model the live data alone would give: same spec, same sizes.
+            let same = f.slot.spec == self.config.model.to_string()
+                && fitted.n_users() == train.n_users()
+                && fitted.n_items() == train.n_items();
+            same.then(|| f.slot.model.forget_user(&train, &f.gone))
+                .flatten()
+        });
+        let exact = updated.is_some();
+        let model = match updated {
+            Some(model) => model,
+            None => {
+                let spec = self.config.model.with_seed(self.config.seed);
+                spec.fit(&train, &data, None, &|_, _| {})?
+            }
+        };
         let version = self
             .store
             .add_model(&self.config.model.to_string(), events, &metrics)?;
@@ -448,7 +479,7 @@ impl Engine {
             .into_iter()
             .find(|m| m.version == version)
             .ok_or_else(|| ServeError::Conflict(format!("model version {version} vanished")))?;
-        Ok(record)
+        Ok((record, exact))
     }
 
     /// RecBole's protocol (random 80/10/10 per user, full ranking, K = 10) on the most recent
@@ -948,6 +979,17 @@ impl Engine {
         });
         let removed = {
             let _writes = lock(&self.writes);
+            // The active model can forget the user exactly when it was fitted on the data as
+            // it stands: no event arrived since its fit.
+            let forget = {
+                let live = read(&self.live);
+                let current = live.events_at_fit == live.data.events.len() as u64;
+                self.active().filter(|_| current).and_then(|slot| {
+                    let u = *slot.users.get(id)?;
+                    let gone = slot.model.history().items_of(u).to_vec();
+                    Some(Forget { slot, gone })
+                })
+            };
             // Lists still on their way to the store would outlive the deletion.
             self.flush_served();
             let Some(removed) = self.store.delete_user(id)? else {
@@ -962,10 +1004,11 @@ impl Engine {
             let events_at_fit = live.events_at_fit;
             *live = Live::new(data, &deleted);
             live.events_at_fit = events_at_fit;
-            removed
+            (removed, forget)
         };
+        let (removed, forget) = removed;
         self.flush_served();
-        let record = self.fit_version()?;
+        let (record, exact) = self.make_version(forget)?;
         let retired = self.store.retire_models_except(record.version)?;
         for version in &retired {
             crate::models::drop_version(&self.version_dir(*version))?;
@@ -974,6 +1017,7 @@ impl Engine {
             user: id.to_owned(),
             removed,
             model_version: record.version,
+            update: if exact { "exact" } else { "refit" },
             retired_versions: retired,
             value,
         })

@@ -340,6 +340,8 @@ async fn after_deleting_a_user_everyone_else_gets_what_a_model_without_them_give
     assert_eq!(answer["removed"]["events"], json!(5));
     assert_eq!(answer["model_version"], json!(2));
     assert_eq!(answer["retired_versions"], json!([1]));
+    // ItemKNN, fitted on the data as it stood: updated exactly, without a refit.
+    assert_eq!(answer["update"], json!("exact"));
 
     let reference = reference_lists(&shop_without(Some(5)), 10);
     assert_eq!(reference.len(), USERS - 1);
@@ -840,7 +842,9 @@ fn the_counts_kept_in_memory_match_the_stores_count_after_every_kind_of_change()
     same("after serving");
     engine.delete_item(&item(7)).expect("deletes the item");
     same("after deleting an item");
-    engine.delete_user(&user(3)).expect("deletes the user");
+    let deleted = engine.delete_user(&user(3)).expect("deletes the user");
+    // Events arrived since the active version's fit: it cannot be updated, it is refitted.
+    assert_eq!(deleted.update, "refit");
     same("after deleting a user");
     assert_eq!(engine.counts().users, USERS as u64, "24 - 1 + fresh");
 }

@@ -133,9 +133,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let encoder = open_encoder(&spec)?;
     let (build_encoder, _) = spec.for_indexing(&encoder, &assay_fetch::Home::from_env());
     // A shop's frequent queries repeat: their vectors are kept rather than encoded again.
-    let query_encoder: Arc<dyn assay_encoder::Encoder> = Arc::new(
-        assay_encoder::RecentTexts::new(encoder, RECENT_QUERIES),
-    );
+    let query_encoder: Arc<dyn assay_encoder::Encoder> =
+        Arc::new(assay_encoder::RecentTexts::new(encoder, RECENT_QUERIES));
     let config = EngineConfig {
         model,
         seed: args.seed,

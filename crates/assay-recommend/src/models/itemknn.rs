@@ -57,42 +57,13 @@ impl Fit for ItemKnnParams {
         self.check()?;
         let n_items = train.n_items();
         let by_item = train.transpose();
-        let norms: Vec<f32> = (0..n_items)
-            .map(|i| (by_item.items_of(i as u32).len() as f32).sqrt())
-            .collect();
+        let norms = norms_of(&by_item, n_items);
         // Neighbours of each target item j, computed independently per j.
         let neighbours: Vec<Vec<(ItemIdx, f32)>> = (0..n_items)
             .into_par_iter()
             .map_init(
                 || vec![0.0f32; n_items],
-                |co, j| {
-                    let users = by_item.items_of(j as u32);
-                    if users.is_empty() {
-                        return Vec::new();
-                    }
-                    let mut touched: Vec<ItemIdx> = Vec::new();
-                    for &u in users {
-                        for &i in train.items_of(u) {
-                            if co[i as usize] == 0.0 {
-                                touched.push(i);
-                            }
-                            co[i as usize] += 1.0;
-                        }
-                    }
-                    let mut cands: Vec<(ItemIdx, f32)> = Vec::with_capacity(touched.len());
-                    for &i in &touched {
-                        let count = std::mem::take(&mut co[i as usize]);
-                        if i as usize == j {
-                            continue;
-                        }
-                        let sim = count / (norms[i as usize] * norms[j] + self.shrink + 1e-6);
-                        if sim != 0.0 {
-                            cands.push((i, sim));
-                        }
-                    }
-                    keep_largest(&mut cands, self.k);
-                    cands
-                },
+                |co, j| target_neighbours(self, train, &by_item, &norms, co, j),
             )
             .collect();
         Ok(ItemKnnModel {
@@ -101,6 +72,52 @@ impl Fit for ItemKnnParams {
             weights: ItemWeights::from_columns(&neighbours),
         })
     }
+}
+
+/// `sqrt |U(i)|` of every item: the cosine's factors.
+fn norms_of(by_item: &Interactions, n_items: usize) -> Vec<f32> {
+    (0..n_items)
+        .map(|i| (by_item.items_of(i as u32).len() as f32).sqrt())
+        .collect()
+}
+
+/// The `k` most similar items of target `j` with their similarities: a function of the users
+/// of `j`, their items and those items' norms only. `co` is zeroed scratch of one float per
+/// item, left zeroed.
+fn target_neighbours(
+    params: &ItemKnnParams,
+    train: &Interactions,
+    by_item: &Interactions,
+    norms: &[f32],
+    co: &mut [f32],
+    j: usize,
+) -> Vec<(ItemIdx, f32)> {
+    let users = by_item.items_of(j as u32);
+    if users.is_empty() {
+        return Vec::new();
+    }
+    let mut touched: Vec<ItemIdx> = Vec::new();
+    for &u in users {
+        for &i in train.items_of(u) {
+            if co[i as usize] == 0.0 {
+                touched.push(i);
+            }
+            co[i as usize] += 1.0;
+        }
+    }
+    let mut cands: Vec<(ItemIdx, f32)> = Vec::with_capacity(touched.len());
+    for &i in &touched {
+        let count = std::mem::take(&mut co[i as usize]);
+        if i as usize == j {
+            continue;
+        }
+        let sim = count / (norms[i as usize] * norms[j] + params.shrink + 1e-6);
+        if sim != 0.0 {
+            cands.push((i, sim));
+        }
+    }
+    keep_largest(&mut cands, params.k);
+    cands
 }
 
 impl ModelKind for ItemKnnParams {
@@ -160,6 +177,54 @@ impl ItemKnnModel {
         &self.params
     }
 
+    /// The model a fit on `train` would give, where `train` is the fitted matrix less one
+    /// user's row, whose items were `gone`: only the targets whose neighbourhood can change are
+    /// computed again, each exactly as the fit computes it, so the weights are the refit's
+    /// bit for bit. A target's neighbours depend on its users, their items and those items'
+    /// norms, so the ones to redo are the user's items and every item that shares a remaining
+    /// user with one of them; on a catalog where the user's items are popular that is most of
+    /// it, and the update costs what a fit does.
+    pub fn without_rows_of(&self, train: &Interactions, gone: &[ItemIdx]) -> ItemKnnModel {
+        let n_items = train.n_items();
+        let by_item = train.transpose();
+        let norms = norms_of(&by_item, n_items);
+        let mut redo = vec![false; n_items];
+        for &i in gone {
+            redo[i as usize] = true;
+            for &v in by_item.items_of(i) {
+                for &j in train.items_of(v) {
+                    redo[j as usize] = true;
+                }
+            }
+        }
+        // The kept targets' columns, read back from the rows.
+        let mut columns: Vec<Vec<(ItemIdx, f32)>> = vec![Vec::new(); n_items];
+        for i in 0..n_items as u32 {
+            let (targets, sims) = self.weights.row(i);
+            for (&j, &w) in targets.iter().zip(sims) {
+                if !redo[j as usize] {
+                    columns[j as usize].push((i, w));
+                }
+            }
+        }
+        let redone: Vec<(usize, Vec<(ItemIdx, f32)>)> = (0..n_items)
+            .into_par_iter()
+            .filter(|&j| redo[j])
+            .map_init(
+                || vec![0.0f32; n_items],
+                |co, j| (j, target_neighbours(&self.params, train, &by_item, &norms, co, j)),
+            )
+            .collect();
+        for (j, list) in redone {
+            columns[j] = list;
+        }
+        ItemKnnModel {
+            params: self.params,
+            history: History::of(train),
+            weights: ItemWeights::from_columns(&columns),
+        }
+    }
+
     /// The items that have `item` among their neighbours, and the similarities: having
     /// `item` in a history adds `sims[k]` to the score of `targets[k]`.
     pub fn neighbours_of(&self, item: ItemIdx) -> (&[u32], &[f32]) {
@@ -185,10 +250,68 @@ impl Recommender for ItemKnnModel {
         Ok(())
     }
 
+    fn forget_user(&self, train: &Interactions, gone: &[ItemIdx]) -> Option<Box<dyn Recommender>> {
+        Some(Box::new(self.without_rows_of(train, gone)))
+    }
+
     fn write_files(&self, dir: &Path) -> Result<()> {
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);
         self.weights.save(&mut tensors, "w.sims");
         store::write(dir, ItemKnnParams::NAME, &self.params, tensors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// A random binary matrix with popular items (so that neighbourhoods overlap) and `k`
+    /// small enough that the top-k cut matters.
+    fn random_matrix(seed: u64, users: usize, items: usize) -> Vec<(UserIdx, ItemIdx, f32)> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut triples = Vec::new();
+        for u in 0..users as u32 {
+            let mut seen = std::collections::HashSet::new();
+            for _ in 0..rng.random_range(1..12) {
+                // Squaring a uniform draw favours low item indices: a long tail.
+                let x: f64 = rng.random();
+                let i = ((x * x) * items as f64) as u32;
+                if seen.insert(i) {
+                    triples.push((u, i, 1.0));
+                }
+            }
+        }
+        triples
+    }
+
+    #[test]
+    fn forgetting_a_user_gives_the_refits_weights_bit_for_bit() {
+        let (users, items) = (60, 40);
+        for seed in 0..20 {
+            let triples = random_matrix(seed, users, items);
+            let train = Interactions::from_triples(users, items, triples.iter().copied());
+            for (k, shrink) in [(3, 0.0), (10, 2.5)] {
+                let params = ItemKnnParams { k, shrink };
+                let data = Dataset::default();
+                let model = params.fit(&train, &data, None).unwrap();
+                let gone_user = (seed as u32 * 7) % users as u32;
+                let gone: Vec<ItemIdx> = train.items_of(gone_user).to_vec();
+                let without = Interactions::from_triples(
+                    users,
+                    items,
+                    triples.iter().copied().filter(|t| t.0 != gone_user),
+                );
+                let refit = params.fit(&without, &data, None).unwrap();
+                let forgot = model.without_rows_of(&without, &gone);
+                assert_eq!(forgot.weights, refit.weights, "seed {seed}, k {k}");
+                assert_eq!(forgot.history.items_of(gone_user), &[] as &[ItemIdx]);
+                for u in 0..users as u32 {
+                    assert_eq!(forgot.top_k(u, 5, &[]), refit.top_k(u, 5, &[]));
+                }
+            }
+        }
     }
 }

@@ -9,7 +9,7 @@ use crate::Result;
 
 /// Item-item weights `w(i, j)` stored by source item `i` (CSR): a history scores item `j` with
 /// the sum of `w(i, j)` over the history's items `i`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ItemWeights {
     indptr: Vec<u64>,
     targets: Vec<u32>,
