@@ -221,7 +221,8 @@ pub struct DeletedUser {
     /// The model version fitted without the user.
     pub model_version: i64,
     /// How that version was made: `exact` (the active model less the user's row, where its
-    /// maths allows: ItemKNN) or `refit` (a new fit on the data without the user).
+    /// maths allows: ItemKNN, and EASE fitted in this process) or `refit` (a new fit on the
+    /// data without the user).
     pub update: &'static str,
     /// Model versions whose files were dropped because they held the user's data.
     pub retired_versions: Vec<i64>,

@@ -367,6 +367,60 @@ async fn after_deleting_a_user_everyone_else_gets_what_a_model_without_them_give
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
 }
 
+#[test]
+fn an_ease_version_forgets_a_deleted_user_exactly_up_to_float_ties() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = common::config(dir.path());
+    config.model = assay_recommend::ModelSpec::parse("ease:reg=10").expect("parses");
+    let engine = common::engine_with(dir.path(), &shop(), config);
+    let deleted = engine.delete_user(&user(5)).expect("deletes");
+    assert_eq!(deleted.update, "exact");
+    // The refit without the user, and its scores.
+    let data = shop_without(Some(5));
+    let rows: Vec<u32> = (0..data.events.len() as u32)
+        .filter(|&e| data.events.kind[e as usize] != EventKind::Impression)
+        .collect();
+    let train = Interactions::from_events(&data, &rows);
+    let refit = assay_recommend::ModelSpec::parse("ease:reg=10")
+        .expect("parses")
+        .fit(&train, &data, None, &|_, _| {})
+        .expect("fits");
+    let mut swapped = 0;
+    for u in 0..data.users.len() as u32 {
+        let id = data.users.ids.name(u);
+        let expected = refit.top_k(u, 10, &[]);
+        let got = engine.recommend(id, 10).expect("recommends");
+        assert_eq!(got.strategy, "model", "{id}");
+        let got: Vec<String> = got.items.into_iter().map(|s| s.item).collect();
+        let score_of = |name: &str| {
+            let i = data.items.ids.get(name).expect("known item");
+            expected.iter().find(|e| e.0 == i).map(|e| e.1)
+        };
+        // The same items; where the order differs, the refit scores them equal to float
+        // precision (the update and the refit round differently).
+        let mut want: Vec<&str> = expected.iter().map(|e| data.items.ids.name(e.0)).collect();
+        let mut have: Vec<&str> = got.iter().map(String::as_str).collect();
+        for (w, h) in want.iter().zip(&have) {
+            if w != h {
+                let (a, b) = (
+                    score_of(w).expect("in the list"),
+                    score_of(h).expect("in the refit's list"),
+                );
+                assert!(
+                    (a - b).abs() <= 1e-5 * a.abs().max(1e-3),
+                    "{id}: {w} {a} vs {h} {b}"
+                );
+                swapped += 1;
+            }
+        }
+        want.sort_unstable();
+        have.sort_unstable();
+        assert_eq!(have, want, "{id}");
+    }
+    // The fixture's users are near-symmetric, so a few ties exist; most lists are identical.
+    assert!(swapped < data.users.len(), "{swapped} positions differ");
+}
+
 #[tokio::test]
 async fn rolling_back_restores_the_previous_versions_exact_lists() {
     let service = Service::start(Auth::Keys);
