@@ -170,6 +170,11 @@ impl ModelFile {
         Ok((view.shape().to_vec(), view.data()))
     }
 
+    /// Whether the file holds a tensor `name` (files written before it existed do not).
+    pub fn has(&self, name: &str) -> bool {
+        SafeTensors::deserialize(&self.blob).is_ok_and(|t| t.names().contains(&name))
+    }
+
     /// The `f32` array `name` and its shape.
     pub fn f32(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
         let (shape, bytes) = self.raw(name, Dtype::F32)?;

@@ -61,7 +61,8 @@ pub struct EaseModel {
     history: History,
     weights: Vec<f32>,
     /// `diag(P)` of the fit, which with `B` gives back all of `P` (`P = (I - B) diag(P)`):
-    /// what forgetting a user exactly needs. Kept in memory only; a loaded model lacks it.
+    /// what forgetting a user exactly needs. Saved with the model; a model saved before it
+    /// was kept lacks it.
     p_diag: Option<Vec<f32>>,
 }
 
@@ -338,11 +339,16 @@ impl EaseModel {
         let history = History::load(&file)?;
         let n = history.n_items();
         let weights = load_f32(&file, "b", &[n, n])?;
+        let p_diag = if file.has("p_diag") {
+            Some(load_f32(&file, "p_diag", &[n])?)
+        } else {
+            None
+        };
         Ok(EaseModel {
             params,
             history,
             weights,
-            p_diag: None,
+            p_diag,
         })
     }
 
@@ -367,8 +373,8 @@ impl EaseModel {
     /// emphasis on their items' diagonal) is taken out by the Woodbury identity, a rank-`r`
     /// update (`r` = the user's items, plus one with dropout) in `O(n² r)` instead of the
     /// `O(n³)` inverse, computed in f64. Items that share no user with another item any more
-    /// get zero rows and columns, as the fit gives them. `None` for a loaded model (no
-    /// `diag(P)`), or when the update is not positive definite (refit then).
+    /// get zero rows and columns, as the fit gives them. `None` for a model saved without
+    /// `diag(P)`, with item tags, or when the update is not positive definite (refit then).
     pub fn without_rows_of(&self, train: &Interactions, gone: &[ItemIdx]) -> Option<EaseModel> {
         let p_diag = self.p_diag.as_ref()?;
         if self.params.side > 0.0 {
@@ -527,6 +533,9 @@ impl Recommender for EaseModel {
         let mut tensors = Tensors::default();
         self.history.save(&mut tensors);
         tensors.f32("b", &[n, n], &self.weights);
+        if let Some(p_diag) = &self.p_diag {
+            tensors.f32("p_diag", &[n], p_diag);
+        }
         store::write(dir, "ease", &self.params, tensors)
     }
 }
@@ -571,6 +580,14 @@ mod tests {
                 let model = params.fit(&train, &data, None).unwrap();
                 let refit = params.fit(&without, &data, None).unwrap();
                 let forgot = model.without_rows_of(&without, &gone).unwrap();
+                // A saved and loaded model keeps diag(P): it forgets the same way.
+                if seed == 0 {
+                    let dir = tempfile::tempdir().unwrap();
+                    model.save(&dir.path().join("m")).unwrap();
+                    let loaded = EaseModel::load(&dir.path().join("m")).unwrap();
+                    let again = loaded.without_rows_of(&without, &gone).unwrap();
+                    assert_eq!(again.weights, forgot.weights);
+                }
                 let scale = refit.weights.iter().fold(0.0f32, |m, w| m.max(w.abs()));
                 for (a, b) in forgot.weights.iter().zip(&refit.weights) {
                     assert!(
