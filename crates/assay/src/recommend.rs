@@ -209,7 +209,7 @@ fn write_eval_curves(
     }
     let facts = [
         ("data".to_owned(), dataset.to_owned()),
-        ("protocol".to_owned(), protocol.name()),
+        ("protocol".to_owned(), protocol.name().to_owned()),
         ("validation metric".to_owned(), metric.clone()),
         (
             "models".to_owned(),

@@ -52,7 +52,12 @@ fn assert_well_formed(html: &str) {
     assert!(!html.to_lowercase().contains("<script"));
     let mut depth = 0i32;
     let mut rest = html;
-    while let Some(at) = rest.find("<svg").into_iter().chain(rest.find("</svg>")).min() {
+    while let Some(at) = rest
+        .find("<svg")
+        .into_iter()
+        .chain(rest.find("</svg>"))
+        .min()
+    {
         if rest[at..].starts_with("</svg>") {
             depth -= 1;
             rest = &rest[at + 6..];
@@ -81,7 +86,7 @@ fn eval_writes_curves_that_match_its_json_and_a_page_that_draws_them() {
             "--protocol",
             "loo",
             "--models",
-            "gru4rec:embedding=16;hidden=16;epochs=6;patience=2;batch=256",
+            "gru4rec:embedding=16;hidden=16;epochs=6;patience=2;batch=64",
             "--seed",
             "3",
             "--curves",
@@ -100,12 +105,17 @@ fn eval_writes_curves_that_match_its_json_and_a_page_that_draws_them() {
     let best = log["best_epoch"].as_u64().unwrap() as usize;
     assert!(!epochs.is_empty() && epochs.len() <= 6);
 
-    let (header, rows) = read_csv(&dir.join("curves/gru4rec_embedding=16_hidden=16_epochs=6_patience=2_batch=256/curves.csv"));
-    assert_eq!(header, ["kind", "epoch", "step", "lr", "loss", "valid_ndcg@10"]);
+    let (header, rows) = read_csv(
+        &dir.join("curves/gru4rec_batch=64_embedding=16_epochs=6_hidden=16_patience=2/curves.csv"),
+    );
+    assert_eq!(
+        header,
+        ["kind", "epoch", "step", "lr", "loss", "valid_mrr@10"]
+    );
     let epoch_rows: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "epoch").collect();
     let step_rows: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "step").collect();
     assert_eq!(epoch_rows.len() + step_rows.len(), rows.len());
-    // One epoch row per epoch the JSON reports, carrying the same validation value.
+    // LOO validates on MRR@10. One epoch row per epoch the JSON reports, carrying the same validation value.
     assert_eq!(epoch_rows.len(), epochs.len());
     for (row, epoch) in epoch_rows.iter().zip(epochs) {
         assert_eq!(row[1], epoch["epoch"].to_string());
@@ -116,7 +126,8 @@ fn eval_writes_curves_that_match_its_json_and_a_page_that_draws_them() {
     // an epoch row's step count is the steps up to it.
     for (k, row) in step_rows.iter().enumerate() {
         assert_eq!(row[2], (k + 1).to_string());
-        assert_eq!(row[3].parse::<f64>().unwrap(), 0.001);
+        // The learning rate is the f32 0.001 widened.
+        assert_eq!(row[3].parse::<f64>().unwrap(), f64::from(0.001f32));
         assert!(row[4].parse::<f64>().unwrap() > 0.0);
     }
     let mut seen_steps = 0;
@@ -139,21 +150,29 @@ fn eval_writes_curves_that_match_its_json_and_a_page_that_draws_them() {
     let json_loss = epochs[0]["loss"].as_f64().unwrap();
     let (lo, hi) = first_epoch
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| (l.min(x), h.max(x)));
-    assert!(lo <= json_loss && json_loss <= hi, "{json_loss} outside {lo}..{hi}");
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| {
+            (l.min(x), h.max(x))
+        });
+    assert!(
+        lo <= json_loss && json_loss <= hi,
+        "{json_loss} outside {lo}..{hi}"
+    );
 
     let html = std::fs::read_to_string(dir.join("curves/training.html")).unwrap();
     assert_well_formed(&html);
     // One chart of the loss and one of the validation metric.
     assert_eq!(html.matches("<svg").count(), 2);
-    assert!(html.contains(&format!("best epoch {best} (validation valid_ndcg@10")), "{html}");
+    assert!(
+        html.contains(&format!("best epoch {best} (validation valid_mrr@10")),
+        "{html}"
+    );
     let last = epochs.len();
     match log["stop"].as_str().unwrap() {
         "patience" => assert!(html.contains(&format!("early stopping fired at epoch {last}"))),
         "max_epochs" => assert!(html.contains("every allowed epoch ran")),
         other => panic!("unexpected stop {other}"),
     }
-    assert!(html.contains("gru4rec_embedding=16_hidden=16_epochs=6_patience=2_batch=256/curves.csv"));
+    assert!(html.contains("gru4rec_batch=64_embedding=16_epochs=6_hidden=16_patience=2/curves.csv"));
 
     // The text output prints the same epochs.
     let out = assay(
@@ -164,7 +183,7 @@ fn eval_writes_curves_that_match_its_json_and_a_page_that_draws_them() {
             "--protocol",
             "loo",
             "--models",
-            "gru4rec:embedding=16;hidden=16;epochs=6;patience=2;batch=256",
+            "gru4rec:embedding=16;hidden=16;epochs=6;patience=2;batch=64",
             "--seed",
             "3",
         ],
@@ -195,6 +214,9 @@ fn a_file_where_the_curves_folder_should_be_is_refused_with_exit_2() {
             "{command}: {stderr}"
         );
         assert!(!stderr.contains("panicked"), "{stderr}");
-        assert_eq!(std::fs::read_to_string(dir.join("taken")).unwrap(), "a file");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("taken")).unwrap(),
+            "a file"
+        );
     }
 }
