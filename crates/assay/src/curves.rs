@@ -4,6 +4,7 @@
 //! files it links.
 
 use std::collections::HashSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -128,7 +129,8 @@ pub fn write_page(
     }
     let page = assay_report::render_training_runs(title, facts, &runs);
     let path = dir.join(PAGE);
-    std::fs::write(&path, page).with_context(|| format!("writing {}", path.display()))?;
+    assay_fetch::write_atomically(&path, |w| w.write_all(page.as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }
 
