@@ -4,7 +4,6 @@
 //! files it links.
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
