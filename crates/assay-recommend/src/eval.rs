@@ -379,6 +379,7 @@ fn log_of(seen: &[(usize, Option<f64>)]) -> TrainingLog {
             .collect(),
         best_epoch: best.map(|(epoch, _)| epoch),
         stop: None,
+        steps: Vec::new(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! What an iterative fit reports: its curve epoch by epoch and why it stopped.
 
+use assay_core::StepPoint;
 use serde::Serialize;
 
 /// One epoch of an iterative fit.
@@ -36,4 +37,21 @@ pub struct TrainingLog {
     pub best_epoch: Option<usize>,
     /// Why training ended; `None` when the model does not say.
     pub stop: Option<StopReason>,
+    /// Every optimiser step (epoch, steps so far, learning rate, batch loss), when the model
+    /// records them: what `curves.csv` holds. Left out of the JSON, which keeps one line per
+    /// epoch.
+    #[serde(skip)]
+    pub steps: Vec<StepPoint>,
+}
+
+impl TrainingLog {
+    /// Optimiser steps taken up to the end of `epoch` (0 when no step was recorded).
+    pub fn steps_through(&self, epoch: usize) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| s.epoch <= epoch)
+            .map(|s| s.step)
+            .max()
+            .unwrap_or(0)
+    }
 }

@@ -29,4 +29,4 @@ pub use detection::{detect, Detection};
 pub use html::{escape, render_html, svg_or_note, STYLE};
 pub use model::*;
 pub use study::{chosen_model, study, StudyConfig, StudyError, StudyProgress};
-pub use training::{render_training, SourceWorth};
+pub use training::{render_training, render_training_runs, SourceWorth, TrainingRun};

@@ -44,6 +44,17 @@ pub struct Line {
     pub color: usize,
 }
 
+/// A vertical line across a line chart at `x`, named in the legend (the best epoch, where
+/// training stopped).
+pub struct Mark {
+    /// Legend entry.
+    pub name: String,
+    /// Where on the x axis.
+    pub x: f64,
+    /// Index into the palette.
+    pub color: usize,
+}
+
 /// Padded `[lo, hi]` covering `values` (and 0 when `with_zero`).
 fn span(values: impl Iterator<Item = f64>, with_zero: bool) -> (f64, f64) {
     let (mut lo, mut hi) = if with_zero {
@@ -242,8 +253,24 @@ pub fn lines(
     x_percent: bool,
     legend: LegendAt,
 ) -> Result<String, PlotError> {
+    marked_lines(title, x_label, y_label, lines, &[], x_percent, legend)
+}
+
+/// [`lines`] with dotted vertical `marks` across the plot, each in the legend.
+pub fn marked_lines(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    lines: &[Line],
+    marks: &[Mark],
+    x_percent: bool,
+    legend: LegendAt,
+) -> Result<String, PlotError> {
     let (x_lo, x_hi) = span(
-        lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)),
+        lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(|p| p.0))
+            .chain(marks.iter().map(|m| m.x)),
         false,
     );
     let (y_lo, y_hi) = span(
@@ -311,6 +338,23 @@ pub fn lines(
                         .map(|&p| Circle::new(p, 3, color.filled())),
                 )?;
             }
+        }
+        for mark in marks.iter().filter(|m| m.x.is_finite()) {
+            let color = PALETTE[mark.color % PALETTE.len()];
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(mark.x, y_lo), (mark.x, y_hi)],
+                    3,
+                    4,
+                    color.stroke_width(2),
+                ))?
+                .label(mark.name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(
+                        vec![(x + 10, y - 7), (x + 10, y + 7)],
+                        color.stroke_width(2),
+                    )
+                });
         }
         chart
             .configure_series_labels()

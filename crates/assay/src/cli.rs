@@ -454,7 +454,9 @@ pub struct CtrArgs {
     /// What early stopping watches on the validation rows: auc or logloss.
     #[arg(long, default_value = "auc")]
     pub valid_metric: String,
-    /// Write each model's training curves to DIR/MODEL/curves.csv.
+    /// Write each model's training curves to DIR/MODEL/curves.csv and draw them all, with the
+    /// best epoch and where early stopping fired, in DIR/training.html. Other files in DIR are
+    /// left alone.
     #[arg(long, value_name = "DIR")]
     pub curves: Option<PathBuf>,
     /// Print the result as JSON.
@@ -488,6 +490,12 @@ pub struct EvalArgs {
     /// (after 2^64 - 1 comes 0).
     #[arg(long, default_value_t = 2020)]
     pub seed: u64,
+    /// Write each iterative model's training curves (loss per step, validation metric per
+    /// epoch) to DIR/MODEL/curves.csv (DIR/MODEL-seedN/ with several seeds) and draw them all,
+    /// with the best epoch and where early stopping fired, in DIR/training.html. Other files
+    /// in DIR are left alone.
+    #[arg(long, value_name = "DIR")]
+    pub curves: Option<PathBuf>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -528,6 +536,10 @@ pub struct TrainArgs {
     /// Seed of randomised models.
     #[arg(long, default_value_t = 2020)]
     pub seed: u64,
+    /// Write an iterative model's training loss to DIR/MODEL/curves.csv and draw it in
+    /// DIR/training.html (no validation here: `assay eval --curves` adds it).
+    #[arg(long, value_name = "DIR")]
+    pub curves: Option<PathBuf>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,

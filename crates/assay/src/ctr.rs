@@ -58,6 +58,9 @@ pub fn run(args: CtrArgs) -> anyhow::Result<()> {
     if args.epochs == Some(0) {
         return Err(BadInput("--epochs: must be at least 1".into()).into());
     }
+    if let Some(dir) = &args.curves {
+        crate::curves::prepare(dir)?;
+    }
     let loaded = data::load(&args.data)?;
     let dataset = &loaded.dataset;
     let label = CtrLabel::infer(dataset)?;
@@ -100,6 +103,7 @@ pub fn run(args: CtrArgs) -> anyhow::Result<()> {
     }
     let test_labels: Vec<bool> = test.iter().map(|&r| table.labels()[r]).collect();
     let mut rows = Vec::new();
+    let mut fits = Vec::new();
     for kind in kinds {
         let defaults = CtrParams::defaults(kind);
         let params = CtrParams {
@@ -124,6 +128,13 @@ pub fn run(args: CtrArgs) -> anyhow::Result<()> {
         let p = model.predict(&table, &test)?;
         let log = model.log();
         let best_epoch = log.and_then(|l| l.best_epoch);
+        fits.push(crate::curves::Fit {
+            name: format!("{}, seed {}", kind.name(), args.seed),
+            folder: kind.name().to_owned(),
+            best_epoch,
+            stop: log.and_then(|l| l.stop),
+            watched: Some(format!("valid_{}", args.valid_metric)),
+        });
         let valid_auc = {
             let pv = model.predict(&table, &valid)?;
             let lv: Vec<bool> = valid.iter().map(|&r| table.labels()[r]).collect();
@@ -160,6 +171,28 @@ pub fn run(args: CtrArgs) -> anyhow::Result<()> {
         seed: args.seed,
         models: rows,
     };
+    if let Some(dir) = &args.curves {
+        let facts = [
+            (
+                "data".to_owned(),
+                format!("{} ({})", output.dataset, output.label),
+            ),
+            (
+                "split".to_owned(),
+                format!(
+                    "random 80/10/10, seed {}: {} / {} / {} rows",
+                    output.seed, output.split[0], output.split[1], output.split[2]
+                ),
+            ),
+            (
+                "early stopping watches".to_owned(),
+                format!("valid_{}", args.valid_metric),
+            ),
+        ];
+        let title = format!("Click models' training curves: {}", output.dataset);
+        let page = crate::curves::write_page(dir, &title, &facts, &fits)?;
+        eprintln!("training curves: {}", page.display());
+    }
     if args.json {
         return print_json(&output);
     }

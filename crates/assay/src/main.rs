@@ -9,6 +9,7 @@ mod bandit;
 mod catalog;
 mod cli;
 mod ctr;
+mod curves;
 mod data;
 mod demo;
 mod eval_search;

@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::cli::{EvalArgs, LearnArgs, RecommendArgs, TrainArgs, TuneArgs};
+use crate::curves;
 use crate::data;
 use crate::output::{print_json, Table};
 use crate::BadInput;
@@ -82,6 +83,9 @@ pub fn eval(args: EvalArgs, typed: &[String]) -> anyhow::Result<()> {
     if args.seeds == 0 {
         return Err(BadInput("--seeds: expected at least 1".into()).into());
     }
+    if let Some(dir) = &args.curves {
+        curves::prepare(dir)?;
+    }
     let loaded = data::load(&args.data)?;
     if !typed.iter().any(|t| t == "models") {
         let data = &loaded.dataset;
@@ -116,6 +120,10 @@ pub fn eval(args: EvalArgs, typed: &[String]) -> anyhow::Result<()> {
         &on_progress(&bar),
     )?;
     bar.finish_and_clear();
+    if let Some(dir) = &args.curves {
+        let page = write_eval_curves(dir, &rows, &protocol, &loaded.dataset.name, seeds.len())?;
+        eprintln!("training curves: {}", page.display());
+    }
     if args.json {
         return print_json(&rows);
     }
@@ -167,6 +175,51 @@ pub fn eval(args: EvalArgs, typed: &[String]) -> anyhow::Result<()> {
     table.print()?;
     print_training(&rows, &protocol);
     Ok(())
+}
+
+/// `--curves DIR` of `assay eval`: every fit with a training log gets DIR/MODEL[-seedN]/
+/// curves.csv (its steps and its validation metric per epoch), and DIR/training.html draws
+/// them all.
+fn write_eval_curves(
+    dir: &Path,
+    rows: &[eval::EvalRow],
+    protocol: &Protocol,
+    dataset: &str,
+    seeds: usize,
+) -> anyhow::Result<std::path::PathBuf> {
+    let metric = format!("valid_{}@{}", protocol.valid_metric.name(), protocol.k);
+    let mut taken = std::collections::HashSet::new();
+    let mut fits = Vec::new();
+    for row in rows {
+        for run in &row.runs {
+            let Some(log) = &run.training else {
+                continue;
+            };
+            let folder =
+                curves::folder_name(&row.model, (seeds > 1).then_some(run.seed), &mut taken);
+            curves::write_log(dir, &folder, log, Some(&metric))?;
+            fits.push(curves::Fit {
+                name: format!("{}, seed {}", row.model, run.seed),
+                folder,
+                best_epoch: log.best_epoch,
+                stop: log.stop,
+                watched: None,
+            });
+        }
+    }
+    let facts = [
+        ("data".to_owned(), dataset.to_owned()),
+        ("protocol".to_owned(), protocol.name().to_owned()),
+        ("validation metric".to_owned(), metric.clone()),
+        (
+            "models".to_owned(),
+            rows.iter()
+                .map(|r| r.model.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    ];
+    curves::write_page(dir, &format!("Training curves: {dataset}"), &facts, &fits)
 }
 
 /// One line per fit of an iterative model: epochs run, the epoch kept, where early stopping
@@ -243,6 +296,9 @@ pub fn tune(args: TuneArgs) -> anyhow::Result<()> {
 /// scalable one, with a note, when it is over the memory budget.
 pub fn train(args: TrainArgs, typed: &[String]) -> anyhow::Result<()> {
     let spec = ModelSpec::parse(&args.model).map_err(|e| BadInput(format!("--model: {e}")))?;
+    if let Some(dir) = &args.curves {
+        curves::prepare(dir)?;
+    }
     let loaded = data::load(&args.data)?;
     let data = &loaded.dataset;
     let spec = within_memory(spec, data, !typed.iter().any(|t| t == "model"))?;
@@ -262,6 +318,34 @@ pub fn train(args: TrainArgs, typed: &[String]) -> anyhow::Result<()> {
     let fit_seconds = started.elapsed().as_secs_f64();
     store::save_with_ids(&args.out, model.as_ref(), data)
         .with_context(|| format!("saving the model to {}", args.out.display()))?;
+    if let Some(dir) = &args.curves {
+        match model.training_log() {
+            Some(log) => {
+                let mut taken = std::collections::HashSet::new();
+                let folder = curves::folder_name(&spec.to_string(), None, &mut taken);
+                curves::write_log(dir, &folder, log, None)?;
+                let fit = curves::Fit {
+                    name: format!("{spec}, seed {}", args.seed),
+                    folder,
+                    best_epoch: log.best_epoch,
+                    stop: log.stop,
+                    watched: None,
+                };
+                let facts = [
+                    ("data".to_owned(), data.name.clone()),
+                    ("model".to_owned(), spec.to_string()),
+                    (
+                        "validation".to_owned(),
+                        "none (assay train fits on all the data)".to_owned(),
+                    ),
+                ];
+                let title = format!("Training curves: {}", data.name);
+                let page = curves::write_page(dir, &title, &facts, &[fit])?;
+                eprintln!("training curves: {}", page.display());
+            }
+            None => eprintln!("note: {spec} does not train in epochs; no curves to write"),
+        }
+    }
     if args.json {
         return print_json(&serde_json::json!({
             "model": spec.to_string(),

@@ -106,6 +106,51 @@ fn ctr_separates_clicked_items_and_repeats_itself() {
 }
 
 #[test]
+fn ctr_curves_are_drawn_on_one_page_beside_the_csv_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    shown_and_clicked(dir, true);
+    let out = assay(
+        dir,
+        &[
+            "ctr",
+            "shop",
+            "--models",
+            "lr,deepfm",
+            "--epochs",
+            "3",
+            "--seed",
+            "3",
+            "--curves",
+            "curves",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let html = std::fs::read_to_string(dir.join("curves/training.html")).unwrap();
+    // Two models, each with a loss chart and a validation chart, every chart closed.
+    assert_eq!(html.matches("<svg").count(), 4);
+    assert_eq!(html.matches("</svg>").count(), 4);
+    assert!(!html.contains("<script"));
+    for model in json["models"].as_array().unwrap() {
+        let name = model["model"].as_str().unwrap();
+        let csv = std::fs::read_to_string(dir.join(format!("curves/{name}/curves.csv"))).unwrap();
+        // Epoch 0 (before training) and one row per epoch run.
+        let epochs = csv.lines().filter(|l| l.starts_with("epoch,")).count();
+        assert_eq!(epochs, model["epochs"].as_u64().unwrap() as usize + 1);
+        assert!(html.contains(&format!("<h2>{name}, seed 3</h2>")), "{html}");
+        assert!(html.contains(&format!("{name}/curves.csv")));
+        if let Some(best) = model["best_epoch"].as_u64() {
+            assert!(
+                html.contains(&format!("best epoch {best} (validation valid_auc")),
+                "{html}"
+            );
+        }
+    }
+}
+
+#[test]
 fn ctr_refuses_bad_input_with_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();

@@ -1,7 +1,7 @@
 //! The reproducibility contract, end to end: the same input, flags and seed give the same
 //! bytes, run after run (each run is a new process, so a new hash-map seed and new thread
-//! timings). Only measured durations may differ: JSON fields named `*_seconds` or `*_ms`, and
-//! the report footer's "N model fits in T s".
+//! timings). Only measured durations may differ: JSON fields named `seconds` (an epoch's, in
+//! a training log), `*_seconds` or `*_ms`, and the report footer's "N model fits in T s".
 
 use std::path::Path;
 use std::process::Command;
@@ -31,7 +31,9 @@ fn without_durations(value: Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()
-                .filter(|(key, _)| !key.ends_with("_seconds") && !key.ends_with("_ms"))
+                .filter(|(key, _)| {
+                    key != "seconds" && !key.ends_with("_seconds") && !key.ends_with("_ms")
+                })
                 .map(|(key, v)| (key, without_durations(v)))
                 .collect(),
         ),

@@ -15,6 +15,7 @@ mod table;
 use std::path::Path;
 use std::time::Instant;
 
+use assay_core::StepPoint;
 use assay_train::{AdamWConfig, Decay, EarlyStopping, TrainConfig, Trainer, Verdict};
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
@@ -391,6 +392,7 @@ pub fn fit(
         epochs: Vec::new(),
         best_epoch: None,
         stop: Some(StopReason::MaxEpochs),
+        steps: Vec::new(),
     };
     // The trainer writes the curves; early stopping watches the chosen metric (AUC, or minus
     // LogLoss) with assay-train's rule.
@@ -418,6 +420,12 @@ pub fn fit(
             )
             .map_err(tensor_error)?;
             let stats = trainer.step(&loss).map_err(train_error)?;
+            log.steps.push(StepPoint {
+                epoch,
+                step: stats.step,
+                lr: stats.lr,
+                loss: stats.loss,
+            });
             total += stats.loss * rows.len() as f64;
             count += rows.len();
             if trainer.out_of_time() {

@@ -23,7 +23,7 @@ use super::{bad_param, expect_kind, non_negative};
 use crate::spec::{non_default, params_from};
 use crate::store::{self, ModelFile, Tensors};
 use crate::{
-    Capabilities, DenseMemory, Fit, FitSize, History, ModelKind, Recommender, Result, Validate,
+    Capabilities, DenseMemory, Fit, FitSize, History, ModelKind, Recommender, Result, TrainingLog, Validate,
     Work,
 };
 
@@ -63,6 +63,7 @@ pub struct AlsModel {
     params: AlsParams,
     history: History,
     factors: Factors,
+    log: Option<TrainingLog>,
 }
 
 impl Fit for AlsParams {
@@ -164,17 +165,21 @@ impl ModelKind for AlsParams {
                 users: init(train.n_users()),
                 items: init(train.n_items()),
             },
+            log: None,
         };
         let by_item = train.transpose();
         let schedule = Schedule {
             epochs: self.iterations,
             patience: None,
         };
-        factors::train(&mut model, schedule, validate, on_epoch, |model, _| {
+        // The weighted squared error is not computed: it would cost a share of every sweep.
+        let log = factors::train(&mut model, schedule, validate, on_epoch, |model, _| {
             let Factors { users, items, .. } = &mut model.factors;
             least_squares_cg(train, users, items, self);
             least_squares_cg(&by_item, items, users, self);
+            None
         });
+        model.log = Some(log);
         Ok(model)
     }
 }
@@ -281,6 +286,7 @@ impl AlsModel {
             params,
             history,
             factors,
+            log: None,
         })
     }
 
@@ -312,6 +318,10 @@ impl Recommender for AlsModel {
 
     fn score_user(&self, user: UserIdx, scores: &mut [f32]) {
         self.factors.score_user(user, scores);
+    }
+
+    fn training_log(&self) -> Option<&TrainingLog> {
+        self.log.as_ref()
     }
 
     fn write_files(&self, dir: &Path) -> Result<()> {

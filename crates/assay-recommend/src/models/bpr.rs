@@ -14,7 +14,7 @@
 
 use std::path::Path;
 
-use assay_core::{Dataset, Interactions, UserIdx};
+use assay_core::{Dataset, Interactions, StepPoint, UserIdx};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -30,7 +30,7 @@ use crate::spec::{non_default, params_from};
 use crate::store::{self, ModelFile, Tensors};
 use crate::{
     Capabilities, DenseMemory, Fit, FitSize, History, ModelKind, RecommendError, Recommender,
-    Result, Validate, Work,
+    Result, TrainingLog, Validate, Work,
 };
 
 /// Hyper-parameters of [`BprModel`].
@@ -73,6 +73,7 @@ pub struct BprModel {
     history: History,
     factors: Factors,
     epochs_run: usize,
+    log: Option<TrainingLog>,
 }
 
 impl Fit for BprParams {
@@ -222,6 +223,7 @@ impl ModelKind for BprParams {
                 items: xavier(n_items),
             },
             epochs_run: 0,
+            log: None,
         };
         let mut pairs: Vec<(u32, u32)> = (0..n_users as u32)
             .flat_map(|u| train.items_of(u).iter().map(move |&i| (u, i)))
@@ -236,13 +238,16 @@ impl ModelKind for BprParams {
             epochs: self.epochs,
             patience: Some(self.patience),
         };
-        factors::train(&mut model, schedule, validate, on_epoch, |model, epoch| {
+        let mut steps = Vec::new();
+        let mut log = factors::train(&mut model, schedule, validate, on_epoch, |model, epoch| {
             pairs.shuffle(&mut rng);
             let Factors { users, items, .. } = &mut model.factors;
+            let mut epoch_loss = 0.0f64;
             for batch in pairs.chunks(self.batch) {
                 user_grad.fill(0.0);
                 item_grad.fill(0.0);
                 let scale = 1.0 / batch.len() as f32;
+                let mut batch_loss = 0.0f64;
                 for &(u, i) in batch {
                     let j = sample_negative(train, u, n_items, &mut rng);
                     let (u, i, j) = (u as usize, i as usize, j as usize);
@@ -253,6 +258,7 @@ impl ModelKind for BprParams {
                         diff[k] = qi[k] - qj[k];
                     }
                     let x = dot(pu, &diff);
+                    batch_loss += softplus(-f64::from(x));
                     // d/dx of -ln σ(x) is -σ(-x).
                     let g = -scale / (1.0 + x.exp());
                     for k in 0..f {
@@ -264,10 +270,29 @@ impl ModelKind for BprParams {
                 t += 1;
                 user_adam.step(users, &user_grad, t, self.lr, self.reg);
                 item_adam.step(items, &item_grad, t, self.lr, self.reg);
+                epoch_loss += batch_loss;
+                steps.push(StepPoint {
+                    epoch,
+                    step: t as usize,
+                    lr: self.lr as f64,
+                    loss: batch_loss / batch.len() as f64,
+                });
             }
             model.epochs_run = epoch;
+            Some(epoch_loss / pairs.len().max(1) as f64)
         });
+        log.steps = steps;
+        model.log = Some(log);
         Ok(model)
+    }
+}
+
+/// `ln(1 + e^x)` without overflow: BPR's loss `-ln σ(x)` is `softplus(-x)`.
+fn softplus(x: f64) -> f64 {
+    if x > 0.0 {
+        x + (-x).exp().ln_1p()
+    } else {
+        x.exp().ln_1p()
     }
 }
 
@@ -310,6 +335,7 @@ impl BprModel {
             history,
             factors,
             epochs_run: 0,
+            log: None,
         })
     }
 
@@ -341,6 +367,10 @@ impl Recommender for BprModel {
 
     fn score_user(&self, user: UserIdx, scores: &mut [f32]) {
         self.factors.score_user(user, scores);
+    }
+
+    fn training_log(&self) -> Option<&TrainingLog> {
+        self.log.as_ref()
     }
 
     fn write_files(&self, dir: &Path) -> Result<()> {

@@ -3,13 +3,14 @@
 //! best epoch's factors.
 
 use std::cmp::Ordering;
+use std::time::Instant;
 
 use assay_core::math::dot;
 use assay_core::UserIdx;
 
 use super::load_f32;
 use crate::store::{ModelFile, Tensors};
-use crate::{History, Recommender, Result, Validate};
+use crate::{EpochLog, History, Recommender, Result, StopReason, TrainingLog, Validate};
 
 /// One thread's nanoseconds for one multiply-add of a factor model's scoring or training
 /// (a dot product over factor rows read from memory), for time estimates.
@@ -73,22 +74,36 @@ pub(crate) struct Schedule {
     pub patience: Option<usize>,
 }
 
-/// Runs `epoch(model, e)` for `e` from 1 to `schedule.epochs`, calling `on_epoch(e, score)`
-/// after each. With `validate`, every epoch is scored, the factors of the best-scoring epoch
-/// (the first of equals; a NaN score never counts as better) are kept, and training stops after
-/// `schedule.patience` epochs without improvement.
+/// Runs `epoch(model, e)` (which returns the epoch's mean training loss, when it has one) for
+/// `e` from 1 to `schedule.epochs`, calling `on_epoch(e, score)` after each. With `validate`,
+/// every epoch is scored, the factors of the best-scoring epoch (the first of equals; a NaN
+/// score never counts as better) are kept, and training stops after `schedule.patience` epochs
+/// without improvement. Returns the curve: every epoch run, the epoch kept and why it stopped.
 pub(crate) fn train<M: FactorModel>(
     model: &mut M,
     schedule: Schedule,
     validate: Option<&Validate<'_>>,
     on_epoch: &(dyn Fn(usize, Option<f64>) + Sync),
-    mut epoch: impl FnMut(&mut M, usize),
-) {
+    mut epoch: impl FnMut(&mut M, usize) -> Option<f64>,
+) -> TrainingLog {
     let mut best: Option<(f64, usize, Factors)> = None;
+    let mut log = TrainingLog {
+        epochs: Vec::new(),
+        best_epoch: None,
+        stop: Some(StopReason::MaxEpochs),
+        steps: Vec::new(),
+    };
     for e in 1..=schedule.epochs {
-        epoch(model, e);
+        let started = Instant::now();
+        let loss = epoch(model, e);
         let score = validate.map(|v| v(&*model));
         on_epoch(e, score);
+        log.epochs.push(EpochLog {
+            epoch: e,
+            loss,
+            valid: score,
+            seconds: Some(started.elapsed().as_secs_f64()),
+        });
         let Some(score) = score else {
             continue;
         };
@@ -97,13 +112,16 @@ pub(crate) fn train<M: FactorModel>(
                 if score.partial_cmp(best_score) != Some(Ordering::Greater) =>
             {
                 if schedule.patience.is_some_and(|p| e - best_epoch >= p) {
+                    log.stop = Some(StopReason::Patience);
                     break;
                 }
             }
             _ => best = Some((score, e, model.factors_mut().clone())),
         }
     }
-    if let Some((_, _, factors)) = best {
+    if let Some((_, e, factors)) = best {
         *model.factors_mut() = factors;
+        log.best_epoch = Some(e);
     }
+    log
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use assay_core::math::dot;
-use assay_core::{Dataset, Interactions, ItemIdx, UserIdx};
+use assay_core::{Dataset, Interactions, ItemIdx, StepPoint, UserIdx};
 use assay_train::{AdamW, AdamWConfig, EarlyStopping, Verdict};
 use candle_core::{Device, Tensor};
 use rand_chacha::ChaCha8Rng;
@@ -366,11 +366,19 @@ pub(crate) fn fit(
         epochs: Vec::new(),
         best_epoch: None,
         stop: Some(StopReason::MaxEpochs),
+        steps: Vec::new(),
     };
     let started = Instant::now();
     for epoch in 1..=schedule.epochs {
         let epoch_started = Instant::now();
-        let loss = train_epoch(&model, &windows, &schedule, epoch, &mut optimizer)?;
+        let loss = train_epoch(
+            &model,
+            &windows,
+            &schedule,
+            epoch,
+            &mut optimizer,
+            &mut log.steps,
+        )?;
         model.refresh().map_err(tensor_error)?;
         let valid = validate.map(|v| v(&model));
         on_epoch(epoch, valid);
@@ -408,13 +416,15 @@ pub(crate) fn fit(
     Ok(model)
 }
 
-/// One pass over the windows; returns the mean loss per scored position.
+/// One pass over the windows, recording each step in `steps`; returns the mean loss per scored
+/// position.
 fn train_epoch(
     model: &SequentialModel,
     windows: &[Window],
     schedule: &Schedule,
     epoch: usize,
     optimizer: &mut AdamW,
+    steps: &mut Vec<StepPoint>,
 ) -> Result<f64> {
     let mut rng = assay_train::epoch_rng(schedule.seed, epoch);
     let batches = sequence::batches(windows, schedule.batch, &mut rng);
@@ -431,6 +441,12 @@ fn train_epoch(
         optimizer
             .step(&grads)
             .map_err(|e| RecommendError::Training(e.to_string()))?;
+        steps.push(StepPoint {
+            epoch,
+            step: steps.len() + 1,
+            lr: schedule.lr,
+            loss: value,
+        });
         total += value * scored as f64;
         count += scored;
     }
