@@ -42,6 +42,12 @@ pub fn config_from(args: &SimulateArgs) -> anyhow::Result<SimConfig> {
     if let Some(bots) = args.bots {
         config.bot_fraction = bots;
     }
+    if let Some(dim) = args.images {
+        config.images = Some(assay_sim::ImageSpec {
+            dim,
+            ..assay_sim::ImageSpec::default_32()
+        });
+    }
     config.validate().map_err(|e| BadInput(e.to_string()))?;
     Ok(config)
 }
