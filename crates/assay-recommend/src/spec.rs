@@ -547,7 +547,7 @@ impl<P: ModelKind> AnyParams for P {
 
 type Pairs = Vec<(String, String)>;
 
-fn parse_pairs(text: &str) -> std::result::Result<Pairs, String> {
+pub(crate) fn parse_pairs(text: &str) -> std::result::Result<Pairs, String> {
     let mut pairs = Vec::new();
     for pair in text
         .split([';', ','])
