@@ -809,6 +809,10 @@ pub enum PlayersArg {
     Items,
     /// One per (first) user-item interaction.
     Interactions,
+    /// The three modalities of a fusion recommender (text, image, behaviour), each subset a
+    /// refit of the fusion model (--model fusion-*; fusion-concat otherwise) with only its
+    /// modalities; the empty set is worth 0.
+    Modalities,
 }
 
 /// The valuation method of `assay value`.

@@ -921,4 +921,72 @@ mod tests {
         let err = crate::ModelSpec::parse("fusion-concat:modalities=smell").unwrap_err();
         assert!(err.to_string().contains("modalities"), "{err}");
     }
+
+    /// Six items in two looks (image vectors), two words each, and three users.
+    fn tiny() -> (Dataset, Interactions) {
+        let mut data = Dataset::default();
+        for (i, title) in ["red sofa", "red chair", "red lamp", "blue sofa", "blue chair", "blue lamp"]
+            .iter()
+            .enumerate()
+        {
+            data.items.intern(&format!("i{i}"));
+            data.items.title[i] = (*title).to_owned();
+        }
+        let look = |i: usize| if i < 3 { [1.0, 0.0, 0.5] } else { [0.0, 1.0, -0.5] };
+        data.items.image = Some(assay_core::ItemVectors {
+            dim: 3,
+            data: (0..6).flat_map(look).collect(),
+        });
+        for u in 0..3 {
+            data.users.intern(&format!("u{u}"));
+        }
+        let train = Interactions::from_triples(
+            3,
+            6,
+            [(0, 0, 1.0), (0, 1, 1.0), (1, 3, 1.0), (1, 4, 1.0), (2, 0, 1.0), (2, 5, 1.0)],
+        );
+        (data, train)
+    }
+
+    #[test]
+    fn same_seed_same_weights_and_save_load_round_trips_the_scores() {
+        let (data, train) = tiny();
+        for name in ["fusion-concat", "fusion-gate", "fusion-attn", "fusion-text"] {
+            let spec = crate::ModelSpec::parse(&format!("{name}:epochs=3;negatives=4;dim=4"))
+                .unwrap();
+            let params = spec.params::<FusionParams>().unwrap();
+            let a = params.fit(&train, &data, None).unwrap();
+            let b = params.fit(&train, &data, None).unwrap();
+            assert_eq!(a.item_vectors(), b.item_vectors(), "{name}");
+            let c = FusionParams {
+                seed: 1,
+                ..params.clone()
+            }
+            .fit(&train, &data, None)
+            .unwrap();
+            assert_ne!(a.item_vectors(), c.item_vectors(), "{name}");
+            assert_eq!(a.training_log().unwrap().epochs.len(), 3);
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("model");
+            a.save(&path).unwrap();
+            let loaded = crate::load_model(&path).unwrap();
+            assert_eq!(loaded.kind(), name);
+            for u in 0..3 {
+                let (mut x, mut y) = (vec![0.0; 6], vec![0.0; 6]);
+                a.score_user(u, &mut x);
+                loaded.score_user(u, &mut y);
+                assert_eq!(x, y, "{name} user {u}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_image_modality_needs_image_vectors() {
+        let (mut data, train) = tiny();
+        data.items.image = None;
+        let err = FusionParams::for_name("fusion-image")
+            .fit(&train, &data, None)
+            .unwrap_err();
+        assert!(err.to_string().contains("items.image"), "{err}");
+    }
 }
