@@ -127,11 +127,14 @@ pub struct ImageSpec {
 }
 
 impl ImageSpec {
-    /// 32 dimensions, noise 0.5, style weight 1: an image that shows the leaf, colour,
-    /// feature and half of the taste factors clearly.
-    pub fn default_32() -> ImageSpec {
+    /// `dim` dimensions, noise 0.5, style weight 1 (what `assay simulate --images DIM`
+    /// writes). At 128 dimensions the projection of the about 100 attribute prototypes
+    /// (36 leaves, 10 colours, the departments' feature words) and the style is one-to-one,
+    /// so a linear read-out recovers every attribute; at 32 the prototypes overlap and the
+    /// leaf can no longer be read off linearly.
+    pub fn new(dim: u32) -> ImageSpec {
         ImageSpec {
-            dim: 32,
+            dim,
             noise: 0.5,
             style_weight: 1.0,
         }

@@ -63,7 +63,7 @@ fn images_change_only_the_files_that_carry_them() {
     let config = tiny(3);
     simulate(&config, &off).unwrap();
     let with_images = SimConfig {
-        images: Some(ImageSpec::default_32()),
+        images: Some(ImageSpec::new(32)),
         ..config.clone()
     };
     simulate(&with_images, &on).unwrap();

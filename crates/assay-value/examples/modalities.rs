@@ -3,9 +3,9 @@
 //! gives.
 //!
 //! `cargo run --profile test -p assay-value --example modalities -- [events] [seed] [models]
-//! [fusion parameters]`
+//! [fusion parameters] [valued models] [image dim]`
 //!
-//! Defaults: 100,000 events (`SimConfig::with_events`, 32-dimensional images), seed 1, models
+//! Defaults: 100,000 events (`SimConfig::with_events`, 128-dimensional images), seed 1, models
 //! `fusion-behaviour,fusion-text,fusion-image,fusion-concat,fusion-gate,fusion-attn,als,pop`.
 //! Protocol: the click, cart and purchase rows split 80/20 at random (seeded), every
 //! validation user with a held-out item outside their training items scored, training items
@@ -31,6 +31,7 @@ fn main() {
     });
     // Parameters for every fusion model, e.g. `epochs=15;dim=32`.
     let extra = args.get(3).cloned().unwrap_or_default();
+    let image_dim: u32 = args.get(5).map_or(128, |a| a.parse().expect("image dim"));
     let with_extra = |name: &str| {
         if name.starts_with("fusion") && !extra.is_empty() {
             format!("{name}:{extra}")
@@ -41,7 +42,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let shop = dir.path().join("shop");
     let sim = assay_sim::SimConfig {
-        images: Some(assay_sim::ImageSpec::default_32()),
+        images: Some(assay_sim::ImageSpec::new(image_dim)),
         ..assay_sim::SimConfig::with_events(seed, events)
     };
     assay_sim::simulate(&sim, &shop).expect("simulate");

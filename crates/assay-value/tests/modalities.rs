@@ -15,7 +15,7 @@ fn shop() -> (Dataset, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let shop = dir.path().join("shop");
     let sim = assay_sim::SimConfig {
-        images: Some(assay_sim::ImageSpec::default_32()),
+        images: Some(assay_sim::ImageSpec::new(128)),
         ..assay_sim::SimConfig::with_events(5, 30_000)
     };
     assay_sim::simulate(&sim, &shop).unwrap();

@@ -372,7 +372,8 @@ pub struct SimulateArgs {
     /// Share of bot users (overrides --bad-data's default).
     #[arg(long, value_name = "FRACTION")]
     pub bots: Option<f64>,
-    /// Also write an image vector of this many dimensions for every item (the `image`
+    /// Also write an image vector of this many dimensions (128 lets a linear read-out recover
+    /// every attribute) for every item (the `image`
     /// column of items.csv, declared in assay.toml), showing the item's leaf, colour,
     /// feature and half of its taste factors, with noise; `truth/modalities.csv` says which
     /// modality the shop's behaviour depends on most.

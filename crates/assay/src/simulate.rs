@@ -43,10 +43,7 @@ pub fn config_from(args: &SimulateArgs) -> anyhow::Result<SimConfig> {
         config.bot_fraction = bots;
     }
     if let Some(dim) = args.images {
-        config.images = Some(assay_sim::ImageSpec {
-            dim,
-            ..assay_sim::ImageSpec::default_32()
-        });
+        config.images = Some(assay_sim::ImageSpec::new(dim));
     }
     config.validate().map_err(|e| BadInput(e.to_string()))?;
     Ok(config)

@@ -164,7 +164,7 @@ impl Default for FusionParams {
             text_dim: 64,
             behaviour_factors: 32,
             negatives: 256,
-            lr: 0.005,
+            lr: 0.01,
             weight_decay: 0.01,
             batch: 512,
             epochs: 40,
