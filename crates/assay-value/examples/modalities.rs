@@ -82,7 +82,10 @@ fn main() {
             started.elapsed().as_secs_f64()
         );
     }
-    let valued = args.get(4).cloned().unwrap_or("fusion-concat,fusion-gate,fusion-attn".into());
+    let valued = args
+        .get(4)
+        .cloned()
+        .unwrap_or("fusion-concat,fusion-gate,fusion-attn".into());
     for model in valued.split(',').filter(|m| !m.is_empty()) {
         let plan = ValuationPlan {
             players: PlayerKind::Modalities,
