@@ -26,9 +26,9 @@
 //! **Training** (assay-train's AdamW, decoupled weight decay `weight_decay`): batches of
 //! `batch` training pairs with distinct items, each pair's positive scored against the other
 //! positives of its batch and `negatives` uniformly drawn items (sampled softmax,
-//! cross-entropy); after each epoch the validation score, when given, drives early stopping
-//! (`patience`) and the best epoch's weights are kept. Every draw comes from `seed`: the same
-//! seed gives the same weights.
+//! cross-entropy; gradients clipped to global norm 5, gate logits to ±30); after each epoch
+//! the validation score, when given, drives early stopping (`patience`) and the best epoch's
+//! weights are kept. Every draw comes from `seed`: the same seed gives the same weights.
 //!
 //! **Kinds.** `fusion-concat`, `fusion-gate` and `fusion-attn` fuse every modality;
 //! `fusion-text`, `fusion-image` and `fusion-behaviour` are the single-modality baselines
@@ -55,6 +55,9 @@ use crate::{
     AlsParams, Capabilities, DenseMemory, EpochLog, Fit, FitSize, History, ModelKind,
     RecommendError, Recommender, Result, StopReason, TrainingLog, Validate, Work,
 };
+
+/// Gradients are clipped to this global norm at every step.
+const MAX_GRAD_NORM: f64 = 5.0;
 
 /// Items whose fused vectors are computed in one forward pass when scoring.
 const CHUNK: usize = 4096;
@@ -570,7 +573,8 @@ pub(crate) fn fuse(
         }
         FusionMethod::Gate => {
             let x = Tensor::cat(hs, 1)?;
-            let g = sigmoid(&linear(&x, &weights[0].0, &bias(0)?)?)?;
+            // Clamped, so that exp() in the sigmoid and its gradient stay finite.
+            let g = sigmoid(&linear(&x, &weights[0].0, &bias(0)?)?.clamp(-30f32, 30f32)?)?;
             let stacked = Tensor::stack(hs, 1)?; // (n, M, d)
             let z = stacked.broadcast_mul(&g.unsqueeze(2)?)?.sum(1)?;
             Ok((z, Some(g)))
@@ -793,6 +797,7 @@ fn train_epoch(
     };
     let batches = assay_train::distinct_batches(&order, params.batch, |k| vec![pairs[k].1]);
     let n_items = state.model.history.n_items() as u32;
+    let vars: Vec<candle_core::Var> = state.net.params.vars.iter().map(|(_, v)| v.clone()).collect();
     let (mut total, mut count) = (0.0f64, 0usize);
     for batch in batches {
         let users: Vec<u32> = batch.iter().map(|&k| pairs[k].0).collect();
@@ -805,7 +810,9 @@ fn train_epoch(
                 "the loss became {value} in epoch {epoch}; lower lr"
             )));
         }
-        let grads = loss.backward().map_err(tensor_error)?;
+        let mut grads = loss.backward().map_err(tensor_error)?;
+        assay_train::clip_grad_norm(&mut grads, &vars, MAX_GRAD_NORM)
+            .map_err(|e| RecommendError::Training(e.to_string()))?;
         optimizer
             .step(&grads)
             .map_err(|e| RecommendError::Training(e.to_string()))?;
