@@ -107,6 +107,33 @@ impl NumericFeatures {
     }
 }
 
+/// One dense vector per item (image vectors, text embeddings), row-major: item `i` is
+/// `data[i * dim..(i + 1) * dim]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ItemVectors {
+    /// Length of every vector.
+    pub dim: usize,
+    /// Row-major values, `dim` per item.
+    pub data: Vec<f32>,
+}
+
+impl ItemVectors {
+    /// The vector of item `item`.
+    pub fn row(&self, item: usize) -> &[f32] {
+        &self.data[item * self.dim..(item + 1) * self.dim]
+    }
+
+    /// Number of vectors held.
+    pub fn len(&self) -> usize {
+        self.data.len().checked_div(self.dim).unwrap_or(0)
+    }
+
+    /// True when no vector is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// The catalog, column by column. Item `i` is row `i` of every column.
 #[derive(Debug, Clone, Default)]
 pub struct Items {
@@ -124,8 +151,11 @@ pub struct Items {
     pub price: Vec<f64>,
     /// Other string attributes (genre, colour, hashed OBD features...).
     pub attributes: Attributes,
-    /// Numeric features (OBD item features, image vectors...).
+    /// Numeric features (OBD item features...).
     pub features: NumericFeatures,
+    /// Image vectors, one per item, when the shop declares them; an item added after the
+    /// catalog was read (an unknown id in the events, when allowed) gets zeros.
+    pub image: Option<ItemVectors>,
 }
 
 impl Items {
@@ -155,6 +185,9 @@ impl Items {
             }
             let dim = self.features.dim();
             self.features.data.extend(std::iter::repeat_n(0.0, dim));
+            if let Some(image) = &mut self.image {
+                image.data.extend(std::iter::repeat_n(0.0, image.dim));
+            }
         }
         idx
     }

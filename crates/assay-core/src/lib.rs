@@ -27,8 +27,8 @@ pub mod time;
 pub use budget::TooSlow;
 pub use curves::{EpochPoint, StepPoint, TrainingCurves};
 pub use dataset::{
-    Attributes, Dataset, EventKind, Events, Items, Judgment, NumericFeatures, Users, NO_POSITION,
-    NO_QUERY, NO_SESSION, NO_TIME,
+    Attributes, Dataset, EventKind, Events, ItemVectors, Items, Judgment, NumericFeatures, Users,
+    NO_POSITION, NO_QUERY, NO_SESSION, NO_TIME,
 };
 pub use ids::IdMap;
 pub use interactions::Interactions;

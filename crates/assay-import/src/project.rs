@@ -33,6 +33,7 @@ const ITEM_KEYS: &[&str] = &[
     "brand",
     "price",
     "attributes",
+    "image",
 ];
 const USER_KEYS: &[&str] = &["path", "id", "attributes"];
 const EVENT_KEYS: &[&str] = &[
@@ -74,6 +75,8 @@ struct ItemsSpec {
     brand: Option<String>,
     price: Option<String>,
     attributes: Vec<String>,
+    /// The column holding each item's image vector (floats separated by spaces or commas).
+    image: Option<String>,
 }
 
 #[derive(Debug)]
@@ -239,6 +242,7 @@ fn read_config(path: &Path) -> Result<Config, ImportError> {
         brand: cfg.opt_string(items_table, "items", "brand")?,
         price: cfg.opt_string(items_table, "items", "price")?,
         attributes: cfg.string_list(items_table, "items", "attributes")?,
+        image: cfg.opt_string(items_table, "items", "image")?,
     };
 
     let users = match cfg.table(&root, "users")? {
@@ -597,9 +601,13 @@ fn read_items(
     for name in &spec.attributes {
         attributes.push(table.require(name, &declared("items.attributes"))?);
     }
+    let image = optional_column(&mut table, spec.image.as_deref(), "items.image")?;
     let items = &mut dataset.items;
     items.attributes.names = spec.attributes.clone();
     items.attributes.values = vec![Vec::new(); attributes.len()];
+    let mut vectors = image.map(|_| assay_core::ItemVectors::default());
+    // The line that fixed the vectors' dimension, for messages.
+    let mut dim_line = 0;
     // The line of each item, to name both lines of a duplicate.
     let mut lines: Vec<u64> = Vec::new();
     while table.next_row()? {
@@ -613,8 +621,71 @@ fn read_items(
         items.brand.push(table.text(brand));
         items.price.push(price_value);
         table.push_texts(&attributes, &mut items.attributes.values);
+        if let (Some(column), Some(vectors)) = (image, vectors.as_mut()) {
+            read_image(&table, column, vectors, &mut dim_line)?;
+        }
     }
+    items.image = vectors;
     Ok(table.report())
+}
+
+/// The longest image vector read from a column.
+const MAX_IMAGE_DIM: usize = 65_536;
+
+/// Appends the current row's image vector to `vectors`: floats separated by spaces or
+/// commas, finite, as many as in the first row.
+fn read_image(
+    table: &Table,
+    column: usize,
+    vectors: &mut assay_core::ItemVectors,
+    dim_line: &mut u64,
+) -> Result<(), ImportError> {
+    let start = vectors.data.len();
+    let mut n = 0usize;
+    for text in table
+        .get(column)
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+    {
+        n += 1;
+        let value = text.parse::<f32>().ok().filter(|v| v.is_finite());
+        let Some(value) = value else {
+            vectors.data.truncate(start);
+            return Err(table.error(
+                column,
+                format!(
+                    "value {n} of the image vector is {}, expected a finite number",
+                    parse::quoted(text)
+                ),
+            ));
+        };
+        if n > MAX_IMAGE_DIM {
+            return Err(table.error(
+                column,
+                format!("the image vector has more than {MAX_IMAGE_DIM} values"),
+            ));
+        }
+        vectors.data.push(value);
+    }
+    if n == 0 {
+        return Err(table.error(
+            column,
+            "the image vector is empty; every item needs one (floats separated by spaces)",
+        ));
+    }
+    if *dim_line == 0 {
+        vectors.dim = n;
+        *dim_line = table.line();
+    } else if n != vectors.dim {
+        return Err(table.error(
+            column,
+            format!(
+                "the image vector has {n} values, expected {} as on line {}",
+                vectors.dim, dim_line
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn read_users(

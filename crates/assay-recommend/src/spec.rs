@@ -412,7 +412,8 @@ impl fmt::Display for ModelSpec {
 /// Reads any model directory written by [`Recommender::save`].
 pub fn load_model(dir: &Path) -> Result<Box<dyn Recommender>> {
     let file = ModelFile::read(dir)?;
-    match KINDS.iter().find(|kind| kind.name() == file.kind()) {
+    // A kind may write one of its aliases (fusion-gate is the fusion kind's).
+    match kind_named(file.kind()) {
         Some(kind) => kind.load(dir),
         None => Err(RecommendError::ModelFile {
             path: dir.to_owned(),
@@ -547,7 +548,7 @@ impl<P: ModelKind> AnyParams for P {
 
 type Pairs = Vec<(String, String)>;
 
-fn parse_pairs(text: &str) -> std::result::Result<Pairs, String> {
+pub(crate) fn parse_pairs(text: &str) -> std::result::Result<Pairs, String> {
     let mut pairs = Vec::new();
     for pair in text
         .split([';', ','])

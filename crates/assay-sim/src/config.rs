@@ -107,6 +107,38 @@ pub struct SimConfig {
     pub flipped_rating_fraction: f64,
     /// The data sources sessions come from, at least one.
     pub sources: Vec<SourceSpec>,
+    /// Image vectors of the items, written only when set (a config without it, written
+    /// before the field existed or with it off, gives byte-identical files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<ImageSpec>,
+}
+
+/// How the simulated items' image vectors are drawn (see the crate docs, "Image vectors").
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ImageSpec {
+    /// Dimension `D` of each image vector, from 2 to 1,024.
+    pub dim: u32,
+    /// Standard deviation of the noise added to each coordinate, times `sqrt(D)` (so the
+    /// noise vector's expected squared norm is `noise^2`); at least 0.
+    pub noise: f64,
+    /// Weight of the item's visible style (the first half of its latent factors `g_i`)
+    /// in the vector; at least 0.
+    pub style_weight: f64,
+}
+
+impl ImageSpec {
+    /// `dim` dimensions, noise 0.5, style weight 1 (what `assay simulate --images DIM`
+    /// writes). At 128 dimensions the projection of the about 100 attribute prototypes
+    /// (36 leaves, 10 colours, the departments' feature words) and the style is one-to-one,
+    /// so a linear read-out recovers every attribute; at 32 the prototypes overlap and the
+    /// leaf can no longer be read off linearly.
+    pub fn new(dim: u32) -> ImageSpec {
+        ImageSpec {
+            dim,
+            noise: 0.5,
+            style_weight: 1.0,
+        }
+    }
 }
 
 /// A data source (a channel such as "app" or "partner-feed") and how noisy its log is.
@@ -194,6 +226,7 @@ impl SimConfig {
             duplicate_fraction: 0.0,
             flipped_rating_fraction: 0.0,
             sources: SourceSpec::defaults(),
+            images: None,
         }
     }
 
@@ -310,6 +343,17 @@ impl SimConfig {
         }
         if self.latent_dim == 0 || self.latent_dim > 256 {
             return fail("latent_dim", "must be in 1..=256");
+        }
+        if let Some(images) = &self.images {
+            if !(2..=1024).contains(&images.dim) {
+                return fail("images.dim", "must be in 2..=1024");
+            }
+            if !(images.noise.is_finite() && images.noise >= 0.0) {
+                return fail("images.noise", "must be a finite number at least 0");
+            }
+            if !(images.style_weight.is_finite() && images.style_weight >= 0.0) {
+                return fail("images.style_weight", "must be a finite number at least 0");
+            }
         }
         if self.search_rate > 0.0 && self.n_queries == 0 {
             return fail("n_queries", "must be at least 1 when search_rate > 0");

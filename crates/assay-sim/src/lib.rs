@@ -116,11 +116,33 @@
 //! (`flipped_rating`, even when `r = 3`); a row is written twice in a row with probability
 //! `duplicate_fraction` (the copy is `duplicate` and keeps the original's labels).
 //!
+//! **Image vectors** (only when `images` is set, from their own random stream, so every
+//! other draw and file stays as it is without them). Item `i`'s vector in `R^D`
+//! (`D = images.dim`) is
+//! `x_i = P_leaf[c_i] + P_colour[colour_i] + P_feature[feature_i] + w S g_i[..s] + (sigma / sqrt(D)) n`,
+//! where every prototype `P` is a fixed vector with `N(0, 1/D)` entries (one per taxonomy leaf,
+//! colour and department feature word), `S` is a fixed `D x s` matrix with `N(0, 1/(D s))`
+//! entries, `s = ceil(d / 2)` (the photo shows the first half of the taste factors, the item's
+//! visible *style*), `w = images.style_weight`, `sigma = images.noise` and `n ~ N(0, I_D)`.
+//! The vectors are the `image` column of `items.csv` (floats separated by spaces), declared
+//! as `image` in `[items]` of `assay.toml`.
+//!
+//! *Which modality matters* (`truth/modalities.csv`). A click's item-dependent logit is
+//! `<f_u, g_i> + q_i - beta_u z_i + ln(C pref_u[c_i])`: taste (`d` factors, unit variance),
+//! quality, price and leaf; colour and feature words do not enter it. The text (title,
+//! description, category) names the leaf, colour and feature but nothing of taste, quality or
+//! price; the image shows the leaf, colour, feature and `s` of the `d` taste factors; the
+//! behaviour log reveals, given enough of it, every term. So the modalities' expected order
+//! of worth for recommendation is behaviour, then image, then text (`expected_rank` 1, 2, 3);
+//! the file's other columns say which terms each modality carries (1) or not (0), and
+//! `taste_dims` how many taste factors.
+//!
 //! # Files
 //!
 //! - `assay.toml`: the column mapping `assay-import` reads.
 //! - `assay-shop.json` ([`MANIFEST_FILE`]): every other file written, with its size.
-//! - `items.csv`: `item_id,title,description,category,brand,price,lang`.
+//! - `items.csv`: `item_id,title,description,category,brand,price,lang`, and `image` when
+//!   images are on.
 //! - `users.csv`: `user_id,segment,region`.
 //! - `events.csv`: `user_id,item_id,kind,value,timestamp,session_id,query,position,propensity,source`,
 //!   grouped by session, sessions in start order; `value` is seconds (dwell), revenue
@@ -144,7 +166,9 @@
 //!   `truth/sessions.csv` (`session_id,user_id,source,context,category,query_id`: whether the
 //!   session browsed or searched, and the focus leaf the logging policy matched against),
 //!   `truth/bots.csv` (`user_id,kind`: each bot, `farm` or `scraper`),
-//!   `truth/promoted_items.csv` (`item_id`: the click farm's campaign), and
+//!   `truth/promoted_items.csv` (`item_id`: the click farm's campaign),
+//!   `truth/modalities.csv` (only with images:
+//!   `modality,expected_rank,leaf,color,feature,taste_dims,quality,price`), and
 //!   `truth/bad_events.csv` (`row,label`: 1-based data-row number in `events.csv`, one line per
 //!   label, labels `bot|duplicate|flipped_rating|noisy_click|noisy_item`).
 //!
@@ -157,6 +181,7 @@
 mod config;
 mod events;
 mod faq;
+mod images;
 mod output;
 mod random;
 mod shop;
@@ -168,7 +193,7 @@ use std::path::{Path, PathBuf};
 use assay_core::EventKind;
 use serde::Serialize;
 
-pub use config::{SimConfig, SourceSpec};
+pub use config::{ImageSpec, SimConfig, SourceSpec};
 
 /// Why a simulation failed. Nothing is left at `out_dir` in any case.
 #[derive(Debug, thiserror::Error)]
@@ -276,6 +301,19 @@ path = "faq.csv"
 unknown_refs = "fail"
 "#;
 
+/// The `assay.toml` of a shop simulated with `config`: [`ASSAY_TOML`], plus the image
+/// column in `[items]` when the config draws image vectors.
+pub fn assay_toml(config: &SimConfig) -> String {
+    match config.images {
+        None => ASSAY_TOML.to_owned(),
+        Some(_) => ASSAY_TOML.replacen(
+            "attributes = [\"lang\"]\n",
+            "attributes = [\"lang\"]\nimage = \"image\"\n",
+            1,
+        ),
+    }
+}
+
 /// Simulates the shop described by `config` and writes it to `out_dir` (see the crate docs
 /// for the model and the files).
 ///
@@ -373,7 +411,11 @@ fn write_shop(config: &SimConfig, dir: &Path) -> Result<SimSummary, SimError> {
 
     let config_json = serde_json::to_vec_pretty(config).expect("a config always serializes");
     output::write_file(&truth.join("config.json"), &config_json)?;
-    output::write_file(&dir.join("assay.toml"), ASSAY_TOML.as_bytes())?;
+    output::write_file(&dir.join("assay.toml"), assay_toml(config).as_bytes())?;
+    let modality_rows = match config.images {
+        Some(_) => Some(images::write_truth(&truth, config.latent_dim as usize)?),
+        None => None,
+    };
     faq::write_faq(config.seed, dir)?;
 
     let n_leaves = config.n_categories as u64;
@@ -399,6 +441,13 @@ fn write_shop(config: &SimConfig, dir: &Path) -> Result<SimSummary, SimError> {
         ("truth/sources.csv", source_rows),
         ("truth/model.csv", model_rows),
     ];
+    let mut rows_per_file: BTreeMap<String, u64> = rows_per_file
+        .iter()
+        .map(|&(name, rows)| (name.to_owned(), rows))
+        .collect();
+    if let Some(rows) = modality_rows {
+        rows_per_file.insert("truth/modalities.csv".to_owned(), rows);
+    }
     let summary = SimSummary {
         seed: config.seed,
         n_items,
@@ -409,10 +458,7 @@ fn write_shop(config: &SimConfig, dir: &Path) -> Result<SimSummary, SimError> {
         n_sessions: log.n_sessions,
         n_search_sessions: log.n_search_sessions,
         n_events: log.n_events,
-        rows_per_file: rows_per_file
-            .iter()
-            .map(|&(name, rows)| (name.to_owned(), rows))
-            .collect(),
+        rows_per_file,
         events_per_kind: EventKind::ALL
             .iter()
             .map(|&kind| {

@@ -18,6 +18,9 @@ pub(crate) enum Stream {
     Bots = 6,
     /// The FAQ's order and the shoppers' FAQ questions.
     Faq = 7,
+    /// The items' image vectors: the projection tables and each item's noise, so that
+    /// switching images on changes no other draw.
+    Images = 8,
 }
 
 /// The generator of one stage: ChaCha8 seeded from `seed`, on the stage's own stream.

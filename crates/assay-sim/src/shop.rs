@@ -8,6 +8,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::SimConfig;
+use crate::images::{self, ImageModel};
 use crate::output::Table;
 use crate::random::{bernoulli, index, normal, stream_rng, Categorical, Stream};
 use crate::vocab::{self, Leaf, COLORS, PARAPHRASES_EN, PARAPHRASES_ZH, REGIONS, TAXONOMY};
@@ -234,19 +235,22 @@ pub(crate) fn generate_catalog(config: &SimConfig, dir: &Path) -> Result<Catalog
     }
     categories.finish()?;
 
-    let mut items_csv = Table::create(
-        dir,
-        "items.csv",
-        &[
-            "item_id",
-            "title",
-            "description",
-            "category",
-            "brand",
-            "price",
-            "lang",
-        ],
-    )?;
+    let mut images = config
+        .images
+        .map(|spec| ImageModel::new(config.seed, spec, dim));
+    let mut items_header = vec![
+        "item_id",
+        "title",
+        "description",
+        "category",
+        "brand",
+        "price",
+        "lang",
+    ];
+    if images.is_some() {
+        items_header.push("image");
+    }
+    let mut items_csv = Table::create(dir, "items.csv", &items_header)?;
     let mut header = vec![
         "item_id".to_owned(),
         "category_index".into(),
@@ -284,15 +288,21 @@ pub(crate) fn generate_catalog(config: &SimConfig, dir: &Path) -> Result<Catalog
         let (title, description) = item_text(&mut rng, leaf, color, feature, brand, zh);
 
         let id = item_id(i as u32);
-        items_csv.write([
+        let image = images.as_mut().map(|model| {
+            let style = &latent[start..start + images::style_dims(dim)];
+            images::field(&model.vector(leaf_index, leaf.department, color, feature, style))
+        });
+        let price_text = cents(price_cents);
+        let fields = [
             id.as_str(),
             &title,
             &description,
             leaf.path,
             brand,
-            &cents(price_cents),
+            &price_text,
             if zh { "zh" } else { "en" },
-        ])?;
+        ];
+        items_csv.write(fields.into_iter().chain(image.as_deref()))?;
         row.clear();
         row.extend([
             id,

@@ -58,6 +58,7 @@ pub mod assess;
 pub mod business;
 pub mod curves;
 pub mod fast;
+pub mod modalities;
 pub mod per_user;
 pub mod plan;
 pub mod recommend;

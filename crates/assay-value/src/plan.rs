@@ -24,6 +24,7 @@ use assay_bandit::EstimatorKind;
 use assay_core::clean::{self, Impressions};
 use assay_core::{split, Dataset, EventKind};
 use assay_metrics::Metric;
+use assay_recommend::FusionParams;
 use assay_recommend::ModelSpec;
 
 use crate::business::{BusinessMetric, OpeUtility, OpeUtilityConfig};
@@ -48,6 +49,9 @@ pub enum PlayerKind {
     Items,
     /// One per (first) interaction of a user with an item.
     Interactions,
+    /// The three modalities of a fusion recommender: text, image, behaviour
+    /// ([`crate::modalities`]).
+    Modalities,
 }
 
 impl PlayerKind {
@@ -61,6 +65,7 @@ impl PlayerKind {
             PlayerKind::Users => "users",
             PlayerKind::Items => "items",
             PlayerKind::Interactions => "interactions",
+            PlayerKind::Modalities => "modalities",
         }
     }
 
@@ -225,6 +230,16 @@ pub fn default_plan(data: &Dataset, request: &ValuationPlan) -> (ValuationPlan, 
                 "Data-OOB, {DEFAULT_BAGS} bags: single interactions are valued by how typical they \
                  are (a semivalue cannot measure one interaction's effect)"
             )
+        }
+        PlayerKind::Modalities => {
+            plan.method = Method::ExactShapley;
+            plan.model = modality_model(&request.model);
+            let why = format!(
+                "exact Shapley over the 3 modalities (text, image, behaviour), each subset a \
+                 refit of {} with only its modalities, the empty set worth 0, {audience}",
+                plan.model
+            );
+            return (plan, why);
         }
         PlayerKind::Sources
         | PlayerKind::Categories
@@ -399,6 +414,7 @@ fn prepare(data: &Dataset, plan: &ValuationPlan) -> Result<Prepared, PlanError> 
         PlayerKind::Users => players::by_user(data, train),
         PlayerKind::Items => players::by_item(data, train),
         PlayerKind::Interactions => players::by_interaction(train),
+        PlayerKind::Modalities => Vec::new(),
     };
     if players.is_empty() {
         return request(
@@ -414,6 +430,9 @@ fn value_dataset(
     plan: &ValuationPlan,
     progress: &(dyn Fn(PlanProgress<'_>) + Sync),
 ) -> Result<Values, PlanError> {
+    if plan.players == PlayerKind::Modalities {
+        return value_modalities(data, plan, progress);
+    }
     let Prepared { parts, players } = prepare(data, plan)?;
     if let Method::DataOob { bags } = plan.method {
         return oob_values(data, plan, bags, &parts.train, &players, progress);
@@ -601,6 +620,78 @@ fn value_group(
     };
     Ok(crate::value_players(
         utility,
+        &plan.method,
+        &ValueConfig {
+            seed: plan.seed,
+            convergence: plan.convergence,
+        },
+        &report,
+    )?)
+}
+
+/// The fusion model whose modalities are valued: `model` when it is a fusion kind, else the
+/// default `fusion-concat`.
+pub fn modality_model(model: &ModelSpec) -> ModelSpec {
+    match model.params::<assay_recommend::FusionParams>() {
+        Some(_) => model.clone(),
+        None => ModelSpec::new(assay_recommend::FusionParams::default()),
+    }
+}
+
+/// Values the modalities of the plan's fusion model by `plan.method` (exact Shapley by
+/// default) on the ranking split.
+fn value_modalities(
+    data: &Dataset,
+    plan: &ValuationPlan,
+    progress: &(dyn Fn(PlanProgress<'_>) + Sync),
+) -> Result<Values, PlanError> {
+    let PlanUtility::Ranking { metric, k, scorers } = plan.utility else {
+        return request(
+            "utility",
+            format!(
+                "{}: modalities are valued by a ranking metric (ndcg, recall...)",
+                plan.utility.name()
+            ),
+        );
+    };
+    let Some(params) = modality_model(&plan.model)
+        .params::<assay_recommend::FusionParams>()
+        .cloned()
+    else {
+        return request("model", "modalities: expected a fusion model".into());
+    };
+    let rows = prepare_rows(data, plan.players, plan.impressions);
+    let parts = split::by_ratio(
+        data,
+        &rows,
+        [0.8, 0.2, 0.0],
+        split::Order::Random { seed: plan.seed },
+    );
+    let buyers = (scorers == Scorers::Buyers).then(|| recommend::buyers(data));
+    let audience = recommend::audience_of(data, &parts.train, &parts.valid, |u| {
+        buyers.as_ref().is_none_or(|b| b[u as usize])
+    });
+    let utility = crate::modalities::ModalityUtility::new(
+        data,
+        parts.train.clone(),
+        audience,
+        FusionParams {
+            seed: plan.seed,
+            ..params
+        },
+        metric,
+        k,
+    )
+    .map_err(PlanError::Utility)?;
+    let report = |done: u64, total: u64| {
+        progress(PlanProgress {
+            stage: "modality subsets",
+            done,
+            total,
+        })
+    };
+    Ok(crate::value_players(
+        &utility,
         &plan.method,
         &ValueConfig {
             seed: plan.seed,

@@ -377,6 +377,13 @@ pub struct SimulateArgs {
     /// Share of bot users (overrides --bad-data's default).
     #[arg(long, value_name = "FRACTION")]
     pub bots: Option<f64>,
+    /// Also write an image vector of this many dimensions (128 lets a linear read-out recover
+    /// every attribute) for every item (the `image`
+    /// column of items.csv, declared in assay.toml), showing the item's leaf, colour,
+    /// feature and half of its taste factors, with noise; `truth/modalities.csv` says which
+    /// modality the shop's behaviour depends on most.
+    #[arg(long, value_name = "DIM")]
+    pub images: Option<u32>,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -820,6 +827,10 @@ pub enum PlayersArg {
     Items,
     /// One per (first) user-item interaction.
     Interactions,
+    /// The three modalities of a fusion recommender (text, image, behaviour), each subset a
+    /// refit of the fusion model (--model fusion-*; fusion-concat otherwise) with only its
+    /// modalities; the empty set is worth 0.
+    Modalities,
 }
 
 /// The valuation method of `assay value`.

@@ -42,6 +42,9 @@ pub fn config_from(args: &SimulateArgs) -> anyhow::Result<SimConfig> {
     if let Some(bots) = args.bots {
         config.bot_fraction = bots;
     }
+    if let Some(dim) = args.images {
+        config.images = Some(assay_sim::ImageSpec::new(dim));
+    }
     config.validate().map_err(|e| BadInput(e.to_string()))?;
     Ok(config)
 }

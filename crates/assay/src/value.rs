@@ -221,6 +221,7 @@ fn plan_of(args: &ValueArgs) -> anyhow::Result<ValuationPlan> {
             PlayersArg::Users => PlayerKind::Users,
             PlayersArg::Items => PlayerKind::Items,
             PlayersArg::Interactions => PlayerKind::Interactions,
+            PlayersArg::Modalities => PlayerKind::Modalities,
         },
         windows: args.windows,
         segment_attribute: args.segment_attribute.clone(),

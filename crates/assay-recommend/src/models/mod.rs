@@ -34,6 +34,7 @@ registry! {
     rp3beta::Rp3BetaParams,
     gru4rec::Gru4RecParams,
     sasrec::SasRecParams,
+    fusion::FusionParams,
 }
 
 /// Reads an `f32` tensor and checks its shape.
