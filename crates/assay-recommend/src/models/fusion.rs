@@ -742,10 +742,12 @@ fn fit(
     optimizer.set_lr(f64::from(params.lr));
     let mut early = EarlyStopping::new(params.patience, 0.0);
     let mut best = None;
+    // Per-epoch losses only: no optimiser step is recorded.
     let mut log = TrainingLog {
         epochs: Vec::new(),
         best_epoch: None,
         stop: Some(StopReason::MaxEpochs),
+        steps: Vec::new(),
     };
     for epoch in 1..=params.epochs {
         let started = Instant::now();
