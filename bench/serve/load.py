@@ -76,6 +76,8 @@ def main():
     parser.add_argument("--batch", type=int, default=20, help="events per batch in the mix")
     parser.add_argument("--ingest-batches", type=int, default=50, help="batches of 1,000 after the mix")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--fresh-queries", action="store_true",
+                        help="append a unique token to every search, so none repeats (no query-vector cache hit)")
     args = parser.parse_args()
 
     host, port = args.addr.rsplit(":", 1)
@@ -94,7 +96,10 @@ def main():
             path = f"/recommend/{urllib.parse.quote(rng.choice(users), safe='')}?k=10"
             schedule.append((i / args.rate, "recommend", "GET", path, None))
         elif r < 0.9:
-            q = urllib.parse.quote(rng.choice(queries))
+            q = rng.choice(queries)
+            if args.fresh_queries:
+                q = f"{q} q{i}"
+            q = urllib.parse.quote(q)
             schedule.append((i / args.rate, "search", "GET", f"/search?q={q}&k=10&mode={args.mode}", None))
         else:
             batch = [
