@@ -77,6 +77,20 @@ impl HugePageAlloc {
     }
 }
 
+impl HugePageAlloc {
+    /// Hands the memory glibc holds freed back to the system: after a service's background
+    /// refit, whose working copies would otherwise stay in the process's footprint for good
+    /// (measured: the resident size stayed flat between refits and rose by 30 MB and 13 MB at
+    /// the first two). A no-op on other systems.
+    pub fn give_back_freed_memory() {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim only releases free pages of glibc's heaps; no block in use moves.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+}
+
 // SAFETY: every call is forwarded to `System` with the caller's arguments; `advise` only adds
 // a hint about the returned block's backing.
 unsafe impl GlobalAlloc for HugePageAlloc {

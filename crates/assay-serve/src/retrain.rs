@@ -59,6 +59,8 @@ impl Retrainer {
                     }
                     last_fit = Instant::now();
                     let outcome = engine.fit_version().err().map(|e| e.to_string());
+                    // The fit's working copies are free now; keep the footprint flat.
+                    assay_recommend::HugePageAlloc::give_back_freed_memory();
                     *error_slot.lock().unwrap_or_else(|p| p.into_inner()) = outcome;
                 }
             })?;
