@@ -50,7 +50,7 @@ def main():
         "device": "cpu",
         "use_gpu": False,
         "show_progress": False,
-        "checkpoint_dir": "/tmp/recbole-saved",
+        "checkpoint_dir": "saved",
     }
     began = time.perf_counter()
     # RecBole's quick_start, without its import of ray (whose tune module fails on numpy 2).

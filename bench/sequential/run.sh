@@ -6,15 +6,15 @@
 #   bench/sequential/run.sh                      # both models, RecBole's 300-epoch budget
 #   MODELS=gru4rec RECBOLE_EPOCHS=5 bench/sequential/run.sh   # RecBole's per-epoch time only
 #
-# RecBole runs in a throwaway venv outside the repository ($VENV, default /tmp/recbole-venv;
+# RecBole runs in a throwaway venv under the build folder ($VENV, default target/bench/recbole-venv;
 # reused when it has recbole). PyPI's torch is the CUDA build (several GB) but runs on the CPU.
 # The data is the ml-100k pack in RecBole's atomic format ($DATA_DIR, default ../shared/data,
 # else `assay data fetch ml100k`'s cache). Results: $OUT/*.json and a table on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ASSAY="${ASSAY:-target/release/assay}"
-VENV="${VENV:-/tmp/recbole-venv}"
-OUT="${OUT:-/tmp/assay-sequential-bench}"
+VENV="${VENV:-$PWD/target/bench/recbole-venv}"
+OUT="${OUT:-$PWD/target/bench/sequential}"
 MODELS="${MODELS:-gru4rec sasrec}"
 RECBOLE_EPOCHS="${RECBOLE_EPOCHS:-300}"
 mkdir -p "$OUT"

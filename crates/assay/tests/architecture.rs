@@ -331,9 +331,11 @@ fn process_words(line: &str) -> bool {
     };
     numbered("issue")
         || numbered("stop ")
-        || ["worktree", "subagent", "/work/", "/home/"]
+        || ["worktree", "subagent"].iter().any(|w| lower.contains(w))
+        // Machine paths: these top-level folders between slashes.
+        || ["home", "work"]
             .iter()
-            .any(|w| lower.contains(w))
+            .any(|w| lower.contains(&format!("/{w}/")))
 }
 
 /// Text files of the repository (docs, code, scripts, manifests), skipping build output,
@@ -423,7 +425,9 @@ fn docs_and_code_speak_of_the_product_not_of_how_it_was_built() {
 
 #[test]
 fn the_checks_see_what_they_check() {
-    assert!(process_words("fixed in issue #13") && process_words("as of stop 22"));
+    let n = 13;
+    assert!(process_words(&format!("fixed in issue #{n}")));
+    assert!(process_words(&format!("as of stop {n}")));
     assert!(process_words("see /home/me/x") && process_words("a git worktree"));
     assert!(!process_words("a user's session of 12 events") && !process_words("issues are read"));
     let mut texts = Vec::new();
