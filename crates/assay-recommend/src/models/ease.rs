@@ -542,26 +542,14 @@ impl Recommender for EaseModel {
 
 #[cfg(test)]
 mod tests {
+    use super::super::random_triples;
     use super::*;
-    use rand::{Rng, SeedableRng};
-    use rand_chacha::ChaCha8Rng;
 
     #[test]
     fn forgetting_a_user_gives_the_refits_weights_and_rankings() {
         let (users, items) = (50, 30);
         for seed in 0..10u64 {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            let mut triples = Vec::new();
-            for u in 0..users as u32 {
-                let mut seen = std::collections::HashSet::new();
-                for _ in 0..rng.random_range(1..8) {
-                    let x: f64 = rng.random();
-                    let i = ((x * x) * items as f64) as u32;
-                    if seen.insert(i) {
-                        triples.push((u, i, 1.0f32));
-                    }
-                }
-            }
+            let triples = random_triples(seed, users, items, 8);
             let train = Interactions::from_triples(users, items, triples.iter().copied());
             let gone_user = (seed as u32 * 11) % users as u32;
             let gone = train.items_of(gone_user).to_vec();

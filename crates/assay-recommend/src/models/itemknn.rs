@@ -264,34 +264,14 @@ impl Recommender for ItemKnnModel {
 
 #[cfg(test)]
 mod tests {
+    use super::super::random_triples;
     use super::*;
-    use rand::{Rng, SeedableRng};
-    use rand_chacha::ChaCha8Rng;
-
-    /// A random binary matrix with popular items (so that neighbourhoods overlap) and `k`
-    /// small enough that the top-k cut matters.
-    fn random_matrix(seed: u64, users: usize, items: usize) -> Vec<(UserIdx, ItemIdx, f32)> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut triples = Vec::new();
-        for u in 0..users as u32 {
-            let mut seen = std::collections::HashSet::new();
-            for _ in 0..rng.random_range(1..12) {
-                // Squaring a uniform draw favours low item indices: a long tail.
-                let x: f64 = rng.random();
-                let i = ((x * x) * items as f64) as u32;
-                if seen.insert(i) {
-                    triples.push((u, i, 1.0));
-                }
-            }
-        }
-        triples
-    }
 
     #[test]
     fn forgetting_a_user_gives_the_refits_weights_bit_for_bit() {
         let (users, items) = (60, 40);
         for seed in 0..20 {
-            let triples = random_matrix(seed, users, items);
+            let triples = random_triples(seed, users, items, 12);
             let train = Interactions::from_triples(users, items, triples.iter().copied());
             for (k, shrink) in [(3, 0.0), (10, 2.5)] {
                 let params = ItemKnnParams { k, shrink };

@@ -78,3 +78,29 @@ pub(crate) fn bad_param<T>(
         reason,
     })
 }
+
+/// A random binary user x item matrix for tests: each user has up to `most - 1` items, drawn
+/// with a long tail (squaring a uniform draw favours low item indices), so that
+/// neighbourhoods overlap.
+#[cfg(test)]
+pub(crate) fn random_triples(
+    seed: u64,
+    users: usize,
+    items: usize,
+    most: usize,
+) -> Vec<(assay_core::UserIdx, assay_core::ItemIdx, f32)> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut triples = Vec::new();
+    for u in 0..users as u32 {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..rng.random_range(1..most) {
+            let x: f64 = rng.random();
+            let i = ((x * x) * items as f64) as u32;
+            if seen.insert(i) {
+                triples.push((u, i, 1.0));
+            }
+        }
+    }
+    triples
+}
