@@ -11,7 +11,8 @@
 //! ([`Curves`], `curves.csv`) and a progress bar that hides itself off a terminal
 //! ([`Progress`]). [`Trainer`] ties them together for one optimisation step at a time: the
 //! caller computes a loss tensor for a batch, the trainer does backward, clipping, the learning
-//! rate and the update, and logs.
+//! rate and the update, and logs. Fused CPU layers with their gradients ([`ops`],
+//! [`recurrent::gru`], [`loss::cross_entropy`]) stand in for long chains of small tensors.
 //!
 //! **Key design decision:** a model is a set of named candle `Var`s and a loss function the
 //! caller writes; the trainer never sees the model's structure. Freezing is choosing which
@@ -28,9 +29,11 @@ mod clip;
 mod curves;
 mod early;
 mod freeze;
+pub mod loss;
 pub mod ops;
 mod optim;
 mod progress;
+pub mod recurrent;
 mod schedule;
 mod trainer;
 

@@ -29,7 +29,7 @@ impl Float for f32 {}
 impl Float for f64 {}
 
 /// The contiguous elements of a CPU storage under `layout`.
-fn elements<'s, T: Float>(storage: &'s CpuStorage, layout: &Layout) -> CResult<&'s [T]> {
+pub(crate) fn elements<'s, T: Float>(storage: &'s CpuStorage, layout: &Layout) -> CResult<&'s [T]> {
     let (start, end) = layout
         .contiguous_offsets()
         .ok_or_else(|| candle_core::Error::Msg("fused layer: input is not contiguous".into()))?;
@@ -432,7 +432,7 @@ fn phi<T: Float>(x: f64) -> f64 {
 
 /// `e^x` at the precision the layer's type needs: libm for f64, [`exp_for_f32`] for f32.
 #[inline(always)]
-fn exp_of<T: Float>(x: f64) -> f64 {
+pub(crate) fn exp_of<T: Float>(x: f64) -> f64 {
     if T::DTYPE == DType::F64 {
         x.exp()
     } else {

@@ -839,7 +839,7 @@ fn batch_loss(state: &Training, users: &[u32], candidates: &[u32]) -> CResult<Te
         .index_select(&Tensor::new(users, &Device::Cpu)?, 0)?;
     let logits = u.matmul(&z.t()?)?;
     let targets: Vec<u32> = (0..users.len() as u32).collect();
-    candle_nn::loss::cross_entropy(&logits, &Tensor::new(targets.as_slice(), &Device::Cpu)?)
+    assay_train::loss::cross_entropy(&logits, &Tensor::new(targets.as_slice(), &Device::Cpu)?)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::nn::{self, embed, linear, sigmoid, CResult, Params};
+use super::nn::{self, embed, linear, CResult, Params};
 use super::seqmodel::{self, SeqNet, SequentialModel};
 use super::{bad_param, non_negative, positive};
 use crate::spec::{non_default, params_from};
@@ -117,7 +117,8 @@ impl GruNet {
 /// (reset, update, new), from a zero state: the outputs `(batch, len, hidden)`.
 ///
 /// `r = σ(W_ir x + b_ir + W_hr h + b_hr)`, `z = σ(W_iz x + b_iz + W_hz h + b_hz)`,
-/// `n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))`, `h' = (1 - z) ⊙ n + z ⊙ h`.
+/// `n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))`, `h' = (1 - z) ⊙ n + z ⊙ h`. The input side
+/// of every step is one product; the recurrence is the training library's fused layer.
 pub(crate) fn gru(
     x: &Tensor,
     w_ih: &Tensor,
@@ -125,24 +126,7 @@ pub(crate) fn gru(
     b_ih: &Tensor,
     b_hh: &Tensor,
 ) -> CResult<Tensor> {
-    let (batch, len, _) = x.dims3()?;
-    let hidden = w_hh.dim(1)?;
-    // The input side of every step at once.
-    let gx = linear(x, w_ih, b_ih)?;
-    let mut h = nn::zeros(&[batch, hidden])?;
-    let mut outputs = Vec::with_capacity(len);
-    for t in 0..len {
-        let gxt = gx.narrow(1, t, 1)?.squeeze(1)?;
-        let gh = linear(&h, w_hh, b_hh)?;
-        let r = sigmoid(&(gxt.narrow(1, 0, hidden)? + gh.narrow(1, 0, hidden)?)?)?;
-        let z = sigmoid(&(gxt.narrow(1, hidden, hidden)? + gh.narrow(1, hidden, hidden)?)?)?;
-        let n = (gxt.narrow(1, 2 * hidden, hidden)? + (r * gh.narrow(1, 2 * hidden, hidden)?)?)?
-            .tanh()?;
-        // (1 - z) n + z h = n + z (h - n).
-        h = (&n + (z * (h - &n)?)?)?;
-        outputs.push(h.clone());
-    }
-    Tensor::stack(&outputs, 1)
+    assay_train::recurrent::gru(&linear(x, w_ih, b_ih)?, w_hh, b_hh)
 }
 
 impl SeqNet for GruNet {

@@ -2,7 +2,7 @@
 //! seeded initialisation, and the layers written out as tensor operations (so every step has a
 //! gradient and every random draw comes from the model's seed).
 
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{Device, Tensor, Var};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -131,9 +131,4 @@ pub(crate) fn causal_mask(len: usize) -> CResult<Tensor> {
         .map(|k| if k % len <= k / len { 0.0 } else { -10000.0 })
         .collect();
     Tensor::from_vec(values, (len, len), &Device::Cpu)
-}
-
-/// A zero tensor, as `f32`.
-pub(crate) fn zeros(shape: &[usize]) -> CResult<Tensor> {
-    Tensor::zeros(shape, DType::F32, &Device::Cpu)
 }

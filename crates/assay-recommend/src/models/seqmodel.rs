@@ -488,5 +488,5 @@ pub(crate) fn batch_loss(
         .narrow(0, 1, model.history.n_items())?;
     let logits = states.matmul(&items.t()?)?;
     let targets = Tensor::new(targets.as_slice(), &Device::Cpu)?;
-    Ok((candle_nn::loss::cross_entropy(&logits, &targets)?, scored))
+    Ok((assay_train::loss::cross_entropy(&logits, &targets)?, scored))
 }
