@@ -37,7 +37,7 @@ use crate::store::{
 const DELETED_USER_PREFIX: &str = "\u{1}deleted-";
 
 /// Longest accepted id of a user or an item, in bytes.
-pub const MAX_ID_BYTES: usize = 256;
+pub const MAX_ID_CHARS: usize = 256;
 /// Most events accepted in one batch.
 pub const MAX_BATCH: usize = 10_000;
 
@@ -177,8 +177,10 @@ impl Live {
         }
     }
 
-    fn deleted_items(&self) -> Vec<ItemIdx> {
-        (0..self.deleted.len() as ItemIdx)
+    /// The deleted items a model of `n_items` items knows: an item added after the model
+    /// was fitted and deleted again has no score to mask.
+    fn deleted_items(&self, n_items: usize) -> Vec<ItemIdx> {
+        (0..self.deleted.len().min(n_items) as ItemIdx)
             .filter(|&i| self.deleted[i as usize])
             .collect()
     }
@@ -603,18 +605,19 @@ impl Engine {
     /// The top `k` items for `user`: from the model when it knows the user, from the user's
     /// recent events when the model can score any history, else the most popular items.
     pub fn recommend(&self, user: &str, k: usize) -> Result<Recommendations> {
+        check_id("user", user)?;
         let slot = self
             .active()
             .ok_or_else(|| ServeError::Conflict("no model is active yet".into()))?;
         let live = read(&self.live);
-        let mut exclude = live.deleted_items();
+        let n_items = slot.model.history().n_items();
+        let mut exclude = live.deleted_items(n_items);
         let history: &[ItemIdx] = live
             .data
             .users
             .ids
             .get(user)
             .map_or(&[], |u| live.histories[u as usize].as_slice());
-        let n_items = slot.model.history().n_items();
         // A user the model knows only from impressions has no preference to rank by.
         let in_model = slot
             .users
@@ -697,6 +700,7 @@ impl Engine {
 
     /// The `k` items the active model ranks highest for someone who has seen only `item`.
     pub fn similar(&self, item: &str, k: usize) -> Result<Recommendations> {
+        check_id("item", item)?;
         let slot = self
             .active()
             .ok_or_else(|| ServeError::Conflict("no model is active yet".into()))?;
@@ -722,7 +726,7 @@ impl Engine {
                 ))
             })?;
         assay_recommend::mask(&mut scores, &[index]);
-        assay_recommend::mask(&mut scores, &live.deleted_items());
+        assay_recommend::mask(&mut scores, &live.deleted_items(n_items));
         let items = scored(&live.data, &top_k_of(&scores, k));
         drop(live);
         self.log(ServedList {
@@ -1040,14 +1044,14 @@ impl Drop for Engine {
 }
 
 /// Checks a user-given id: not empty, not too long, no control characters.
-fn check_id(place: &str, id: &str) -> Result<()> {
+pub(crate) fn check_id(place: &str, id: &str) -> Result<()> {
     if id.is_empty() {
         return Err(ServeError::BadRequest(format!("{place}: empty")));
     }
-    if id.len() > MAX_ID_BYTES {
+    let chars = id.chars().count();
+    if chars > MAX_ID_CHARS {
         return Err(ServeError::BadRequest(format!(
-            "{place}: {} bytes; at most {MAX_ID_BYTES}",
-            id.len()
+            "{place}: {chars} characters; at most {MAX_ID_CHARS}"
         )));
     }
     if id.chars().any(char::is_control) {

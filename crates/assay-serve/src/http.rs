@@ -29,6 +29,9 @@ use crate::store::{NewEvent, Role};
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 8 << 20;
+/// Longest search query, in characters (the search library's own limit is in bytes, and a
+/// character is at most four).
+pub const MAX_QUERY_CHARS: usize = 1024;
 /// Most results one request may ask for.
 pub const MAX_K: usize = 1000;
 /// Longest a request may take before it is answered with 503.
@@ -387,6 +390,12 @@ async fn search(
     let Some(q) = params.get("q") else {
         return Err(ApiError::bad("q: the query is missing"));
     };
+    let chars = q.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(ApiError::bad(format!(
+            "q: {chars} characters; at most {MAX_QUERY_CHARS}"
+        )));
+    }
     let q = assay_search::check_query(q)
         .map_err(|e| ApiError::bad(format!("q: {e}")))?
         .to_owned();
@@ -406,6 +415,9 @@ async fn search(
             .map_err(|e| ApiError::bad(format!("filter: {e}")))?;
     }
     let user = params.get("user").map(str::to_owned);
+    if let Some(user) = &user {
+        crate::engine::check_id("user", user)?;
+    }
     let engine = app.engine.clone();
     let body = blocking(move || {
         let results = engine.search(&q, &options)?;
