@@ -140,7 +140,7 @@ pub fn bars(title: &str, x_label: &str, bars: &[Bar]) -> Result<String, PlotErro
             .y_labels(n)
             .y_label_formatter(&label)
             .x_labels(8)
-            .x_label_formatter(&|x| format!("{x:.3}"))
+            .x_label_formatter(&|x| tick_label(*x, lo, hi))
             .x_desc(x_label)
             .label_style((FONT, 17))
             .axis_desc_style((FONT, 18))
@@ -382,6 +382,32 @@ mod tests {
         assert_eq!(tick_label(1200.0, 0.0, 1200.0), "1200");
         assert_eq!(tick_label(-0.0001, -1.0, 1.0), "0.0");
         assert_eq!(tick_label(3.0, 1.0, 3.0), "3.0");
+    }
+
+    #[test]
+    fn a_narrow_bar_chart_labels_each_tick_differently() {
+        // A difference of 0.0005 with a 95% half-width of 0.0014: ticks every 0.0005 would
+        // all round to three decimals as pairs ("0.001", "0.001").
+        let svg = bars(
+            "A/B difference",
+            "share",
+            &[Bar {
+                name: "difference".into(),
+                value: 0.0005,
+                half_width: 0.0014,
+            }],
+        )
+        .unwrap();
+        let labels: Vec<&str> = svg
+            .split("</text>")
+            .filter_map(|t| t.rsplit('>').next().map(str::trim))
+            .filter(|t| t.parse::<f64>().is_ok())
+            .collect();
+        assert!(labels.len() >= 4, "{labels:?}");
+        let mut distinct = labels.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), labels.len(), "{labels:?}");
     }
 
     #[test]
