@@ -32,6 +32,7 @@ mod catalog;
 mod curves;
 mod error;
 mod faq;
+mod image_file;
 mod intent;
 mod judgments;
 mod labelled;

@@ -34,6 +34,8 @@ const ITEM_KEYS: &[&str] = &[
     "price",
     "attributes",
     "image",
+    "image_file",
+    "image_ids",
 ];
 const USER_KEYS: &[&str] = &["path", "id", "attributes"];
 const EVENT_KEYS: &[&str] = &[
@@ -77,6 +79,10 @@ struct ItemsSpec {
     attributes: Vec<String>,
     /// The column holding each item's image vector (floats separated by spaces or commas).
     image: Option<String>,
+    /// A file of image vectors keyed by item id (safetensors, or `.npy` with `image_ids`).
+    image_file: Option<String>,
+    /// The item ids of a `.npy` file's rows, one per line.
+    image_ids: Option<String>,
 }
 
 #[derive(Debug)]
@@ -127,6 +133,14 @@ pub(crate) fn load(toml_path: &Path, options: &LoadOptions) -> Result<Loaded, Im
 
     let items_path = dir.join(&config.items.path);
     files.push(read_items(&items_path, &config.items, &mut dataset)?);
+    if let Some(file) = &config.items.image_file {
+        let ids = config.items.image_ids.as_ref().map(|p| dir.join(p));
+        dataset.items.image = Some(crate::image_file::read(
+            &dir.join(file),
+            ids.as_deref(),
+            &dataset.items.ids,
+        )?);
+    }
     let users_path = match &config.users {
         Some(spec) => {
             let path = dir.join(&spec.path);
@@ -243,7 +257,23 @@ fn read_config(path: &Path) -> Result<Config, ImportError> {
         price: cfg.opt_string(items_table, "items", "price")?,
         attributes: cfg.string_list(items_table, "items", "attributes")?,
         image: cfg.opt_string(items_table, "items", "image")?,
+        image_file: cfg.opt_string(items_table, "items", "image_file")?,
+        image_ids: cfg.opt_string(items_table, "items", "image_ids")?,
     };
+    if items.image.is_some() && items.image_file.is_some() {
+        return Err(config_error(
+            path,
+            Some("items.image_file"),
+            "items.image_file: give image vectors either as a column (items.image) or as a file (items.image_file), not both",
+        ));
+    }
+    if items.image_ids.is_some() && items.image_file.is_none() {
+        return Err(config_error(
+            path,
+            Some("items.image_ids"),
+            "items.image_ids names the rows of items.image_file, which is missing",
+        ));
+    }
 
     let users = match cfg.table(&root, "users")? {
         Some(table) => {
@@ -629,8 +659,7 @@ fn read_items(
     Ok(table.report())
 }
 
-/// The longest image vector read from a column.
-const MAX_IMAGE_DIM: usize = 65_536;
+use crate::image_file::MAX_IMAGE_DIM;
 
 /// Appends the current row's image vector to `vectors`: floats separated by spaces or
 /// commas, finite, as many as in the first row.

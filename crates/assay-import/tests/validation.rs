@@ -38,7 +38,7 @@ fn unknown_table_key() {
     check_project(
         &[("assay.toml", &toml)],
         "assay.toml: unknown key 'items.colour'; accepted keys in [items]: path, id, title, \
-         description, category, brand, price, attributes, image",
+         description, category, brand, price, attributes, image, image_file, image_ids",
     );
     let toml = TOML.replace(
         "user = \"customer_id\"",
