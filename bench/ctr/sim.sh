@@ -11,8 +11,9 @@ cd "$(dirname "$0")/../.."
 ASSAY="${ASSAY:-target/release/assay}"
 OUT="${OUT:-$PWD/target/bench/ctr}"
 SEEDS="${SEEDS:-1 2 3}"
-DEEPFM_FLAGS="${DEEPFM_FLAGS:---embedding 16 --hidden 64,64 --dropout 0.2 --lr 0.001}"
-MAX_SECONDS="${MAX_SECONDS:-600}"
+DEEPFM_FLAGS="${DEEPFM_FLAGS:---embedding 8 --hidden 32 --dropout 0.2 --lr 0.0005 --batch 512}"
+MAX_SECONDS="${MAX_SECONDS:-300}"
+GRU_SECONDS="${GRU_SECONDS:-90}"
 mkdir -p "$OUT"
 [ -x "$ASSAY" ] || cargo build --release -p assay --bin assay
 [ -f "$OUT/shop/events.csv" ] || "$ASSAY" simulate --out "$OUT/shop" --events 200000 --seed 42 >/dev/null
@@ -23,7 +24,7 @@ for seed in $SEEDS; do
   # shellcheck disable=SC2086
   "$ASSAY" ctr "$OUT/shop" --models deepfm $DEEPFM_FLAGS --seed "$seed" \
     --max-seconds "$MAX_SECONDS" --json >"$OUT/sim-deepfm-$seed.json"
-  "$ASSAY" ctr "$OUT/shop" --models ctr-gru --seed "$seed" --max-seconds "$MAX_SECONDS" \
+  "$ASSAY" ctr "$OUT/shop" --models ctr-gru --seed "$seed" --max-seconds "$GRU_SECONDS" \
     --json >"$OUT/sim-ctr-gru-$seed.json"
 done
 python3 - "$OUT" $SEEDS <<'PY'
