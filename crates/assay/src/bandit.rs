@@ -132,9 +132,7 @@ pub fn coverage(args: crate::cli::BanditCoverageArgs) -> anyhow::Result<()> {
                 let fit = |logs: &assay_bandit::LoggedFeedback, seed: u64| {
                     crate::reward::ctr_gru_rewards(logs, &titles, seed)
                         .map(|m| Box::new(m) as Box<dyn assay_bandit::RewardModel>)
-                        .map_err(|e| {
-                            assay_bandit::BanditError::Invalid(format!("ctr-gru: {e:#}"))
-                        })
+                        .map_err(|e| assay_bandit::BanditError::Invalid(format!("ctr-gru: {e:#}")))
                 };
                 assay_bandit::sim::coverage_study_with(&env, truth, &config, &fit)?
             }

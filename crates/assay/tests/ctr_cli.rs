@@ -179,7 +179,10 @@ fn ctr_refuses_bad_input_with_exit_2() {
             vec!["ctr", "shop", "--models", "deepfm", "--dropout", "1.5"],
             "dropout",
         ),
-        (vec!["ctr", "shop", "--models", "lr", "--lr", "0"], "--lr: must be > 0"),
+        (
+            vec!["ctr", "shop", "--models", "lr", "--lr", "0"],
+            "--lr: must be > 0",
+        ),
         // Nothing was clicked: there is no click to learn, and AUC is undefined.
         (
             vec!["ctr", "no-clicks", "--models", "lr"],

@@ -49,7 +49,10 @@ impl Schema {
 
     /// Slots of the user's fields in a pair table (see [`Schema::user_fields`]).
     pub fn user_width(&self) -> usize {
-        self.fields[..self.user_fields].iter().map(|f| f.slots).sum()
+        self.fields[..self.user_fields]
+            .iter()
+            .map(|f| f.slots)
+            .sum()
     }
 }
 
@@ -368,7 +371,10 @@ pub fn table_from_dataset(data: &Dataset, label: CtrLabel) -> Result<CtrTable> {
     let bands = price_bands(data);
     let mut columns = user_item_columns(data, &bands);
     if label == CtrLabel::Clicks {
-        let searched = rows.iter().filter(|&&e| events.query[e] != NO_QUERY).count();
+        let searched = rows
+            .iter()
+            .filter(|&&e| events.query[e] != NO_QUERY)
+            .count();
         if searched > 0 && searched < rows.len() {
             columns.push(Column::new("context", ColumnSource::Context, 1));
         }
@@ -449,7 +455,11 @@ pub fn pair_table(data: &Dataset, pairs: &[(u32, u32, bool)]) -> Result<CtrTable
         for column in &columns {
             cells.push(Cell::Tokens(column.values(data, user, item, None)));
         }
-        builder.push(&cells, data.items.title.get(item as usize).map_or("", |s| s), label);
+        builder.push(
+            &cells,
+            data.items.title.get(item as usize).map_or("", |s| s),
+            label,
+        );
     }
     Ok(builder.finish())
 }
@@ -605,7 +615,12 @@ impl<'a> Column<'a> {
                 owned(vec![brand].into_iter().filter(|b| !b.is_empty()).collect())
             }
             ColumnSource::Context => {
-                vec![if query == NO_QUERY { "browse" } else { "search" }.to_owned()]
+                vec![if query == NO_QUERY {
+                    "browse"
+                } else {
+                    "search"
+                }
+                .to_owned()]
             }
             ColumnSource::Query if query != NO_QUERY => vec![data.queries.name(query).to_owned()],
             ColumnSource::QueryWords if query != NO_QUERY => words(data.queries.name(query)),

@@ -399,7 +399,12 @@ fn pair_tables_put_the_users_slots_first() {
     let mut data = Dataset::default();
     data.users.attributes.names = vec!["segment".into()];
     data.users.attributes.values = vec![Vec::new()];
-    for (id, segment) in [("u0", "new"), ("u1", "loyal"), ("u2", "new"), ("u3", "loyal")] {
+    for (id, segment) in [
+        ("u0", "new"),
+        ("u1", "loyal"),
+        ("u2", "new"),
+        ("u3", "loyal"),
+    ] {
         let u = data.users.intern(id) as usize;
         data.users.attributes.values[0][u] = segment.into();
     }
@@ -416,7 +421,12 @@ fn pair_tables_put_the_users_slots_first() {
     }
     let pairs = [(0, 0, true), (1, 2, false), (3, 1, true), (0, 2, false)];
     let table = pair_table(&data, &pairs).unwrap();
-    let names: Vec<&str> = table.schema().fields.iter().map(|f| f.name.as_str()).collect();
+    let names: Vec<&str> = table
+        .schema()
+        .fields
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
     assert_eq!(
         names,
         vec!["user_id", "segment", "item_id", "category", "price_band"]
