@@ -516,7 +516,7 @@ mod tests {
         data.users.attributes.values = vec![Vec::new()];
         for u in 0..40 {
             let u = data.users.intern(&format!("u{u}")) as usize;
-            data.users.attributes.values[0][u] = if u % 2 == 0 { "a" } else { "b" }.into();
+            data.users.attributes.values[0][u] = if u.is_multiple_of(2) { "a" } else { "b" }.into();
         }
         for i in 0..30 {
             let i = data.items.intern(&format!("i{i}")) as usize;
