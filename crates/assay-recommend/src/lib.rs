@@ -52,6 +52,7 @@ pub use models::gru4rec::Gru4RecParams;
 pub use models::hybrid::{Fusion, HybridModel, HybridParams};
 pub use models::itemknn::{ItemKnnModel, ItemKnnParams};
 pub use models::pop::{PopModel, PopParams};
+pub use models::rerank::{RerankModel, RerankParams};
 pub use models::sasrec::SasRecParams;
 pub use models::seqmodel::SequentialModel;
 pub use spec::{

@@ -4,7 +4,7 @@
 //! spec). Names are those of the registered kinds (`ease`, `itemknn:k=50`...; an unknown name
 //! is an error that lists them), with the hybrids `hybrid:PART+PART` (score blend) and
 //! `rrf:PART+PART` (rank fusion), where a part is `NAME`, `NAME(KEY=VALUE;...)`, optionally
-//! followed by `*WEIGHT`. Keys are the fields of the model's params struct; unknown keys are
+//! followed by `*WEIGHT`, and the re-ranker `rerank:base=PART;click=lr|deepfm|ctr-gru`. Keys are the fields of the model's params struct; unknown keys are
 //! errors that list the valid ones.
 //!
 //! Every kind is described once, by its params struct implementing [`ModelKind`]: name and

@@ -100,7 +100,7 @@ pub fn coverage(args: crate::cli::BanditCoverageArgs) -> anyhow::Result<()> {
     for name in args.reward_models.split(',').map(str::trim) {
         let model = RewardModelArg::from_str(name, true).map_err(|_| {
             BadInput(format!(
-                "--reward-models: expected lr or deepfm, got `{name}`"
+                "--reward-models: expected lr, deepfm or ctr-gru, got `{name}`"
             ))
         })?;
         models.push(model);
@@ -124,6 +124,15 @@ pub fn coverage(args: crate::cli::BanditCoverageArgs) -> anyhow::Result<()> {
                     deepfm_rewards(logs, seed)
                         .map(|m| Box::new(m) as Box<dyn assay_bandit::RewardModel>)
                         .map_err(|e| assay_bandit::BanditError::Invalid(format!("deepfm: {e:#}")))
+                };
+                assay_bandit::sim::coverage_study_with(&env, truth, &config, &fit)?
+            }
+            RewardModelArg::CtrGru => {
+                let titles: Vec<String> = (0..args.actions).map(|a| format!("item{a}")).collect();
+                let fit = |logs: &assay_bandit::LoggedFeedback, seed: u64| {
+                    crate::reward::ctr_gru_rewards(logs, &titles, seed)
+                        .map(|m| Box::new(m) as Box<dyn assay_bandit::RewardModel>)
+                        .map_err(|e| assay_bandit::BanditError::Invalid(format!("ctr-gru: {e:#}")))
                 };
                 assay_bandit::sim::coverage_study_with(&env, truth, &config, &fit)?
             }

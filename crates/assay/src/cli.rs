@@ -431,7 +431,9 @@ pub struct OpeArgs {
     /// Seed of the simulations, the cross-fitting folds and the bootstrap.
     #[arg(long, default_value_t = 12345)]
     pub seed: u64,
-    /// The reward model of DM and the DR family: lr (OBP's logistic regression) or deepfm.
+    /// The reward model of DM and the DR family: lr (OBP's logistic regression), deepfm, or
+    /// ctr-gru (the text model over the context as words, the position and the item's title;
+    /// the items need titles).
     #[arg(long, value_enum, default_value = "lr")]
     pub reward_model: crate::reward::RewardModelArg,
     /// Print the result as JSON.
@@ -461,6 +463,27 @@ pub struct CtrArgs {
     /// What early stopping watches on the validation rows: auc or logloss.
     #[arg(long, default_value = "auc")]
     pub valid_metric: String,
+    /// Embedding size of DeepFM's fields and the text model's tokens (default: 10 for DeepFM,
+    /// RecBole's; 64 for the text model).
+    #[arg(long)]
+    pub embedding: Option<usize>,
+    /// DeepFM's MLP layer sizes, comma-separated, or the text model's GRU size (default:
+    /// 128,128,128 for DeepFM, RecBole's; 64 for the text model).
+    #[arg(long)]
+    pub hidden: Option<String>,
+    /// Dropout of DeepFM's MLP and the text model's token embeddings (default 0.2).
+    #[arg(long)]
+    pub dropout: Option<f32>,
+    /// Learning rate of every model listed (default: 0.01 for logistic regression, 0.001 for
+    /// the others).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Decoupled weight decay of every model listed (default 0).
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Rows per step of every model listed (default: 2048; 512 for the text model).
+    #[arg(long)]
+    pub batch: Option<usize>,
     /// Write each model's training curves to DIR/MODEL/curves.csv and draw them all, with the
     /// best epoch and where early stopping fired, in DIR/training.html. Other files in DIR are
     /// left alone.
@@ -483,7 +506,8 @@ pub struct EvalArgs {
     pub protocol: String,
     /// Models, comma-separated, each `kind[:key=value;...]` of a registered kind (an unknown
     /// name lists them all), e.g. pop, itemknn, rp3beta, ease, als, bpr, content,
-    /// hybrid:ease*0.7+itemknn*0.3, rrf:ease+als. `pop:batch=2048;negatives=1` counts
+    /// hybrid:ease*0.7+itemknn*0.3, rrf:ease+als, rerank:base=ease;click=deepfm (EASE's top
+    /// 100 re-ordered by a click model). `pop:batch=2048;negatives=1` counts
     /// popularity the way RecBole 1.2.1's Pop does (mini-batches, negatives included);
     /// `ease:side=3` adds the catalog's tags (categories, brand, attributes) as side
     /// information. Best on ml-100k so far:
@@ -655,7 +679,8 @@ pub struct BanditSimulateArgs {
 
 #[derive(Debug, Args)]
 pub struct BanditCoverageArgs {
-    /// Reward models to compare, comma-separated: lr, deepfm.
+    /// Reward models to compare, comma-separated: lr, deepfm, ctr-gru (the synthetic actions
+    /// are titled `item0`, `item1`...).
     #[arg(long, default_value = "lr,deepfm")]
     pub reward_models: String,
     /// Estimators, comma-separated (as `assay ope --estimators`).

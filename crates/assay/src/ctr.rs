@@ -58,6 +58,15 @@ pub fn run(args: CtrArgs) -> anyhow::Result<()> {
     if args.epochs == Some(0) {
         return Err(BadInput("--epochs: must be at least 1".into()).into());
     }
+    let hidden = match &args.hidden {
+        Some(text) => Some(parse_hidden(text)?),
+        None => None,
+    };
+    if let Some(lr) = args.lr {
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(BadInput(format!("--lr: must be > 0, got {lr}")).into());
+        }
+    }
     if let Some(dir) = &args.curves {
         crate::curves::prepare(dir)?;
     }
@@ -106,14 +115,30 @@ pub fn run(args: CtrArgs) -> anyhow::Result<()> {
     let mut fits = Vec::new();
     for kind in kinds {
         let defaults = CtrParams::defaults(kind);
+        let neural = kind != CtrKind::Lr;
         let params = CtrParams {
             seed: args.seed,
             max_seconds: args.max_seconds,
             epochs: args.epochs.unwrap_or(defaults.epochs),
             patience: args.patience.unwrap_or(defaults.patience),
             metric,
+            embedding: args
+                .embedding
+                .filter(|_| neural)
+                .unwrap_or(defaults.embedding),
+            hidden: hidden
+                .clone()
+                .filter(|_| neural)
+                .unwrap_or(defaults.hidden.clone()),
+            dropout: args.dropout.filter(|_| neural).unwrap_or(defaults.dropout),
+            lr: args.lr.unwrap_or(defaults.lr),
+            weight_decay: args.weight_decay.unwrap_or(defaults.weight_decay),
+            batch: args.batch.unwrap_or(defaults.batch),
             ..defaults
         };
+        params
+            .check()
+            .map_err(|e| BadInput(format!("{}: {e}", kind.name())))?;
         let curves = match &args.curves {
             Some(dir) => {
                 let dir = dir.join(kind.name());
@@ -260,4 +285,22 @@ fn parse_models(text: &str) -> anyhow::Result<Vec<CtrKind>> {
         return Err(BadInput("--models: name at least one of lr, deepfm, ctr-gru".into()).into());
     }
     Ok(kinds)
+}
+
+/// `--hidden`: layer sizes separated by commas, each at least 1.
+fn parse_hidden(text: &str) -> anyhow::Result<Vec<usize>> {
+    let mut sizes = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        match part.parse::<usize>() {
+            Ok(n) if n > 0 => sizes.push(n),
+            _ => {
+                return Err(BadInput(format!(
+                    "--hidden: `{part}` is not a layer size (expected sizes >= 1 separated by \
+                     commas, e.g. 64,64)"
+                ))
+                .into())
+            }
+        }
+    }
+    Ok(sizes)
 }

@@ -87,12 +87,23 @@ fn estimate(args: &OpeArgs) -> anyhow::Result<OpeOutput> {
         RewardModelArg::Lr => {
             assay_bandit::evaluate_policy(&logs, &policy, &settings, &estimators, &config)?
         }
-        RewardModelArg::Deepfm => {
+        RewardModelArg::Deepfm | RewardModelArg::CtrGru => {
             let pi = policy.action_dist(&logs, &settings)?;
-            let model = if estimators.iter().any(|e| e.needs_reward_model()) {
+            let model = if !estimators.iter().any(|e| e.needs_reward_model()) {
+                None
+            } else if args.reward_model == RewardModelArg::Deepfm {
                 Some(crate::reward::deepfm_rewards(&logs, args.seed)?)
             } else {
-                None
+                let titles = &loaded.dataset.items.title;
+                if titles.iter().all(|t| t.trim().is_empty()) {
+                    return Err(BadInput(format!(
+                        "{}: --reward-model ctr-gru reads the items' titles, and these items \
+                         have none; use --reward-model lr or deepfm",
+                        loaded.dataset.name
+                    ))
+                    .into());
+                }
+                Some(crate::reward::ctr_gru_rewards(&logs, titles, args.seed)?)
             };
             assay_bandit::run_ope_with_model(
                 &logs,

@@ -334,6 +334,25 @@ fn ope_on_obd_matches_open_bandit_pipeline() {
     );
     run.expect_code(2);
     assert!(run.stderr().contains("pi.csv"), "{}", run.stderr());
+    // OBD's items have no titles: the text reward model has nothing to read.
+    let run = assay_with_shared(
+        tmp.path(),
+        shared,
+        &[
+            "ope",
+            "obd/random/all",
+            "--estimators",
+            "dm",
+            "--reward-model",
+            "ctr-gru",
+        ],
+    );
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains("reads the items' titles"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]

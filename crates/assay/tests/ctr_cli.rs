@@ -171,6 +171,18 @@ fn ctr_refuses_bad_input_with_exit_2() {
             "epochs",
         ),
         (vec!["ctr", "no-such-shop"], "unknown dataset"),
+        (
+            vec!["ctr", "shop", "--models", "deepfm", "--hidden", "64,x"],
+            "`x` is not a layer size",
+        ),
+        (
+            vec!["ctr", "shop", "--models", "deepfm", "--dropout", "1.5"],
+            "dropout",
+        ),
+        (
+            vec!["ctr", "shop", "--models", "lr", "--lr", "0"],
+            "--lr: must be > 0",
+        ),
         // Nothing was clicked: there is no click to learn, and AUC is undefined.
         (
             vec!["ctr", "no-clicks", "--models", "lr"],

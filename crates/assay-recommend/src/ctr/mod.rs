@@ -21,8 +21,8 @@ use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 pub use table::{
-    random_split, table_from_dataset, words, Cell, CtrLabel, CtrTable, Field, Schema, TableBuilder,
-    MAX_TEXT_TOKENS,
+    pair_table, price_bands, random_split, table_from_dataset, words, Cell, CtrLabel, CtrTable,
+    Field, Schema, TableBuilder, MAX_TEXT_TOKENS, PRICE_BANDS,
 };
 
 use crate::models::nn::{tensor_error, CResult};

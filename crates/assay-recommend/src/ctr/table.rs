@@ -35,12 +35,24 @@ pub struct Schema {
     pub n_features: usize,
     /// Distinct text tokens (0 pads, 1 is unknown).
     pub n_tokens: usize,
+    /// In a table of (user, item) pairs ([`pair_table`]), how many of the fields, first, are
+    /// the user's; 0 otherwise.
+    #[serde(default)]
+    pub user_fields: usize,
 }
 
 impl Schema {
     /// Slots per row, over all fields.
     pub fn width(&self) -> usize {
         self.fields.iter().map(|f| f.slots).sum()
+    }
+
+    /// Slots of the user's fields in a pair table (see [`Schema::user_fields`]).
+    pub fn user_width(&self) -> usize {
+        self.fields[..self.user_fields]
+            .iter()
+            .map(|f| f.slots)
+            .sum()
     }
 }
 
@@ -94,6 +106,53 @@ impl CtrTable {
         &self.tokens[row]
     }
 
+    /// A table of `schema` from its rows: `width` feature ids and values per row, each row's
+    /// tokens and label. Errors name a row whose ids or tokens are outside the schema, or
+    /// columns of different lengths.
+    pub fn from_rows(
+        schema: Schema,
+        ids: Vec<u32>,
+        values: Vec<f32>,
+        tokens: Vec<Vec<u32>>,
+        labels: Vec<bool>,
+    ) -> Result<CtrTable> {
+        let (w, n) = (schema.width(), labels.len());
+        if ids.len() != n * w || values.len() != n * w || tokens.len() != n {
+            return Err(RecommendError::Data(format!(
+                "a click table of {n} rows and {w} slots needs {} ids and values and {n} token \
+                 rows; got {}, {} and {}",
+                n * w,
+                ids.len(),
+                values.len(),
+                tokens.len()
+            )));
+        }
+        if let Some(k) = ids.iter().position(|&id| id as usize >= schema.n_features) {
+            return Err(RecommendError::Data(format!(
+                "row {}: feature {} is outside the {} features",
+                k / w.max(1),
+                ids[k],
+                schema.n_features
+            )));
+        }
+        if let Some(r) = tokens
+            .iter()
+            .position(|t| t.iter().any(|&x| x as usize >= schema.n_tokens))
+        {
+            return Err(RecommendError::Data(format!(
+                "row {r}: a token is outside the {} tokens",
+                schema.n_tokens
+            )));
+        }
+        Ok(CtrTable {
+            schema,
+            ids,
+            values,
+            tokens,
+            labels,
+        })
+    }
+
     /// Share of positive labels.
     pub fn positive_rate(&self) -> f64 {
         self.labels.iter().filter(|&&l| l).count() as f64 / self.len().max(1) as f64
@@ -105,6 +164,7 @@ impl CtrTable {
 #[derive(Debug, Clone)]
 pub struct TableBuilder {
     fields: Vec<Field>,
+    user_fields: usize,
     features: IdMap,
     words: IdMap,
     ids: Vec<u32>,
@@ -133,6 +193,7 @@ impl TableBuilder {
         words.intern("\u{1}unknown");
         TableBuilder {
             fields,
+            user_fields: 0,
             features,
             words,
             ids: Vec::new(),
@@ -187,6 +248,7 @@ impl TableBuilder {
                 fields: self.fields,
                 n_features: self.features.len(),
                 n_tokens: self.words.len(),
+                user_fields: self.user_fields,
             },
             ids: self.ids,
             values: self.values,
@@ -265,11 +327,18 @@ impl CtrLabel {
     }
 }
 
+/// Price bands per category: an item's band is the fifth of its category's prices it falls
+/// in (1 cheapest to 5 dearest), so the band compares items of one category; empty for an
+/// item without a price.
+pub const PRICE_BANDS: usize = 5;
+
 /// A table of `data`'s impressions or ratings.
 ///
 /// Fields: `user_id`, `item_id`, each user string attribute, the item's category (its `/`
 /// parts, a multi-valued field), brand and string attributes (whitespace-separated values
-/// are a multi-valued field), and for impressions the position and the source. A column that
+/// are a multi-valued field) and its price band within its category ([`PRICE_BANDS`] bands).
+/// For impressions also: the context (`search` or `browse`), the query and the query's words
+/// (empty when browsing), the item title's words, the position and the source. A column that
 /// nearly identifies its row (more distinct values than half its rows, e.g. a zip code) adds
 /// nothing over the id and is left out, as is one that is empty or constant, and an attribute
 /// that repeats the category. Text: the query (for impressions after a search), then the
@@ -299,10 +368,112 @@ pub fn table_from_dataset(data: &Dataset, label: CtrLabel) -> Result<CtrTable> {
         .map(|e| click_key(data, e))
         .collect();
 
-    let mut columns: Vec<Column<'_>> = vec![
-        Column::new("user_id", ColumnSource::UserId, 1),
-        Column::new("item_id", ColumnSource::ItemId, 1),
-    ];
+    let bands = price_bands(data);
+    let mut columns = user_item_columns(data, &bands);
+    if label == CtrLabel::Clicks {
+        let searched = rows
+            .iter()
+            .filter(|&&e| events.query[e] != NO_QUERY)
+            .count();
+        if searched > 0 && searched < rows.len() {
+            columns.push(Column::new("context", ColumnSource::Context, 1));
+        }
+        if searched > 0 {
+            columns.push(Column::new("query", ColumnSource::Query, 1));
+            let slots = rows
+                .iter()
+                .filter(|&&e| events.query[e] != NO_QUERY)
+                .map(|&e| words(data.queries.name(events.query[e])).len())
+                .max()
+                .unwrap_or(1);
+            columns.push(Column::new("query_words", ColumnSource::QueryWords, slots));
+        }
+        let title_slots = data.items.title.iter().map(|t| words(t).len()).max();
+        if title_slots.unwrap_or(0) > 0 {
+            columns.push(Column::new(
+                "title_words",
+                ColumnSource::TitleWords,
+                title_slots.unwrap_or(1),
+            ));
+        }
+        if rows.iter().any(|&e| events.position[e] != NO_POSITION) {
+            columns.push(Column::new("position", ColumnSource::Position, 1));
+        }
+        if data.sources.len() > 1 {
+            columns.push(Column::new("source", ColumnSource::Source, 1));
+        }
+    }
+
+    let mut builder = TableBuilder::new(fields_of(&columns));
+    let mut cells = Vec::with_capacity(columns.len());
+    let mut text = String::new();
+    for &e in &rows {
+        let (user, item) = (events.user[e], events.item[e]);
+        cells.clear();
+        for column in &columns {
+            cells.push(Cell::Tokens(column.values(data, user, item, Some(e))));
+        }
+        text.clear();
+        if events.query[e] != NO_QUERY {
+            text.push_str(data.queries.name(events.query[e]));
+            text.push(' ');
+        }
+        text.push_str(data.items.title.get(item as usize).map_or("", |s| s));
+        let positive = match label {
+            CtrLabel::Clicks => clicks.contains(&click_key(data, e)),
+            CtrLabel::RatingAtLeast(threshold) => events.value[e] >= threshold,
+        };
+        builder.push(&cells, &text, positive);
+    }
+    Ok(builder.finish())
+}
+
+/// A table of (user, item, label) triples with the user and item fields of
+/// [`table_from_dataset`] (no event context: what is known when recommending), text the item's
+/// title. The user's fields come first ([`Schema::user_fields`] of them), then the item's, so
+/// a row's slots are the user's slots followed by the item's.
+pub fn pair_table(data: &Dataset, pairs: &[(u32, u32, bool)]) -> Result<CtrTable> {
+    if let Some(&(u, i, _)) = pairs
+        .iter()
+        .find(|&&(u, i, _)| u as usize >= data.users.len() || i as usize >= data.items.len())
+    {
+        return Err(RecommendError::Data(format!(
+            "{}: user {u} or item {i} is outside the data ({} users, {} items)",
+            data.name,
+            data.users.len(),
+            data.items.len()
+        )));
+    }
+    let bands = price_bands(data);
+    let columns = user_item_columns(data, &bands);
+    let user_fields = user_columns(data).len();
+    let mut builder = TableBuilder::new(fields_of(&columns));
+    builder.user_fields = user_fields;
+    let mut cells = Vec::with_capacity(columns.len());
+    for &(user, item, label) in pairs {
+        cells.clear();
+        for column in &columns {
+            cells.push(Cell::Tokens(column.values(data, user, item, None)));
+        }
+        builder.push(
+            &cells,
+            data.items.title.get(item as usize).map_or("", |s| s),
+            label,
+        );
+    }
+    Ok(builder.finish())
+}
+
+/// The user and item columns of a dataset (see [`table_from_dataset`]).
+fn user_item_columns<'a>(data: &'a Dataset, bands: &'a [String]) -> Vec<Column<'a>> {
+    let mut columns = user_columns(data);
+    columns.extend(item_columns(data, bands));
+    columns
+}
+
+/// The user's columns: the id, then each informative string attribute.
+fn user_columns(data: &Dataset) -> Vec<Column<'_>> {
+    let mut columns = vec![Column::new("user_id", ColumnSource::UserId, 1)];
     for (c, name) in data.users.attributes.names.iter().enumerate() {
         let values = &data.users.attributes.values[c];
         if informative(values.iter().map(String::as_str)) {
@@ -310,6 +481,12 @@ pub fn table_from_dataset(data: &Dataset, label: CtrLabel) -> Result<CtrTable> {
             columns.push(Column::new(name, ColumnSource::UserAttr(values), slots));
         }
     }
+    columns
+}
+
+/// The item's columns: the id, category, brand, informative attributes, price band.
+fn item_columns<'a>(data: &'a Dataset, bands: &'a [String]) -> Vec<Column<'a>> {
+    let mut columns = vec![Column::new("item_id", ColumnSource::ItemId, 1)];
     let category = &data.items.category;
     if informative(category.iter().map(String::as_str)) {
         let slots = max_parts(category.iter().map(|v| split_slash(v)));
@@ -329,59 +506,50 @@ pub fn table_from_dataset(data: &Dataset, label: CtrLabel) -> Result<CtrTable> {
             columns.push(Column::new(name, ColumnSource::ItemAttr(values), slots));
         }
     }
-    if label == CtrLabel::Clicks {
-        if rows.iter().any(|&e| events.position[e] != NO_POSITION) {
-            columns.push(Column::new("position", ColumnSource::Position, 1));
-        }
-        if data.sources.len() > 1 {
-            columns.push(Column::new("source", ColumnSource::Source, 1));
-        }
+    let distinct: HashSet<&str> = bands.iter().map(String::as_str).collect();
+    if distinct.iter().filter(|b| !b.is_empty()).count() >= 2 {
+        columns.push(Column::new("price_band", ColumnSource::ItemAttr(bands), 1));
     }
+    columns
+}
 
-    let fields = columns
+fn fields_of(columns: &[Column<'_>]) -> Vec<Field> {
+    columns
         .iter()
         .map(|c| Field {
             name: c.name.to_owned(),
             slots: c.slots.clamp(1, MAX_SLOTS),
         })
-        .collect();
-    let mut builder = TableBuilder::new(fields);
-    let mut cells = Vec::with_capacity(columns.len());
-    let mut text = String::new();
-    for &e in &rows {
-        let (user, item) = (events.user[e] as usize, events.item[e] as usize);
-        cells.clear();
-        for column in &columns {
-            let values: Vec<String> = match column.source {
-                ColumnSource::UserId => vec![data.users.ids.name(user as u32).to_owned()],
-                ColumnSource::ItemId => vec![data.items.ids.name(item as u32).to_owned()],
-                ColumnSource::UserAttr(v) => owned(split_spaces(v.get(user).map_or("", |s| s))),
-                ColumnSource::ItemAttr(v) => owned(split_spaces(v.get(item).map_or("", |s| s))),
-                ColumnSource::Category => owned(split_slash(category.get(item).map_or("", |s| s))),
-                ColumnSource::Brand => {
-                    let brand = data.items.brand.get(item).map_or("", |s| s.trim());
-                    owned(vec![brand].into_iter().filter(|b| !b.is_empty()).collect())
-                }
-                ColumnSource::Position => vec![events.position[e].to_string()],
-                ColumnSource::Source => {
-                    vec![data.sources.name(events.source[e] as u32).to_owned()]
-                }
-            };
-            cells.push(Cell::Tokens(values));
+        .collect()
+}
+
+/// Each item's price band within its category, "1" (cheapest fifth) to "5", by the rank of
+/// its price among the category's priced items (ties share the lower rank); empty without a
+/// price.
+pub fn price_bands(data: &Dataset) -> Vec<String> {
+    let items = &data.items;
+    let n = items.len();
+    let mut by_category: std::collections::HashMap<&str, Vec<usize>> = Default::default();
+    for i in 0..n {
+        let price = items.price.get(i).copied().unwrap_or(f64::NAN);
+        if price.is_finite() {
+            let category = items.category.get(i).map_or("", String::as_str);
+            by_category.entry(category).or_default().push(i);
         }
-        text.clear();
-        if events.query[e] != NO_QUERY {
-            text.push_str(data.queries.name(events.query[e]));
-            text.push(' ');
-        }
-        text.push_str(data.items.title.get(item).map_or("", |s| s));
-        let positive = match label {
-            CtrLabel::Clicks => clicks.contains(&click_key(data, e)),
-            CtrLabel::RatingAtLeast(threshold) => events.value[e] >= threshold,
-        };
-        builder.push(&cells, &text, positive);
     }
-    Ok(builder.finish())
+    let mut bands = vec![String::new(); n];
+    for members in by_category.values_mut() {
+        members.sort_by(|&a, &b| items.price[a].total_cmp(&items.price[b]));
+        let count = members.len();
+        let mut rank = 0;
+        for k in 0..count {
+            if k > 0 && items.price[members[k]] != items.price[members[k - 1]] {
+                rank = k;
+            }
+            bands[members[k]] = (1 + rank * PRICE_BANDS / count).to_string();
+        }
+    }
+    bands
 }
 
 /// The key a click shares with its impression: user, item, session, and the time when there
@@ -405,6 +573,10 @@ enum ColumnSource<'a> {
     ItemAttr(&'a [String]),
     Category,
     Brand,
+    Context,
+    Query,
+    QueryWords,
+    TitleWords,
     Position,
     Source,
 }
@@ -422,6 +594,45 @@ impl<'a> Column<'a> {
             name,
             source,
             slots,
+        }
+    }
+
+    /// The column's values for `user` and `item`, and event `event` when there is one.
+    fn values(&self, data: &Dataset, user: u32, item: u32, event: Option<usize>) -> Vec<String> {
+        let (u, i) = (user as usize, item as usize);
+        let events = &data.events;
+        let query = event.map_or(NO_QUERY, |e| events.query[e]);
+        match self.source {
+            ColumnSource::UserId => vec![data.users.ids.name(user).to_owned()],
+            ColumnSource::ItemId => vec![data.items.ids.name(item).to_owned()],
+            ColumnSource::UserAttr(v) => owned(split_spaces(v.get(u).map_or("", |s| s))),
+            ColumnSource::ItemAttr(v) => owned(split_spaces(v.get(i).map_or("", |s| s))),
+            ColumnSource::Category => {
+                owned(split_slash(data.items.category.get(i).map_or("", |s| s)))
+            }
+            ColumnSource::Brand => {
+                let brand = data.items.brand.get(i).map_or("", |s| s.trim());
+                owned(vec![brand].into_iter().filter(|b| !b.is_empty()).collect())
+            }
+            ColumnSource::Context => {
+                vec![if query == NO_QUERY {
+                    "browse"
+                } else {
+                    "search"
+                }
+                .to_owned()]
+            }
+            ColumnSource::Query if query != NO_QUERY => vec![data.queries.name(query).to_owned()],
+            ColumnSource::QueryWords if query != NO_QUERY => words(data.queries.name(query)),
+            ColumnSource::Query | ColumnSource::QueryWords => Vec::new(),
+            ColumnSource::TitleWords => words(data.items.title.get(i).map_or("", |s| s)),
+            ColumnSource::Position => event
+                .filter(|&e| events.position[e] != NO_POSITION)
+                .map(|e| vec![events.position[e].to_string()])
+                .unwrap_or_default(),
+            ColumnSource::Source => event
+                .map(|e| vec![data.sources.name(events.source[e] as u32).to_owned()])
+                .unwrap_or_default(),
         }
     }
 }

@@ -302,7 +302,32 @@ fn impressions_are_labelled_by_clicks_in_their_session() {
         .iter()
         .map(|f| f.name.as_str())
         .collect();
-    assert_eq!(names, vec!["user_id", "item_id", "category", "position"]);
+    assert_eq!(
+        names,
+        vec![
+            "user_id",
+            "item_id",
+            "category",
+            "context",
+            "query",
+            "query_words",
+            "title_words",
+            "position"
+        ]
+    );
+    // Slots: user 1, item 1, category 2, context 1, query 1, query words 2, title words 2,
+    // position 1.
+    assert_eq!(table.schema().width(), 11);
+    // Row 0 searched "red dress"; row 2 browsed: its query slots are empty, and the two rows'
+    // contexts differ.
+    let (searched, browsed) = (table.ids(0), table.ids(2));
+    assert!(searched[5..8].iter().all(|&id| id != 0));
+    assert_eq!(&browsed[5..8], &[0, 0, 0]);
+    assert_eq!(table.values(0)[6..8], [0.5, 0.5]);
+    assert_ne!(searched[4], browsed[4]);
+    // Both rows' items have two title words ("i0 title", "i2 title"); "title" is shared.
+    assert_eq!(searched[9], browsed[9]);
+    assert_ne!(searched[8], browsed[8]);
     // Text: the query, then the title.
     assert_eq!(table.tokens(0).len(), 4);
     assert_eq!(table.tokens(2).len(), 2);
@@ -340,4 +365,80 @@ fn impressions_are_labelled_by_clicks_in_their_session() {
     let table = table_from_dataset(&rated, CtrLabel::RatingAtLeast(4.0)).unwrap();
     assert_eq!(table.labels(), &[true, false]);
     assert!(CtrLabel::infer(&Dataset::default()).is_err());
+}
+
+#[test]
+fn price_bands_are_fifths_within_a_category() {
+    let mut data = Dataset::default();
+    // Category A: ten prices 1..=10 in shuffled order; B: two items at the same price and
+    // one dearer; C: one unpriced item.
+    let a = [7.0, 1.0, 10.0, 3.0, 5.0, 2.0, 9.0, 4.0, 8.0, 6.0];
+    for (k, &p) in a.iter().enumerate() {
+        let i = data.items.intern(&format!("a{k}")) as usize;
+        data.items.category[i] = "A".into();
+        data.items.price[i] = p;
+    }
+    for (k, p) in [(0, 3.0), (1, 3.0), (2, 5.0)] {
+        let i = data.items.intern(&format!("b{k}")) as usize;
+        data.items.category[i] = "B".into();
+        data.items.price[i] = p;
+    }
+    let c = data.items.intern("c") as usize;
+    data.items.category[c] = "C".into();
+    let bands = price_bands(&data);
+    // Rank r of 10 (from 0) is band 1 + floor(5 r / 10): prices 1-2 band 1, ..., 9-10 band 5.
+    let want_a = ["4", "1", "5", "2", "3", "1", "5", "2", "4", "3"];
+    assert_eq!(&bands[..10], &want_a);
+    // B: the tied pair shares rank 0 (band 1); the third has rank 2 of 3: 1 + 10 / 3 = 4.
+    assert_eq!(&bands[10..13], &["1", "1", "4"]);
+    assert_eq!(bands[c], "");
+}
+
+#[test]
+fn pair_tables_put_the_users_slots_first() {
+    let mut data = Dataset::default();
+    data.users.attributes.names = vec!["segment".into()];
+    data.users.attributes.values = vec![Vec::new()];
+    for (id, segment) in [
+        ("u0", "new"),
+        ("u1", "loyal"),
+        ("u2", "new"),
+        ("u3", "loyal"),
+    ] {
+        let u = data.users.intern(id) as usize;
+        data.users.attributes.values[0][u] = segment.into();
+    }
+    for (id, category, price) in [
+        ("i0", "X", 1.0),
+        ("i1", "Y", 2.0),
+        ("i2", "X", 3.0),
+        ("i3", "Y", 4.0),
+    ] {
+        let i = data.items.intern(id) as usize;
+        data.items.category[i] = category.into();
+        data.items.price[i] = price;
+        data.items.title[i] = format!("{id} thing");
+    }
+    let pairs = [(0, 0, true), (1, 2, false), (3, 1, true), (0, 2, false)];
+    let table = pair_table(&data, &pairs).unwrap();
+    let names: Vec<&str> = table
+        .schema()
+        .fields
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["user_id", "segment", "item_id", "category", "price_band"]
+    );
+    assert_eq!(table.schema().user_fields, 2);
+    assert_eq!(table.schema().user_width(), 2);
+    // Rows 0 and 3 share the user's slots; rows 1 and 3 share the item's.
+    assert_eq!(table.ids(0)[..2], table.ids(3)[..2]);
+    assert_eq!(table.ids(1)[2..], table.ids(3)[2..]);
+    // Item 0 is the cheaper of category X (band 1), item 2 the dearer (band 1 + 5 / 2 = 3).
+    assert_ne!(table.ids(0)[4], table.ids(1)[4]);
+    assert_eq!(table.labels(), &[true, false, true, false]);
+    assert_eq!(table.tokens(0).len(), 2);
+    assert!(pair_table(&data, &[(9, 0, true)]).is_err());
 }

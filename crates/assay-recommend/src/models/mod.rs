@@ -35,6 +35,7 @@ registry! {
     gru4rec::Gru4RecParams,
     sasrec::SasRecParams,
     fusion::FusionParams,
+    rerank::RerankParams,
 }
 
 /// Reads an `f32` tensor and checks its shape.
