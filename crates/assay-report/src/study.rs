@@ -40,8 +40,8 @@ use assay_core::{Dataset, UserIdx};
 use assay_metrics::{AudienceUser, Metric};
 use assay_recommend::{ModelSpec, RecommendError, Recommender};
 use assay_value::curves::{self, RemovalConfig};
-use assay_value::per_user::{self, mean, GroupConfig, GroupMethod};
 use assay_value::influence::{user_influence, InfluenceConfig, DEFAULT_TOP};
+use assay_value::per_user::{self, mean, GroupConfig, GroupMethod};
 use assay_value::plan::{default_model, value_in_halves, MIN_BUYERS};
 use assay_value::recommend::{
     audience_of, buyers, fit_on_rows, players, score_model, Audience, Player, RecConfig,

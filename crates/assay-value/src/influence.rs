@@ -85,12 +85,12 @@ pub fn user_influence(
             "no scorer has both training and held-out items".into(),
         ));
     }
-    let rows: Vec<u32> = players.iter().flat_map(|p| p.rows.iter().copied()).collect();
+    let rows: Vec<u32> = players
+        .iter()
+        .flat_map(|p| p.rows.iter().copied())
+        .collect();
     let fitted = Interactions::from_events(data, &rows);
-    let model = config
-        .knn
-        .fit(&fitted, data, None)
-        ?;
+    let model = config.knn.fit(&fitted, data, None)?;
     let n = fitted.n_items();
     // Each player's distinct items, and the players holding each item.
     let items_of: Vec<Vec<ItemIdx>> = players

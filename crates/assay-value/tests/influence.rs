@@ -69,7 +69,7 @@ fn shop(seed: u64) -> (Dataset, Vec<u32>, Vec<u32>, Vec<u32>) {
 /// Dense `S(w)`: ItemKNN's cosine with every neighbour kept, users weighted by `w`.
 fn similarities(items: &[Vec<u32>], w: &[f64], shrink: f64) -> Vec<Vec<f64>> {
     let mut c = vec![vec![0.0; N_ITEMS]; N_ITEMS];
-    let mut n = vec![0.0; N_ITEMS];
+    let mut n = [0.0; N_ITEMS];
     for (u, its) in items.iter().enumerate() {
         for &i in its {
             n[i as usize] += w[u];
@@ -95,7 +95,10 @@ fn influence_is_the_derivative_of_the_scores_along_each_scorers_direction() {
         let (data, player_rows, train, valid) = shop(seed);
         let all_train: Vec<u32> = player_rows.iter().chain(&train).copied().collect();
         let group = players::by_user(&data, &player_rows);
-        let knn = ItemKnnParams { k: 100, shrink: 2.0 };
+        let knn = ItemKnnParams {
+            k: 100,
+            shrink: 2.0,
+        };
         let top = 3;
         let is_scorer = |u: u32| data.users.ids.name(u).starts_with('s');
         let values = user_influence(
@@ -127,7 +130,7 @@ fn influence_is_the_derivative_of_the_scores_along_each_scorers_direction() {
                 .collect();
             order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
             let discount = |rank: usize| 1.0 / ((rank + 2) as f64).log2();
-            let mut g = vec![0.0; N_ITEMS];
+            let mut g = [0.0; N_ITEMS];
             let up: f64 = order
                 .iter()
                 .enumerate()
