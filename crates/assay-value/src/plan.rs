@@ -578,10 +578,15 @@ fn influence_values(
         (PlanUtility::Ranking { scorers, .. }, Audience::Others) => scorers,
         _ => {
             return request(
-                "utility",
+                "method",
                 format!(
-                    "{}: influence is the value to others of a ranking utility",
-                    plan.utility.name()
+                    "influence values users to others under a ranking utility, not {} {}",
+                    plan.utility.name(),
+                    if plan.audience == Audience::Total {
+                        "in total"
+                    } else {
+                        "to others"
+                    }
                 ),
             )
         }
