@@ -159,9 +159,8 @@ pub fn user_influence(
     Ok(Values {
         method: "influence".into(),
         utility: format!(
-            "LambdaRank direction of NDCG over the top {} of {} scorers' lists",
-            config.top,
-            audience.len()
+            "LambdaRank direction of NDCG over the top {} of the scorers' lists",
+            config.top
         ),
         players: values,
         utility_evals: 1,
