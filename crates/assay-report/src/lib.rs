@@ -5,7 +5,8 @@
 //! Two halves, joined by plain data ([`ValueReport`], serde-serializable):
 //!
 //! - [`study`] computes the numbers for a `Dataset` with `assay-value`: exact group Shapley
-//!   values with standard errors, MSR Banzhaf user (and item) values, point-removal curves,
+//!   values with standard errors, user values (each user's influence on other users' lists),
+//!   MSR Banzhaf item values, point-removal curves,
 //!   learning curves with a fitted power law, all from one seeded split;
 //! - [`render_html`] turns any `ValueReport` into a page: a plain-language summary of what to
 //!   keep, fix, buy more of or drop ([`advice`]), bar charts with error bars, value

@@ -17,13 +17,13 @@
 //! Every validation user counts (value in total): a segment's value includes what its data
 //! does for its own users.
 //!
-//! **User values** are MSR Banzhaf values (Wang & Jia 2023): cost independent of the number
-//! of users, computed as the default valuation plan does for users
+//! **User values** are computed as the default valuation plan does for users
 //! ([`assay_value::plan::default_plan`]): in two halves (by index parity), each half's users
 //! fitted alone with an item-item model and scored by the other half's buyers, so a user's
 //! value is what their data does for other people, and a group of users (a click farm)
-//! cannot vouch for itself. The number of samples grows as the data shrinks
-//! ([`assay_value::plan::default_samples`]).
+//! cannot vouch for itself. By default a user's value is their first-order influence on
+//! those lists ([`assay_value::influence`], one fit per half); with a number of samples,
+//! MSR Banzhaf values (Wang & Jia 2023) of NDCG.
 //!
 //! Every number is computed by `assay-value` (group values in [`assay_value::per_user`],
 //! user halves in [`assay_value::plan::value_in_halves`], curves in [`assay_value::curves`]);
@@ -40,8 +40,9 @@ use assay_core::{Dataset, UserIdx};
 use assay_metrics::{AudienceUser, Metric};
 use assay_recommend::{ModelSpec, RecommendError, Recommender};
 use assay_value::curves::{self, RemovalConfig};
+use assay_value::influence::{user_influence, InfluenceConfig, DEFAULT_TOP};
 use assay_value::per_user::{self, mean, GroupConfig, GroupMethod};
-use assay_value::plan::{default_model, default_samples, value_in_halves, MIN_BUYERS};
+use assay_value::plan::{default_model, value_in_halves, MIN_BUYERS};
 use assay_value::recommend::{
     audience_of, buyers, fit_on_rows, players, score_model, Audience, Player, RecConfig,
     RecommenderUtility,
@@ -98,8 +99,8 @@ pub struct StudyConfig {
     /// Permutations of TMC-Shapley for kinds with more groups than `max_exact`.
     pub group_permutations: u64,
     /// MSR Banzhaf samples per half of the users (0: no user values, no removal curves);
-    /// `None`: as many as the default plan allows for the data's size
-    /// ([`assay_value::plan::default_samples`]).
+    /// `None`: users valued by their influence on the other half's lists
+    /// ([`assay_value::influence`]), as the default valuation plan does.
     pub user_samples: Option<u64>,
     /// MSR Banzhaf samples for item values (0: no item values).
     pub item_samples: u64,
@@ -380,7 +381,7 @@ fn value_users(
     lab: &Lab<'_>,
     train: &[u32],
     valid: &[u32],
-    samples: u64,
+    samples: Option<u64>,
 ) -> Result<(ValueTable, Vec<(UserIdx, f64)>), StudyError> {
     lab.stage("user values");
     let (rows, valid) = user_split(lab.data, train, valid, lab.config.seed);
@@ -390,28 +391,46 @@ fn value_users(
     let n_buyers = buyer.iter().filter(|&&b| b).count();
     let by_buyers = n_buyers >= MIN_BUYERS;
     let model = default_model();
-    let values = value_in_halves(&all, |half, group| {
-        let other = (half + 1) % 2;
-        let utility = HistoryUtility::new(
-            lab.data,
-            &rows,
-            valid,
-            group,
-            model.clone(),
-            lab.config.metric,
-            lab.config.k,
-            |u| u % 2 == other && (!by_buyers || buyer[u as usize]),
-        )?;
-        msr(
-            lab,
-            Counted {
-                inner: utility,
+    let scorer = |half: u32, u: UserIdx| u % 2 != half && (!by_buyers || buyer[u as usize]);
+    let values = match samples {
+        None => {
+            let config = InfluenceConfig {
+                knn: *model
+                    .params::<assay_recommend::ItemKnnParams>()
+                    .expect("the default model is ItemKNN"),
+                top: DEFAULT_TOP,
+            };
+            value_in_halves(&all, |half, group| {
+                // One fit per half.
+                let values =
+                    user_influence(lab.data, &rows, valid, &group, |u| scorer(half, u), &config);
+                lab.fits.fetch_add(1, Ordering::Relaxed);
+                lab.report();
+                values
+            })?
+        }
+        Some(samples) => value_in_halves(&all, |half, group| {
+            let utility = HistoryUtility::new(
+                lab.data,
+                &rows,
+                valid,
+                group,
+                model.clone(),
+                lab.config.metric,
+                lab.config.k,
+                |u| scorer(half, u),
+            )?;
+            msr(
                 lab,
-            },
-            samples,
-            half as u64,
-        )
-    })?;
+                Counted {
+                    inner: utility,
+                    lab,
+                },
+                samples,
+                half as u64,
+            )
+        })?,
+    };
     let (rows, pairs, evals) = match values {
         Some(values) => {
             let rows = values
@@ -438,14 +457,28 @@ fn value_users(
     } else {
         format!("the other half's validation users (only {n_buyers} users bought)")
     };
+    let (method, uncertainty) = match samples {
+        None => (
+            format!(
+                "influence: the derivative of {model}'s similarities, fitted on a half's users alone (2 fits), \
+                 with respect to each user's weight, along a LambdaRank direction of NDCG over the top \
+                 {DEFAULT_TOP} of the lists of {scorers}, recommended from their own histories"
+            ),
+            "the spread over the scorers",
+        ),
+        Some(samples) => (
+            format!(
+                "MSR Banzhaf, {samples} samples per half of the users ({evals} fits): {model} fitted on a half's users alone, value to {scorers}, recommended from their own histories"
+            ),
+            "the spread over sampled subsets",
+        ),
+    };
     Ok((
         ValueTable {
             kind: "user".into(),
             title: "Users".into(),
-            method: format!(
-                "MSR Banzhaf, {samples} samples per half of the users ({evals} fits): {model} fitted on a half's users alone, value to {scorers}, recommended from their own histories"
-            ),
-            uncertainty: "the spread over sampled subsets".into(),
+            method,
+            uncertainty: uncertainty.into(),
             rows,
         },
         pairs,
@@ -707,13 +740,9 @@ pub fn study(
         )));
     }
 
-    let user_samples = config.user_samples.unwrap_or_else(|| {
-        default_samples(
-            user_split(data, &split.train, &split.valid, config.seed)
-                .0
-                .len(),
-        )
-    });
+    // No sample count: users valued by their influence (one fit per half).
+    let user_fits = config.user_samples.map_or(2, |samples| 2 * samples);
+    let value_users_at_all = config.user_samples != Some(0);
     let groups: Vec<(&str, &str, Vec<Player>)> = {
         let mut g = vec![(
             "source",
@@ -749,9 +778,9 @@ pub fn study(
                 }
             })
             .sum::<u64>()
-        + 2 * user_samples
+        + user_fits
         + config.item_samples
-        + if user_samples > 0 {
+        + if value_users_at_all {
             (config.removal_fractions.len() as u64) * (2 + config.random_draws.max(1) as u64)
         } else {
             0
@@ -787,8 +816,8 @@ pub fn study(
     };
     let mut point_tables = Vec::new();
     let mut removal = None;
-    if user_samples > 0 {
-        let (table, pairs) = value_users(&lab, &split.train, &split.valid, user_samples)?;
+    if value_users_at_all {
+        let (table, pairs) = value_users(&lab, &split.train, &split.valid, config.user_samples)?;
         point_tables.push(table);
         removal = Some(removal_curves(
             &lab,

@@ -58,6 +58,7 @@ pub mod assess;
 pub mod business;
 pub mod curves;
 pub mod fast;
+pub mod influence;
 pub mod modalities;
 pub mod per_user;
 pub mod plan;
@@ -107,6 +108,13 @@ pub enum Method {
         /// Number of bags (model fits).
         bags: usize,
     },
+    /// Users' first-order influence on other users' ItemKNN recommendations
+    /// ([`influence`]): not a semivalue of a [`Utility`]; the [`plan`] runs it on
+    /// recommender data. `top` competitors of each scorer's held-out items.
+    Influence {
+        /// Top items of a scorer's list that the direction lowers.
+        top: usize,
+    },
     /// Exact KNN-Shapley (Jia et al. 2019) of the rows of a labelled table, with `k`
     /// neighbours: a closed form, not a semivalue of a [`Utility`] ([`knn_shapley`]).
     KnnShapley {
@@ -117,7 +125,8 @@ pub enum Method {
 
 impl Method {
     /// Parses a command-line name: `loo`, `shapley`, `banzhaf-exact`, `tmc`, `banzhaf`, `beta`
-    /// (Beta(16, 1), sampled), `beta-exact`, `oob` (100 bags), `knn-shapley` (5 neighbours).
+    /// (Beta(16, 1), sampled), `beta-exact`, `oob` (100 bags), `knn-shapley` (5 neighbours),
+    /// `influence` (the top 50 competitors).
     pub fn parse(name: &str) -> Option<Method> {
         Some(match name {
             "loo" => Method::LeaveOneOut,
@@ -137,6 +146,9 @@ impl Method {
             },
             "oob" | "data-oob" => Method::DataOob { bags: 100 },
             "knn-shapley" => Method::KnnShapley { k: 5 },
+            "influence" => Method::Influence {
+                top: influence::DEFAULT_TOP,
+            },
             _ => return None,
         })
     }
@@ -206,6 +218,11 @@ fn run_method(
             "method",
             "data-oob",
             "is not a semivalue of a utility: it values recommender data or a labelled table",
+        ),
+        Method::Influence { .. } => error::param(
+            "method",
+            "influence",
+            "is not a semivalue of a utility: it values the users of recommender data",
         ),
         Method::KnnShapley { .. } => error::param(
             "method",

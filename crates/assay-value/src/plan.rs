@@ -175,7 +175,12 @@ pub const DEFAULT_BAGS: usize = 30;
 /// sentence saying what was chosen and why. Chosen by the kind of player and the size of
 /// the data, from what the benchmarks showed (BENCHMARKS.md):
 ///
-/// - **users and items**: MSR Banzhaf (the most accurate detector of bots, AUC 0.93-0.98,
+/// - **users**, with an NDCG utility and value to others: their influence on the other half's
+///   ItemKNN lists ([`crate::influence`]; one fit per half): on the sparse shops of `assay
+///   simulate --bad-data` it finds the bots with AUC 0.91-0.99 where MSR Banzhaf of NDCG@10
+///   stays at 0.65-0.78 whatever its budget (a click farm's accounts are redundant in every
+///   sampled coalition);
+/// - **items**, and users under another utility: MSR Banzhaf (AUC 0.93-0.98 on a dense shop,
 ///   where leave-one-out, TMC and Beta Shapley reach 0.67-0.81), valued to others (users in
 ///   cross-fitted halves), scored by buyers, with [`default_samples`] samples;
 /// - **groups** (sources, categories, windows, segments): exact Shapley up to
@@ -217,6 +222,17 @@ pub fn default_plan(data: &Dataset, request: &ValuationPlan) -> (ValuationPlan, 
     };
     let samples = default_samples(train_rows);
     let why = match players {
+        PlayerKind::Users if metric == Metric::Ndcg && request.audience == Audience::Others => {
+            plan.method = Method::Influence {
+                top: crate::influence::DEFAULT_TOP,
+            };
+            format!(
+                "influence of each user on ItemKNN's lists (the derivative of the similarities \
+                 along a LambdaRank direction of NDCG over each list's top {}), each half of \
+                 the users fitted on its own and {audience} of the other half",
+                crate::influence::DEFAULT_TOP
+            )
+        }
         PlayerKind::Users => format!(
             "MSR Banzhaf, {samples} samples per half of the users ({train_rows} training rows), \
              each half fitted on its own users and {audience} of the other half"
@@ -437,6 +453,9 @@ fn value_dataset(
     if let Method::DataOob { bags } = plan.method {
         return oob_values(data, plan, bags, &parts.train, &players, progress);
     }
+    if let Method::Influence { top } = plan.method {
+        return influence_values(data, plan, top, &parts, &players, progress);
+    }
     let halves = plan.players == PlayerKind::Users
         && plan.audience == Audience::Others
         && matches!(plan.utility, PlanUtility::Ranking { .. });
@@ -525,6 +544,79 @@ fn oob_values(
         }
     };
     values.or_else(|e| request("method", format!("oob: {e}")))
+}
+
+/// Influence of users on the other half's scorers' ItemKNN lists ([`crate::influence`]), in
+/// halves by index parity: each half's users fitted alone.
+fn influence_values(
+    data: &Dataset,
+    plan: &ValuationPlan,
+    top: usize,
+    parts: &split::Split,
+    players: &[Player],
+    progress: &(dyn Fn(PlanProgress<'_>) + Sync),
+) -> Result<Values, PlanError> {
+    if plan.players != PlayerKind::Users {
+        return request(
+            "method",
+            format!(
+                "influence values users (each scored by other users' lists), not {}",
+                plan.players.name()
+            ),
+        );
+    }
+    let Some(&knn) = plan.model.params::<assay_recommend::ItemKnnParams>() else {
+        return request(
+            "model",
+            format!(
+                "{}: influence differentiates ItemKNN's similarities and needs itemknn",
+                plan.model
+            ),
+        );
+    };
+    let scorers = match (plan.utility, plan.audience) {
+        (PlanUtility::Ranking { scorers, .. }, Audience::Others) => scorers,
+        _ => {
+            return request(
+                "method",
+                format!(
+                    "influence values users to others under a ranking utility, not {} {}",
+                    plan.utility.name(),
+                    if plan.audience == Audience::Total {
+                        "in total"
+                    } else {
+                        "to others"
+                    }
+                ),
+            )
+        }
+    };
+    let buyer = recommend::buyers(data);
+    let config = crate::influence::InfluenceConfig { knn, top };
+    let mut values = value_in_halves(players, |half, group| {
+        progress(PlanProgress {
+            stage: &format!("influence (half {} of the users)", half + 1),
+            done: half as u64,
+            total: 2,
+        });
+        let other = (half + 1) % 2;
+        crate::influence::user_influence(
+            data,
+            &parts.train,
+            &parts.valid,
+            &group,
+            |u| u % 2 == other && (scorers == Scorers::All || buyer[u as usize]),
+            &config,
+        )
+    })
+    .map_err(PlanError::Value)?
+    .ok_or_else(|| ValueError::Empty("no players to value".into()))?;
+    values.players.sort_by_key(|p| p.player);
+    values.utility = format!(
+        "{} [each half of the users scored by the other]",
+        values.utility
+    );
+    Ok(values)
 }
 
 /// Values one group of players (all of them, or the users of one half).

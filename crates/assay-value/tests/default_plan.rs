@@ -106,6 +106,26 @@ fn the_method_follows_the_kind_of_player() {
         "{why}"
     );
 
+    // With NDCG, users are valued by their influence on ItemKNN's lists instead.
+    let mut ndcg = request(PlayerKind::Users);
+    ndcg.utility = PlanUtility::Ranking {
+        metric: Metric::Ndcg,
+        k: 10,
+        scorers: Scorers::All,
+    };
+    let (users, why) = default_plan(&data, &ndcg);
+    assert_eq!(
+        users.method,
+        Method::Influence {
+            top: assay_value::influence::DEFAULT_TOP
+        }
+    );
+    assert_eq!(users.model, default_model());
+    assert!(why.contains("influence") && why.contains("buyers"), "{why}");
+    // Total value is not value to others: MSR Banzhaf.
+    ndcg.audience = Audience::Total;
+    assert_eq!(default_plan(&data, &ndcg).0.method, Method::MsrBanzhaf);
+
     let (items, _) = default_plan(&data, &request(PlayerKind::Items));
     assert_eq!(items.method, Method::MsrBanzhaf);
 
@@ -154,8 +174,9 @@ fn too_few_buyers_means_everyone_scores() {
 /// 60,000 events; 17 bots of the 289 users with training data) finds the bots: AUC of low
 /// values against the bot labels above 0.8. By chance alone (values unrelated to the
 /// labels) the AUC is 0.5 with a standard deviation of sqrt((17 + 272 + 1) / (12 * 17 *
-/// 272)) = 0.072, so 0.8 is four standard deviations above chance; on seeds 1, 2 and 3 of
-/// this shop the plan measured 0.918, 0.885 and 0.836 (`assay value --players users`).
+/// 272)) = 0.072, so 0.8 is four standard deviations above chance. On seeds 1, 2 and 3 of
+/// this shop MSR Banzhaf measured 0.918, 0.885 and 0.836, the influence that the plan now
+/// uses 0.944, 1.000 and 0.941 (`examples/influence`, split seed 42).
 #[test]
 fn the_default_user_plan_finds_the_bots() {
     // As `assay simulate --users 300 --items 400 --events 60000 --bots 0.05 --seed 1`.

@@ -128,6 +128,36 @@ fn requests_that_do_not_fit_name_the_field() {
     assert!(message.contains("users or interactions"), "{message}");
     let (field, _) = refused(&plan(PlayerKind::Sources, Method::KnnShapley { k: 3 }));
     assert_eq!(field, "method");
+    // Influence: users only, an ItemKNN model, value to others.
+    let influence = Method::Influence { top: 50 };
+    let (field, message) = refused(&plan(PlayerKind::Sources, influence));
+    assert_eq!(field, "method");
+    assert!(message.contains("not sources"), "{message}");
+    let mut ease = plan(PlayerKind::Users, influence);
+    ease.model = ModelSpec::parse("ease").unwrap();
+    let (field, message) = refused(&ease);
+    assert_eq!(field, "model");
+    assert!(message.contains("needs itemknn"), "{message}");
+    let mut total = plan(PlayerKind::Users, influence);
+    total.audience = Audience::Total;
+    let (field, message) = refused(&total);
+    assert_eq!(field, "method");
+    assert!(message.contains("in total"), "{message}");
+    // Accepted: one row per user with training data, two fits (one per half).
+    let users = run(
+        PlanSource::Dataset(&data),
+        &plan(PlayerKind::Users, influence),
+        &|_| {},
+    )
+    .unwrap();
+    assert_eq!(users.method, "influence");
+    assert!(users.utility.contains("each half"), "{}", users.utility);
+    assert_eq!(users.utility_evals, 2);
+    assert!(users
+        .players
+        .iter()
+        .enumerate()
+        .all(|(i, p)| p.player == i && p.value.is_finite()));
     let mut segments = plan(PlayerKind::Segments, Method::LeaveOneOut);
     segments.segment_attribute = "no-such-attribute".into();
     let (field, message) = refused(&segments);

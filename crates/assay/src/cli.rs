@@ -811,9 +811,9 @@ pub struct ReportArgs {
     /// Seed of the split and of every random draw.
     #[arg(long, default_value_t = 2020)]
     pub seed: u64,
-    /// MSR Banzhaf samples (model fits) per half of the users; 0 skips user values and the
-    /// removal curves. More samples: smaller error bars, longer runs. Default: as many as
-    /// the data's size allows (from 3,000 on small shops down to 300).
+    /// MSR Banzhaf samples (model fits) per half of the users instead of the default
+    /// influence values; 0 skips user values and the removal curves. Default: each user's
+    /// influence on the other half's ItemKNN lists (one fit per half).
     #[arg(long)]
     pub user_samples: Option<u64>,
     /// MSR Banzhaf samples for item values; 0 skips them.
@@ -888,6 +888,9 @@ pub enum MethodArg {
     /// Data-OOB: users or interactions, scored by how well models that never saw them rank
     /// their own held-out items; needs no validation audience.
     Oob,
+    /// Users' first-order influence on the other half's ItemKNN lists (users only, an
+    /// itemknn model, an NDCG utility); the default for users.
+    Influence,
     /// Exact KNN-Shapley of the rows of a labelled CSV (--train, --test, --label, --k).
     KnnShapley,
 }

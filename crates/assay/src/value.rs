@@ -1,5 +1,6 @@
 //! `assay value`: what each piece of data is worth to recommendation quality.
 
+use assay_metrics::Metric;
 use assay_recommend::ModelSpec;
 use assay_value::plan::{
     self, PlanError, PlanProgress, PlanSource, PlanUtility, PlayerKind, Scorers, ValuationPlan,
@@ -55,8 +56,16 @@ pub fn run(args: ValueArgs, typed: &[String]) -> anyhow::Result<()> {
             unknown_refs: args.unknown_refs,
         })?;
         if args.method == MethodArg::Auto {
-            let (auto, why) = plan::default_plan(&loaded.dataset, &plan);
+            let (auto, mut why) = plan::default_plan(&loaded.dataset, &plan);
+            let influence = matches!(auto.method, Method::Influence { .. });
             plan = with_typed_choices(auto, &plan, &args, typed);
+            if influence && plan.method == Method::MsrBanzhaf {
+                why = format!(
+                    "MSR Banzhaf in halves of the users ({} samples per half): the typed model, \
+                     utility or sample budget rules out the influence of users on ItemKNN",
+                    plan.convergence.max_samples
+                );
+            }
             if !args.json {
                 println!("plan: {why}");
             }
@@ -141,6 +150,27 @@ fn with_typed_choices(
             auto.method = Method::DataOob { bags: args.bags };
         }
     }
+    if let Method::Influence { .. } = auto.method {
+        // Influence differentiates ItemKNN along an NDCG direction: another model, another
+        // utility or a sample budget asks for MSR Banzhaf (the plan's samples by default).
+        let other_model = auto
+            .model
+            .params::<assay_recommend::ItemKnnParams>()
+            .is_none();
+        let other_utility = !matches!(
+            auto.utility,
+            PlanUtility::Ranking {
+                metric: Metric::Ndcg,
+                ..
+            }
+        );
+        let samples = ["min_samples", "max_samples", "rtol"]
+            .iter()
+            .any(|id| was_typed(id));
+        if other_model || other_utility || samples {
+            auto.method = Method::MsrBanzhaf;
+        }
+    }
     auto
 }
 
@@ -189,6 +219,9 @@ fn plan_of(args: &ValueArgs) -> anyhow::Result<ValuationPlan> {
             }
             Method::DataOob { bags: args.bags }
         }
+        MethodArg::Influence => Method::Influence {
+            top: assay_value::influence::DEFAULT_TOP,
+        },
         MethodArg::KnnShapley => {
             if args.k == 0 {
                 return Err(BadInput("--k: expected at least 1".into()).into());
