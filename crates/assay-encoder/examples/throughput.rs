@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! cargo run --release -p assay-encoder --example throughput -- \
-//!   [--sentences FILE] [--threads 1,2] [--batch 64] [--backends candle,ort] [--out FILE]
-//!   [--onnx-model FILE]   (the ort backend's model; default: the fetched int8 MiniLM)
+//!   [--sentences FILE] [--threads 1,2] [--batch 64] [--backends candle,ort,ort-fp32]
+//!   [--out FILE] [--onnx-model FILE]   (the ort backend's model; default: the fetched int8
+//!   MiniLM; ort-fp32 runs the fp32 graph that assay writes from the MiniLM safetensors)
 //! ```
 //!
 //! The sentences are read from `--sentences` (one per line); when that file does not exist it is
@@ -144,7 +145,24 @@ fn main() -> Result<(), Error> {
                         },
                     )?)
                 }
-                other => return Err(format!("unknown backend {other}: candle or ort").into()),
+                // The fp32 graph written from the same safetensors (in memory), as
+                // `--encoder ort --encoder-model DIR` runs a model folder.
+                "ort-fp32" => {
+                    let library = assay_fetch::onnxruntime_library(&home)
+                        .ok_or("ONNX Runtime is not fetched: run `assay data fetch ort`")?;
+                    Box::new(OrtEncoder::load_folder(
+                        &library,
+                        &minilm,
+                        &EncoderOptions {
+                            batch_size: args.batch,
+                            threads,
+                            max_seq_length: None,
+                        },
+                    )?)
+                }
+                other => {
+                    return Err(format!("unknown backend {other}: candle, ort or ort-fp32").into())
+                }
             };
             encoder.encode(&sentences[..args.batch.min(sentences.len())])?; // warm-up
             let started = Instant::now();

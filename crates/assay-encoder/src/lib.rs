@@ -30,6 +30,7 @@ mod finetune;
 mod hash;
 #[cfg(feature = "ort")]
 mod onnx;
+mod onnx_export;
 mod recent;
 mod spec;
 
@@ -41,6 +42,7 @@ pub use finetune::{BiEncoderTrainer, FinetuneOptions, Freeze, StepStats, TRAININ
 pub use hash::HashEncoder;
 #[cfg(feature = "ort")]
 pub use onnx::OrtEncoder;
+pub use onnx_export::{bert_onnx, write_bert_onnx, ONNX_FILE};
 pub use recent::RecentTexts;
 pub use spec::{EncoderKind, EncoderSpec, SpecError, HASH_DIM};
 
