@@ -42,7 +42,7 @@ pub use finetune::{BiEncoderTrainer, FinetuneOptions, Freeze, StepStats, TRAININ
 pub use hash::HashEncoder;
 #[cfg(feature = "ort")]
 pub use onnx::OrtEncoder;
-pub use onnx_export::{bert_onnx, write_bert_onnx, ONNX_FILE};
+pub use onnx_export::{bert_onnx, bert_onnx_with, write_bert_onnx, Operators, ONNX_FILE};
 pub use recent::RecentTexts;
 pub use spec::{EncoderKind, EncoderSpec, SpecError, HASH_DIM};
 

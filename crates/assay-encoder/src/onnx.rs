@@ -243,6 +243,17 @@ impl OrtEncoder {
     /// `config.json` and `model.safetensors` in memory ([`crate::bert_onnx`]); its own
     /// tokenizer either way.
     pub fn load_folder(library: &Path, dir: &Path, options: &EncoderOptions) -> Result<OrtEncoder> {
+        OrtEncoder::load_folder_with(library, dir, crate::Operators::Standard, options)
+    }
+
+    /// [`OrtEncoder::load_folder`], writing the graph (when the folder has no `model.onnx`)
+    /// of `operators`.
+    pub fn load_folder_with(
+        library: &Path,
+        dir: &Path,
+        operators: crate::Operators,
+        options: &EncoderOptions,
+    ) -> Result<OrtEncoder> {
         let tokenizer_path = required(dir, "tokenizer.json")?;
         let name = dir
             .file_name()
@@ -255,7 +266,7 @@ impl OrtEncoder {
         }
         let config_path = required(dir, "config.json")?;
         let weights_path = required(dir, "model.safetensors")?;
-        let bytes = crate::bert_onnx(dir)?;
+        let bytes = crate::bert_onnx_with(dir, operators)?;
         // As the candle encoder's id, over the files the graph was written from.
         let training = dir.join(crate::TRAINING_FILE);
         let mut whole = vec![config_path.as_path(), tokenizer_path.as_path()];

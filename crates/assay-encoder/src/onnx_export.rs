@@ -177,7 +177,21 @@ pub(crate) mod proto {
 use proto::{Attribute, Dimension, DimensionValue, Node, TensorProto, ValueInfo};
 
 const FLOAT: i32 = 1;
+const INT32: i32 = 6;
 const INT64: i32 = 7;
+/// ONNX Runtime's domain of fused operators.
+const CONTRIB: &str = "com.microsoft";
+
+/// Which operators the graph is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operators {
+    /// ONNX's default domain only (opset 17): any ONNX runtime runs it, and ONNX Runtime fuses
+    /// what it recognises when it loads it.
+    Standard,
+    /// ONNX Runtime's fused BERT operators (`com.microsoft` `Attention`,
+    /// `SkipLayerNormalization`, `BiasGelu` or `FastGelu`) where they apply: ONNX Runtime only.
+    Fused,
+}
 
 /// An attribute of a node.
 enum Attr {
@@ -199,6 +213,21 @@ impl Builder {
         self.next += 1;
         let out = format!("{hint}_{}", self.next);
         self.node(op, inputs, attrs, &out);
+        out
+    }
+
+    /// A node `op` of ONNX Runtime's contrib domain (`com.microsoft`), with one output.
+    fn contrib(
+        &mut self,
+        op: &str,
+        inputs: &[&str],
+        attrs: Vec<(&str, Attr)>,
+        hint: &str,
+    ) -> String {
+        let out = self.op(op, inputs, attrs, hint);
+        if let Some(node) = self.nodes.last_mut() {
+            node.domain = CONTRIB.into();
+        }
         out
     }
 
@@ -361,6 +390,11 @@ impl Weights {
 /// The ONNX model (serialised `ModelProto`) of the BERT sentence model in `dir` (`config.json`
 /// and `model.safetensors`, as all-MiniLM-L6-v2 or a folder of `assay finetune`).
 pub fn bert_onnx(dir: &Path) -> Result<Vec<u8>> {
+    bert_onnx_with(dir, Operators::Standard)
+}
+
+/// [`bert_onnx`] made of `operators`.
+pub fn bert_onnx_with(dir: &Path, operators: Operators) -> Result<Vec<u8>> {
     let config_path = required(dir, "config.json")?;
     let weights_path = required(dir, "model.safetensors")?;
     let config: Config =
@@ -369,7 +403,7 @@ pub fn bert_onnx(dir: &Path) -> Result<Vec<u8>> {
             source,
         })?;
     let weights = Weights::load(&weights_path)?;
-    Ok(build(&config, &weights, &config_path)?.encode_to_vec())
+    Ok(build(&config, &weights, &config_path, operators)?.encode_to_vec())
 }
 
 /// Writes [`bert_onnx`] of `dir` to `out` (atomically: a reader never sees half a file).
@@ -381,7 +415,14 @@ pub fn write_bert_onnx(dir: &Path, out: &Path) -> Result<()> {
     })
 }
 
-fn build(config: &Config, weights: &Weights, config_path: &Path) -> Result<proto::Model> {
+fn build(
+    config: &Config,
+    weights: &Weights,
+    config_path: &Path,
+    operators: Operators,
+) -> Result<proto::Model> {
+    // The fused GELU operators are erf's (BiasGelu) and tanh's (FastGelu); ReLU stays plain.
+    let fused = operators == Operators::Fused;
     let hidden = config.hidden_size;
     let heads = config.num_attention_heads;
     if heads == 0 || !hidden.is_multiple_of(heads) {
@@ -464,16 +505,26 @@ fn build(config: &Config, weights: &Weights, config_path: &Path) -> Result<proto
         "embedded",
     );
 
-    // 0 where attended, the most negative float where padded: [batch, 1, 1, sequence].
-    let mask = g.op(
-        "Cast",
-        &["attention_mask"],
-        vec![("to", Attr::Int(FLOAT as i64))],
-        "mask",
-    );
-    let mask = g.op("Unsqueeze", &[&mask, &mask_axes], vec![], "mask");
-    let mask = g.op("Sub", &[&one, &mask], vec![], "padding");
-    let mask = g.op("Mul", &[&mask, &most_negative], vec![], "mask_bias");
+    // 0 where attended, the most negative float where padded: [batch, 1, 1, sequence]; the
+    // fused attention takes the 0/1 mask itself, as int32.
+    let mask = if fused {
+        g.op(
+            "Cast",
+            &["attention_mask"],
+            vec![("to", Attr::Int(INT32 as i64))],
+            "mask_i32",
+        )
+    } else {
+        let mask = g.op(
+            "Cast",
+            &["attention_mask"],
+            vec![("to", Attr::Int(FLOAT as i64))],
+            "mask",
+        );
+        let mask = g.op("Unsqueeze", &[&mask, &mask_axes], vec![], "mask");
+        let mask = g.op("Sub", &[&one, &mask], vec![], "padding");
+        g.op("Mul", &[&mask, &most_negative], vec![], "mask_bias")
+    };
 
     let layers = config.num_hidden_layers;
     for l in 0..layers {
@@ -494,6 +545,10 @@ fn build(config: &Config, weights: &Weights, config_path: &Path) -> Result<proto
                 "heads",
             )
         };
+        if fused {
+            x = fused_layer(&mut g, weights, config, &p, &x, &mask, l + 1 == layers)?;
+            continue;
+        }
         let q = dense(&mut g, &x, "attention.self.query", hidden, hidden)?;
         let k = dense(&mut g, &x, "attention.self.key", hidden, hidden)?;
         let v = dense(&mut g, &x, "attention.self.value", hidden, hidden)?;
@@ -548,10 +603,21 @@ fn build(config: &Config, weights: &Weights, config_path: &Path) -> Result<proto
         g.node("Identity", &[&x], vec![], "last_hidden_state");
     }
 
+    // Constants of the other variant's operators are not written.
+    let read: std::collections::HashSet<&str> = g
+        .nodes
+        .iter()
+        .flat_map(|n| n.input.iter().map(String::as_str))
+        .collect();
+    let initializers: Vec<TensorProto> = g
+        .initializers
+        .into_iter()
+        .filter(|t| read.contains(t.name.as_str()))
+        .collect();
     let graph = proto::Graph {
         node: g.nodes,
         name: "bert".into(),
-        initializer: g.initializers,
+        initializer: initializers,
         input: ["input_ids", "attention_mask", "token_type_ids"]
             .iter()
             .map(|n| value_info(n, INT64, &[]))
@@ -565,11 +631,106 @@ fn build(config: &Config, weights: &Weights, config_path: &Path) -> Result<proto
         doc_string: "BERT sentence encoder: last_hidden_state, to mean-pool over attention_mask"
             .into(),
         graph: Some(graph),
-        opset_import: vec![proto::OperatorSetId {
+        opset_import: std::iter::once(proto::OperatorSetId {
             domain: String::new(),
             version: OPSET,
-        }],
+        })
+        .chain(fused.then(|| proto::OperatorSetId {
+            domain: CONTRIB.into(),
+            version: 1,
+        }))
+        .collect(),
     })
+}
+
+/// One transformer layer of ONNX Runtime's fused operators: `Attention` (the three
+/// projections in one `(in, 3 * hidden)` product, the mask as int32), the output projection
+/// and `SkipLayerNormalization` (residual, bias and norm in one), the feed-forward product with
+/// `BiasGelu` (erf) or `FastGelu` (tanh), and a second `SkipLayerNormalization`.
+fn fused_layer(
+    g: &mut Builder,
+    weights: &Weights,
+    config: &Config,
+    p: &str,
+    x: &str,
+    mask_i32: &str,
+    last: bool,
+) -> Result<String> {
+    let hidden = config.hidden_size;
+    let inner = config.intermediate_size;
+    let eps = config.layer_norm_eps as f32;
+    let mut qkv_w = vec![0f32; hidden * 3 * hidden];
+    let mut qkv_b = Vec::with_capacity(3 * hidden);
+    for (k, name) in ["query", "key", "value"].iter().enumerate() {
+        let (w, b) = weights.dense(&format!("{p}.attention.self.{name}"), hidden, hidden)?;
+        for i in 0..hidden {
+            qkv_w[i * 3 * hidden + k * hidden..i * 3 * hidden + (k + 1) * hidden]
+                .copy_from_slice(&w[i * hidden..(i + 1) * hidden]);
+        }
+        qkv_b.extend_from_slice(&b);
+    }
+    let qkv_w = g.floats(
+        &format!("{p}.attention.qkv.weight_in_out"),
+        &[hidden, 3 * hidden],
+        &qkv_w,
+    );
+    let qkv_b = g.floats(&format!("{p}.attention.qkv.bias"), &[3 * hidden], &qkv_b);
+    let context = g.contrib(
+        "Attention",
+        &[x, &qkv_w, &qkv_b, mask_i32],
+        vec![("num_heads", Attr::Int(config.num_attention_heads as i64))],
+        "attention",
+    );
+    let product =
+        |g: &mut Builder, x: &str, name: &str, i: usize, o: usize| -> Result<(String, String)> {
+            let (w, b) = weights.dense(&format!("{p}.{name}"), i, o)?;
+            let w = g.floats(&format!("{p}.{name}.weight_in_out"), &[i, o], &w);
+            let b = g.floats(&format!("{p}.{name}.bias"), &[o], &b);
+            Ok((g.op("MatMul", &[x, &w], vec![], "matmul"), b))
+        };
+    let norm = |g: &mut Builder, name: &str| -> Result<(String, String)> {
+        let w = weights.get(&format!("{name}.weight"), &[hidden])?;
+        let b = weights.get(&format!("{name}.bias"), &[hidden])?;
+        Ok((
+            g.floats(&format!("{name}.weight"), &[hidden], &w),
+            g.floats(&format!("{name}.bias"), &[hidden], &b),
+        ))
+    };
+    let (y, b) = product(g, &context, "attention.output.dense", hidden, hidden)?;
+    let (nw, nb) = norm(g, &format!("{p}.attention.output.LayerNorm"))?;
+    let attended = g.contrib(
+        "SkipLayerNormalization",
+        &[&y, x, &nw, &nb, &b],
+        vec![("epsilon", Attr::Float(eps))],
+        "attended",
+    );
+    let (h, b) = product(g, &attended, "intermediate.dense", hidden, inner)?;
+    let h = match config.hidden_act {
+        HiddenAct::Gelu => g.contrib("BiasGelu", &[&h, &b], vec![], "gelu"),
+        HiddenAct::GeluApproximate => g.contrib("FastGelu", &[&h, &b], vec![], "gelu"),
+        HiddenAct::Relu => {
+            let h = g.op("Add", &[&h, &b], vec![], "dense");
+            g.op("Relu", &[&h], vec![], "relu")
+        }
+    };
+    let (y, b) = product(g, &h, "output.dense", inner, hidden)?;
+    let (nw, nb) = norm(g, &format!("{p}.output.LayerNorm"))?;
+    let attrs = vec![("epsilon", Attr::Float(eps))];
+    let inputs = [y.as_str(), attended.as_str(), &nw, &nb, &b];
+    if last {
+        g.node(
+            "SkipLayerNormalization",
+            &inputs,
+            attrs,
+            "last_hidden_state",
+        );
+        if let Some(node) = g.nodes.last_mut() {
+            node.domain = CONTRIB.into();
+        }
+        Ok("last_hidden_state".into())
+    } else {
+        Ok(g.contrib("SkipLayerNormalization", &inputs, attrs, "hidden"))
+    }
 }
 
 /// The feed-forward activation of `x`: GELU with erf (BERT's, fused by ONNX Runtime), its tanh

@@ -296,6 +296,17 @@ fn graph_written_from_minilm_matches_candle_and_sentence_transformers() {
         let single = ort.encode_one(text).expect("encodes");
         assert!(cosine(&single, v) > 0.99999, "{text:?} alone differs");
     }
+    // ONNX Runtime's fused operators compute the same.
+    let fused =
+        OrtEncoder::load_folder_with(&library, &minilm, assay_encoder::Operators::Fused, &options)
+            .expect("the fused graph loads")
+            .encode(&texts)
+            .expect("encodes");
+    let worst = worst_cosine(&texts, &fused, &want, "fused graph vs candle");
+    assert!(
+        worst >= 0.99999,
+        "fused graph: worst cosine to candle {worst}"
+    );
     // The file written to disk is the graph run in memory: same vectors, bit for bit.
     let tmp = tempfile::tempdir().expect("tempdir");
     let file = tmp.path().join("minilm.onnx");
@@ -478,6 +489,22 @@ fn fine_tuned_checkpoint_runs_on_onnx_runtime_like_candle() {
         assert!(
             worst >= 0.99999,
             "tanh GELU {tanh_gelu}: worst cosine {worst}"
+        );
+        // The folder's model.onnx is standard; the fused graph is written from its weights.
+        std::fs::remove_file(out.path().join(assay_encoder::ONNX_FILE)).expect("remove");
+        let fused = OrtEncoder::load_folder_with(
+            &library,
+            out.path(),
+            assay_encoder::Operators::Fused,
+            &options,
+        )
+        .expect("loads")
+        .encode(&texts)
+        .expect("encodes");
+        let worst = worst_cosine(&texts, &fused, &want, "fused fine-tuned graph vs candle");
+        assert!(
+            worst >= 0.99999,
+            "fused, tanh GELU {tanh_gelu}: worst cosine {worst}"
         );
         // Training moved the weights, and the graph follows them: the pretrained folder's
         // graph gives other vectors.
