@@ -19,6 +19,9 @@
 //! is built with `load-dynamic`: ONNX Runtime is not linked at build time but opened from the
 //! fetched `libonnxruntime.so` when the first encoder is made, so the feature costs only the
 //! compile time of a thin wrapper. It is the fast path: about 2x candle's throughput on CPU.
+//! [`bert_onnx`] writes the fp32 ONNX graph of a BERT model folder from its safetensors, so a
+//! pretrained or fine-tuned model runs on ONNX Runtime without PyTorch
+//! ([`OrtEncoder::load_folder`]; `assay finetune` saves it beside the weights as `model.onnx`).
 //!
 //! No network access ever happens here: a model is a directory on disk.
 
