@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Encoder throughput, side by side on this machine in one run: assay's candle and ONNX Runtime
-# backends (the int8 all-MiniLM-L6-v2 pack, and an fp32 ONNX export of the same safetensors)
+# backends (the int8 all-MiniLM-L6-v2 pack, and the fp32 graph that assay writes from the same
+# safetensors)
 # and sentence-transformers (PyTorch, CPU, fp32) on the same sentences (1,024 simulated
 # product titles), batch 64, 1 and 2 threads. Then fine-tuning throughput in pairs per second:
 # assay's trainer against the training step of sentence-transformers' `fit` with
@@ -8,22 +9,22 @@
 # simulated shop, batch 32, 2 threads ($TRIPLES: a TSV of such triples; made when missing).
 #
 # Fetches the ONNX packs when missing (`assay data fetch ort`) and installs
-# sentence-transformers, onnx and onnxscript into a throwaway venv outside the repository
-# ($VENV, default /tmp/st-venv; reused when it has them), which also exports the fp32 ONNX
-# graph (export_fp32_onnx.py). PyPI's torch is the CUDA build (several GB) but runs on the CPU.
+# sentence-transformers into a throwaway venv ($VENV, default target/bench/st-venv; reused when
+# it has it). PyPI's torch is the CUDA build (several GB) but runs on the CPU. Results go to
+# $OUT (default target/bench/encoder).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 THREADS="${THREADS:-1,2}"
 BATCH="${BATCH:-64}"
 ROUNDS="${ROUNDS:-2}"
-VENV="${VENV:-/tmp/st-venv}"
-OUT="${OUT:-/tmp/assay-encoder-bench}"
+VENV="${VENV:-target/bench/st-venv}"
+OUT="${OUT:-target/bench/encoder}"
 SENTENCES="${SENTENCES:-$OUT/sentences.txt}"
 mkdir -p "$OUT"
 
-if ! "$VENV/bin/python" -c "import sentence_transformers, onnx, onnxscript" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "import sentence_transformers" 2>/dev/null; then
   [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q sentence-transformers onnx onnxscript
+  "$VENV/bin/pip" install -q sentence-transformers
 fi
 # BUILD=0 reuses a binary built by a wider `cargo build --release` (other feature sets rebuild).
 if [ "${BUILD:-1}" != 0 ]; then
@@ -42,12 +43,6 @@ if [ ! -f "$TRIPLES" ]; then
   python3 bench/encoder/triples.py "$OUT/shop" "$TRIPLES"
 fi
 MODEL_DIR="$("$BIN" --print-model-dir)"
-# The same safetensors exported to fp32 ONNX by PyTorch, so ONNX Runtime runs the exact model.
-FP32="$OUT/fp32/model.onnx"
-if [ ! -f "$FP32" ]; then
-  mkdir -p "$OUT/fp32"
-  "$VENV/bin/python" bench/encoder/export_fp32_onnx.py "$MODEL_DIR" "$FP32" 2>/dev/null
-fi
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 # Alternate the tools so that a change in the machine's load hits both alike.
@@ -55,8 +50,10 @@ for round in $(seq 1 "$ROUNDS"); do
   echo "round $round: load average $(cut -d' ' -f1-3 /proc/loadavg)"
   "$BIN" --sentences "$SENTENCES" --threads "$THREADS" --batch "$BATCH" \
     --out "$OUT/assay-$round.json" | tee "$OUT/assay-$round.txt"
-  "$BIN" --sentences "$SENTENCES" --threads "$THREADS" --batch "$BATCH" --backends ort \
-    --onnx-model "$FP32" --out "$OUT/assay-fp32-$round.json" | tee "$OUT/assay-fp32-$round.txt"
+  # ONNX Runtime on the fp32 graph assay writes from the same safetensors (in memory, as
+  # `--encoder ort --encoder-model DIR` does).
+  "$BIN" --sentences "$SENTENCES" --threads "$THREADS" --batch "$BATCH" --backends ort-fp32 \
+    --out "$OUT/assay-fp32-$round.json" | tee "$OUT/assay-fp32-$round.txt"
   echo "round $round: load average $(cut -d' ' -f1-3 /proc/loadavg)"
   "$VENV/bin/python" bench/encoder/st_throughput.py "$MODEL_DIR" "$SENTENCES" "$BATCH" "$THREADS" \
     "$OUT/sentence-transformers-$round.json" | tee "$OUT/sentence-transformers-$round.txt"

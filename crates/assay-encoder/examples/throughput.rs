@@ -2,8 +2,10 @@
 //!
 //! ```text
 //! cargo run --release -p assay-encoder --example throughput -- \
-//!   [--sentences FILE] [--threads 1,2] [--batch 64] [--backends candle,ort] [--out FILE]
-//!   [--onnx-model FILE]   (the ort backend's model; default: the fetched int8 MiniLM)
+//!   [--sentences FILE] [--threads 1,2] [--batch 64] [--backends candle,ort,ort-fp32]
+//!   [--out FILE] [--onnx-model FILE]   (the ort backend's model; default: the fetched int8
+//!   MiniLM; ort-fp32 runs the fp32 graph that assay writes from the MiniLM safetensors,
+//!   ort-fused the same graph made of ONNX Runtime's fused operators)
 //! ```
 //!
 //! The sentences are read from `--sentences` (one per line); when that file does not exist it is
@@ -15,7 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use assay_encoder::{BertEncoder, Encoder, EncoderOptions, OrtEncoder};
+use assay_encoder::{BertEncoder, Encoder, EncoderOptions, Operators, OrtEncoder};
 use assay_fetch::{Home, Pack};
 
 type Error = Box<dyn std::error::Error>;
@@ -144,7 +146,33 @@ fn main() -> Result<(), Error> {
                         },
                     )?)
                 }
-                other => return Err(format!("unknown backend {other}: candle or ort").into()),
+                // The fp32 graph written from the same safetensors (in memory), as
+                // `--encoder ort --encoder-model DIR` runs a model folder.
+                "ort-fp32" | "ort-fused" => {
+                    let library = assay_fetch::onnxruntime_library(&home)
+                        .ok_or("ONNX Runtime is not fetched: run `assay data fetch ort`")?;
+                    let operators = if backend == "ort-fused" {
+                        Operators::Fused
+                    } else {
+                        Operators::Standard
+                    };
+                    Box::new(OrtEncoder::load_folder_with(
+                        &library,
+                        &minilm,
+                        operators,
+                        &EncoderOptions {
+                            batch_size: args.batch,
+                            threads,
+                            max_seq_length: None,
+                        },
+                    )?)
+                }
+                other => {
+                    return Err(format!(
+                        "unknown backend {other}: candle, ort, ort-fp32 or ort-fused"
+                    )
+                    .into())
+                }
             };
             encoder.encode(&sentences[..args.batch.min(sentences.len())])?; // warm-up
             let started = Instant::now();

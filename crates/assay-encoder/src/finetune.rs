@@ -783,7 +783,8 @@ impl BiEncoderTrainer {
     }
 
     /// Writes the model to `out`: `model.safetensors` with every tensor of the pretrained file
-    /// (current values), the other files of the pretrained folder copied (config, tokenizer,
+    /// (current values), its ONNX graph `model.onnx` (for ONNX Runtime, [`crate::bert_onnx`]),
+    /// the other files of the pretrained folder copied (config, tokenizer,
     /// sentence-transformers metadata), and `training.json` = `record` plus the SHA-256 of the
     /// weights, which also makes the folder's model id differ from the pretrained one.
     pub fn save(&self, out: &Path, record: &serde_json::Value) -> Result<()> {
@@ -795,8 +796,14 @@ impl BiEncoderTrainer {
         copy_folder(
             &self.source,
             out,
-            &["model.safetensors", TRAINING_FILE, "curves.csv"],
+            &[
+                "model.safetensors",
+                crate::ONNX_FILE,
+                TRAINING_FILE,
+                "curves.csv",
+            ],
         )?;
+
         let mut tensors: Vec<(String, Tensor)> = Vec::with_capacity(self.weights.vars.len());
         for (name, var) in &self.weights.vars {
             let t = var.as_tensor().to_dtype(DType::F32).map_err(model_err)?;
@@ -805,6 +812,7 @@ impl BiEncoderTrainer {
         tensors.extend(self.weights.others.iter().cloned());
         let weights_path = out.join("model.safetensors");
         assay_train::save_safetensors(&weights_path, &tensors).map_err(train_err)?;
+        crate::write_bert_onnx(out, &out.join(crate::ONNX_FILE))?;
         let bytes = std::fs::read(&weights_path).map_err(io(&weights_path))?;
         let digest = Sha256::digest(&bytes);
         let mut record = match record {
@@ -1162,6 +1170,110 @@ mod tests {
         }
     }
 
+    /// The graph saved beside a checkpoint, read back with the same protobuf messages: opset
+    /// 17 of the default domain only, the three int64 inputs and `last_hidden_state`, every
+    /// node's inputs defined before it, and the trained weights as initializers (dense weights
+    /// transposed to `(in, out)`).
+    #[test]
+    fn saved_graph_is_well_formed_and_holds_the_trained_weights() {
+        use crate::onnx_export::proto;
+        use prost::Message;
+        let dir = tiny_model();
+        let out = tempfile::tempdir().unwrap();
+        let mut t =
+            BiEncoderTrainer::load(dir.path(), &options(Freeze::None, 1, true), 3, None).unwrap();
+        t.step(&QUERIES, &POSITIVES, &NEGATIVES, &WEIGHTS).unwrap();
+        t.save(out.path(), &serde_json::json!({})).unwrap();
+        let bytes = std::fs::read(out.path().join(crate::ONNX_FILE)).unwrap();
+        let model = proto::Model::decode(bytes.as_slice()).unwrap();
+        assert_eq!(model.ir_version, 8);
+        assert_eq!(model.opset_import.len(), 1);
+        assert_eq!(model.opset_import[0].domain, "");
+        assert_eq!(model.opset_import[0].version, 17);
+        let graph = model.graph.unwrap();
+        let names = |v: &[proto::ValueInfo]| v.iter().map(|i| i.name.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            names(&graph.input),
+            ["input_ids", "attention_mask", "token_type_ids"]
+        );
+        assert_eq!(names(&graph.output), ["last_hidden_state"]);
+        let output_type = graph.output[0].r#type.clone().unwrap().tensor_type.unwrap();
+        assert_eq!(output_type.elem_type, 1);
+        let dims: Vec<_> = output_type
+            .shape
+            .unwrap()
+            .dim
+            .into_iter()
+            .map(|d| d.value)
+            .collect();
+        assert_eq!(
+            dims,
+            [
+                Some(proto::DimensionValue::Param("batch".into())),
+                Some(proto::DimensionValue::Param("sequence".into())),
+                Some(proto::DimensionValue::Value(HIDDEN as i64)),
+            ]
+        );
+        // Topologically sorted, each value written once.
+        let mut defined: std::collections::HashSet<String> = graph
+            .input
+            .iter()
+            .map(|i| i.name.clone())
+            .chain(graph.initializer.iter().map(|t| t.name.clone()))
+            .collect();
+        assert_eq!(
+            defined.len(),
+            3 + graph.initializer.len(),
+            "duplicate names"
+        );
+        for node in &graph.node {
+            assert_eq!(node.domain, "");
+            for input in &node.input {
+                assert!(
+                    defined.contains(input),
+                    "{} reads {input} before it exists",
+                    node.op_type
+                );
+            }
+            for output in &node.output {
+                assert!(defined.insert(output.clone()), "{output} written twice");
+            }
+        }
+        assert!(defined.contains("last_hidden_state"));
+        let per_layer = |op: &str| graph.node.iter().filter(|n| n.op_type == op).count();
+        assert_eq!(per_layer("LayerNormalization"), 1 + 2 * LAYERS);
+        assert_eq!(per_layer("Softmax"), LAYERS);
+        assert_eq!(per_layer("Erf"), LAYERS);
+        // The weights are the trained ones.
+        let trained = snapshot(&t);
+        let floats = |name: &str| -> Vec<f32> {
+            let init = graph.initializer.iter().find(|i| i.name == name).unwrap();
+            assert_eq!(init.data_type, 1);
+            init.raw_data
+                .chunks(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
+        };
+        assert_eq!(
+            floats("word_embeddings"),
+            trained["embeddings.word_embeddings.weight"]
+        );
+        let before = snapshot(
+            &BiEncoderTrainer::load(dir.path(), &options(Freeze::None, 1, true), 3, None).unwrap(),
+        );
+        assert_ne!(
+            before["embeddings.word_embeddings.weight"],
+            trained["embeddings.word_embeddings.weight"]
+        );
+        let w = &trained["encoder.layer.1.intermediate.dense.weight"]; // (16, HIDDEN)
+        let w_in_out = floats("encoder.layer.1.intermediate.dense.weight_in_out"); // (HIDDEN, 16)
+        for o in 0..16 {
+            for i in 0..HIDDEN {
+                assert_eq!(w_in_out[i * 16 + o], w[o * HIDDEN + i]);
+            }
+        }
+    }
+
     #[test]
     fn checkpoint_round_trips_to_identical_embeddings() {
         let dir = tiny_model();
@@ -1184,6 +1296,7 @@ mod tests {
             "config.json",
             "tokenizer.json",
             "sentence_bert_config.json",
+            crate::ONNX_FILE,
             TRAINING_FILE,
         ] {
             assert!(out.path().join(name).is_file(), "{name} missing");

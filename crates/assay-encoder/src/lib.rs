@@ -19,6 +19,9 @@
 //! is built with `load-dynamic`: ONNX Runtime is not linked at build time but opened from the
 //! fetched `libonnxruntime.so` when the first encoder is made, so the feature costs only the
 //! compile time of a thin wrapper. It is the fast path: about 2x candle's throughput on CPU.
+//! [`bert_onnx`] writes the fp32 ONNX graph of a BERT model folder from its safetensors, so a
+//! pretrained or fine-tuned model runs on ONNX Runtime without PyTorch
+//! ([`OrtEncoder::load_folder`]; `assay finetune` saves it beside the weights as `model.onnx`).
 //!
 //! No network access ever happens here: a model is a directory on disk.
 
@@ -30,6 +33,7 @@ mod finetune;
 mod hash;
 #[cfg(feature = "ort")]
 mod onnx;
+mod onnx_export;
 mod recent;
 mod spec;
 
@@ -41,6 +45,7 @@ pub use finetune::{BiEncoderTrainer, FinetuneOptions, Freeze, StepStats, TRAININ
 pub use hash::HashEncoder;
 #[cfg(feature = "ort")]
 pub use onnx::OrtEncoder;
+pub use onnx_export::{bert_onnx, bert_onnx_with, write_bert_onnx, Operators, ONNX_FILE};
 pub use recent::RecentTexts;
 pub use spec::{EncoderKind, EncoderSpec, SpecError, HASH_DIM};
 

@@ -28,6 +28,23 @@ enum Output {
     Pooled(String),
 }
 
+/// Where a session's graph comes from.
+enum Graph<'a> {
+    /// An ONNX file.
+    File(&'a Path),
+    /// A graph written in memory from the weights file named second (for messages).
+    Bytes(&'a [u8], &'a Path),
+}
+
+impl Graph<'_> {
+    /// The file to name in messages.
+    fn path(&self) -> &Path {
+        match self {
+            Graph::File(path) | Graph::Bytes(_, path) => path,
+        }
+    }
+}
+
 /// A sentence encoder run by ONNX Runtime on the CPU: mean pooling over the attention mask
 /// (unless the graph pools itself), then L2 normalisation.
 pub struct OrtEncoder {
@@ -98,6 +115,12 @@ fn environment(library: &Path) -> Result<Environment> {
         .map_err(runtime_err("creating the environment"))?;
     *slot = Some((library, env.clone()));
     Ok(env)
+}
+
+/// Loads ONNX Runtime from `library` (once per process), so that a later failure to load a
+/// model is the model's.
+pub(crate) fn load_runtime(library: &Path) -> Result<()> {
+    environment(library).map(|_| ())
 }
 
 /// Checks the graph's inputs: `input_ids` and `attention_mask` (int64), optionally
@@ -206,23 +229,89 @@ impl OrtEncoder {
                 pack: Pack::MinilmInt8.name(),
             });
         }
+        let name = model
+            .parent()
+            .and_then(|d| d.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "onnx".into());
+        let id = format!("onnx:{name}@{}", fingerprint(&[&tokenizer_path], model)?);
+        OrtEncoder::open(library, Graph::File(model), tokenizer_dir, id, options)
+    }
+
+    /// The BERT model folder `dir` (a fine-tuned one, or all-MiniLM-L6-v2's) run by ONNX
+    /// Runtime in fp32: its `model.onnx` when there is one, else the graph written from its
+    /// `config.json` and `model.safetensors` in memory ([`crate::bert_onnx`]); its own
+    /// tokenizer either way.
+    pub fn load_folder(library: &Path, dir: &Path, options: &EncoderOptions) -> Result<OrtEncoder> {
+        OrtEncoder::load_folder_with(library, dir, crate::Operators::Standard, options)
+    }
+
+    /// [`OrtEncoder::load_folder`], writing the graph (when the folder has no `model.onnx`)
+    /// of `operators`.
+    pub fn load_folder_with(
+        library: &Path,
+        dir: &Path,
+        operators: crate::Operators,
+        options: &EncoderOptions,
+    ) -> Result<OrtEncoder> {
+        let tokenizer_path = required(dir, "tokenizer.json")?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "bert".into());
+        let file = dir.join(crate::ONNX_FILE);
+        if file.is_file() {
+            let id = format!("onnx:{name}@{}", fingerprint(&[&tokenizer_path], &file)?);
+            return OrtEncoder::open(library, Graph::File(&file), dir, id, options);
+        }
+        let config_path = required(dir, "config.json")?;
+        let weights_path = required(dir, "model.safetensors")?;
+        let bytes = crate::bert_onnx_with(dir, operators)?;
+        // As the candle encoder's id, over the files the graph was written from.
+        let training = dir.join(crate::TRAINING_FILE);
+        let mut whole = vec![config_path.as_path(), tokenizer_path.as_path()];
+        if training.is_file() {
+            whole.push(&training);
+        }
+        let id = format!("onnx:{name}@{}", fingerprint(&whole, &weights_path)?);
+        OrtEncoder::open(
+            library,
+            Graph::Bytes(&bytes, &weights_path),
+            dir,
+            id,
+            options,
+        )
+    }
+
+    fn open(
+        library: &Path,
+        graph: Graph<'_>,
+        tokenizer_dir: &Path,
+        id: String,
+        options: &EncoderOptions,
+    ) -> Result<OrtEncoder> {
+        let tokenizer_path = required(tokenizer_dir, "tokenizer.json")?;
         let env = environment(library)?;
         let threads = if options.threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
             options.threads
         };
+        let model = graph.path();
         let what = format!("loading {}", model.display());
-        let session = Session::builder(&env)
+        let mut builder = Session::builder(&env)
             .map_err(runtime_err(&what))?
             .with_optimization_level(GraphOptimizationLevel::All)
             .map_err(|e| EncoderError::Runtime(format!("{what}: {e}")))?
             .with_intra_threads(threads)
             .map_err(|e| EncoderError::Runtime(format!("{what}: {e}")))?
             .with_inter_threads(1)
-            .map_err(|e| EncoderError::Runtime(format!("{what}: {e}")))?
-            .commit_from_file(model)
-            .map_err(runtime_err(&what))?;
+            .map_err(|e| EncoderError::Runtime(format!("{what}: {e}")))?;
+        let session = match graph {
+            Graph::File(path) => builder.commit_from_file(path),
+            Graph::Bytes(bytes, _) => builder.commit_from_memory(bytes),
+        }
+        .map_err(runtime_err(&what))?;
         let token_types = check_inputs(&session, model)?;
         let (output, stated_dim) = pick_output(&session, model)?;
 
@@ -232,12 +321,6 @@ impl OrtEncoder {
             .num_threads(threads)
             .build()
             .map_err(|e| EncoderError::Model(format!("thread pool: {e}")))?;
-        let name = model
-            .parent()
-            .and_then(|d| d.file_name())
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "onnx".into());
-        let id = format!("onnx:{name}@{}", fingerprint(&[&tokenizer_path], model)?);
         let mut encoder = OrtEncoder {
             session: Mutex::new(session),
             tokenizer,

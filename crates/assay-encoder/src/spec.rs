@@ -18,7 +18,8 @@ pub const HASH_DIM: usize = 256;
 pub enum EncoderKind {
     /// all-MiniLM-L6-v2 (or a model folder of the same layout) run with candle.
     Minilm,
-    /// An ONNX export run with ONNX Runtime: the int8 all-MiniLM-L6-v2 pack by default.
+    /// An ONNX export run with ONNX Runtime: the int8 all-MiniLM-L6-v2 pack by default, or a
+    /// model folder's fp32 graph.
     Ort,
     /// The bag-of-words [`HashEncoder`]: no model files, for tests and tiny machines.
     Hash,
@@ -45,7 +46,9 @@ pub struct EncoderSpec {
     /// For [`EncoderKind::Ort`]: an ONNX file to run instead of the fetched int8 model.
     pub onnx_model: Option<PathBuf>,
     /// For [`EncoderKind::Minilm`]: a model folder (say, a fine-tuned one) to run instead of
-    /// the fetched all-MiniLM-L6-v2.
+    /// the fetched all-MiniLM-L6-v2. For [`EncoderKind::Ort`]: the same folder run by ONNX
+    /// Runtime in fp32 (its `model.onnx`, or the graph written from its weights), instead of
+    /// the int8 model.
     pub model_dir: Option<PathBuf>,
 }
 
@@ -63,6 +66,9 @@ pub enum SpecError {
         /// The kind given.
         kind: &'static str,
     },
+    /// Both an ONNX file and a model folder were named: only one model can run.
+    #[error("an ONNX model file and a model folder name two models; give one")]
+    TwoModels,
     /// A model file or folder the user named could not be loaded.
     #[error("{path}: {source}")]
     UserModel {
@@ -92,7 +98,8 @@ impl EncoderSpec {
         match (self.kind, &self.model_dir) {
             (EncoderKind::Minilm, None) => &[Pack::Minilm],
             (EncoderKind::Minilm, Some(_)) | (EncoderKind::Hash, _) => &[],
-            (EncoderKind::Ort, _) => &Pack::ORT,
+            (EncoderKind::Ort, Some(_)) => &[Pack::OnnxRuntime],
+            (EncoderKind::Ort, None) => &Pack::ORT,
         }
     }
 
@@ -106,8 +113,11 @@ impl EncoderSpec {
         if self.onnx_model.is_some() && self.kind != EncoderKind::Ort {
             return Err(misplaced("an ONNX model file", EncoderKind::Ort));
         }
-        if self.model_dir.is_some() && self.kind != EncoderKind::Minilm {
+        if self.model_dir.is_some() && self.kind == EncoderKind::Hash {
             return Err(misplaced("a model folder", EncoderKind::Minilm));
+        }
+        if self.model_dir.is_some() && self.onnx_model.is_some() {
+            return Err(SpecError::TwoModels);
         }
         Ok(())
     }
@@ -134,7 +144,10 @@ impl EncoderSpec {
                     Arc::new(BertEncoder::load(&dir, &options)?)
                 }
             },
-            EncoderKind::Ort => open_ort(home, self.onnx_model.as_deref(), self.threads)?,
+            EncoderKind::Ort => match &self.model_dir {
+                Some(dir) => open_ort_folder(home, dir, &options)?,
+                None => open_ort(home, self.onnx_model.as_deref(), self.threads)?,
+            },
             EncoderKind::Hash => Arc::new(HashEncoder::new(HASH_DIM)),
         })
     }
@@ -176,6 +189,35 @@ fn open_ort(
         })
 }
 
+#[cfg(feature = "ort")]
+fn open_ort_folder(
+    home: &Home,
+    dir: &Path,
+    options: &EncoderOptions,
+) -> std::result::Result<Arc<dyn Encoder>, SpecError> {
+    let library = assay_fetch::onnxruntime_library(home).ok_or(EncoderError::NotFetched {
+        what: "the ONNX Runtime library",
+        pack: Pack::OnnxRuntime.name(),
+    })?;
+    // A missing or broken runtime is not the folder's fault: load it first.
+    crate::onnx::load_runtime(&library)?;
+    crate::OrtEncoder::load_folder(&library, dir, options)
+        .map(|e| Arc::new(e) as Arc<dyn Encoder>)
+        .map_err(|source| SpecError::UserModel {
+            path: dir.to_owned(),
+            source,
+        })
+}
+
+#[cfg(not(feature = "ort"))]
+fn open_ort_folder(
+    home: &Home,
+    _dir: &Path,
+    _options: &EncoderOptions,
+) -> std::result::Result<Arc<dyn Encoder>, SpecError> {
+    open_ort(home, None, 0)
+}
+
 #[cfg(not(feature = "ort"))]
 fn open_ort(
     _home: &Home,
@@ -197,10 +239,21 @@ mod tests {
         spec.onnx_model = Some("model.onnx".into());
         let err = spec.validate().unwrap_err().to_string();
         assert_eq!(err, "an ONNX model file needs the ort encoder, not hash");
-        let mut spec = EncoderSpec::new(EncoderKind::Ort, 1);
+        let mut spec = EncoderSpec::new(EncoderKind::Hash, 1);
         spec.model_dir = Some("enc".into());
         let err = spec.validate().unwrap_err().to_string();
-        assert_eq!(err, "a model folder needs the minilm encoder, not ort");
+        assert_eq!(err, "a model folder needs the minilm encoder, not hash");
+        // ONNX Runtime runs a model folder too, but not beside another ONNX file.
+        let mut spec = EncoderSpec::new(EncoderKind::Ort, 1);
+        spec.model_dir = Some("enc".into());
+        assert!(spec.validate().is_ok());
+        assert_eq!(spec.packs(), &[Pack::OnnxRuntime]);
+        spec.onnx_model = Some("model.onnx".into());
+        let err = spec.validate().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "an ONNX model file and a model folder name two models; give one"
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! (`assay_fetch::samples`) each test says `SKIPPED:` on the terminal and passes.
 #![cfg(feature = "ort")]
 
-use assay_encoder::{cosine, CachedEncoder, Encoder, OrtEncoder};
-use assay_fetch::samples::{opt_in, sample_dirs_or_skip};
+use assay_encoder::{cosine, BertEncoder, CachedEncoder, Encoder, EncoderOptions, OrtEncoder};
+use assay_fetch::samples::sample_dirs_or_skip;
 use assay_fetch::{Home, Pack, ONNXRUNTIME_LIBRARY};
 
 #[derive(serde::Deserialize)]
@@ -235,35 +235,292 @@ fn models_that_are_not_bert_sentence_models_are_refused() {
     );
 }
 
-/// An fp32 ONNX export of the same model (bench/encoder/export_fp32_onnx.py, run in the
-/// benchmark's venv) named by `ASSAY_ONNX_FP32`; says `OPT-IN:` and passes when it is unset, as
-/// in CI, which does not install PyTorch.
+/// The smallest cosine between the vectors of `a` and `b`, text by text, after checking that
+/// both are unit length.
+fn worst_cosine(texts: &[&str], a: &[Vec<f32>], b: &[Vec<f32>], what: &str) -> f32 {
+    assert_eq!(a.len(), texts.len());
+    assert_eq!(b.len(), texts.len());
+    let mut worst = 1.0f32;
+    for ((text, x), y) in texts.iter().zip(a).zip(b) {
+        let text: String = text.chars().take(40).collect();
+        for v in [x, y] {
+            let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            assert!(
+                (norm - 1.0).abs() < 1e-4,
+                "{text:?} not unit length: {norm}"
+            );
+        }
+        let c = cosine(x, y);
+        eprintln!("{what}: {c:.7} for {text:?}");
+        worst = worst.min(c);
+    }
+    worst
+}
+
+/// The fp32 graph that assay writes from all-MiniLM-L6-v2's safetensors, run by ONNX Runtime,
+/// gives the candle encoder's vectors and sentence-transformers' (the fixture, made by
+/// PyTorch), on every fixture text: English, Chinese, accents, the empty string, one letter
+/// and a text truncated at 256 tokens.
 #[test]
-fn fp32_onnx_export_matches_sentence_transformers() {
-    let Some(model) = opt_in(
-        "ASSAY_ONNX_FP32",
-        "an fp32 ONNX export of all-MiniLM-L6-v2 (bench/encoder/export_fp32_onnx.py)",
-    ) else {
-        return;
-    };
+fn graph_written_from_minilm_matches_candle_and_sentence_transformers() {
     let Some((minilm, library)) = tokenizer_and_library() else {
         return;
     };
-    let encoder = OrtEncoder::load(
-        &library,
-        std::path::Path::new(&model),
-        &minilm,
-        &assay_encoder::EncoderOptions::default(),
-    )
-    .expect("the export loads");
+    let options = EncoderOptions {
+        batch_size: 4,
+        threads: 2,
+        max_seq_length: None,
+    };
+    let ort = OrtEncoder::load_folder(&library, &minilm, &options).expect("the graph loads");
+    assert_eq!(ort.dim(), 384);
+    assert!(
+        ort.model_id().starts_with("onnx:all-MiniLM-L6-v2@"),
+        "{}",
+        ort.model_id()
+    );
+    let candle = BertEncoder::load(&minilm, &options).expect("the model loads");
     let reference = reference();
     let texts: Vec<&str> = reference.sentences.iter().map(String::as_str).collect();
-    let got = encoder.encode(&texts).expect("encodes");
-    let mut worst = 1.0f32;
-    for ((text, want), have) in texts.iter().zip(&reference.vectors).zip(&got) {
-        let c = cosine(want, have);
-        assert!(c >= 0.999, "{text:?}: cosine {c} < 0.999");
-        worst = worst.min(c);
+    assert!(texts.contains(&"") && texts.iter().any(|t| t.len() > 1000));
+    let got = ort.encode(&texts).expect("encodes");
+    let want = candle.encode(&texts).expect("encodes");
+    let worst = worst_cosine(&texts, &got, &want, "written graph vs candle");
+    assert!(worst >= 0.99999, "worst cosine to candle {worst}");
+    let worst = worst_cosine(&texts, &got, &reference.vectors, "written graph vs PyTorch");
+    assert!(
+        worst >= 0.99999,
+        "worst cosine to sentence-transformers {worst}"
+    );
+    // Alone or in a padded batch, the same vector: padding does not leak into the attention.
+    for (text, v) in texts.iter().zip(&got) {
+        let single = ort.encode_one(text).expect("encodes");
+        assert!(cosine(&single, v) > 0.99999, "{text:?} alone differs");
     }
-    eprintln!("fp32 ONNX export vs sentence-transformers: worst cosine {worst:.7}");
+    // ONNX Runtime's fused operators compute the same.
+    let fused =
+        OrtEncoder::load_folder_with(&library, &minilm, assay_encoder::Operators::Fused, &options)
+            .expect("the fused graph loads")
+            .encode(&texts)
+            .expect("encodes");
+    let worst = worst_cosine(&texts, &fused, &want, "fused graph vs candle");
+    assert!(
+        worst >= 0.99999,
+        "fused graph: worst cosine to candle {worst}"
+    );
+    // The file written to disk is the graph run in memory: same vectors, bit for bit.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("minilm.onnx");
+    assay_encoder::write_bert_onnx(&minilm, &file).expect("writes");
+    let from_file = OrtEncoder::load(&library, &file, &minilm, &options).expect("loads");
+    assert_eq!(from_file.encode(&texts).expect("encodes"), got);
+}
+
+/// Words of the tiny model's vocabulary.
+const WORDS: [&str; 12] = [
+    "red", "blue", "dress", "shirt", "shoes", "silk", "summer", "winter", "jigsaw", "puzzle",
+    "kids", "warm",
+];
+
+/// A tiny random BERT (2 layers, 8 wide, 2 heads, tanh GELU in the layers when `tanh_gelu`)
+/// with a word-level tokenizer that truncates at 12 tokens, in the layout of a
+/// sentence-transformers folder; weights from a seeded stream.
+fn tiny_model(dir: &std::path::Path, seed: u64, tanh_gelu: bool) {
+    use candle_core::{Device, Tensor};
+    use rand::{Rng, SeedableRng};
+    const HIDDEN: usize = 8;
+    let vocab_size = WORDS.len() + 4;
+    let config = serde_json::json!({
+        "vocab_size": vocab_size, "hidden_size": HIDDEN, "num_hidden_layers": 2,
+        "num_attention_heads": 2, "intermediate_size": 16,
+        "hidden_act": if tanh_gelu { "geluapproximate" } else { "gelu" },
+        "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
+        "max_position_embeddings": 16, "type_vocab_size": 2, "initializer_range": 0.02,
+        "layer_norm_eps": 1e-12, "pad_token_id": 0, "model_type": "bert"
+    });
+    std::fs::write(dir.join("config.json"), config.to_string()).expect("write");
+    let mut vocab = serde_json::Map::new();
+    for (i, t) in ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
+        .iter()
+        .chain(&WORDS)
+        .enumerate()
+    {
+        vocab.insert((*t).into(), i.into());
+    }
+    let tokenizer = serde_json::json!({
+        "version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
+        "normalizer": {"type": "Lowercase"}, "pre_tokenizer": {"type": "Whitespace"},
+        "post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 2]},
+        "decoder": null, "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "[UNK]"}
+    });
+    std::fs::write(dir.join("tokenizer.json"), tokenizer.to_string()).expect("write");
+    std::fs::write(
+        dir.join("sentence_bert_config.json"),
+        r#"{"max_seq_length": 12}"#,
+    )
+    .expect("write");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut uniform = |name: String, shape: &[usize], center: f32, spread: f32| {
+        let n: usize = shape.iter().product();
+        let data: Vec<f32> = (0..n)
+            .map(|_| center + spread * (2.0 * rng.random::<f32>() - 1.0))
+            .collect();
+        (
+            name,
+            Tensor::from_vec(data, shape, &Device::Cpu).expect("tensor"),
+        )
+    };
+    let mut tensors = vec![
+        uniform(
+            "embeddings.word_embeddings.weight".into(),
+            &[vocab_size, HIDDEN],
+            0.0,
+            1.0,
+        ),
+        uniform(
+            "embeddings.position_embeddings.weight".into(),
+            &[16, HIDDEN],
+            0.0,
+            0.3,
+        ),
+        uniform(
+            "embeddings.token_type_embeddings.weight".into(),
+            &[2, HIDDEN],
+            0.0,
+            0.3,
+        ),
+        uniform("embeddings.LayerNorm.weight".into(), &[HIDDEN], 1.0, 0.1),
+        uniform("embeddings.LayerNorm.bias".into(), &[HIDDEN], 0.0, 0.1),
+    ];
+    for l in 0..2 {
+        let p = format!("encoder.layer.{l}");
+        for (name, rows, cols) in [
+            ("attention.self.query", HIDDEN, HIDDEN),
+            ("attention.self.key", HIDDEN, HIDDEN),
+            ("attention.self.value", HIDDEN, HIDDEN),
+            ("attention.output.dense", HIDDEN, HIDDEN),
+            ("intermediate.dense", 16, HIDDEN),
+            ("output.dense", HIDDEN, 16),
+        ] {
+            tensors.push(uniform(
+                format!("{p}.{name}.weight"),
+                &[rows, cols],
+                0.0,
+                0.5,
+            ));
+            tensors.push(uniform(format!("{p}.{name}.bias"), &[rows], 0.0, 0.1));
+        }
+        for norm in ["attention.output.LayerNorm", "output.LayerNorm"] {
+            tensors.push(uniform(format!("{p}.{norm}.weight"), &[HIDDEN], 1.0, 0.1));
+            tensors.push(uniform(format!("{p}.{norm}.bias"), &[HIDDEN], 0.0, 0.1));
+        }
+    }
+    assay_train::save_safetensors(&dir.join("model.safetensors"), &tensors).expect("save");
+}
+
+/// A checkpoint of `assay finetune`'s trainer carries its ONNX graph, and ONNX Runtime on that
+/// graph gives the candle encoder's vectors of the same folder, with either GELU.
+#[test]
+fn fine_tuned_checkpoint_runs_on_onnx_runtime_like_candle() {
+    use assay_encoder::{BiEncoderTrainer, FinetuneOptions, Freeze};
+    use assay_train::{AdamWConfig, Decay, TrainConfig};
+    let Some(dirs) = sample_dirs_or_skip(&[Pack::OnnxRuntime]) else {
+        return;
+    };
+    let library = dirs[0].join(ONNXRUNTIME_LIBRARY);
+    let texts = [
+        "red silk dress",
+        "kids jigsaw puzzle",
+        "warm winter shoes",
+        "",
+        "unknown words only",
+        "red blue dress shirt shoes silk summer winter jigsaw puzzle kids warm red blue",
+    ];
+    for tanh_gelu in [false, true] {
+        let base = tempfile::tempdir().expect("tempdir");
+        tiny_model(base.path(), 7, tanh_gelu);
+        let options = FinetuneOptions {
+            freeze: Freeze::None,
+            scale: 20.0,
+            max_seq_length: None,
+            dropout: true,
+            encode_batch_size: 4,
+            train: TrainConfig {
+                epochs: 1,
+                batch_size: 3,
+                lr: 1e-2,
+                warmup_fraction: 0.0,
+                decay: Decay::Constant,
+                adamw: AdamWConfig::default(),
+                max_grad_norm: Some(1.0),
+                patience: 1,
+                min_delta: 0.0,
+                max_seconds: None,
+                seed: 3,
+            },
+        };
+        let mut trainer =
+            BiEncoderTrainer::load(base.path(), &options, 3, None).expect("trainer loads");
+        for _ in 0..3 {
+            trainer
+                .step(
+                    &["red dress", "kids puzzle", "warm shoes"],
+                    &["red silk dress", "jigsaw puzzle kids", "warm winter shoes"],
+                    &["red jigsaw puzzle"],
+                    &[1.0, 1.0, 1.0],
+                )
+                .expect("steps");
+        }
+        let out = tempfile::tempdir().expect("tempdir");
+        trainer
+            .save(out.path(), &serde_json::json!({}))
+            .expect("saves");
+        assert!(out.path().join(assay_encoder::ONNX_FILE).is_file());
+        let options = EncoderOptions {
+            batch_size: 4,
+            threads: 1,
+            max_seq_length: None,
+        };
+        let candle = BertEncoder::load(out.path(), &options).expect("loads");
+        let ort = OrtEncoder::load_folder(&library, out.path(), &options).expect("loads");
+        assert_eq!(ort.dim(), 8);
+        let want = candle.encode(&texts).expect("encodes");
+        let got = ort.encode(&texts).expect("encodes");
+        let worst = worst_cosine(&texts, &got, &want, "fine-tuned graph vs candle");
+        assert!(
+            worst >= 0.99999,
+            "tanh GELU {tanh_gelu}: worst cosine {worst}"
+        );
+        // The folder's model.onnx is standard; the fused graph is written from its weights.
+        std::fs::remove_file(out.path().join(assay_encoder::ONNX_FILE)).expect("remove");
+        let fused = OrtEncoder::load_folder_with(
+            &library,
+            out.path(),
+            assay_encoder::Operators::Fused,
+            &options,
+        )
+        .expect("loads")
+        .encode(&texts)
+        .expect("encodes");
+        let worst = worst_cosine(&texts, &fused, &want, "fused fine-tuned graph vs candle");
+        assert!(
+            worst >= 0.99999,
+            "fused, tanh GELU {tanh_gelu}: worst cosine {worst}"
+        );
+        // Training moved the weights, and the graph follows them: the pretrained folder's
+        // graph gives other vectors.
+        let before = OrtEncoder::load_folder(&library, base.path(), &options)
+            .expect("loads")
+            .encode(&texts)
+            .expect("encodes");
+        assert!(
+            cosine(&before[0], &got[0]) < 0.9999,
+            "training changed nothing"
+        );
+        assert_ne!(
+            OrtEncoder::load_folder(&library, base.path(), &options)
+                .expect("loads")
+                .model_id(),
+            ort.model_id()
+        );
+    }
 }

@@ -52,7 +52,7 @@ pub fn open_encoder(spec: &EncoderSpec) -> anyhow::Result<Arc<dyn Encoder>> {
     spec.validate().map_err(|e| BadInput(flag_words(e)))?;
     data::ensure_packs(spec.packs())?;
     spec.open(&Home::from_env()).map_err(|e| match e {
-        SpecError::UserModel { .. } | SpecError::OptionNeedsKind { .. } => {
+        SpecError::UserModel { .. } | SpecError::OptionNeedsKind { .. } | SpecError::TwoModels => {
             BadInput(flag_words(e)).into()
         }
         SpecError::Encoder(e) => {
@@ -66,13 +66,13 @@ fn flag_words(e: SpecError) -> String {
     match e {
         SpecError::OptionNeedsKind { needs, .. } => {
             // Each kind-specific option has one flag: the ONNX file is ort's, the folder minilm's.
-            let flag = if needs == EncoderKind::Ort.name() {
-                "--onnx-model"
+            if needs == EncoderKind::Ort.name() {
+                format!("--onnx-model needs --encoder {needs}")
             } else {
-                "--encoder-model"
-            };
-            format!("{flag} needs --encoder {needs}")
+                "--encoder-model needs --encoder minilm or ort".into()
+            }
         }
+        SpecError::TwoModels => "--onnx-model and --encoder-model name two models; give one".into(),
         SpecError::UserModel { path, source } => format!("{}: {source}", path.display()),
         SpecError::Encoder(e) => e.to_string(),
     }

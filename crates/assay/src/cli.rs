@@ -968,13 +968,14 @@ pub struct CatalogArgs {
     /// The sentence encoder.
     #[arg(long, value_enum, default_value = "minilm")]
     pub encoder: EncoderArg,
-    /// With --encoder ort: this ONNX model instead of the fetched int8 one, say the fp32
-    /// export that bench/encoder/export_fp32_onnx.py writes (inputs input_ids and
-    /// attention_mask, output last_hidden_state; the fetched MiniLM tokenizer is used).
+    /// With --encoder ort: this ONNX model instead of the fetched int8 one (inputs input_ids
+    /// and attention_mask, output last_hidden_state; the fetched MiniLM tokenizer is used).
     #[arg(long, value_name = "FILE")]
     pub onnx_model: Option<PathBuf>,
-    /// With --encoder minilm: this model folder instead of the fetched all-MiniLM-L6-v2, say
-    /// a fine-tuned one (config.json, tokenizer.json, model.safetensors).
+    /// This model folder instead of the fetched all-MiniLM-L6-v2, say a fine-tuned one
+    /// (config.json, tokenizer.json, model.safetensors). With --encoder ort it runs on ONNX
+    /// Runtime in fp32: the folder's model.onnx (which `assay finetune` writes), or else the
+    /// graph written from its weights at start.
     #[arg(long, value_name = "DIR")]
     pub encoder_model: Option<PathBuf>,
     /// The index directory. Default: $ASSAY_HOME/index/NAME-HASH/ENCODER, where NAME is the

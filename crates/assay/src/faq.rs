@@ -30,7 +30,8 @@ pub struct FaqArgs {
     /// The sentence encoder.
     #[arg(long, value_enum, default_value = "minilm")]
     pub encoder: EncoderArg,
-    /// With --encoder minilm: this model folder instead of the fetched all-MiniLM-L6-v2.
+    /// This model folder instead of the fetched all-MiniLM-L6-v2 (with --encoder ort, run on
+    /// ONNX Runtime in fp32).
     #[arg(long, value_name = "DIR")]
     pub encoder_model: Option<PathBuf>,
     /// Print the answers as JSON.
