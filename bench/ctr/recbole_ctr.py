@@ -10,21 +10,18 @@ DATA_DIR holds `ml-100k/ml-100k.{inter,user,item}` (RecBole's atomic files). Pri
 one JSON object: test AUC and LogLoss, validation AUC, epochs run, training seconds.
 """
 
-import json
-import re
+import os
 import sys
-import time
 
 import numpy as np
 
-# RecBole 1.2.1 reads aliases that numpy 2 removed; they name the same types.
-for alias, kind in [("float_", np.float64), ("complex_", np.complex128), ("unicode_", np.str_),
-                    ("bool8", np.bool_), ("int_", np.int64)]:
-    if alias not in np.__dict__:
-        setattr(np, alias, kind)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from recbole_common import (  # noqa: E402
+    epoch_train_seconds, patch_numpy, train_and_test, write_summary)
+
+patch_numpy()
 
 import pandas as pd  # noqa: E402
-from recbole.config import Config  # noqa: E402
 from recbole.data.dataset import Dataset  # noqa: E402
 from recbole.utils import FeatureType  # noqa: E402
 
@@ -53,9 +50,6 @@ def _remap(self, remap_list):
 
 Dataset._remap = _remap
 
-from recbole.data import create_dataset, data_preparation  # noqa: E402
-from recbole.utils import get_model, get_trainer, init_logger, init_seed  # noqa: E402
-
 
 def main():
     model, data_dir, seed, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
@@ -81,47 +75,22 @@ def main():
         "show_progress": False,
         "checkpoint_dir": "saved",
     }
-    began = time.perf_counter()
-    # RecBole's quick_start, without its import of ray (whose tune module fails on numpy 2).
-    config = Config(model=model, dataset="ml-100k", config_dict=config)
-    init_seed(config["seed"], config["reproducibility"])
-    init_logger(config)
-    dataset = create_dataset(config)
-    train, valid, test_data = data_preparation(config, dataset)
-    init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
-    net = get_model(config["model"])(config, train._dataset).to(config["device"])
-    trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, net)
-    best_valid, valid_result = trainer.fit(train, valid, saved=True, show_progress=False)
-    import torch
-    checkpoint = torch.load(trainer.saved_model_file, map_location="cpu", weights_only=False)
-    net.load_state_dict(checkpoint["state_dict"])
-    test = trainer.evaluate(test_data, load_best_model=False, show_progress=False)
-    wall = time.perf_counter() - began
-    log = open(_latest_log()).read()
-    epochs = [float(s) for s in re.findall(r"epoch \d+ training \[time: ([0-9.]+)s", log)]
+    run = train_and_test(model, config)
+    epochs = epoch_train_seconds()
     summary = {
         "tool": "RecBole 1.2.1",
         "model": model,
         "seed": seed,
-        "rows": [len(train.dataset), len(valid.dataset), len(test_data.dataset)],
-        "fields": [f for f in train.dataset.field2type if f != "label"],
-        "test_auc": float(test["auc"]),
-        "test_logloss": float(test["logloss"]),
-        "valid_auc": float(valid_result["auc"]),
+        "rows": [len(run.train.dataset), len(run.valid.dataset), len(run.test_data.dataset)],
+        "fields": [f for f in run.train.dataset.field2type if f != "label"],
+        "test_auc": float(run.test["auc"]),
+        "test_logloss": float(run.test["logloss"]),
+        "valid_auc": float(run.valid_result["auc"]),
         "epochs": len(epochs),
         "train_seconds": sum(epochs),
-        "wall_seconds": wall,
+        "wall_seconds": run.wall,
     }
-    print(json.dumps(summary, indent=2))
-    with open(out, "w") as f:
-        json.dump(summary, f, indent=2)
-
-
-def _latest_log():
-    import glob
-    import os
-    logs = glob.glob("log/**/*.log", recursive=True)
-    return max(logs, key=os.path.getmtime)
+    write_summary(summary, out)
 
 
 if __name__ == "__main__":

@@ -9,22 +9,14 @@ stores them). Prints and writes one JSON object: test hit@10 and NDCG@10, epochs
 seconds per epoch and in all, wall seconds.
 """
 
-import json
-import re
+import os
 import sys
-import time
 
-import numpy as np
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from recbole_common import (  # noqa: E402
+    epoch_train_seconds, patch_numpy, train_and_test, write_summary)
 
-# RecBole 1.2.1 reads aliases that numpy 2 removed; they name the same types.
-for alias, kind in [("float_", np.float64), ("complex_", np.complex128), ("unicode_", np.str_),
-                    ("bool8", np.bool_), ("int_", np.int64)]:
-    if alias not in np.__dict__:
-        setattr(np, alias, kind)
-
-from recbole.config import Config  # noqa: E402
-from recbole.data import create_dataset, data_preparation  # noqa: E402
-from recbole.utils import get_model, get_trainer, init_logger, init_seed  # noqa: E402
+patch_numpy()
 
 
 def main():
@@ -52,47 +44,20 @@ def main():
         "show_progress": False,
         "checkpoint_dir": "saved",
     }
-    began = time.perf_counter()
-    # RecBole's quick_start, without its import of ray (whose tune module fails on numpy 2).
-    config = Config(model=model, dataset="ml-100k", config_dict=config)
-    init_seed(config["seed"], config["reproducibility"])
-    init_logger(config)
-    dataset = create_dataset(config)
-    train, valid, test_data = data_preparation(config, dataset)
-    init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
-    net = get_model(config["model"])(config, train._dataset).to(config["device"])
-    trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, net)
-    trainer.fit(train, valid, saved=True, show_progress=False)
-    # The best epoch's weights, from the checkpoint this run just wrote (torch 2.6+ refuses
-    # RecBole's pickled checkpoint unless told it is trusted).
-    import torch
-    checkpoint = torch.load(trainer.saved_model_file, map_location="cpu", weights_only=False)
-    net.load_state_dict(checkpoint["state_dict"])
-    test = trainer.evaluate(test_data, load_best_model=False, show_progress=False)
-    wall = time.perf_counter() - began
+    run = train_and_test(model, config)
     # RecBole logs "epoch N training [time: X s, ...]" per epoch.
-    log = open(_latest_log()).read()
-    train = [float(s) for s in re.findall(r"epoch \d+ training \[time: ([0-9.]+)s", log)]
+    train = epoch_train_seconds()
     summary = {
         "tool": "RecBole 1.2.1",
         "model": model,
-        "hit@10": float(test["hit@10"]),
-        "ndcg@10": float(test["ndcg@10"]),
+        "hit@10": float(run.test["hit@10"]),
+        "ndcg@10": float(run.test["ndcg@10"]),
         "epochs": len(train),
         "train_seconds_per_epoch": sum(train) / max(len(train), 1),
         "train_seconds": sum(train),
-        "wall_seconds": wall,
+        "wall_seconds": run.wall,
     }
-    print(json.dumps(summary, indent=2))
-    with open(out, "w") as f:
-        json.dump(summary, f, indent=2)
-
-
-def _latest_log():
-    import glob
-    import os
-    logs = glob.glob("log/**/*.log", recursive=True)
-    return max(logs, key=os.path.getmtime)
+    write_summary(summary, out)
 
 
 if __name__ == "__main__":

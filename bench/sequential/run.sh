@@ -18,19 +18,8 @@ OUT="${OUT:-$PWD/target/bench/sequential}"
 MODELS="${MODELS:-gru4rec sasrec}"
 RECBOLE_EPOCHS="${RECBOLE_EPOCHS:-300}"
 mkdir -p "$OUT"
-[ -x "$ASSAY" ] || cargo build --release -p assay --bin assay
-if [ -z "${DATA_DIR:-}" ]; then
-  if [ -f ../shared/data/ml-100k/ml-100k.inter ]; then
-    DATA_DIR="$(cd ../shared/data && pwd)"
-  else
-    "$ASSAY" data fetch ml100k >/dev/null
-    DATA_DIR="$(dirname "$(find "${ASSAY_HOME:-$HOME/.cache/assay}" -name ml-100k.inter | head -1)")/.."
-  fi
-fi
-if ! "$VENV/bin/python" -c "import recbole" 2>/dev/null; then
-  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q recbole==1.2.1 torch
-fi
+# shellcheck source=../recbole_env.sh
+. bench/recbole_env.sh
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 for model in $MODELS; do

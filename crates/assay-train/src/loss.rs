@@ -13,7 +13,7 @@ use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::ops::{elements, exp_of, with_elements, Float};
+use crate::ops::{by_dtype, elements, exp_of, with_elements, Float};
 
 type CResult<T> = candle_core::Result<T>;
 
@@ -189,21 +189,16 @@ impl CustomOp2 for CrossEntropy {
             .contiguous_offsets()
             .ok_or_else(|| candle_core::Error::Msg("cross-entropy: strided targets".into()))?;
         let targets = &s2.as_slice::<u32>()?[start..end];
-        let (storage, log_sum_exps) = match s1.dtype() {
-            DType::F32 => {
-                let (loss, lse) = forward(elements::<f32>(s1, l1)?, targets, classes);
-                (CpuStorage::F32(vec![loss as f32]), lse)
-            }
-            DType::F64 => {
-                let (loss, lse) = forward(elements::<f64>(s1, l1)?, targets, classes);
-                (CpuStorage::F64(vec![loss]), lse)
-            }
-            other => {
-                return Err(candle_core::Error::Msg(format!(
-                    "cross-entropy takes f32 or f64 logits, not {other:?}"
-                )))
-            }
-        };
+        fn run<T: Float>(
+            s: &CpuStorage,
+            l: &Layout,
+            targets: &[u32],
+            classes: usize,
+        ) -> CResult<(CpuStorage, Vec<f64>)> {
+            let (loss, lse) = forward(elements::<T>(s, l)?, targets, classes);
+            Ok((T::to_cpu_storage_owned(vec![T::from_f64(loss)]), lse))
+        }
+        let (storage, log_sum_exps) = by_dtype!(s1.dtype(), run(s1, l1, targets, classes))?;
         *self.log_sum_exps.lock().unwrap_or_else(|e| e.into_inner()) = log_sum_exps;
         Ok((storage, Shape::from(())))
     }
@@ -234,15 +229,7 @@ impl CustomOp2 for CrossEntropy {
                 "cross-entropy: backward pass without its forward pass".into(),
             ));
         }
-        let dlogits = match logits.dtype() {
-            DType::F32 => run::<f32>(logits, &targets, &lse, grad)?,
-            DType::F64 => run::<f64>(logits, &targets, &lse, grad)?,
-            other => {
-                return Err(candle_core::Error::Msg(format!(
-                    "cross-entropy takes f32 or f64 logits, not {other:?}"
-                )))
-            }
-        };
+        let dlogits = by_dtype!(logits.dtype(), run(logits, &targets, &lse, grad))?;
         Ok((Some(dlogits), None))
     }
 }
@@ -250,6 +237,7 @@ impl CustomOp2 for CrossEntropy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::tests::max_diff;
     use candle_core::{Device, Var};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -290,16 +278,7 @@ mod tests {
         // Scaled, so the incoming gradient is not 1.
         let g1 = (fused * 3.0).unwrap().backward().unwrap();
         let g2 = (composed * 3.0).unwrap().backward().unwrap();
-        let diff = (g1.get(&logits).unwrap() - g2.get(&logits).unwrap())
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f64>()
-            .unwrap();
+        let diff = max_diff(g1.get(&logits).unwrap(), g2.get(&logits).unwrap());
         assert!(diff < 1e-14, "{diff}");
     }
 

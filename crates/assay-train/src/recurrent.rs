@@ -18,7 +18,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
-use crate::ops::{elements, exp_of, with_elements, Float};
+use crate::ops::{by_dtype, elements, exp_of, with_elements, Float};
 
 type CResult<T> = candle_core::Result<T>;
 
@@ -342,14 +342,7 @@ impl CustomOp3 for Gru {
                 Shape::from((batch, len, hidden)),
             ))
         }
-        let args = [(s1, l1), (s2, l2), (s3, l3)];
-        match s1.dtype() {
-            DType::F32 => run::<f32>(args),
-            DType::F64 => run::<f64>(args),
-            other => Err(candle_core::Error::Msg(format!(
-                "gru takes f32 or f64, not {other:?}"
-            ))),
-        }
+        by_dtype!(s1.dtype(), run([(s1, l1), (s2, l2), (s3, l3)]))
     }
 
     fn bwd(
@@ -385,19 +378,14 @@ impl CustomOp3 for Gru {
                 Some(Tensor::from_vec(db, b_hh.shape(), b_hh.device())?),
             ))
         }
-        match gx.dtype() {
-            DType::F32 => run::<f32>(gx, w_hh, b_hh, res, grad),
-            DType::F64 => run::<f64>(gx, w_hh, b_hh, res, grad),
-            other => Err(candle_core::Error::Msg(format!(
-                "gru takes f32 or f64, not {other:?}"
-            ))),
-        }
+        by_dtype!(gx.dtype(), run(gx, w_hh, b_hh, res, grad))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::tests::max_diff;
     use candle_core::{Device, Var};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -429,19 +417,6 @@ mod tests {
             .map(|_| (rng.random::<f64>() * 2.0 - 1.0) * scale)
             .collect();
         Var::from_tensor(&Tensor::from_vec(values, shape, &Device::Cpu).unwrap()).unwrap()
-    }
-
-    fn max_difference(a: &Tensor, b: &Tensor) -> f64 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f64>()
-            .unwrap()
     }
 
     #[test]
@@ -478,12 +453,12 @@ mod tests {
         let loss = |out: Tensor| (out * weights.as_tensor()).unwrap().sum_all().unwrap();
         let fused = gru(gx.as_tensor(), w.as_tensor(), b.as_tensor()).unwrap();
         let reference = composed(gx.as_tensor(), w.as_tensor(), b.as_tensor()).unwrap();
-        assert!(max_difference(&fused, &reference) < 1e-12);
+        assert!(max_diff(&fused, &reference) < 1e-12);
         let g1 = loss(fused).backward().unwrap();
         let g2 = loss(reference).backward().unwrap();
         for var in [&gx, &w, &b] {
             let (a, e) = (g1.get(var).unwrap(), g2.get(var).unwrap());
-            assert!(max_difference(a, e) < 1e-10, "{}", max_difference(a, e));
+            assert!(max_diff(a, e) < 1e-10, "{}", max_diff(a, e));
         }
     }
 
@@ -501,7 +476,7 @@ mod tests {
             .unwrap()
             .to_dtype(DType::F64)
             .unwrap();
-        assert!(max_difference(&exact, &fast) < 1e-5);
+        assert!(max_diff(&exact, &fast) < 1e-5);
     }
 
     #[test]

@@ -462,10 +462,15 @@ fn value_dataset(
     if !halves {
         return value_group(data, plan, &parts, players, None, progress);
     }
-    let mut values = value_in_halves(&players, |half, group| {
+    let merged = value_in_halves(&players, |half, group| {
         value_group(data, plan, &parts, group, Some(half), progress)
-    })?
-    .ok_or_else(|| ValueError::Empty("no players to value".into()))?;
+    })?;
+    Ok(halves_table(merged)?)
+}
+
+/// The table of [`value_in_halves`], players in order, its utility saying how it was scored.
+fn halves_table(merged: Option<Values>) -> Result<Values, ValueError> {
+    let mut values = merged.ok_or_else(|| ValueError::Empty("no players to value".into()))?;
     values.players.sort_by_key(|p| p.player);
     values.utility = format!(
         "{} [each half of the users scored by the other]",
@@ -593,7 +598,7 @@ fn influence_values(
     };
     let buyer = recommend::buyers(data);
     let config = crate::influence::InfluenceConfig { knn, top };
-    let mut values = value_in_halves(players, |half, group| {
+    let merged = value_in_halves(players, |half, group| {
         progress(PlanProgress {
             stage: &format!("influence (half {} of the users)", half + 1),
             done: half as u64,
@@ -609,14 +614,8 @@ fn influence_values(
             &config,
         )
     })
-    .map_err(PlanError::Value)?
-    .ok_or_else(|| ValueError::Empty("no players to value".into()))?;
-    values.players.sort_by_key(|p| p.player);
-    values.utility = format!(
-        "{} [each half of the users scored by the other]",
-        values.utility
-    );
-    Ok(values)
+    .map_err(PlanError::Value)?;
+    Ok(halves_table(merged)?)
 }
 
 /// Values one group of players (all of them, or the users of one half).
