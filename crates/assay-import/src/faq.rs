@@ -94,3 +94,51 @@ pub fn read_project_faq(path: &Path) -> Result<LoadedFaq, ImportError> {
         }),
     }
 }
+
+/// One test question for a FAQ: what a shopper asked, and the entry that answers it (none
+/// when the FAQ has no answer and the right reply is to abstain).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaqQuestion {
+    /// The question as asked.
+    pub question: String,
+    /// The id of the entry that answers it; `None` for a question the FAQ cannot answer.
+    pub entry: Option<String>,
+    /// A free label the results are broken down by (`kind` column), such as `paraphrase`.
+    pub kind: Option<String>,
+}
+
+/// Reads test questions for a FAQ: columns `question` and `faq_id` (empty for a question
+/// the FAQ cannot answer), and optionally `kind`. Tab-separated unless the extension says
+/// `.csv` or `.jsonl`. A `faq_id` that is not one of `entries`' ids is an error naming the row.
+pub fn read_faq_questions(
+    path: &Path,
+    entries: &[FaqEntry],
+) -> Result<Vec<FaqQuestion>, ImportError> {
+    let mut table = Table::open(path, TableFormat::tab_unless_named(path))?;
+    const WHY: &str = "(FAQ test questions have question and faq_id, and optionally kind)";
+    let question = table.require("question", WHY)?;
+    let faq_id = table.require("faq_id", WHY)?;
+    let kind = table.column("kind");
+    let ids: HashSet<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+    let mut questions = Vec::new();
+    while table.next_row()? {
+        if table.get(question).trim().is_empty() {
+            return Err(table.error(question, "expected a question, found an empty cell"));
+        }
+        let id = table.get(faq_id).trim();
+        if !id.is_empty() && !ids.contains(id) {
+            return Err(table.error(
+                faq_id,
+                format!("'{id}' is not an id of the FAQ (leave it empty for a question the FAQ cannot answer)"),
+            ));
+        }
+        questions.push(FaqQuestion {
+            question: table.get(question).to_owned(),
+            entry: (!id.is_empty()).then(|| id.to_owned()),
+            kind: kind
+                .map(|c| table.get(c).trim().to_owned())
+                .filter(|k| !k.is_empty()),
+        });
+    }
+    Ok(questions)
+}

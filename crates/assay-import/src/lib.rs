@@ -57,7 +57,7 @@ pub use capped::{MAX_LINE_BYTES, MAX_WHOLE_FILE_BYTES};
 pub use catalog::read_catalog;
 pub use curves::read_training_curves;
 pub use error::ImportError;
-pub use faq::{read_faq, read_project_faq, FaqEntry, LoadedFaq};
+pub use faq::{read_faq, read_faq_questions, read_project_faq, FaqEntry, FaqQuestion, LoadedFaq};
 pub use intent::read_intent_labels;
 pub use judgments::{read_judgments, LoadedJudgments};
 pub use labelled::LabelledTable;

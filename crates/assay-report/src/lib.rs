@@ -29,5 +29,5 @@ mod training;
 pub use detection::{detect, Detection};
 pub use html::{escape, render_html, svg_or_note, STYLE};
 pub use model::*;
-pub use study::{chosen_model, study, StudyConfig, StudyError, StudyProgress};
+pub use study::{chosen_model, study, Sections, StudyConfig, StudyError, StudyProgress};
 pub use training::{render_training, render_training_runs, SourceWorth, TrainingRun};

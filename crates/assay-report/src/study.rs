@@ -116,6 +116,65 @@ pub struct StudyConfig {
     pub fallback: Option<ModelSpec>,
     /// Whether the models learn from impressions (by default they do not).
     pub impressions: Impressions,
+    /// The parts of the report computed (all by default). A large shop's full report refits
+    /// the model hundreds of times; the user screen alone (`users`) is a few dozen fits.
+    pub sections: Sections,
+}
+
+/// Which parts of the report a study computes. The baseline is always computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sections {
+    /// Group values: sources, segments, time windows, categories.
+    pub groups: bool,
+    /// User values and the removal curves that judge them.
+    pub users: bool,
+    /// Item values.
+    pub items: bool,
+    /// Learning curves, overall and per source.
+    pub learning: bool,
+}
+
+impl Sections {
+    /// Every part.
+    pub const ALL: Sections = Sections {
+        groups: true,
+        users: true,
+        items: true,
+        learning: true,
+    };
+
+    /// The names [`Sections::parse`] accepts.
+    pub const NAMES: [&'static str; 4] = ["groups", "users", "items", "learning"];
+
+    /// Parses a comma-separated list of section names (`groups,users,items,learning`, or
+    /// `all`).
+    ///
+    /// # Errors
+    /// An unknown or missing name, with the names expected.
+    pub fn parse(text: &str) -> Result<Sections, String> {
+        let mut sections = Sections {
+            groups: false,
+            users: false,
+            items: false,
+            learning: false,
+        };
+        for name in text.split(',').map(str::trim) {
+            match name {
+                "all" => sections = Sections::ALL,
+                "groups" => sections.groups = true,
+                "users" => sections.users = true,
+                "items" => sections.items = true,
+                "learning" => sections.learning = true,
+                other => {
+                    return Err(format!(
+                        "unknown section {other:?}; expected a comma-separated list of {} (or all)",
+                        Sections::NAMES.join(", ")
+                    ))
+                }
+            }
+        }
+        Ok(sections)
+    }
 }
 
 impl StudyConfig {
@@ -139,6 +198,7 @@ impl StudyConfig {
             learning_fractions: vec![0.05, 0.1, 0.2, 0.4, 0.6, 0.8],
             fallback: None,
             impressions: Impressions::Skip,
+            sections: Sections::ALL,
         }
     }
 }
@@ -741,9 +801,20 @@ pub fn study(
     }
 
     // No sample count: users valued by their influence (one fit per half).
-    let user_fits = config.user_samples.map_or(2, |samples| 2 * samples);
-    let value_users_at_all = config.user_samples != Some(0);
-    let groups: Vec<(&str, &str, Vec<Player>)> = {
+    let value_users_at_all = config.sections.users && config.user_samples != Some(0);
+    let user_fits = if value_users_at_all {
+        config.user_samples.map_or(2, |samples| 2 * samples)
+    } else {
+        0
+    };
+    let item_samples = if config.sections.items {
+        config.item_samples
+    } else {
+        0
+    };
+    let groups: Vec<(&str, &str, Vec<Player>)> = if !config.sections.groups {
+        Vec::new()
+    } else {
         let mut g = vec![(
             "source",
             "Data sources",
@@ -764,7 +835,7 @@ pub fn study(
         ));
         g
     };
-    let sources = groups[0].2.clone();
+    let sources = players::by_source(data, &split.train);
     let planned: u64 = 1
         + groups
             .iter()
@@ -779,14 +850,18 @@ pub fn study(
             })
             .sum::<u64>()
         + user_fits
-        + config.item_samples
+        + item_samples
         + if value_users_at_all {
             (config.removal_fractions.len() as u64) * (2 + config.random_draws.max(1) as u64)
         } else {
             0
         }
-        + (config.learning_fractions.len() as u64) * (1 + sources.len() as u64)
-        + sources.len() as u64;
+        + if config.sections.learning {
+            (config.learning_fractions.len() as u64) * (1 + sources.len() as u64)
+                + sources.len() as u64
+        } else {
+            0
+        };
     lab.planned.store(planned, Ordering::Relaxed);
     check_time(config, &split.train, &valid, data.items.len(), planned)?;
 
@@ -828,40 +903,15 @@ pub fn study(
         ));
         lab.check()?;
     }
-    if config.item_samples > 0 {
+    if item_samples > 0 {
         point_tables.push(value_items(&lab, &split.train, &split.valid, &rec)?);
     }
 
-    lab.stage("learning curves");
-    let overall = learning_curve(&lab, "all data", &[], &split.train, 3000, &test, test_score);
-    let per_source = if sources.len() >= 2 {
-        sources
-            .iter()
-            .enumerate()
-            .map(|(i, source)| {
-                let mut mine = vec![false; data.events.len()];
-                source.rows.iter().for_each(|&r| mine[r as usize] = true);
-                let others: Vec<u32> = split
-                    .train
-                    .iter()
-                    .copied()
-                    .filter(|&r| !mine[r as usize])
-                    .collect();
-                learning_curve(
-                    &lab,
-                    &source.name,
-                    &others,
-                    &source.rows,
-                    3001 + i as u64,
-                    &test,
-                    test_score,
-                )
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    lab.check()?;
+    let learning = config
+        .sections
+        .learning
+        .then(|| learning_curves(&lab, &sources, &split, &test, test_score))
+        .transpose()?;
     lab.stage("done");
 
     Ok(ValueReport {
@@ -884,10 +934,7 @@ pub fn study(
         groups: group_tables,
         points: point_tables,
         removal,
-        learning: Some(LearningCurves {
-            overall,
-            per_source,
-        }),
+        learning,
         provenance: Provenance {
             seed: config.seed,
             split: "per-user random 80/10/10 of all non-impression events (values on validation, curves on test)".into(),
@@ -897,6 +944,50 @@ pub fn study(
             notes,
         },
         detection: None,
+    })
+}
+
+/// The learning curves: all training data, and each source's rows added to the others'.
+fn learning_curves(
+    lab: &Lab<'_>,
+    sources: &[Player],
+    split: &assay_core::split::Split,
+    test: &[AudienceUser],
+    test_score: f64,
+) -> Result<LearningCurves, StudyError> {
+    lab.stage("learning curves");
+    let overall = learning_curve(lab, "all data", &[], &split.train, 3000, test, test_score);
+    let per_source = if sources.len() >= 2 {
+        sources
+            .iter()
+            .enumerate()
+            .map(|(i, source)| {
+                let mut mine = vec![false; lab.data.events.len()];
+                source.rows.iter().for_each(|&r| mine[r as usize] = true);
+                let others: Vec<u32> = split
+                    .train
+                    .iter()
+                    .copied()
+                    .filter(|&r| !mine[r as usize])
+                    .collect();
+                learning_curve(
+                    lab,
+                    &source.name,
+                    &others,
+                    &source.rows,
+                    3001 + i as u64,
+                    test,
+                    test_score,
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    lab.check()?;
+    Ok(LearningCurves {
+        overall,
+        per_source,
     })
 }
 

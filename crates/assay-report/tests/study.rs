@@ -9,7 +9,7 @@ use assay_metrics::Metric;
 use assay_recommend::{
     BprParams, Fit, ModelKind, ModelSpec, PopModel, PopParams, RecommendError, Validate,
 };
-use assay_report::{render_html, study, StudyConfig, StudyError};
+use assay_report::{render_html, study, Sections, StudyConfig, StudyError};
 use assay_value::recommend::{Audience, RecConfig, RecommenderUtility};
 use assay_value::ValueError;
 
@@ -115,6 +115,27 @@ fn study_of_a_small_shop() {
     assert!(html.contains("source=partner-feed") && html.contains("Removal curves"));
     assert!(!html.contains("<script"));
     assert!(html.contains(&format!("{:.4}", report.baseline.valid)));
+
+    // The user screen alone: the same user values and removal curves from the same split,
+    // no groups, items or learning curves, and only their fits: the baseline, 6 samples in
+    // each half, and per removal share the lowest-first, highest-first and 2 random orders.
+    let mut users_only = config.clone();
+    users_only.sections = Sections::parse("users").unwrap();
+    let screen = study(&data, "small shop", &users_only, &|_| {}).unwrap();
+    assert!(screen.groups.is_empty() && screen.learning.is_none());
+    assert_eq!(screen.points.len(), 1);
+    // (Debug text: a value with one sample has a NaN standard error, which != itself.)
+    assert_eq!(
+        format!("{:?}", screen.points[0]),
+        format!("{:?}", report.points[0])
+    );
+    assert_eq!(screen.removal, report.removal);
+    assert_eq!(screen.provenance.utility_evals, 1 + 2 * 6 + 2 * (2 + 2));
+    let html = render_html(&screen);
+    assert_eq!(html.matches("<svg").count(), 2);
+    assert!(Sections::parse("users,bogus")
+        .unwrap_err()
+        .contains("bogus"));
 }
 
 /// Popularity, except that the fit fails on any training set but one of `full` interactions:

@@ -822,6 +822,12 @@ pub struct ReportArgs {
     /// Number of equal time windows valued.
     #[arg(long, default_value_t = 4)]
     pub windows: usize,
+    /// The parts of the report to compute, comma-separated: groups (sources, segments, time
+    /// windows, categories), users (user values and removal curves), items, learning
+    /// (learning curves), or all. On a large shop `users` alone screens for harmful users
+    /// in a fraction of the full report's model fits.
+    #[arg(long, default_value = "all", value_parser = parse_sections)]
+    pub sections: assay_report::Sections,
     /// User attribute whose values are the segments.
     #[arg(long, default_value = "segment")]
     pub segment_attribute: String,
@@ -833,6 +839,10 @@ pub struct ReportArgs {
     /// Print the report's data as JSON (the HTML is written too).
     #[arg(long)]
     pub json: bool,
+}
+
+fn parse_sections(text: &str) -> Result<assay_report::Sections, String> {
+    assay_report::Sections::parse(text)
 }
 
 /// Who the players of `assay value` are.

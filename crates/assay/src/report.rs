@@ -38,6 +38,7 @@ pub fn run(args: ReportArgs, typed: &[String]) -> anyhow::Result<()> {
     config.user_samples = args.user_samples;
     config.item_samples = args.item_samples;
     config.windows = args.windows;
+    config.sections = args.sections;
     config.segment_attribute = args.segment_attribute.clone();
     if !typed.iter().any(|t| t == "model") {
         config.fallback = Some(crate::recommend::scalable_model());
