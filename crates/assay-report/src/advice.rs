@@ -275,9 +275,14 @@ pub fn summarize(report: &ValueReport) -> Summary {
         if let Some(i) = removal.fractions.iter().position(|&f| f > 0.0) {
             let (f, full) = (removal.fractions[i], removal.low_first[0]);
             headlines.push(format!(
-                "Removing the lowest-valued {} of {}s changes test {metric} from {} to {} (random removal: {}; highest-valued first: {}).",
+                "Removing the lowest-valued {} of {}s changes test {metric}{} from {} to {} (random removal: {}; highest-valued first: {}).",
                 percent(f),
                 removal.kind,
+                if removal.audience.is_empty() {
+                    String::new()
+                } else {
+                    format!(" of {}", removal.audience)
+                },
                 num(full),
                 num(removal.low_first[i]),
                 num(removal.random[i]),
@@ -453,7 +458,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("lowest-valued 10.0% of users changes test ndcg@10 from 0.0800 to 0.0900 (random removal: 0.0700; highest-valued first: 0.0500)"),
+            text.contains("lowest-valued 10.0% of users changes test ndcg@10 of the 40 buyers with test items from 0.0800 to 0.0900 (random removal: 0.0700; highest-valued first: 0.0500)"),
             "{text}"
         );
         let partner = &summary.advice[0].reason;

@@ -274,9 +274,14 @@ fn removal_section(page: &mut String, report: &ValueReport) {
             LegendAt::LowerLeft,
         ),
         &format!(
-            "The model is refitted without the removed {kind}s' data and scored on the test split. \
+            "The model is refitted without the removed {kind}s' data and scored on the test split{for_whom}. \
              If the values are right, removing high-valued {kind}s hurts most and removing low-valued ones hurts least (or helps).",
-            kind = removal.kind
+            kind = removal.kind,
+            for_whom = if removal.audience.is_empty() {
+                String::new()
+            } else {
+                format!(", for {}", removal.audience)
+            }
         ),
     );
 }

@@ -115,6 +115,9 @@ pub struct RemovalCurves {
     pub low_first: Vec<f64>,
     /// Number of random orders averaged.
     pub random_draws: u32,
+    /// Who the test quality is measured for, in words (say, the shop's buyers).
+    #[serde(default)]
+    pub audience: String,
 }
 
 /// Learning curves: overall and one per source.
@@ -245,6 +248,7 @@ pub(crate) mod fixture {
                 random: vec![0.08, 0.07],
                 low_first: vec![0.08, 0.09],
                 random_draws: 3,
+                audience: "the 40 buyers with test items".into(),
             }),
             learning: Some(LearningCurves {
                 overall: LearningCurve {

@@ -611,14 +611,44 @@ fn value_items(
     })
 }
 
+/// The removal curves are scored by the audience that scores the user values: the buyers
+/// (users with a purchase) when there are at least [`MIN_BUYERS`], else everyone with test
+/// items. Users who never buy (bots and scrapers among them) would otherwise count their own
+/// lists as the shop's quality, and removing them would look like a loss.
 fn removal_curves(
     lab: &Lab<'_>,
     train: &[u32],
     user_values: &[(UserIdx, f64)],
     test: &[AudienceUser],
-    full_score: f64,
+    test_scores: &[f64],
 ) -> RemovalCurves {
     lab.stage("removal curves");
+    let buyer = buyers(lab.data);
+    let n_buyers = test.iter().filter(|a| buyer[a.user as usize]).count();
+    let (test, full_score, audience): (Vec<AudienceUser>, f64, String) =
+        if buyer.iter().filter(|&&b| b).count() >= MIN_BUYERS && n_buyers > 0 {
+            let keep: Vec<bool> = test.iter().map(|a| buyer[a.user as usize]).collect();
+            let scores: Vec<f64> = (0..test.len())
+                .filter(|&i| keep[i])
+                .map(|i| test_scores[i])
+                .collect();
+            (
+                test.iter()
+                    .zip(&keep)
+                    .filter(|(_, &k)| k)
+                    .map(|(a, _)| a.clone())
+                    .collect(),
+                mean(&scores),
+                format!("the {n_buyers} buyers with test items"),
+            )
+        } else {
+            (
+                test.to_vec(),
+                mean(test_scores),
+                format!("all {} users with test items", test.len()),
+            )
+        };
+    let test = &test[..];
     let n_users = lab.data.users.len();
     let config = RemovalConfig {
         fractions: lab.config.removal_fractions.clone(),
@@ -642,6 +672,7 @@ fn removal_curves(
         random: curve.random,
         low_first: curve.low_first,
         random_draws: curve.random_draws,
+        audience,
     }
 }
 
@@ -868,7 +899,8 @@ pub fn study(
     lab.stage("baseline");
     let full_model = lab.fit(&split.train)?;
     let valid_score = mean(&lab.per_user(full_model.as_deref(), &valid));
-    let test_score = mean(&lab.per_user(full_model.as_deref(), &test));
+    let test_scores = lab.per_user(full_model.as_deref(), &test);
+    let test_score = mean(&test_scores);
     drop(full_model);
 
     let mut group_tables = Vec::new();
@@ -899,7 +931,7 @@ pub fn study(
             &split.train,
             &pairs,
             &test,
-            test_score,
+            &test_scores,
         ));
         lab.check()?;
     }

@@ -99,8 +99,23 @@ fn study_of_a_small_shop() {
     assert_eq!(users.rows.len(), owners.len());
     let removal = report.removal.as_ref().unwrap();
     assert_eq!(removal.fractions, vec![0.0, 0.1, 0.3]);
-    assert_eq!(removal.low_first[0], report.baseline.test);
-    assert_eq!(removal.high_first[0], report.baseline.test);
+    // The curves are scored by the buyers with test items (enough of them bought), from the
+    // model fitted on all training rows.
+    let buyer = assay_value::recommend::buyers(&data);
+    let buyers_test = assay_value::recommend::audience_of(&data, &split.train, &split.test, |u| {
+        buyer[u as usize]
+    });
+    assert!(buyer.iter().filter(|&&b| b).count() >= assay_value::plan::MIN_BUYERS);
+    assert_eq!(
+        removal.audience,
+        format!("the {} buyers with test items", buyers_test.len())
+    );
+    let model = assay_value::recommend::fit_on_rows(&data, &config.model, &split.train).unwrap();
+    let scores =
+        assay_value::recommend::score_model(model.as_deref(), &buyers_test, Metric::Ndcg, 10);
+    let full_buyers = scores.iter().sum::<f64>() / scores.len() as f64;
+    assert!((removal.low_first[0] - full_buyers).abs() < 1e-12);
+    assert_eq!(removal.high_first[0], removal.low_first[0]);
     let learning = report.learning.as_ref().unwrap();
     assert_eq!(learning.overall.fractions, vec![0.25, 0.5, 1.0]);
     assert_eq!(learning.overall.scores[2], report.baseline.test);
