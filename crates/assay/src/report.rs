@@ -102,19 +102,27 @@ pub fn removal_lines(report: &ValueReport) -> Vec<String> {
         return Vec::new();
     };
     let mut lines = vec![
-        format!("test {} after removing users:", report.utility),
+        if r.audience.is_empty() {
+            format!("test {} after removing users:", report.utility)
+        } else {
+            format!(
+                "test {} of {} after removing users:",
+                report.utility, r.audience
+            )
+        },
         format!(
             "{:>8} {:>12} {:>8} {:>13}",
             "removed", "lowest first", "random", "highest first"
         ),
     ];
     for (i, f) in r.fractions.iter().enumerate() {
+        // `+ 0.0` turns a -0.0 (a mean of zeros with a negative sign) into 0.0 for printing.
         lines.push(format!(
             "{:>7.0}% {:>12.4} {:>8.4} {:>13.4}",
             100.0 * f,
-            r.low_first[i],
-            r.random[i],
-            r.high_first[i]
+            r.low_first[i] + 0.0,
+            r.random[i] + 0.0,
+            r.high_first[i] + 0.0
         ));
     }
     lines

@@ -6,8 +6,16 @@
 //! interaction with, drawn uniformly (seeded), are negative rows; the fields are the user's
 //! and the item's ([`crate::ctr::pair_table`]: ids, attributes, category, brand, price band,
 //! title), a tenth of the rows held out for early stopping on AUC. A user's `top` best items
-//! by the base model (training items left out) are then ordered by the click model's
-//! probability; every other item keeps the base model's order below them.
+//! by the base model (training items left out) are then ordered by a blend of the two:
+//! `(1 - blend) * base + blend * click`, each min-max scaled over those items; every other
+//! item keeps the base model's order below them.
+//!
+//! The click model learns "was this pair in the log" from sampled negatives, which ranks
+//! popular, well-described items well but knows less of a user's taste than the base model;
+//! alone (`blend=1`) it can order a good list worse. `blend=auto` (the default) picks the
+//! weight from [`BLENDS`] by the validation score when the fit is given a validation
+//! callback (ties to the smaller weight, so a click model that does not help is left out),
+//! and [`DEFAULT_BLEND`] without one.
 
 use std::path::Path;
 
@@ -25,6 +33,12 @@ use crate::{
     Validate,
 };
 
+/// The blend weights `blend=auto` chooses from.
+pub const BLENDS: [f32; 7] = [0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0];
+
+/// The blend weight `blend=auto` takes when the fit has no validation callback.
+pub const DEFAULT_BLEND: f32 = 0.3;
+
 /// Hyper-parameters of [`RerankModel`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct RerankParams {
@@ -40,6 +54,9 @@ pub struct RerankParams {
     pub epochs: usize,
     /// Seed of the negatives, the split and the click model.
     pub seed: u64,
+    /// Weight of the click model against the base model among the top items, in [0, 1];
+    /// `None`: chosen on validation ([`BLENDS`]).
+    pub blend: Option<f32>,
 }
 
 impl RerankParams {
@@ -52,6 +69,7 @@ impl RerankParams {
             negatives: 4,
             epochs: 100,
             seed: 0,
+            blend: None,
         }
     }
 }
@@ -62,6 +80,7 @@ pub struct RerankModel {
     base: Box<dyn Recommender>,
     click: CtrModel,
     top: usize,
+    blend: f32,
     encoding: PairEncoding,
 }
 
@@ -71,6 +90,7 @@ impl std::fmt::Debug for RerankModel {
             .field("base", &self.base.kind())
             .field("click", &self.click.params().kind)
             .field("top", &self.top)
+            .field("blend", &self.blend)
             .finish()
     }
 }
@@ -191,13 +211,27 @@ impl Fit for RerankParams {
         };
         let click = ctr::fit(&params, &table, &fit_rows, &valid_rows, None)?;
         let encoding = PairEncoding::of(&table, &pairs, train.n_users(), train.n_items());
-        Ok(RerankModel {
+        let mut model = RerankModel {
             history: History::of(train),
             base,
             click,
             top: self.top,
+            blend: self.blend.unwrap_or(DEFAULT_BLEND),
             encoding,
-        })
+        };
+        if let (None, Some(validate)) = (self.blend, validate) {
+            let mut best = (f64::NEG_INFINITY, DEFAULT_BLEND);
+            for blend in BLENDS {
+                model.blend = blend;
+                let score = validate(&model);
+                // Strictly better only: ties keep the smaller weight.
+                if score > best.0 {
+                    best = (score, blend);
+                }
+            }
+            model.blend = best.1;
+        }
+        Ok(model)
     }
 }
 
@@ -222,11 +256,12 @@ fn split_top(text: &str, sep: char) -> Vec<&str> {
 impl ModelKind for RerankParams {
     const NAME: &'static str = "rerank";
 
-    /// `base=SPEC;click=lr|deepfm|ctr-gru[;top=N;negatives=N;epochs=N;seed=N]`, the base
-    /// written `NAME` or `NAME(KEY=VALUE;...)`.
+    /// `base=SPEC;click=lr|deepfm|ctr-gru[;top=N;negatives=N;epochs=N;seed=N;blend=W|auto]`,
+    /// the base written `NAME` or `NAME(KEY=VALUE;...)`.
     fn parse(_: &str, params: &str) -> std::result::Result<RerankParams, String> {
         let (mut base, mut click) = (None, None);
         let (mut top, mut negatives, mut epochs, mut seed) = (100usize, 4usize, 100usize, 0u64);
+        let mut blend = None;
         for pair in split_top(params, ';')
             .into_iter()
             .flat_map(|p| split_top(p, ','))
@@ -267,10 +302,21 @@ impl ModelKind for RerankParams {
                 "negatives" => negatives = whole(value)? as usize,
                 "epochs" => epochs = whole(value)? as usize,
                 "seed" => seed = whole(value)?,
+                "blend" if value.eq_ignore_ascii_case("auto") => blend = None,
+                "blend" => {
+                    let w = value
+                        .parse::<f32>()
+                        .ok()
+                        .filter(|w| (0.0..=1.0).contains(w))
+                        .ok_or_else(|| {
+                            format!("blend = {value}: expected a weight from 0 to 1, or auto")
+                        })?;
+                    blend = Some(w);
+                }
                 other => {
                     return Err(format!(
                         "unknown parameter `{other}`; known: base, click, top, negatives, epochs, \
-                         seed"
+                         seed, blend"
                     ))
                 }
             }
@@ -284,6 +330,7 @@ impl ModelKind for RerankParams {
             negatives,
             epochs,
             seed,
+            blend,
         })
     }
 
@@ -304,6 +351,9 @@ impl ModelKind for RerankParams {
             if value != default {
                 text.push_str(&format!(";{key}={value}"));
             }
+        }
+        if let Some(blend) = self.blend {
+            text.push_str(&format!(";blend={blend}"));
         }
         text
     }
@@ -349,11 +399,23 @@ impl ModelKind for RerankParams {
 #[derive(Serialize, Deserialize)]
 struct Saved {
     top: usize,
+    /// Models saved before the blend ordered the top by the click model alone.
+    #[serde(default = "click_alone")]
+    blend: f32,
     schema: Schema,
     token_lengths: Vec<usize>,
 }
 
+fn click_alone() -> f32 {
+    1.0
+}
+
 impl RerankModel {
+    /// The weight of the click model among the top items (chosen on validation, or given).
+    pub fn blend(&self) -> f32 {
+        self.blend
+    }
+
     /// The click model.
     pub fn click_model(&self) -> &CtrModel {
         &self.click
@@ -413,6 +475,7 @@ impl RerankModel {
             base,
             click,
             top: saved.top,
+            blend: saved.blend,
             encoding,
         })
     }
@@ -427,8 +490,9 @@ impl Recommender for RerankModel {
         &self.history
     }
 
-    /// The top items get their click probability (in (0, 1)); the others the base score
-    /// min-max scaled into [-2, -1], so they stay in the base order below the re-ranked ones.
+    /// The top items get the blend of their base score and click probability, each min-max
+    /// scaled over the top items (so in [0, 1]); the others the base score min-max scaled into
+    /// [-2, -1], so they stay in the base order below the re-ranked ones.
     fn score_user(&self, user: UserIdx, scores: &mut [f32]) {
         self.base.score_user(user, scores);
         let mut masked = scores.to_vec();
@@ -437,25 +501,30 @@ impl Recommender for RerankModel {
             .into_iter()
             .map(|(i, _)| i)
             .collect();
-        let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-        for &s in scores.iter().filter(|s| s.is_finite()) {
-            lo = lo.min(s);
-            hi = hi.max(s);
-        }
-        let span = if hi > lo { hi - lo } else { 1.0 };
+        let base_top: Vec<f32> = top.iter().map(|&i| scores[i as usize]).collect();
+        let (lo, span) = min_and_span(scores.iter().copied());
         for s in scores.iter_mut().filter(|s| s.is_finite()) {
             *s = -2.0 + (*s - lo) / span;
         }
         // The rows are the model's own users and items, so they always fit its table; if
-        // scoring failed anyway, the base order stands.
-        let probabilities = self.encoding.rows(user, &top).and_then(|table| {
-            let rows: Vec<usize> = (0..top.len()).collect();
-            self.click.predict(&table, &rows)
-        });
-        if let Ok(p) = probabilities {
-            for (&item, p) in top.iter().zip(p) {
-                scores[item as usize] = p as f32;
-            }
+        // scoring failed anyway, the click model is left out.
+        let probabilities = if self.blend > 0.0 {
+            self.encoding.rows(user, &top).and_then(|table| {
+                let rows: Vec<usize> = (0..top.len()).collect();
+                self.click.predict(&table, &rows)
+            })
+        } else {
+            Err(RecommendError::Data("not needed".into()))
+        };
+        let (blend, clicks): (f32, Vec<f32>) = match probabilities {
+            Ok(p) => (self.blend, p.into_iter().map(|p| p as f32).collect()),
+            Err(_) => (0.0, vec![0.0; top.len()]),
+        };
+        let (base_lo, base_span) = min_and_span(base_top.iter().copied());
+        let (click_lo, click_span) = min_and_span(clicks.iter().copied());
+        for ((&item, &b), &c) in top.iter().zip(&base_top).zip(&clicks) {
+            scores[item as usize] = (1.0 - blend) * (b - base_lo) / base_span
+                + blend * (c - click_lo) / click_span;
         }
     }
 
@@ -473,10 +542,25 @@ impl Recommender for RerankModel {
         tensors.u32("item_tokens", &flat);
         let saved = Saved {
             top: self.top,
+            blend: self.blend,
             schema: e.schema.clone(),
             token_lengths: e.item_tokens.iter().map(Vec::len).collect(),
         };
         store::write(dir, "rerank", &saved, tensors)
+    }
+}
+
+/// The least finite value and the span above it (1 when all are equal or none is finite).
+fn min_and_span(values: impl Iterator<Item = f32>) -> (f32, f32) {
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    for v in values.filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if hi > lo {
+        (lo, hi - lo)
+    } else {
+        (if lo.is_finite() { lo } else { 0.0 }, 1.0)
     }
 }
 
@@ -492,6 +576,12 @@ mod tests {
         assert_eq!(ModelSpec::parse(&spec.to_string()).unwrap(), spec);
         let p = spec.params::<RerankParams>().unwrap();
         assert_eq!((p.click, p.top, p.negatives), (CtrKind::DeepFm, 50, 4));
+        assert_eq!(p.blend, None);
+        let blended = ModelSpec::parse("rerank:base=ease;click=lr;blend=0.3").unwrap();
+        assert_eq!(blended.params::<RerankParams>().unwrap().blend, Some(0.3));
+        assert_eq!(ModelSpec::parse(&blended.to_string()).unwrap(), blended);
+        let auto = ModelSpec::parse("rerank:base=ease;click=lr;blend=auto").unwrap();
+        assert_eq!(auto.params::<RerankParams>().unwrap().blend, None);
         // A list: the fragment after the comma continues the spec.
         let list = ModelSpec::parse_list("ease,rerank:base=ease,click=lr").unwrap();
         assert_eq!(list[1].to_string(), "rerank:base=ease;click=lr");
@@ -501,6 +591,7 @@ mod tests {
             ("rerank:base=ease;click=svm", "expected lr, deepfm or ctr-gru"),
             ("rerank:base=ease;click=lr;top=0", "top"),
             ("rerank:base=ease;click=lr;depth=3", "unknown parameter `depth`"),
+            ("rerank:base=ease;click=lr;blend=1.5", "from 0 to 1"),
             ("rerank:base=rerank(base=ease;click=lr);click=lr", "another re-ranker"),
         ] {
             let err = ModelSpec::parse(text).unwrap_err().to_string();
@@ -536,45 +627,104 @@ mod tests {
         (data, train)
     }
 
+    /// Min-max scaled to [0, 1], by hand.
+    fn scaled(xs: &[f32]) -> Vec<f32> {
+        let lo = xs.iter().copied().fold(f32::INFINITY, f32::min);
+        let hi = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        xs.iter().map(|x| (x - lo) / (hi - lo)).collect()
+    }
+
     #[test]
-    fn the_top_items_are_ordered_by_the_click_model_and_the_rest_keep_the_base_order() {
+    fn the_top_items_get_the_blend_and_the_rest_keep_the_base_order() {
         let (data, train) = shop();
+        let base = PopParams::default().fit(&train, &data, None).unwrap();
+        for blend in [0.0, 0.3, 1.0] {
+            let params = RerankParams {
+                top: 8,
+                epochs: 30,
+                blend: Some(blend),
+                ..RerankParams::new(PopParams::default().into(), CtrKind::Lr)
+            };
+            let model = params.fit(&train, &data, None).unwrap();
+            assert_eq!(model.blend(), blend);
+            for user in [0, 1, 7] {
+                let mut want = vec![0.0; 30];
+                base.score_user(user, &mut want);
+                mask(&mut want, train.items_of(user));
+                let top: Vec<u32> = top_k_of(&want, 8).into_iter().map(|(i, _)| i).collect();
+                let mut got = vec![0.0; 30];
+                model.score_user(user, &mut got);
+                // The base model's top 8 score (1 - blend) * base + blend * click, each
+                // scaled over the 8.
+                let table = model.encoding.rows(user, &top).unwrap();
+                let p: Vec<f32> = model
+                    .click
+                    .predict(&table, &(0..top.len()).collect::<Vec<_>>())
+                    .unwrap()
+                    .into_iter()
+                    .map(|p| p as f32)
+                    .collect();
+                let b: Vec<f32> = top.iter().map(|&i| want[i as usize]).collect();
+                let (sb, sp) = (scaled(&b), scaled(&p));
+                for (j, &s) in got.iter().enumerate() {
+                    match top.iter().position(|&t| t as usize == j) {
+                        Some(k) => {
+                            let expected = (1.0 - blend) * sb[k] + blend * sp[k];
+                            assert!((s - expected).abs() < 1e-6, "item {j}: {s} vs {expected}");
+                        }
+                        None => assert!((-2.0..=-1.0).contains(&s), "item {j}: {s}"),
+                    }
+                }
+                // Below the top, the base order stands.
+                let rest: Vec<usize> = (0..30).filter(|&j| !top.contains(&(j as u32))).collect();
+                for &a in &rest {
+                    for &b in &rest {
+                        if want[a].is_finite() && want[b].is_finite() && want[a] > want[b] {
+                            assert!(got[a] >= got[b], "{a} {b}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn auto_blend_follows_the_validation_score() {
+        let (data, train) = shop();
+        let base = PopParams::default().fit(&train, &data, None).unwrap();
+        let top1 = |model: &dyn Recommender, user: UserIdx| {
+            let mut s = vec![0.0; 30];
+            model.score_user(user, &mut s);
+            mask(&mut s, train.items_of(user));
+            top_k_of(&s, 1)[0].0
+        };
         let params = RerankParams {
             top: 8,
             epochs: 30,
             ..RerankParams::new(PopParams::default().into(), CtrKind::Lr)
         };
-        let model = params.fit(&train, &data, None).unwrap();
-        let base = PopParams::default().fit(&train, &data, None).unwrap();
-        for user in [0, 1, 7] {
-            let mut want = vec![0.0; 30];
-            base.score_user(user, &mut want);
-            mask(&mut want, train.items_of(user));
-            let top: Vec<u32> = top_k_of(&want, 8).into_iter().map(|(i, _)| i).collect();
-            let mut got = vec![0.0; 30];
-            model.score_user(user, &mut got);
-            // Exactly the base model's top 8 score as probabilities, each its click model's.
-            let table = model.encoding.rows(user, &top).unwrap();
-            let p = model
-                .click
-                .predict(&table, &(0..top.len()).collect::<Vec<_>>())
-                .unwrap();
-            for (j, &s) in got.iter().enumerate() {
-                match top.iter().position(|&t| t as usize == j) {
-                    Some(k) => assert_eq!(s, p[k] as f32),
-                    None => assert!((-2.0..=-1.0).contains(&s), "item {j}: {s}"),
-                }
-            }
-            // Below the top, the base order stands.
-            let rest: Vec<usize> = (0..30).filter(|&j| !top.contains(&(j as u32))).collect();
-            for &a in &rest {
-                for &b in &rest {
-                    if want[a].is_finite() && want[b].is_finite() && want[a] > want[b] {
-                        assert!(got[a] >= got[b], "{a} {b}");
-                    }
-                }
-            }
+        // A validation that rewards the base model's first item: every weight that keeps it
+        // ties, and the smallest, 0, wins.
+        let agrees_with_base =
+            |m: &dyn Recommender| (0..40).filter(|&u| top1(m, u) == top1(&base, u)).count() as f64;
+        let model = params.fit(&train, &data, Some(&agrees_with_base)).unwrap();
+        assert_eq!(model.blend(), 0.0);
+        // One that rewards the click model's own first item among the top 8: the weight
+        // chosen puts it first for as many users as the click model alone does.
+        let click_alone = RerankParams {
+            blend: Some(1.0),
+            ..params.clone()
         }
+        .fit(&train, &data, None)
+        .unwrap();
+        let agrees_with_click = |m: &dyn Recommender| {
+            (0..40)
+                .filter(|&u| top1(m, u) == top1(&click_alone, u))
+                .count() as f64
+        };
+        let model = params.fit(&train, &data, Some(&agrees_with_click)).unwrap();
+        assert!(model.blend() > 0.0);
+        assert_eq!(agrees_with_click(&model), 40.0);
     }
 
     #[test]
