@@ -326,7 +326,7 @@ pub fn run_once(
         }
         on_epoch(epoch, valid);
     };
-    let model = if spec.capabilities().iterative {
+    let model = if spec.capabilities().uses_validation() {
         spec.fit(&prepared.train, data, Some(&validate), &record)?
     } else {
         spec.fit(&prepared.train, data, None, &record)?

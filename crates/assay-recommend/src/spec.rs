@@ -37,6 +37,9 @@ pub struct Capabilities {
     /// [`Recommender::score_history`]: the score of item `j` is a sum over the history's items
     /// `i` of a weight `w(i, j)` with `w(i, i) = 0` (item-item models).
     pub scores_any_history: bool,
+    /// Chooses a setting by a validation score when [`ModelSpec::fit`] is given a validation
+    /// callback (say, the re-ranker's blend weight), without training in epochs.
+    pub tunes_on_validation: bool,
 }
 
 impl Capabilities {
@@ -44,17 +47,25 @@ impl Capabilities {
     pub const NONE: Capabilities = Capabilities {
         iterative: false,
         scores_any_history: false,
+        tunes_on_validation: false,
     };
     /// Trains in epochs.
     pub const ITERATIVE: Capabilities = Capabilities {
         iterative: true,
         scores_any_history: false,
+        tunes_on_validation: false,
     };
     /// An item-item model.
     pub const ITEM_ITEM: Capabilities = Capabilities {
         iterative: false,
         scores_any_history: true,
+        tunes_on_validation: false,
     };
+
+    /// Whether a fit makes use of a validation callback.
+    pub fn uses_validation(&self) -> bool {
+        self.iterative || self.tunes_on_validation
+    }
 }
 
 /// One kind of model, implemented by its hyper-parameter struct: its name in specs and model

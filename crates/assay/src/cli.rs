@@ -507,7 +507,7 @@ pub struct EvalArgs {
     /// Models, comma-separated, each `kind[:key=value;...]` of a registered kind (an unknown
     /// name lists them all), e.g. pop, itemknn, rp3beta, ease, als, bpr, content,
     /// hybrid:ease*0.7+itemknn*0.3, rrf:ease+als, rerank:base=ease;click=deepfm (EASE's top
-    /// 100 re-ordered by a click model). `pop:batch=2048;negatives=1` counts
+    /// 100 re-ordered by a blend of EASE and a click model, its weight chosen on validation). `pop:batch=2048;negatives=1` counts
     /// popularity the way RecBole 1.2.1's Pop does (mini-batches, negatives included);
     /// `ease:side=3` adds the catalog's tags (categories, brand, attributes) as side
     /// information. Best on ml-100k so far:

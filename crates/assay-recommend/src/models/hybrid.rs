@@ -207,6 +207,10 @@ impl ModelKind for HybridParams {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             iterative: self.parts.iter().any(|(s, _)| s.capabilities().iterative),
+            tunes_on_validation: self
+                .parts
+                .iter()
+                .any(|(s, _)| s.capabilities().tunes_on_validation),
             ..Capabilities::default()
         }
     }

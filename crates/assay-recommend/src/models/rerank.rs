@@ -379,10 +379,11 @@ impl ModelKind for RerankParams {
         RerankModel::load(dir)
     }
 
-    /// Iterative when the base is.
+    /// Iterative when the base is; tunes its blend on validation unless one is given.
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             iterative: self.base.capabilities().iterative,
+            tunes_on_validation: self.blend.is_none(),
             ..Capabilities::default()
         }
     }
@@ -582,6 +583,9 @@ mod tests {
         assert_eq!(ModelSpec::parse(&blended.to_string()).unwrap(), blended);
         let auto = ModelSpec::parse("rerank:base=ease;click=lr;blend=auto").unwrap();
         assert_eq!(auto.params::<RerankParams>().unwrap().blend, None);
+        // Only a blend left to choose asks the evaluation for its validation callback.
+        assert!(auto.capabilities().uses_validation());
+        assert!(!blended.capabilities().uses_validation());
         // A list: the fragment after the comma continues the spec.
         let list = ModelSpec::parse_list("ease,rerank:base=ease,click=lr").unwrap();
         assert_eq!(list[1].to_string(), "rerank:base=ease;click=lr");
