@@ -38,6 +38,16 @@ impl<'a> ModalityUtility<'a> {
                 "no evaluation user has a held-out item outside their training items".into(),
             ));
         }
+        // Every modality is a player: refuse before the first coalition's fit rather than
+        // at the first one with images.
+        if data.items.image.is_none() {
+            return Err(ValueError::Recommend(
+                assay_recommend::RecommendError::Data(
+                    "the image modality needs image vectors: declare items.image in assay.toml"
+                        .into(),
+                ),
+            ));
+        }
         Ok(ModalityUtility {
             data,
             train,

@@ -133,3 +133,30 @@ fn the_same_seed_gives_the_same_weights() {
     let c = scores(&FusionParams { seed: 10, ..params });
     assert!(a.0 != c.0, "seeds 9 and 10 gave the same weights");
 }
+
+#[test]
+fn a_shop_without_images_is_refused_before_any_fit() {
+    let (mut data, _) = shop();
+    data.items.image = None;
+    // The game itself refuses: no coalition is fitted (the text-only one would fit first).
+    let rows: Vec<u32> = (0..data.events.len() as u32).collect();
+    let audience = assay_value::recommend::audience_of(
+        &data,
+        &rows[..rows.len() / 2],
+        &rows[rows.len() / 2..],
+        |_| true,
+    );
+    let refused = assay_value::modalities::ModalityUtility::new(
+        &data,
+        rows,
+        audience,
+        FusionParams::default(),
+        Metric::Ndcg,
+        10,
+    );
+    let err = refused
+        .err()
+        .expect("a shop without images is refused")
+        .to_string();
+    assert!(err.contains("image vectors"), "{err}");
+}
