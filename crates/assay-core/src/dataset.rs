@@ -156,6 +156,11 @@ pub struct Items {
     /// Image vectors, one per item, when the shop declares them; an item added after the
     /// catalog was read (an unknown id in the events, when allowed) gets zeros.
     pub image: Option<ItemVectors>,
+    /// Text embeddings, one per item (a sentence encoder's vectors of the item's title,
+    /// category, brand and description), when a caller computed them; the fusion
+    /// recommender's text modality reads them instead of its hashed bag of words. An item
+    /// added afterwards gets zeros.
+    pub text: Option<ItemVectors>,
 }
 
 impl Items {
@@ -185,8 +190,8 @@ impl Items {
             }
             let dim = self.features.dim();
             self.features.data.extend(std::iter::repeat_n(0.0, dim));
-            if let Some(image) = &mut self.image {
-                image.data.extend(std::iter::repeat_n(0.0, image.dim));
+            for vectors in [&mut self.image, &mut self.text].into_iter().flatten() {
+                vectors.data.extend(std::iter::repeat_n(0.0, vectors.dim));
             }
         }
         idx

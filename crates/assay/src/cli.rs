@@ -282,6 +282,11 @@ pub struct LearnArgs {
     /// shown, not what they chose.
     #[arg(long)]
     pub learn_from_impressions: bool,
+    /// Embed every item's text (title, category, brand, description) with this sentence
+    /// encoder before fitting; the fusion recommenders' text modality then reads these
+    /// vectors instead of a hashed bag of words. Other models ignore them.
+    #[arg(long, value_enum, value_name = "ENCODER")]
+    pub item_text_encoder: Option<EncoderArg>,
 }
 
 impl LearnArgs {

@@ -104,6 +104,37 @@ pub fn ensure_packs(packs: &[Pack]) -> anyhow::Result<()> {
 }
 
 /// Resolves a dataset argument and imports it.
+/// [`load`], then the items' text embeddings when `learn` asks for them.
+pub fn load_to_learn(args: &DatasetArgs, learn: &crate::cli::LearnArgs) -> anyhow::Result<Loaded> {
+    let mut loaded = load(args)?;
+    if let Some(encoder) = learn.item_text_encoder {
+        embed_item_texts(&mut loaded.dataset, encoder)?;
+    }
+    Ok(loaded)
+}
+
+/// Sets `data.items.text` to `encoder`'s vectors of each item's text.
+fn embed_item_texts(data: &mut Dataset, encoder: crate::cli::EncoderArg) -> anyhow::Result<()> {
+    let spec = crate::catalog::encoder_spec_of(encoder, 0);
+    let encoder = crate::catalog::open_encoder(&spec)?;
+    let texts: Vec<String> = (0..data.items.len())
+        .map(|i| assay_recommend::item_text(&data.items, i))
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let vectors = encoder.encode(&refs).with_context(|| {
+        format!(
+            "embedding {} item texts with {}",
+            refs.len(),
+            encoder.model_id()
+        )
+    })?;
+    data.items.text = Some(assay_core::ItemVectors {
+        dim: encoder.dim(),
+        data: vectors.into_iter().flatten().collect(),
+    });
+    Ok(())
+}
+
 pub fn load(args: &DatasetArgs) -> anyhow::Result<Loaded> {
     let home = Home::from_env();
     let path = assay_fetch::resolve(&home, &args.dataset)?;

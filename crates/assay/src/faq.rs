@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use assay_encoder::{EncoderKind, EncoderSpec};
+use assay_encoder::EncoderSpec;
 use assay_search::{FaqIndex, FaqPair};
 use clap::Args;
 use serde::Serialize;
@@ -81,14 +81,8 @@ pub fn run(args: FaqArgs) -> anyhow::Result<()> {
     }
     let faq = assay_import::read_project_faq(&args.data)?;
     let spec = EncoderSpec {
-        kind: match args.encoder {
-            EncoderArg::Minilm => EncoderKind::Minilm,
-            EncoderArg::Ort => EncoderKind::Ort,
-            EncoderArg::Hash => EncoderKind::Hash,
-        },
-        threads: 0,
-        onnx_model: None,
         model_dir: args.encoder_model.clone(),
+        ..crate::catalog::encoder_spec_of(args.encoder, 0)
     };
     // Read before the encoder loads, so that a bad file fails at once.
     let questions = args
@@ -354,6 +348,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use assay_encoder::EncoderKind;
 
     /// Answers every question of a simulated shop's `truth/faq_questions.csv`, by kind.
     fn measure(spec: &EncoderSpec, threshold: f32) -> (BTreeMap<String, Tally>, u32) {

@@ -86,7 +86,7 @@ pub fn eval(args: EvalArgs, typed: &[String]) -> anyhow::Result<()> {
     if let Some(dir) = &args.curves {
         curves::prepare(dir)?;
     }
-    let loaded = data::load(&args.data)?;
+    let loaded = data::load_to_learn(&args.data, &args.learn)?;
     if !typed.iter().any(|t| t == "models") {
         let data = &loaded.dataset;
         models.retain(
@@ -270,7 +270,7 @@ fn print_training(rows: &[eval::EvalRow], protocol: &Protocol) {
 pub fn tune(args: TuneArgs) -> anyhow::Result<()> {
     let protocol = protocol(&args.protocol, args.learn)?;
     let candidates = ModelSpec::grid(&args.grid).map_err(|e| BadInput(format!("--grid: {e}")))?;
-    let loaded = data::load(&args.data)?;
+    let loaded = data::load_to_learn(&args.data, &args.learn)?;
     let bar = fit_bar(candidates.len());
     let result = eval::search(
         &loaded.dataset,
@@ -299,7 +299,7 @@ pub fn train(args: TrainArgs, typed: &[String]) -> anyhow::Result<()> {
     if let Some(dir) = &args.curves {
         curves::prepare(dir)?;
     }
-    let loaded = data::load(&args.data)?;
+    let loaded = data::load_to_learn(&args.data, &args.learn)?;
     let data = &loaded.dataset;
     let spec = within_memory(spec, data, !typed.iter().any(|t| t == "model"))?;
     let rows = eval::learning_rows(data, args.learn.impressions())?;

@@ -29,10 +29,13 @@ pub fn run(args: ReportArgs, typed: &[String]) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let loaded = data::load(&DatasetArgs {
-        dataset: args.data.dataset.clone(),
-        unknown_refs: args.data.unknown_refs,
-    })?;
+    let loaded = data::load_to_learn(
+        &DatasetArgs {
+            dataset: args.data.dataset.clone(),
+            unknown_refs: args.data.unknown_refs,
+        },
+        &args.learn,
+    )?;
     let mut config = StudyConfig::new(model, metric, k, args.seed);
     config.impressions = args.learn.impressions();
     config.user_samples = args.user_samples;

@@ -51,10 +51,13 @@ pub fn run(args: ValueArgs, typed: &[String]) -> anyhow::Result<()> {
             )
             .into());
         };
-        let loaded = data::load(&DatasetArgs {
-            dataset: dataset.clone(),
-            unknown_refs: args.unknown_refs,
-        })?;
+        let loaded = data::load_to_learn(
+            &DatasetArgs {
+                dataset: dataset.clone(),
+                unknown_refs: args.unknown_refs,
+            },
+            &args.learn,
+        )?;
         if args.method == MethodArg::Auto {
             let (auto, mut why) = plan::default_plan(&loaded.dataset, &plan);
             let influence = matches!(auto.method, Method::Influence { .. });

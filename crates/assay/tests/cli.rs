@@ -778,3 +778,45 @@ fn finetune_refuses_bad_flags_with_exit_2() {
     }
     assert!(!Path::new(out).exists(), "nothing is written on bad flags");
 }
+
+#[test]
+fn item_text_embeddings_feed_the_fusion_text_modality() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shop = tmp.path().join("shop");
+    let shop = shop.to_str().unwrap();
+    assay(
+        tmp.path(),
+        &["simulate", "--out", shop, "--seed", "3", "--events", "6000"],
+    )
+    .expect_code(0);
+    let valid_ndcg = |extra: &[&str]| -> f64 {
+        let mut args = vec!["eval", shop, "--models", "fusion-text:epochs=2", "--json"];
+        args.extend_from_slice(extra);
+        let run = assay(tmp.path(), &args);
+        let rows: serde_json::Value = serde_json::from_str(&run.expect_code(0).stdout()).unwrap();
+        rows[0]["valid"]["mean"]["ndcg"].as_f64().unwrap()
+    };
+    // The encoder's vectors replace the fusion's own hashed words: another input, another
+    // model (same seed, same split).
+    let own = valid_ndcg(&[]);
+    let embedded = valid_ndcg(&["--item-text-encoder", "hash"]);
+    assert_ne!(own, embedded);
+    assert_eq!(embedded, valid_ndcg(&["--item-text-encoder", "hash"]));
+    let run = assay(
+        tmp.path(),
+        &[
+            "eval",
+            shop,
+            "--models",
+            "ease",
+            "--item-text-encoder",
+            "bert",
+        ],
+    );
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains("--item-text-encoder"),
+        "{}",
+        run.stderr()
+    );
+}

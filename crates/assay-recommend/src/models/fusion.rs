@@ -394,6 +394,14 @@ pub(crate) fn hashed_words(text: &str, dim: usize) -> Vec<f32> {
     v
 }
 
+/// The words an item's text modality reads: title, category path, brand and description.
+pub fn item_text(items: &assay_core::Items, i: usize) -> String {
+    format!(
+        "{} {} {} {}",
+        items.title[i], items.category[i], items.brand[i], items.description[i]
+    )
+}
+
 /// Standardises every column of a row-major `rows x dim` matrix to mean 0 and variance 1
 /// (a constant column becomes 0).
 fn standardise(data: &mut [f32], dim: usize) {
@@ -434,16 +442,26 @@ fn inputs(
                         items.len()
                     )));
                 }
-                let dim = params.text_dim;
-                let mut values = Vec::with_capacity(n_items * dim);
-                for i in 0..n_items {
-                    let text = format!(
-                        "{} {} {} {}",
-                        items.title[i], items.category[i], items.brand[i], items.description[i]
-                    );
-                    values.extend(hashed_words(&text, dim));
+                match &items.text {
+                    Some(text) if text.len() == n_items && text.dim > 0 => {
+                        (text.dim, text.data.clone())
+                    }
+                    Some(text) => {
+                        return Err(RecommendError::Data(format!(
+                            "{} text vectors of length {} for {n_items} items",
+                            text.len(),
+                            text.dim
+                        )))
+                    }
+                    None => {
+                        let dim = params.text_dim;
+                        let mut values = Vec::with_capacity(n_items * dim);
+                        for i in 0..n_items {
+                            values.extend(hashed_words(&item_text(items, i), dim));
+                        }
+                        (dim, values)
+                    }
                 }
-                (dim, values)
             }
             Modality::Image => {
                 let image = items.image.as_ref().ok_or_else(|| {

@@ -157,3 +157,30 @@ fn the_image_modality_needs_image_vectors() {
         .unwrap_err();
     assert!(err.to_string().contains("items.image"), "{err}");
 }
+
+#[test]
+fn the_text_modality_reads_the_datasets_text_vectors_when_it_has_them() {
+    let (mut data, train) = tiny();
+    let params = FusionParams::for_name("fusion-text");
+    // Without text vectors: the hashed words, `text_dim` wide.
+    let hashed = inputs(&params, &[Modality::Text], &train, &data).unwrap();
+    assert_eq!(hashed[0].0, params.text_dim);
+    // With them: those vectors, standardised per column. Column 0 is (0, 0, 0, 2, 2, 2):
+    // mean 1, variance 1, so (-1, -1, -1, 1, 1, 1); column 1 is constant, so 0.
+    data.items.text = Some(assay_core::ItemVectors {
+        dim: 2,
+        data: (0..6)
+            .flat_map(|i| [if i < 3 { 0.0 } else { 2.0 }, 7.0])
+            .collect(),
+    });
+    let text = inputs(&params, &[Modality::Text], &train, &data).unwrap();
+    assert_eq!(text[0].0, 2);
+    let want: Vec<f32> = (0..6)
+        .flat_map(|i| [if i < 3 { -1.0 } else { 1.0 }, 0.0])
+        .collect();
+    close(&text[0].1, &want);
+    // Vectors for another catalog are refused, naming the counts.
+    data.items.text.as_mut().unwrap().data.truncate(10);
+    let err = params.fit(&train, &data, None).unwrap_err();
+    assert!(err.to_string().contains("5 text vectors"), "{err}");
+}
