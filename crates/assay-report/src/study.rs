@@ -38,7 +38,7 @@ use assay_core::clean::{self, Impressions};
 use assay_core::split::{by_ratio, Order};
 use assay_core::{Dataset, UserIdx};
 use assay_metrics::{AudienceUser, Metric};
-use assay_recommend::{ModelSpec, RecommendError, Recommender};
+use assay_recommend::{FusionParams, Modality, ModelSpec, RecommendError, Recommender};
 use assay_value::curves::{self, RemovalConfig};
 use assay_value::influence::{user_influence, InfluenceConfig, DEFAULT_TOP};
 use assay_value::per_user::{self, mean, GroupConfig, GroupMethod};
@@ -132,6 +132,9 @@ pub struct Sections {
     pub items: bool,
     /// Learning curves, overall and per source.
     pub learning: bool,
+    /// The modalities of a fusion recommender (text, image, behaviour), when the catalog has
+    /// image vectors.
+    pub modalities: bool,
 }
 
 impl Sections {
@@ -141,13 +144,14 @@ impl Sections {
         users: true,
         items: true,
         learning: true,
+        modalities: true,
     };
 
     /// The names [`Sections::parse`] accepts.
-    pub const NAMES: [&'static str; 4] = ["groups", "users", "items", "learning"];
+    pub const NAMES: [&'static str; 5] = ["groups", "users", "items", "learning", "modalities"];
 
-    /// Parses a comma-separated list of section names (`groups,users,items,learning`, or
-    /// `all`).
+    /// Parses a comma-separated list of section names (`groups,users,items,learning,
+    /// modalities`, or `all`).
     ///
     /// # Errors
     /// An unknown or missing name, with the names expected.
@@ -157,6 +161,7 @@ impl Sections {
             users: false,
             items: false,
             learning: false,
+            modalities: false,
         };
         for name in text.split(',').map(str::trim) {
             match name {
@@ -165,6 +170,7 @@ impl Sections {
                 "users" => sections.users = true,
                 "items" => sections.items = true,
                 "learning" => sections.learning = true,
+                "modalities" => sections.modalities = true,
                 other => {
                     return Err(format!(
                         "unknown section {other:?}; expected a comma-separated list of {} (or all)",
@@ -867,6 +873,7 @@ pub fn study(
         g
     };
     let sources = players::by_source(data, &split.train);
+    let value_modalities = config.sections.modalities && data.items.image.is_some();
     let planned: u64 = 1
         + groups
             .iter()
@@ -882,6 +889,11 @@ pub fn study(
             .sum::<u64>()
         + user_fits
         + item_samples
+        + if value_modalities {
+            (1 << Modality::ALL.len()) - 1
+        } else {
+            0
+        }
         + if value_users_at_all {
             (config.removal_fractions.len() as u64) * (2 + config.random_draws.max(1) as u64)
         } else {
@@ -913,6 +925,12 @@ pub fn study(
             )),
         }
         lab.check()?;
+    }
+    if value_modalities {
+        group_tables.push(modality_values(&lab, &split.train, &valid)?);
+    } else if config.sections.modalities && config.sections != Sections::ALL {
+        // Asked for by name on a catalog without images (by default, such shops skip it).
+        notes.push("Modalities: the catalog has no image vectors, not valued.".into());
     }
 
     let rec = RecConfig {
@@ -976,6 +994,65 @@ pub fn study(
             notes,
         },
         detection: None,
+    })
+}
+
+/// Exact Shapley values of the modalities (text, image, behaviour) of the fusion model (the
+/// study's model when it is one, else the default fusion): each non-empty subset a refit
+/// with only its modalities, the empty set worth 0 for every user; per-user games, so the
+/// standard errors are the spread over the validation users.
+fn modality_values(
+    lab: &Lab<'_>,
+    train: &[u32],
+    valid: &[AudienceUser],
+) -> Result<ValueTable, StudyError> {
+    lab.stage("modality values");
+    let spec = assay_value::plan::modality_model(&lab.config.model);
+    let params = spec
+        .params::<FusionParams>()
+        .cloned()
+        .expect("modality_model gives a fusion model");
+    let n = Modality::ALL.len();
+    let mut games = vec![vec![0.0; valid.len()]];
+    for mask in 1..1usize << n {
+        let set: Vec<Modality> = (0..n)
+            .filter(|&m| mask & (1 << m) != 0)
+            .map(|m| Modality::ALL[m])
+            .collect();
+        let coalition = ModelSpec::new(FusionParams {
+            modalities: Modality::join(&set),
+            seed: lab.config.seed,
+            ..params.clone()
+        });
+        lab.pace()?;
+        let model = fit_on_rows(lab.data, &coalition, train)?;
+        lab.fits.fetch_add(1, Ordering::Relaxed);
+        lab.report();
+        games.push(lab.per_user(model.as_deref(), valid));
+    }
+    let phi = per_user::per_user_shapley(n, &games);
+    Ok(ValueTable {
+        kind: "modality".into(),
+        title: "Modalities".into(),
+        method: format!(
+            "exact Shapley over the {n} modalities of {spec} ({} fits, one per non-empty subset, \
+             the empty set worth 0)",
+            (1 << n) - 1
+        ),
+        uncertainty: format!("the spread over the {} validation users", valid.len()),
+        rows: Modality::ALL
+            .iter()
+            .zip(&phi)
+            .map(|(m, p)| {
+                let (value, std_error) = per_user::mean_se(p);
+                ValueRow {
+                    name: format!("modality={}", m.name()),
+                    value,
+                    std_error,
+                    rows: train.len() as u64,
+                }
+            })
+            .collect(),
     })
 }
 

@@ -829,7 +829,8 @@ pub struct ReportArgs {
     pub windows: usize,
     /// The parts of the report to compute, comma-separated: groups (sources, segments, time
     /// windows, categories), users (user values and removal curves), items, learning
-    /// (learning curves), or all. On a large shop `users` alone screens for harmful users
+    /// (learning curves), modalities (text, image and behaviour of a fusion recommender, when
+    /// the catalog has image vectors), or all. On a large shop `users` alone screens for harmful users
     /// in a fraction of the full report's model fits.
     #[arg(long, default_value = "all", value_parser = parse_sections)]
     pub sections: assay_report::Sections,
