@@ -142,6 +142,13 @@ pub fn summarize(report: &ValueReport) -> Summary {
     let mut headlines = Vec::new();
     let mut advice = Vec::new();
     for table in &report.groups {
+        // The modalities are valued on their own (fusion) model, whose score their values add
+        // up to; every other group on the report's model.
+        let total = if table.kind == "modality" {
+            table.rows.iter().map(|r| r.value).sum()
+        } else {
+            base
+        };
         for row in &table.rows {
             let curve = report.learning.as_ref().and_then(|l| {
                 l.per_source
@@ -155,7 +162,7 @@ pub fn summarize(report: &ValueReport) -> Summary {
                 kind: table.kind.clone(),
                 name: row.name.clone(),
                 action,
-                reason: reason(row, action, gain, metric, base),
+                reason: reason(row, action, gain, metric, total),
             });
         }
     }
@@ -465,6 +472,41 @@ mod tests {
         assert!(
             partner.contains("-0.0200 (95% interval -0.0278 to -0.0122)"),
             "{partner}"
+        );
+        // Against the baseline 0.1: web's 0.04 is 40.0% of the total.
+        let web = &summary.advice[1].reason;
+        assert!(web.contains("40.0% of the total"), "{web}");
+    }
+
+    #[test]
+    fn modality_shares_are_of_the_fused_models_score() {
+        let mut report = crate::model::fixture::report();
+        report.groups = vec![ValueTable {
+            kind: "modality".into(),
+            title: "Modalities".into(),
+            method: String::new(),
+            uncertainty: String::new(),
+            rows: vec![
+                row("modality=text", 0.01, 0.001),
+                row("modality=image", 0.03, 0.001),
+            ],
+        }];
+        // The values add up to 0.04, the fused model's score: 25% and 75% of it (not of the
+        // report's baseline 0.1).
+        let summary = summarize(&report);
+        let reason = |name: &str| {
+            let a = summary.advice.iter().find(|a| a.name == name).unwrap();
+            a.reason.clone()
+        };
+        assert!(
+            reason("modality=text").contains("25.0% of the total"),
+            "{}",
+            reason("modality=text")
+        );
+        assert!(
+            reason("modality=image").contains("75.0% of the total"),
+            "{}",
+            reason("modality=image")
         );
     }
 }
