@@ -20,9 +20,15 @@ pub struct CtrOutput {
     pub features: usize,
     pub positive_rate: f64,
     pub split: [usize; 3],
+    /// Positive rows in the training, validation and test parts.
+    pub positives: [usize; 3],
     pub seed: u64,
     pub models: Vec<CtrRow>,
 }
+
+/// Fewer positive rows than this in the validation or test part: the AUC printed is noise,
+/// and the output says so.
+const FEW_POSITIVES: usize = 100;
 
 /// One model's result.
 #[derive(Serialize)]
@@ -85,12 +91,17 @@ pub fn run(args: CtrArgs) -> anyhow::Result<()> {
     }
     // AUC is undefined on a part with one class, and a model fitted on one class learns
     // nothing: refuse before training rather than print a NaN.
-    for (part, rows) in [
+    let mut positives = [0; 3];
+    for (k, (part, rows)) in [
         ("training", &train),
         ("validation", &valid),
         ("test", &test),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let positive = rows.iter().filter(|&&r| table.labels()[r]).count();
+        positives[k] = positive;
         if positive == 0 || positive == rows.len() {
             let (yes, no) = match label {
                 CtrLabel::Clicks => ("clicked".to_owned(), "unclicked".to_owned()),
@@ -193,6 +204,7 @@ pub fn run(args: CtrArgs) -> anyhow::Result<()> {
         features: table.schema().n_features,
         positive_rate: table.positive_rate(),
         split: [train.len(), valid.len(), test.len()],
+        positives,
         seed: args.seed,
         models: rows,
     };
@@ -231,12 +243,28 @@ pub fn run(args: CtrArgs) -> anyhow::Result<()> {
         count(output.features)
     );
     println!(
-        "split: random 80/10/10 (seed {}): {} / {} / {} rows",
+        "split: random 80/10/10 (seed {}): {} / {} / {} rows, {} / {} / {} positive",
         output.seed,
         count(output.split[0]),
         count(output.split[1]),
-        count(output.split[2])
+        count(output.split[2]),
+        count(output.positives[0]),
+        count(output.positives[1]),
+        count(output.positives[2])
     );
+    let fewest = output.positives[1].min(output.positives[2]);
+    if fewest < FEW_POSITIVES {
+        // An AUC's standard error is about sqrt(AUC (1 - AUC) / positives) at best (Hanley
+        // and McNeil 1982): 0.25 with 4 positives, 0.05 with 100.
+        println!(
+            "note: the validation and test parts hold {} and {} positive rows: an AUC on so \
+             few is mostly noise (its standard error is about {:.2}), and early stopping on it \
+             picks an epoch by chance; use more data",
+            output.positives[1],
+            output.positives[2],
+            (0.25 / fewest as f64).sqrt()
+        );
+    }
     let mut t = Table::new(&[
         "model",
         "test AUC",

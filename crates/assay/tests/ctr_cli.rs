@@ -84,6 +84,14 @@ fn ctr_separates_clicked_items_and_repeats_itself() {
         .map(|v| v.as_u64().unwrap())
         .collect();
     assert_eq!(split.iter().sum::<u64>(), 360);
+    // Half the rows are clicks; the positives of the three parts add up to them.
+    let positives: u64 = json["positives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(positives, 180);
     // The item alone decides the click, so every fitted model ranks each clicked test row
     // above each unclicked one, and beats the constant 0.5 (log loss ln 2).
     let models = json["models"].as_array().unwrap();
@@ -103,6 +111,14 @@ fn ctr_separates_clicked_items_and_repeats_itself() {
     let again = assay(dir, &args);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
     assert_eq!(without_times(&again.stdout), json);
+    // The table says how many positives each part holds, and that an AUC on fewer than a
+    // hundred is noise (validation and test hold 36 rows each).
+    let table = assay(dir, &["ctr", "shop", "--seed", "3", "--models", "lr"]);
+    let out = text(&table.stdout);
+    assert!(
+        out.contains("positive") && out.contains("mostly noise"),
+        "{out}"
+    );
 }
 
 #[test]
