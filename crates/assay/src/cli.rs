@@ -869,7 +869,7 @@ pub enum PlayersArg {
     /// One per (first) user-item interaction.
     Interactions,
     /// The three modalities of a fusion recommender (text, image, behaviour), each subset a
-    /// refit of the fusion model (--model fusion-*; fusion-concat otherwise) with only its
+    /// refit of the fusion model (--model fusion-*; fusion-attn otherwise) with only its
     /// modalities; the empty set is worth 0.
     Modalities,
 }
