@@ -25,6 +25,15 @@
 //! those lists ([`assay_value::influence`], one fit per half); with a number of samples,
 //! MSR Banzhaf values (Wang & Jia 2023) of NDCG.
 //!
+//! **Removal curves** drop the lowest-valued, random or highest-valued users and refit; they
+//! are scored on the test rows of the buyers (the audience of the user values), so that
+//! users who never buy do not count their own lists as the shop's quality.
+//!
+//! **Modality values** (when the catalog has image vectors): exact Shapley over the text, image
+//! and behaviour of a fusion recommender, per validation user, each subset a refit.
+//!
+//! [`Sections`] picks which of these a study computes.
+//!
 //! Every number is computed by `assay-value` (group values in [`assay_value::per_user`],
 //! user halves in [`assay_value::plan::value_in_halves`], curves in [`assay_value::curves`]);
 //! this module picks what to value, counts the fits and turns the results into a
