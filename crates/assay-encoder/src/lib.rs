@@ -36,6 +36,7 @@ mod onnx;
 mod onnx_export;
 mod recent;
 mod spec;
+mod words;
 
 use std::path::PathBuf;
 
@@ -48,6 +49,7 @@ pub use onnx::OrtEncoder;
 pub use onnx_export::{bert_onnx, bert_onnx_with, write_bert_onnx, Operators, ONNX_FILE};
 pub use recent::RecentTexts;
 pub use spec::{EncoderKind, EncoderSpec, SpecError, HASH_DIM};
+pub use words::word_vectors;
 
 /// Makes candle run each forward pass on the calling thread, so that assay's own threads
 /// (one batch each, or rayon's pool in matrix products) use the cores. Call first thing in

@@ -66,3 +66,39 @@ fn cached_bert_is_served_from_disk() {
     assert_eq!(cache.len(), 2);
     assert_eq!(cache.encode(&["blue shoe"]).expect("cached")[0], first[1]);
 }
+
+#[test]
+fn word_vectors_are_the_mean_of_their_wordpiece_rows() {
+    let Some(dir) = sample_data_or_skip(Pack::Minilm) else {
+        return;
+    };
+    // The rows read here another way: the vocabulary by token name, the table by name.
+    let tokenizer = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).unwrap();
+    let tensors =
+        candle_core::safetensors::load(dir.join("model.safetensors"), &candle_core::Device::Cpu)
+            .unwrap();
+    let table = tensors
+        .iter()
+        .find(|(name, _)| name.ends_with("embeddings.word_embeddings.weight"))
+        .unwrap()
+        .1
+        .to_dtype(candle_core::DType::F32)
+        .unwrap();
+    let row = |token: &str| -> Vec<f32> {
+        let id = tokenizer.token_to_id(token).unwrap() as usize;
+        table.get(id).unwrap().to_vec1().unwrap()
+    };
+    let (dim, vectors) =
+        assay_encoder::word_vectors(&dir, &["red", "moonbeam", "", "连衣裙"]).unwrap();
+    assert_eq!(dim, 384);
+    // "red" is one WordPiece token; "moonbeam" two, "moon" and "##beam" (the Python
+    // tokenizers library splits it so).
+    assert_eq!(vectors[0].as_deref().unwrap(), &row("red")[..]);
+    let (moon, beam) = (row("moon"), row("##beam"));
+    let mean: Vec<f32> = moon.iter().zip(&beam).map(|(a, b)| (a + b) / 2.0).collect();
+    let got = vectors[1].as_deref().unwrap();
+    assert!(got.iter().zip(&mean).all(|(a, b)| (a - b).abs() < 1e-6));
+    // No token at all, or only characters outside the vocabulary ([UNK] each): no vector.
+    assert!(vectors[2].is_none());
+    assert!(vectors[3].is_none());
+}

@@ -489,6 +489,11 @@ pub struct CtrArgs {
     /// Rows per step of every model listed (default: 2048; 512 for the text model).
     #[arg(long)]
     pub batch: Option<usize>,
+    /// Where the text model's token embeddings start: random, or minilm (each word's mean
+    /// WordPiece input embedding of all-MiniLM-L6-v2, 384 wide; words outside its vocabulary
+    /// start random). With minilm the text model's embedding size is 384.
+    #[arg(long, value_enum, default_value = "random")]
+    pub token_init: TokenInitArg,
     /// Write each model's training curves to DIR/MODEL/curves.csv and draw them all, with the
     /// best epoch and where early stopping fired, in DIR/training.html. Other files in DIR are
     /// left alone.
@@ -958,6 +963,15 @@ pub enum ScorersArg {
     All,
     /// Users with a purchase anywhere in the log.
     Buyers,
+}
+
+/// Where the text click model's token embeddings start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenInitArg {
+    /// Random (Xavier normal).
+    Random,
+    /// all-MiniLM-L6-v2's input embeddings (fetched like `assay data fetch minilm`).
+    Minilm,
 }
 
 /// Which sentence encoder embeds items and queries.

@@ -1,10 +1,11 @@
 //! `assay ctr`: click models side by side on one seeded split.
 
 use anyhow::Context;
-use assay_recommend::ctr::{self, CtrKind, CtrLabel, CtrParams, ValidMetric};
+use assay_fetch::{Home, Pack};
+use assay_recommend::ctr::{self, CtrKind, CtrLabel, CtrParams, TokenInit, ValidMetric};
 use serde::Serialize;
 
-use crate::cli::CtrArgs;
+use crate::cli::{CtrArgs, TokenInitArg};
 use crate::data;
 use crate::output::{count, print_json, Table};
 use crate::BadInput;
@@ -24,6 +25,28 @@ pub struct CtrOutput {
     pub positives: [usize; 3],
     pub seed: u64,
     pub models: Vec<CtrRow>,
+}
+
+/// The text model's starting token embeddings from MiniLM's input embeddings (see
+/// [`assay_encoder::word_vectors`]); the padding and unknown tokens (ids 0 and 1) and words
+/// without a known WordPiece start random.
+fn minilm_tokens(vocabulary: &[String]) -> anyhow::Result<TokenInit> {
+    crate::data::ensure_packs(&[Pack::Minilm])?;
+    let dir = Home::from_env()
+        .locate(Pack::Minilm)
+        .context("the minilm pack is missing after fetching it")?;
+    let words: Vec<&str> = vocabulary.iter().map(String::as_str).collect();
+    let (dim, vectors) =
+        assay_encoder::word_vectors(&dir, &words).context("reading MiniLM's input embeddings")?;
+    let mut data = vec![0.0; vectors.len() * dim];
+    let mut known = vec![false; vectors.len()];
+    for (t, vector) in vectors.into_iter().enumerate().skip(2) {
+        if let Some(v) = vector {
+            data[t * dim..(t + 1) * dim].copy_from_slice(&v);
+            known[t] = true;
+        }
+    }
+    Ok(TokenInit { dim, data, known })
 }
 
 /// Fewer positive rows than this in the validation or test part: the AUC printed is noise,
@@ -122,6 +145,20 @@ pub fn run(args: CtrArgs) -> anyhow::Result<()> {
         }
     }
     let test_labels: Vec<bool> = test.iter().map(|&r| table.labels()[r]).collect();
+    let token_init = match args.token_init {
+        TokenInitArg::Minilm if kinds.contains(&CtrKind::CtrGru) => {
+            if args.embedding.is_some() {
+                return Err(BadInput(
+                    "--embedding and --token-init minilm: MiniLM's embeddings are 384 wide; \
+                     leave --embedding out"
+                        .into(),
+                )
+                .into());
+            }
+            Some(std::sync::Arc::new(minilm_tokens(table.vocabulary())?))
+        }
+        _ => None,
+    };
     let mut rows = Vec::new();
     let mut fits = Vec::new();
     for kind in kinds {
@@ -146,6 +183,14 @@ pub fn run(args: CtrArgs) -> anyhow::Result<()> {
             weight_decay: args.weight_decay.unwrap_or(defaults.weight_decay),
             batch: args.batch.unwrap_or(defaults.batch),
             ..defaults
+        };
+        let params = match (&token_init, kind) {
+            (Some(init), CtrKind::CtrGru) => CtrParams {
+                embedding: init.dim,
+                token_init: Some(init.clone()),
+                ..params
+            },
+            _ => params,
         };
         params
             .check()

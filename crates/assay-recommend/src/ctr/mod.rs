@@ -108,6 +108,22 @@ pub struct CtrParams {
     pub maxlen: usize,
     /// Seed of initialisation, batching and dropout.
     pub seed: u64,
+    /// The text model's initial token embeddings (`None`: random); only the fit reads them,
+    /// the saved model holds the trained ones.
+    #[serde(skip)]
+    pub token_init: Option<std::sync::Arc<TokenInit>>,
+}
+
+/// Initial token embeddings for the text model: row `t` (of `dim` values) for token id `t`,
+/// used where `known[t]`; the other rows keep the random initialisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenInit {
+    /// Values per token.
+    pub dim: usize,
+    /// Row-major, one row per token id.
+    pub data: Vec<f32>,
+    /// Whether a token's row was given.
+    pub known: Vec<bool>,
 }
 
 impl CtrParams {
@@ -130,6 +146,7 @@ impl CtrParams {
             max_seconds: None,
             maxlen: MAX_TEXT_TOKENS,
             seed: 0,
+            token_init: None,
         };
         match kind {
             CtrKind::Lr => CtrParams {

@@ -234,6 +234,19 @@ impl TextGru {
         );
         let n = schema.n_tokens;
         let mut table = xavier_normal(rng, n, e);
+        if let Some(init) = &p.token_init {
+            if init.dim != e || init.known.len() != n || init.data.len() != n * e {
+                return Err(candle_core::Error::Msg(format!(
+                    "the initial token embeddings are {} tokens of {} values; the text model \
+                     has {n} tokens of {e}",
+                    init.known.len(),
+                    init.dim
+                )));
+            }
+            for t in (0..n).filter(|&t| init.known[t]) {
+                table[t * e..(t + 1) * e].copy_from_slice(&init.data[t * e..(t + 1) * e]);
+            }
+        }
         table[..e].fill(0.0);
         let tokens = params.add("token_embedding", &[n, e], table)?;
         let xavier = |fan_in: usize, fan_out: usize| (6.0 / (fan_in + fan_out) as f64).sqrt();

@@ -66,12 +66,20 @@ pub struct CtrTable {
     values: Vec<f32>,
     tokens: Vec<Vec<u32>>,
     labels: Vec<bool>,
+    /// The word of each token id (empty for a table put together from ids).
+    vocabulary: Vec<String>,
 }
 
 impl CtrTable {
     /// The fields and counts.
     pub fn schema(&self) -> &Schema {
         &self.schema
+    }
+
+    /// The word of each token id (id 0 pads, id 1 is the unknown word); empty when the table
+    /// was put together from ids ([`CtrTable::from_rows`]).
+    pub fn vocabulary(&self) -> &[String] {
+        &self.vocabulary
     }
 
     /// Number of rows.
@@ -150,6 +158,7 @@ impl CtrTable {
             values,
             tokens,
             labels,
+            vocabulary: Vec::new(),
         })
     }
 
@@ -254,6 +263,7 @@ impl TableBuilder {
             values: self.values,
             tokens: self.tokens,
             labels: self.labels,
+            vocabulary: self.words.names().to_vec(),
         }
     }
 }

@@ -442,3 +442,63 @@ fn pair_tables_put_the_users_slots_first() {
     assert_eq!(table.tokens(0).len(), 2);
     assert!(pair_table(&data, &[(9, 0, true)]).is_err());
 }
+
+#[test]
+fn the_text_models_tokens_start_from_the_given_rows() {
+    let table = interaction_table(50, 2, 1);
+    // Tokens: 0 pads, 1 unknown, then the words the table met.
+    assert_eq!(&table.vocabulary()[..2], ["", "\u{1}unknown"]);
+    let n = table.schema().n_tokens;
+    assert_eq!(table.vocabulary().len(), n);
+    let e = 4;
+    // Row t is (t, t, t, t) where given: every token from 2 on but the last.
+    let known: Vec<bool> = (0..n).map(|t| t >= 2 && t + 1 < n).collect();
+    let data: Vec<f32> = (0..n).flat_map(|t| [t as f32; 4]).collect();
+    let params = CtrParams {
+        embedding: e,
+        hidden: vec![4],
+        token_init: Some(std::sync::Arc::new(TokenInit {
+            dim: e,
+            data: data.clone(),
+            known: known.clone(),
+        })),
+        ..CtrParams::defaults(CtrKind::CtrGru)
+    };
+    let start = net::build(&params, table.schema()).unwrap();
+    let values = start.params().values().unwrap();
+    let (_, shape, tokens) = values
+        .iter()
+        .find(|(name, _, _)| name == "token_embedding")
+        .unwrap();
+    assert_eq!(shape, &[n, e]);
+    let random = net::build(
+        &CtrParams {
+            token_init: None,
+            ..params.clone()
+        },
+        table.schema(),
+    )
+    .unwrap();
+    let random = random.params().values().unwrap();
+    let (_, _, random) = random
+        .iter()
+        .find(|(name, _, _)| name == "token_embedding")
+        .unwrap();
+    for t in 0..n {
+        let row = &tokens[t * e..(t + 1) * e];
+        if t == 0 {
+            assert_eq!(row, [0.0; 4], "padding");
+        } else if known[t] {
+            assert_eq!(row, [t as f32; 4], "token {t}");
+        } else {
+            // The others keep the random start (the same draws as without the rows).
+            assert_eq!(row, &random[t * e..(t + 1) * e], "token {t}");
+        }
+    }
+    // Rows of another width are refused.
+    let wrong = CtrParams {
+        embedding: 8,
+        ..params
+    };
+    assert!(net::build(&wrong, table.schema()).is_err());
+}
