@@ -142,6 +142,10 @@ impl<E: Encoder> Encoder for CachedEncoder<E> {
         self.inner.dim()
     }
 
+    fn unknown_share(&self, text: &str) -> Option<f32> {
+        self.inner.unknown_share(text)
+    }
+
     fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let keys: Vec<Key> = texts.iter().map(|t| key(t)).collect();
         let mut out: Vec<Option<Vec<f32>>> = {

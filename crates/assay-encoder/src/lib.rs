@@ -192,6 +192,30 @@ pub trait Encoder: Send + Sync {
         out.pop()
             .ok_or_else(|| EncoderError::Model("encoder returned no vector".into()))
     }
+
+    /// The share of `text`'s tokens that the model's vocabulary has no entry for (its
+    /// unknown token), when it has a vocabulary; `None` otherwise, or for a text with no
+    /// token. A text made mostly of them is one the model cannot read: all-MiniLM-L6-v2 reads
+    /// most Chinese characters as [UNK], so every such query gets nearly the same vector.
+    fn unknown_share(&self, _text: &str) -> Option<f32> {
+        None
+    }
+}
+
+/// [`Encoder::unknown_share`] by `tokenizer`'s `[UNK]` token.
+pub(crate) fn unknown_share_of(tokenizer: &tokenizers::Tokenizer, text: &str) -> Option<f32> {
+    let unknown = tokenizer.token_to_id("[UNK]")?;
+    let encoding = tokenizer.encode(text, false).ok()?;
+    let mask = encoding.get_attention_mask();
+    let ids: Vec<u32> = encoding
+        .get_ids()
+        .iter()
+        .zip(mask)
+        .filter(|(_, &m)| m == 1)
+        .map(|(&id, _)| id)
+        .collect();
+    (!ids.is_empty())
+        .then(|| ids.iter().filter(|&&id| id == unknown).count() as f32 / ids.len() as f32)
 }
 
 impl<E: Encoder + ?Sized> Encoder for std::sync::Arc<E> {
@@ -204,6 +228,9 @@ impl<E: Encoder + ?Sized> Encoder for std::sync::Arc<E> {
     fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         (**self).encode(texts)
     }
+    fn unknown_share(&self, text: &str) -> Option<f32> {
+        (**self).unknown_share(text)
+    }
 }
 
 impl<E: Encoder + ?Sized> Encoder for &E {
@@ -215,6 +242,9 @@ impl<E: Encoder + ?Sized> Encoder for &E {
     }
     fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         (**self).encode(texts)
+    }
+    fn unknown_share(&self, text: &str) -> Option<f32> {
+        (**self).unknown_share(text)
     }
 }
 

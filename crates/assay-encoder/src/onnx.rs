@@ -470,6 +470,10 @@ impl Encoder for OrtEncoder {
         self.dim
     }
 
+    fn unknown_share(&self, text: &str) -> Option<f32> {
+        crate::unknown_share_of(&self.tokenizer, text)
+    }
+
     fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         if texts.is_empty() {
             return Ok(Vec::new());

@@ -82,6 +82,10 @@ impl<E: Encoder> Encoder for RecentTexts<E> {
         self.inner.dim()
     }
 
+    fn unknown_share(&self, text: &str) -> Option<f32> {
+        self.inner.unknown_share(text)
+    }
+
     fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let mut out: Vec<Option<Vec<f32>>> = texts.iter().map(|t| self.lookup(t)).collect();
         let missing: Vec<&str> = texts

@@ -12,7 +12,7 @@ use crate::fusion::{self, Candidate, Ranked, RetrievalQuery, Retriever};
 use crate::intent::{Intent, IntentAccuracy, IntentModel};
 use crate::lexical::{LexicalIndex, TEXT_FIELDS};
 use crate::options::{
-    Explanation, Facets, Filters, Hit, MatchedTerm, Mode, SearchOptions, SearchResults,
+    Explanation, Facets, Filters, Hit, MatchedTerm, Mode, SearchOptions, SearchResults, UNREADABLE,
 };
 use crate::vector::{HnswParams, VectorIndex};
 use crate::{Result, SearchError};
@@ -551,6 +551,15 @@ impl SearchIndex {
                 "vector and hybrid modes need the query's embedding".into(),
             ));
         }
+        // A query the encoder cannot read: the hybrid is BM25 alone for it.
+        let unread = (options.mode == Mode::Hybrid && !terms.is_empty())
+            .then(|| self.encoder.unknown_share(query))
+            .flatten()
+            .filter(|&share| share > UNREADABLE);
+        let (vector, mode) = match unread {
+            Some(_) => (None, Mode::Bm25),
+            None => (vector, options.mode),
+        };
         let depth = options.candidates.max(options.k);
         let filters = &options.filters;
         let keep = |key: u64| {
@@ -567,12 +576,12 @@ impl SearchIndex {
             filters,
             keep: &keep,
         };
-        let lexical_list = if options.mode == Mode::Vector {
+        let lexical_list = if mode == Mode::Vector {
             Vec::new()
         } else {
             self.lexical.retrieve(&q, depth)?
         };
-        let vector_list = if options.mode == Mode::Bm25 {
+        let vector_list = if mode == Mode::Bm25 {
             Vec::new()
         } else {
             self.vectors.retrieve(&q, depth)?
@@ -582,7 +591,7 @@ impl SearchIndex {
             &mut cands,
             &lexical_list,
             &vector_list,
-            options.mode,
+            mode,
             options.fusion,
             options.semantic_ratio,
         );
@@ -602,7 +611,9 @@ impl SearchIndex {
             });
         }
         fusion::rank(&mut cands);
-        Ok(self.results(cands, terms, intent.map(|(i, _)| i), options))
+        let mut results = self.results(cands, terms, intent.map(|(i, _)| i), options);
+        results.unread_by_encoder = unread;
+        Ok(results)
     }
 
     /// The page of results: the top `k` of the ranked candidates with their explanations, and
@@ -656,6 +667,7 @@ impl SearchIndex {
             facets,
             intent,
             candidates: n_cands,
+            unread_by_encoder: None,
         }
     }
 

@@ -53,6 +53,7 @@ pub use intent::{Intent, IntentAccuracy};
 pub use learned::{FitQuery, LearnedFusion, TrainedQueries, FUSION_FILE, QUERIES_FILE};
 pub use options::{
     Explanation, Facets, Filters, Fusion, Hit, MatchedTerm, Mode, SearchOptions, SearchResults,
+    UNREADABLE,
 };
 pub use pairs::{
     build_pairs, count_by_source, mine_hard_negatives, query_key, split_by_query, PairSource,

@@ -323,7 +323,16 @@ pub struct SearchResults {
     pub intent: Option<Intent>,
     /// Number of distinct candidates that were fused.
     pub candidates: usize,
+    /// In hybrid mode, when the vector side was left out because the encoder cannot read the
+    /// query: the share of the query's tokens unknown to it (see [`UNREADABLE`]).
+    pub unread_by_encoder: Option<f32>,
 }
+
+/// In hybrid mode a query whose tokens are more than this share unknown to the encoder (its
+/// `[UNK]`) is ranked by BM25 alone: the encoder gives every such query nearly the same
+/// vector, so the vector list is noise (all-MiniLM-L6-v2 reads most Chinese characters as
+/// `[UNK]`). Vector mode, asked for by name, still uses the vector.
+pub const UNREADABLE: f32 = 0.5;
 
 #[cfg(test)]
 mod tests {

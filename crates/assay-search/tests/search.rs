@@ -25,8 +25,8 @@ fn encoder() -> Arc<dyn Encoder> {
     Arc::new(HashEncoder::new(64))
 }
 
-fn shop() -> SearchIndex {
-    let docs = vec![
+fn shop_docs() -> Vec<ItemDoc> {
+    vec![
         doc("d1", "Red Maxi Dress", "Women/Dresses/Maxi", "Lunara", 40.0),
         doc("d2", "Blue Maxi Dress", "Women/Dresses/Maxi", "Acme", 80.0),
         doc(
@@ -57,8 +57,11 @@ fn shop() -> SearchIndex {
             "Leiting",
             79.0,
         ),
-    ];
-    SearchIndex::from_docs(docs, encoder(), &IndexConfig::default()).unwrap()
+    ]
+}
+
+fn shop() -> SearchIndex {
+    SearchIndex::from_docs(shop_docs(), encoder(), &IndexConfig::default()).unwrap()
 }
 
 fn ids(hits: &[assay_search::Hit]) -> Vec<&str> {
@@ -548,4 +551,62 @@ fn equal_bm25_scores_are_ordered_by_key_across_segments() {
         let hits = index.search("oak table", &options).unwrap();
         assert_eq!(ids(&hits), ["t0", "t1", "t2"]);
     }
+}
+
+/// The hash encoder, told to report CJK characters as unknown to it, as all-MiniLM-L6-v2's
+/// vocabulary does with most of them.
+struct NoCjk(HashEncoder);
+
+impl Encoder for NoCjk {
+    fn model_id(&self) -> &str {
+        self.0.model_id()
+    }
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+    fn encode(&self, texts: &[&str]) -> assay_encoder::Result<Vec<Vec<f32>>> {
+        self.0.encode(texts)
+    }
+    fn unknown_share(&self, text: &str) -> Option<f32> {
+        let chars: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let cjk = chars
+            .iter()
+            .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+            .count();
+        (!chars.is_empty()).then(|| cjk as f32 / chars.len() as f32)
+    }
+}
+
+#[test]
+fn hybrid_ranks_a_query_the_encoder_cannot_read_by_bm25_alone() {
+    let index = SearchIndex::from_docs(
+        shop_docs(),
+        Arc::new(NoCjk(HashEncoder::new(64))),
+        &IndexConfig::default(),
+    )
+    .unwrap();
+    let hybrid = SearchOptions::mode(Mode::Hybrid);
+    // All CJK: the hybrid gives BM25's list, scores included, and says why.
+    let unread = index.search_full("蓝牙耳机", &hybrid).unwrap();
+    let bm25 = index
+        .search_full("蓝牙耳机", &SearchOptions::mode(Mode::Bm25))
+        .unwrap();
+    assert_eq!(unread.unread_by_encoder, Some(1.0));
+    assert_eq!(ids(&unread.hits), ids(&bm25.hits));
+    let scores =
+        |r: &assay_search::SearchResults| r.hits.iter().map(|h| h.score).collect::<Vec<_>>();
+    assert_eq!(scores(&unread), scores(&bm25));
+    // A readable query keeps the vector side: the hybrid differs from BM25 alone.
+    let read = index.search_full("wireless headphones", &hybrid).unwrap();
+    assert_eq!(read.unread_by_encoder, None);
+    let lexical = index
+        .search_full("wireless headphones", &SearchOptions::mode(Mode::Bm25))
+        .unwrap();
+    assert_ne!(scores(&read), scores(&lexical));
+    // Vector mode, asked for by name, still uses the vector.
+    let vector = index
+        .search_full("蓝牙耳机", &SearchOptions::mode(Mode::Vector))
+        .unwrap();
+    assert_eq!(vector.unread_by_encoder, None);
+    assert!(!vector.hits.is_empty());
 }

@@ -116,6 +116,13 @@ pub fn search(args: SearchArgs) -> anyhow::Result<()> {
         results.candidates,
         ready.origin
     );
+    if let Some(share) = results.unread_by_encoder {
+        println!(
+            "the encoder cannot read this query ({:.0}% of its tokens are unknown to it): \
+             ranked by BM25 alone",
+            100.0 * share
+        );
+    }
     if let Some(intent) = &results.intent {
         let others: Vec<String> = intent
             .alternatives
