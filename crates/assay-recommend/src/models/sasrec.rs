@@ -341,3 +341,53 @@ impl seqmodel::SequentialKind for SasRecParams {
         Ok(Box::new(SasNet::new(self, n_items)?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eye() -> (Tensor, Tensor) {
+        (
+            Tensor::new(&[[1.0f32, 0.0], [0.0, 1.0]], &Device::Cpu).unwrap(),
+            Tensor::zeros(2, candle_core::DType::F32, &Device::Cpu).unwrap(),
+        )
+    }
+
+    /// Two positions, two dimensions, Q = K = V = the input (identity projections), the
+    /// causal mask: worked out by hand below.
+    #[test]
+    fn self_attention_matches_a_hand_computation() {
+        let block = Block {
+            q: eye(),
+            k: eye(),
+            v: eye(),
+            attn_out: eye(),
+            attn_norm: eye(),
+            ff_in: eye(),
+            ff_out: eye(),
+            ff_norm: eye(),
+        };
+        let x = Tensor::new(&[[[1.0f32, 0.0], [0.0, 1.0]]], &Device::Cpu).unwrap();
+        let mask = nn::causal_mask(2).unwrap();
+        let out = |heads| -> Vec<f32> {
+            attention(&x, &block, heads, &mask, 0.0, None)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap()
+        };
+        // One head (d = 2). Position 0 sees only itself: its value (1, 0). Position 1 scores
+        // (x1 . x0, x1 . x1) / sqrt(2) = (0, 0.70711): weights 1 / (1 + e^0.70711) = 0.33028
+        // and 0.66972, so (0.33028, 0.66972).
+        let one = out(1);
+        let want = [1.0, 0.0, 0.330_28, 0.669_72];
+        assert!(one.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-4), "{one:?}");
+        // Two heads (d = 1), one per dimension. Head 0 at position 1 scores (0 * 1, 0 * 0) =
+        // (0, 0): weights (0.5, 0.5) over values (1, 0), so 0.5. Head 1 scores (1 * 0, 1 * 1)
+        // = (0, 1): weights (0.26894, 0.73106) over values (0, 1), so 0.73106.
+        let two = out(2);
+        let want = [1.0, 0.0, 0.5, 0.731_06];
+        assert!(two.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-4), "{two:?}");
+    }
+}
