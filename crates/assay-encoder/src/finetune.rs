@@ -759,6 +759,11 @@ impl BiEncoderTrainer {
             .map_err(model_err)
     }
 
+    /// [`crate::Encoder::unknown_share`] by this model's tokenizer.
+    pub fn unknown_share(&self, text: &str) -> Option<f32> {
+        crate::unknown_share_of(&self.tokenizer, text)
+    }
+
     /// Unit-length vectors of `texts` with the current weights, as the encoder computes them
     /// (no dropout).
     pub fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {

@@ -30,7 +30,7 @@ use crate::pairs::{
     PairWeights, TrainingPair,
 };
 use crate::vector::exact_top_k;
-use crate::{Result, SearchError};
+use crate::{Result, SearchError, UNREADABLE};
 
 /// Metric columns of `curves.csv`, the first drives early stopping.
 pub const VALIDATION_METRICS: [&str; 3] = ["ndcg@10", "mrr@10", "recall@100"];
@@ -583,6 +583,22 @@ impl<'d> Workbench<'d> {
         let fusion = match out {
             Some(out) if !valid_set.queries.is_empty() => {
                 let lexical = valid_set.lexical_lists(&self.index, self.dataset.items.len())?;
+                // Search ranks a query the encoder cannot read by BM25 alone, whatever the
+                // fusion: fitted with BM25's list on both sides, such a query ranks as BM25 at
+                // every grid point, as it will in search.
+                let best_lists = valid_set
+                    .queries
+                    .iter()
+                    .zip(&lexical)
+                    .zip(best_lists)
+                    .map(|((q, lexical), list)| {
+                        if trainer.unknown_share(q).is_some_and(|s| s > UNREADABLE) {
+                            lexical.clone()
+                        } else {
+                            list
+                        }
+                    })
+                    .collect();
                 let fusion = valid_set.learn_fusion(lexical, best_lists);
                 if let Some(fusion) = &fusion {
                     fusion.save(out)?;
