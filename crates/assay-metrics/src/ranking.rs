@@ -182,13 +182,15 @@ pub fn ndcg_at(hits: &[bool], n_relevant: usize, k: usize) -> f64 {
         return 0.0;
     }
     let discount = |rank: usize| 1.0 / ((rank + 1) as f64).log2();
+    // Summed from +0.0: an empty `sum` of floats is -0.0, which a list without a hit would
+    // carry into every mean and table as "-0.0000".
     let dcg: f64 = hits
         .iter()
         .take(k)
         .enumerate()
         .filter(|(_, &h)| h)
         .map(|(i, _)| discount(i + 1))
-        .sum();
+        .fold(0.0, |a, b| a + b);
     let idcg: f64 = (1..=ideal_len).map(discount).sum();
     dcg / idcg
 }
@@ -203,7 +205,7 @@ pub fn graded_ndcg_at(gains: &[f64], judged: &[f64], k: usize) -> f64 {
             .take(k)
             .enumerate()
             .map(|(i, g)| g.max(0.0) / (i as f64 + 2.0).log2())
-            .sum()
+            .fold(0.0, |a, b| a + b)
     };
     let mut ideal: Vec<f64> = judged.iter().map(|g| g.max(0.0)).collect();
     ideal.sort_by(|a, b| b.total_cmp(a));
@@ -388,6 +390,9 @@ mod tests {
         assert!((ndcg_at(&hits, n, 5) - 0.498189).abs() < 1e-6);
         // K = 2: DCG = 0.630930, IDCG over min(3, 2) = 2 ranks = 1.630930: 0.386853.
         assert!((ndcg_at(&hits, n, 2) - 0.386853).abs() < 1e-6);
+        // No hit: +0.0, not -0.0 (which prints as "-0.0000" in every mean of such lists).
+        assert!(ndcg_at(&[false, false], 1, 2).is_sign_positive());
+        assert!(graded_ndcg_at(&[0.0, 0.0], &[1.0], 2).is_sign_positive());
     }
 
     #[test]

@@ -119,13 +119,12 @@ pub fn removal_lines(report: &ValueReport) -> Vec<String> {
         ),
     ];
     for (i, f) in r.fractions.iter().enumerate() {
-        // `+ 0.0` turns a -0.0 (a mean of zeros with a negative sign) into 0.0 for printing.
         lines.push(format!(
             "{:>7.0}% {:>12.4} {:>8.4} {:>13.4}",
             100.0 * f,
-            r.low_first[i] + 0.0,
-            r.random[i] + 0.0,
-            r.high_first[i] + 0.0
+            r.low_first[i],
+            r.random[i],
+            r.high_first[i]
         ));
     }
     lines
