@@ -47,7 +47,9 @@ pub use models::als::{AlsModel, AlsParams};
 pub use models::bpr::{BprModel, BprParams};
 pub use models::content::{ContentModel, ContentParams};
 pub use models::ease::{weights_from_gram as ease_weights_from_gram, EaseModel, EaseParams};
-pub use models::fusion::{item_text, FusionMethod, FusionModel, FusionParams, Modality};
+pub use models::fusion::{
+    image_vectors, item_text, FusionMethod, FusionModel, FusionParams, Modality,
+};
 pub use models::gru4rec::Gru4RecParams;
 pub use models::hybrid::{Fusion, HybridModel, HybridParams};
 pub use models::itemknn::{ItemKnnModel, ItemKnnParams};

@@ -50,6 +50,7 @@ use assay_metrics::{AudienceUser, Metric};
 use assay_recommend::{FusionParams, Modality, ModelSpec, RecommendError, Recommender};
 use assay_value::curves::{self, RemovalConfig};
 use assay_value::influence::{user_influence, InfluenceConfig, DEFAULT_TOP};
+use assay_value::modalities::coalition_spec;
 use assay_value::per_user::{self, mean, GroupConfig, GroupMethod};
 use assay_value::plan::{default_model, value_in_halves, MIN_BUYERS};
 use assay_value::recommend::{
@@ -269,6 +270,9 @@ struct Lab<'a> {
     started: Instant,
     limit: f64,
     step: String,
+    /// Who bought anything in the log: the label-free audience that scores user values and
+    /// removal curves when at least [`MIN_BUYERS`] did.
+    buyer: Vec<bool>,
 }
 
 impl Lab<'_> {
@@ -312,11 +316,26 @@ impl Lab<'_> {
     /// A model fitted on `rows`; `None` when the rows hold nothing to learn from, which
     /// scores 0 for everyone, as in [`RecommenderUtility`].
     fn fit(&self, rows: &[u32]) -> Result<Option<Box<dyn Recommender>>, ValueError> {
+        self.fit_spec(&self.config.model, rows)
+    }
+
+    /// [`Lab::fit`] of another model (a modality coalition's).
+    fn fit_spec(
+        &self,
+        spec: &ModelSpec,
+        rows: &[u32],
+    ) -> Result<Option<Box<dyn Recommender>>, ValueError> {
         self.pace()?;
-        let model = fit_on_rows(self.data, &self.config.model, rows);
+        let model = fit_on_rows(self.data, spec, rows);
         self.fits.fetch_add(1, Ordering::Relaxed);
         self.report();
         model
+    }
+
+    /// Whether enough users bought for the buyers to score ([`MIN_BUYERS`]), and how many.
+    fn buyers_score(&self) -> (bool, usize) {
+        let n = self.buyer.iter().filter(|&&b| b).count();
+        (n >= MIN_BUYERS, n)
     }
 
     /// The error of the first failed fit so far, if any: stages that score through closures
@@ -462,11 +481,9 @@ fn value_users(
     let (rows, valid) = user_split(lab.data, train, valid, lab.config.seed);
     let valid = &valid;
     let all = players::by_user(lab.data, &rows);
-    let buyer = buyers(lab.data);
-    let n_buyers = buyer.iter().filter(|&&b| b).count();
-    let by_buyers = n_buyers >= MIN_BUYERS;
+    let (by_buyers, n_buyers) = lab.buyers_score();
     let model = default_model();
-    let scorer = |half: u32, u: UserIdx| u % 2 != half && (!by_buyers || buyer[u as usize]);
+    let scorer = |half: u32, u: UserIdx| u % 2 != half && (!by_buyers || lab.buyer[u as usize]);
     let values = match samples {
         None => {
             let config = InfluenceConfig {
@@ -638,32 +655,19 @@ fn removal_curves(
     test_scores: &[f64],
 ) -> RemovalCurves {
     lab.stage("removal curves");
-    let buyer = buyers(lab.data);
-    let n_buyers = test.iter().filter(|a| buyer[a.user as usize]).count();
-    let (test, full_score, audience): (Vec<AudienceUser>, f64, String) =
-        if buyer.iter().filter(|&&b| b).count() >= MIN_BUYERS && n_buyers > 0 {
-            let keep: Vec<bool> = test.iter().map(|a| buyer[a.user as usize]).collect();
-            let scores: Vec<f64> = (0..test.len())
-                .filter(|&i| keep[i])
-                .map(|i| test_scores[i])
-                .collect();
-            (
-                test.iter()
-                    .zip(&keep)
-                    .filter(|(_, &k)| k)
-                    .map(|(a, _)| a.clone())
-                    .collect(),
-                mean(&scores),
-                format!("the {n_buyers} buyers with test items"),
-            )
-        } else {
-            (
-                test.to_vec(),
-                mean(test_scores),
-                format!("all {} users with test items", test.len()),
-            )
-        };
-    let test = &test[..];
+    let by_buyers = lab.buyers_score().0 && test.iter().any(|a| lab.buyer[a.user as usize]);
+    let (test, scores): (Vec<AudienceUser>, Vec<f64>) = test
+        .iter()
+        .zip(test_scores)
+        .filter(|(a, _)| !by_buyers || lab.buyer[a.user as usize])
+        .map(|(a, &score)| (a.clone(), score))
+        .unzip();
+    let audience = if by_buyers {
+        format!("the {} buyers with test items", test.len())
+    } else {
+        format!("all {} users with test items", test.len())
+    };
+    let full_score = mean(&scores);
     let n_users = lab.data.users.len();
     let config = RemovalConfig {
         fractions: lab.config.removal_fractions.clone(),
@@ -678,7 +682,7 @@ fn removal_curves(
             .copied()
             .filter(|&r| !gone[lab.data.events.user[r as usize] as usize])
             .collect();
-        lab.mean_score(&rows, test)
+        lab.mean_score(&rows, &test)
     });
     RemovalCurves {
         kind: "user".into(),
@@ -837,6 +841,7 @@ pub fn study(
         started,
         limit: budget::limit(),
         step: step_name(data.items.len(), &split.train),
+        buyer: buyers(data),
     };
     let valid = audience_of(data, &split.train, &split.valid, |_| true);
     let test = audience_of(data, &split.train, &split.test, |_| true);
@@ -858,14 +863,11 @@ pub fn study(
     } else {
         0
     };
+    let sources = players::by_source(data, &split.train);
     let groups: Vec<(&str, &str, Vec<Player>)> = if !config.sections.groups {
         Vec::new()
     } else {
-        let mut g = vec![(
-            "source",
-            "Data sources",
-            players::by_source(data, &split.train),
-        )];
+        let mut g = vec![("source", "Data sources", sources.clone())];
         if let Some(segments) = players::by_segment(data, &split.train, &config.segment_attribute) {
             g.push(("segment", "User segments", segments));
         }
@@ -881,7 +883,6 @@ pub fn study(
         ));
         g
     };
-    let sources = players::by_source(data, &split.train);
     let value_modalities = config.sections.modalities && data.items.image.is_some();
     let planned: u64 = 1
         + groups
@@ -1017,26 +1018,18 @@ fn modality_values(
 ) -> Result<ValueTable, StudyError> {
     lab.stage("modality values");
     let spec = assay_value::plan::modality_model(&lab.config.model);
-    let params = spec
-        .params::<FusionParams>()
-        .cloned()
-        .expect("modality_model gives a fusion model");
+    let params = FusionParams {
+        seed: lab.config.seed,
+        ..spec
+            .params::<FusionParams>()
+            .cloned()
+            .expect("modality_model gives a fusion model")
+    };
     let n = Modality::ALL.len();
     let mut games = vec![vec![0.0; valid.len()]];
     for mask in 1..1usize << n {
-        let set: Vec<Modality> = (0..n)
-            .filter(|&m| mask & (1 << m) != 0)
-            .map(|m| Modality::ALL[m])
-            .collect();
-        let coalition = ModelSpec::new(FusionParams {
-            modalities: Modality::join(&set),
-            seed: lab.config.seed,
-            ..params.clone()
-        });
-        lab.pace()?;
-        let model = fit_on_rows(lab.data, &coalition, train)?;
-        lab.fits.fetch_add(1, Ordering::Relaxed);
-        lab.report();
+        let subset: Vec<usize> = (0..n).filter(|&m| mask & (1 << m) != 0).collect();
+        let model = lab.fit_spec(&coalition_spec(&params, &subset), train)?;
         games.push(lab.per_user(model.as_deref(), valid));
     }
     let phi = per_user::per_user_shapley(n, &games);

@@ -11,6 +11,16 @@ use assay_recommend::{FusionParams, Modality, ModelSpec};
 use crate::recommend::{fit_on_rows, score_model};
 use crate::{FirstFailure, Result, Utility, ValueError};
 
+/// `params` with only the modalities of `subset` (indices into [`Modality::ALL`]).
+pub fn coalition_spec(params: &FusionParams, subset: &[usize]) -> ModelSpec {
+    let mut set: Vec<Modality> = subset.iter().map(|&p| Modality::ALL[p]).collect();
+    set.sort();
+    ModelSpec::new(FusionParams {
+        modalities: Modality::join(&set),
+        ..params.clone()
+    })
+}
+
 /// `metric@k` of the fusion model refitted on each subset of the modalities.
 pub struct ModalityUtility<'a> {
     data: &'a Dataset,
@@ -40,14 +50,7 @@ impl<'a> ModalityUtility<'a> {
         }
         // Every modality is a player: refuse before the first coalition's fit rather than
         // at the first one with images.
-        if data.items.image.is_none() {
-            return Err(ValueError::Recommend(
-                assay_recommend::RecommendError::Data(
-                    "the image modality needs image vectors: declare items.image in assay.toml"
-                        .into(),
-                ),
-            ));
-        }
+        assay_recommend::image_vectors(&data.items)?;
         Ok(ModalityUtility {
             data,
             train,
@@ -61,12 +64,7 @@ impl<'a> ModalityUtility<'a> {
 
     /// The spec a coalition is fitted with.
     pub fn spec_of(&self, subset: &[usize]) -> ModelSpec {
-        let mut set: Vec<Modality> = subset.iter().map(|&p| Modality::ALL[p]).collect();
-        set.sort();
-        ModelSpec::new(FusionParams {
-            modalities: Modality::join(&set),
-            ..self.params.clone()
-        })
+        coalition_spec(&self.params, subset)
     }
 
     fn score(&self, subset: &[usize]) -> Result<f64> {

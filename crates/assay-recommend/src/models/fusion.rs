@@ -394,6 +394,18 @@ pub(crate) fn hashed_words(text: &str, dim: usize) -> Vec<f32> {
     v
 }
 
+/// The catalog's image vectors, which the image modality needs.
+///
+/// # Errors
+/// The catalog has none, with how to declare them.
+pub fn image_vectors(items: &assay_core::Items) -> Result<&assay_core::ItemVectors> {
+    items.image.as_ref().ok_or_else(|| {
+        RecommendError::Data(
+            "the image modality needs image vectors: declare items.image in assay.toml".into(),
+        )
+    })
+}
+
 /// The words an item's text modality reads: title, category path, brand and description.
 pub fn item_text(items: &assay_core::Items, i: usize) -> String {
     format!(
@@ -464,13 +476,7 @@ fn inputs(
                 }
             }
             Modality::Image => {
-                let image = items.image.as_ref().ok_or_else(|| {
-                    RecommendError::Data(
-                        "the image modality needs image vectors: declare items.image in \
-                         assay.toml"
-                            .into(),
-                    )
-                })?;
+                let image = image_vectors(items)?;
                 if image.len() != n_items {
                     return Err(RecommendError::Data(format!(
                         "{} image vectors for {n_items} items",
