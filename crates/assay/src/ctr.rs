@@ -1,7 +1,7 @@
 //! `assay ctr`: click models side by side on one seeded split.
 
 use anyhow::Context;
-use assay_fetch::{Home, Pack};
+use assay_fetch::Pack;
 use assay_recommend::ctr::{self, CtrKind, CtrLabel, CtrParams, TokenInit, ValidMetric};
 use serde::Serialize;
 
@@ -31,10 +31,7 @@ pub struct CtrOutput {
 /// [`assay_encoder::word_vectors`]); the padding and unknown tokens (ids 0 and 1) and words
 /// without a known WordPiece start random.
 fn minilm_tokens(vocabulary: &[String]) -> anyhow::Result<TokenInit> {
-    crate::data::ensure_packs(&[Pack::Minilm])?;
-    let dir = Home::from_env()
-        .locate(Pack::Minilm)
-        .context("the minilm pack is missing after fetching it")?;
+    let dir = data::pack_dir(Pack::Minilm)?;
     let words: Vec<&str> = vocabulary.iter().map(String::as_str).collect();
     let (dim, vectors) =
         assay_encoder::word_vectors(&dir, &words).context("reading MiniLM's input embeddings")?;

@@ -103,6 +103,14 @@ pub fn ensure_packs(packs: &[Pack]) -> anyhow::Result<()> {
     fetch_packs(packs, false).map(|_| ())
 }
 
+/// The folder of `pack`, fetched first when missing.
+pub fn pack_dir(pack: Pack) -> anyhow::Result<PathBuf> {
+    ensure_packs(&[pack])?;
+    Home::from_env()
+        .locate(pack)
+        .with_context(|| format!("the {} pack is missing after fetching it", pack.name()))
+}
+
 /// Resolves a dataset argument and imports it.
 /// [`load`], then the items' text embeddings when `learn` asks for them.
 pub fn load_to_learn(args: &DatasetArgs, learn: &crate::cli::LearnArgs) -> anyhow::Result<Loaded> {

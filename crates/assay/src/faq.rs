@@ -101,7 +101,7 @@ pub fn run(args: FaqArgs) -> anyhow::Result<()> {
                 "kinds": tallies,
             }));
         }
-        print_tallies(&tallies, args.threshold);
+        print_tallies(&tallies, args.threshold)?;
         return Ok(());
     }
     let question = args.question.as_deref().unwrap_or_default();
@@ -261,7 +261,7 @@ fn evaluate(
     Ok(kinds.into_iter().map(Tally::finish).collect())
 }
 
-fn print_tallies(tallies: &[Tally], threshold: f32) {
+fn print_tallies(tallies: &[Tally], threshold: f32) -> std::io::Result<()> {
     let percent =
         |share: Option<f64>| share.map_or("-".to_owned(), |s| format!("{:.1}%", 100.0 * s));
     let mut table = Table::new(&[
@@ -300,7 +300,7 @@ fn print_tallies(tallies: &[Tally], threshold: f32) {
         ]);
     }
     println!("FAQ test questions at threshold {threshold:.2} (top-1 right: whatever the threshold; answered right: right and confident)");
-    let _ = table.write(&mut std::io::stdout());
+    table.print()
 }
 
 fn print_reply(reply: &Reply) {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use assay_encoder::{FinetuneOptions, Freeze};
-use assay_fetch::{Home, Pack};
+use assay_fetch::Pack;
 use assay_search::{FinetuneConfig, FinetuneSummary, PairSource, PairWeights};
 use assay_train::{AdamWConfig, Decay, TrainConfig};
 use serde::Serialize;
@@ -144,12 +144,7 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<()> {
             }
             dir.clone()
         }
-        None => {
-            crate::data::ensure_packs(&[Pack::Minilm])?;
-            Home::from_env()
-                .locate(Pack::Minilm)
-                .context("the minilm pack is missing after fetching it")?
-        }
+        None => crate::data::pack_dir(Pack::Minilm)?,
     };
     let catalog = crate::catalog::load_catalog(&args.data)?;
     let judgments = match &args.judgments {

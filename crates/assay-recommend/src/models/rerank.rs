@@ -509,17 +509,18 @@ impl Recommender for RerankModel {
         }
         // The rows are the model's own users and items, so they always fit its table; if
         // scoring failed anyway, the click model is left out.
-        let probabilities = if self.blend > 0.0 {
-            self.encoding.rows(user, &top).and_then(|table| {
+        let clicks = (self.blend > 0.0)
+            .then(|| {
                 let rows: Vec<usize> = (0..top.len()).collect();
-                self.click.predict(&table, &rows)
+                self.encoding
+                    .rows(user, &top)
+                    .and_then(|table| self.click.predict(&table, &rows))
+                    .ok()
             })
-        } else {
-            Err(RecommendError::Data("not needed".into()))
-        };
-        let (blend, clicks): (f32, Vec<f32>) = match probabilities {
-            Ok(p) => (self.blend, p.into_iter().map(|p| p as f32).collect()),
-            Err(_) => (0.0, vec![0.0; top.len()]),
+            .flatten();
+        let (blend, clicks): (f32, Vec<f32>) = match clicks {
+            Some(p) => (self.blend, p.into_iter().map(|p| p as f32).collect()),
+            None => (0.0, vec![0.0; top.len()]),
         };
         let (base_lo, base_span) = min_and_span(base_top.iter().copied());
         let (click_lo, click_span) = min_and_span(clicks.iter().copied());
