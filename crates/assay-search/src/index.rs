@@ -524,12 +524,14 @@ impl SearchIndex {
     /// Hits with facet counts and the predicted intent.
     pub fn search_full(&self, query: &str, options: &SearchOptions) -> Result<SearchResults> {
         let q = check_query(query)?;
-        let vector = if options.mode == Mode::Bm25 {
+        // A query the encoder cannot read is not embedded at all.
+        let unread = self.unread(q, options.mode);
+        let vector = if options.mode == Mode::Bm25 || unread.is_some() {
             None
         } else {
             Some(self.encoder.encode_one(q)?)
         };
-        self.search_with_vector(q, vector.as_deref(), options)
+        self.search_checked(q, vector.as_deref(), options, unread)
     }
 
     /// [`SearchIndex::search_full`] with the query's embedding already computed (batch
@@ -540,26 +542,41 @@ impl SearchIndex {
         vector: Option<&[f32]>,
         options: &SearchOptions,
     ) -> Result<SearchResults> {
+        let q = check_query(query)?;
+        self.search_checked(q, vector, options, self.unread(q, options.mode))
+    }
+
+    /// In hybrid mode, the share of `query`'s tokens unknown to the encoder when it is over
+    /// [`UNREADABLE`] and BM25 has terms to rank by: the hybrid is then BM25 alone.
+    fn unread(&self, query: &str, mode: Mode) -> Option<f32> {
+        (mode == Mode::Hybrid)
+            .then(|| self.encoder.unknown_share(query))
+            .flatten()
+            .filter(|&share| share > UNREADABLE && !self.lexical.terms(query).is_empty())
+    }
+
+    /// The search of a checked query; `unread` as [`SearchIndex::unread`] gives it.
+    fn search_checked(
+        &self,
+        query: &str,
+        vector: Option<&[f32]>,
+        options: &SearchOptions,
+        unread: Option<f32>,
+    ) -> Result<SearchResults> {
         options.validate()?;
-        let query = check_query(query)?;
         let terms = self.lexical.terms(query);
         if terms.is_empty() && vector.is_none() {
             return Err(SearchError::EmptyQuery);
         }
-        if options.mode != Mode::Bm25 && vector.is_none() {
-            return Err(SearchError::InvalidOption(
-                "vector and hybrid modes need the query's embedding".into(),
-            ));
-        }
-        // A query the encoder cannot read: the hybrid is BM25 alone for it.
-        let unread = (options.mode == Mode::Hybrid && !terms.is_empty())
-            .then(|| self.encoder.unknown_share(query))
-            .flatten()
-            .filter(|&share| share > UNREADABLE);
         let (vector, mode) = match unread {
             Some(_) => (None, Mode::Bm25),
             None => (vector, options.mode),
         };
+        if mode != Mode::Bm25 && vector.is_none() {
+            return Err(SearchError::InvalidOption(
+                "vector and hybrid modes need the query's embedding".into(),
+            ));
+        }
         let depth = options.candidates.max(options.k);
         let filters = &options.filters;
         let keep = |key: u64| {
