@@ -108,15 +108,7 @@ fn minilm_cannot_read_most_chinese_characters() {
     let Some(dir) = sample_data_or_skip(Pack::Minilm) else {
         return;
     };
-    let encoder = BertEncoder::load(
-        &dir,
-        &EncoderOptions {
-            batch_size: 4,
-            threads: 1,
-            max_seq_length: None,
-        },
-    )
-    .unwrap();
+    let encoder = BertEncoder::load(&dir, &EncoderOptions::default()).expect("model loads");
     // The Python tokenizers library gives the same tokens: 黑色 休闲衬衫 is six [UNK];
     // 防水 音箱 is [UNK] 水 [UNK] [UNK]; "black shirt" is two known words.
     assert_eq!(encoder.unknown_share("黑色 休闲衬衫"), Some(1.0));

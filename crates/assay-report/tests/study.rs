@@ -14,11 +14,16 @@ use assay_value::recommend::{Audience, RecConfig, RecommenderUtility};
 use assay_value::ValueError;
 
 fn small_shop(seed: u64, events: u64) -> Dataset {
-    let dir = tempfile::tempdir().unwrap();
-    let shop = dir.path().join("shop");
     let mut sim = assay_sim::SimConfig::small_with_bad_data(seed);
     sim.n_events_target = events;
-    assay_sim::simulate(&sim, &shop).unwrap();
+    simulated(&sim)
+}
+
+/// The shop `sim` writes, loaded.
+fn simulated(sim: &assay_sim::SimConfig) -> Dataset {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = dir.path().join("shop");
+    assay_sim::simulate(sim, &shop).unwrap();
     assay_import::load(
         &shop,
         &assay_import::LoadOptions::new(assay_import::UnknownRefs::Fail),
@@ -300,19 +305,10 @@ fn a_model_over_the_memory_budget_is_refused_or_replaced_before_any_fit() {
 
 #[test]
 fn modality_values_of_a_shop_with_images_add_up_to_the_fused_models_score() {
-    let dir = tempfile::tempdir().unwrap();
-    let shop = dir.path().join("shop");
-    let sim = assay_sim::SimConfig {
+    let data = simulated(&assay_sim::SimConfig {
         images: Some(assay_sim::ImageSpec::new(16)),
         ..assay_sim::SimConfig::with_events(5, 8_000)
-    };
-    assay_sim::simulate(&sim, &shop).unwrap();
-    let data = assay_import::load(
-        &shop,
-        &assay_import::LoadOptions::new(assay_import::UnknownRefs::Fail),
-    )
-    .unwrap()
-    .dataset;
+    });
     let model = ModelSpec::parse("fusion-gate:epochs=2;dim=8").unwrap();
     let mut config = StudyConfig::new(model.clone(), Metric::Ndcg, 10, 11);
     config.sections = Sections::parse("modalities").unwrap();

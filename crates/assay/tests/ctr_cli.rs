@@ -2,20 +2,10 @@
 //! construction.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn assay(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_assay"))
-        .args(args)
-        .current_dir(dir)
-        .env("ASSAY_HOME", dir.join("home"))
-        .output()
-        .unwrap()
-}
+mod common;
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{assay, text};
 
 /// 60 users, each shown all six items once; every user clicks items a, b and c and never
 /// d, e or f. `clicks` false writes the impressions alone.

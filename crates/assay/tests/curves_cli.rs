@@ -3,20 +3,10 @@
 //! with the JSON output; a bad target is refused with exit 2; other files in DIR are kept.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn assay(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_assay"))
-        .args(args)
-        .current_dir(dir)
-        .env("ASSAY_HOME", dir.join("home"))
-        .output()
-        .unwrap()
-}
+mod common;
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{assay, text};
 
 /// A shop of 80 users and 60 items with about 4,000 events, seed 7.
 fn simulated_shop(dir: &Path) {

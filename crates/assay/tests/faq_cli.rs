@@ -1,20 +1,8 @@
 //! End-to-end tests of `assay faq` on a simulated shop, with the hash encoder.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn assay(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_assay"))
-        .args(args)
-        .current_dir(dir)
-        .env("ASSAY_HOME", dir.join("home"))
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{assay, text};
 
 #[test]
 fn faq_answers_abstains_and_refuses_bad_input() {

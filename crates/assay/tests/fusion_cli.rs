@@ -1,21 +1,9 @@
 //! End-to-end test of the fusion recommenders' item text embeddings
 //! (`--item-text-encoder`), with the hash encoder (no download).
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn assay(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_assay"))
-        .args(args)
-        .current_dir(dir)
-        .env("ASSAY_HOME", dir.join("home"))
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{assay, text};
 
 #[test]
 fn item_text_embeddings_feed_the_fusion_text_modality() {
