@@ -196,24 +196,20 @@ pub trait Encoder: Send + Sync {
     /// The share of `text`'s tokens that the model's vocabulary has no entry for (its
     /// unknown token), when it has a vocabulary; `None` otherwise, or for a text with no
     /// token. A text made mostly of them is one the model cannot read: all-MiniLM-L6-v2 reads
-    /// most Chinese characters as [UNK], so every such query gets nearly the same vector.
+    /// most Chinese characters as `[UNK]`, so every such query gets nearly the same vector.
     fn unknown_share(&self, _text: &str) -> Option<f32> {
         None
     }
 }
 
-/// [`Encoder::unknown_share`] by `tokenizer`'s `[UNK]` token.
+/// [`Encoder::unknown_share`] by `tokenizer`'s `[UNK]` token (a tokenizer from
+/// `bert::load_tokenizer`).
 pub(crate) fn unknown_share_of(tokenizer: &tokenizers::Tokenizer, text: &str) -> Option<f32> {
     let unknown = tokenizer.token_to_id("[UNK]")?;
+    // The encoders' tokenizers pad a batch to its longest text, so one text alone has no
+    // padding.
     let encoding = tokenizer.encode(text, false).ok()?;
-    let mask = encoding.get_attention_mask();
-    let ids: Vec<u32> = encoding
-        .get_ids()
-        .iter()
-        .zip(mask)
-        .filter(|(_, &m)| m == 1)
-        .map(|(&id, _)| id)
-        .collect();
+    let ids = encoding.get_ids();
     (!ids.is_empty())
         .then(|| ids.iter().filter(|&&id| id == unknown).count() as f32 / ids.len() as f32)
 }

@@ -7,22 +7,23 @@ use std::path::Path;
 
 use candle_core::{DType, Device};
 
-use crate::bert::{model_err, required};
+use crate::bert::{load_tokenizer, max_seq_length, model_err, required};
 use crate::{EncoderError, Result};
 
 /// The vectors of `words` from the model in `dir` (`model.safetensors`, `tokenizer.json`):
 /// the width, then one row per word (`None` for a word the tokenizer gives no known token for:
-/// an empty string, or characters outside its vocabulary). Special tokens ([CLS], [SEP]) and
-/// [UNK] are left out.
+/// an empty string, or characters outside its vocabulary). Special tokens (`[CLS]`, `[SEP]`) and
+/// `[UNK]` are left out.
 ///
 /// # Errors
 /// A missing or unreadable file, or a safetensors file without the word embeddings.
 pub fn word_vectors(dir: &Path, words: &[&str]) -> Result<(usize, Vec<Option<Vec<f32>>>)> {
     let weights_path = required(dir, "model.safetensors")?;
-    let mut tokenizer = tokenizers::Tokenizer::from_file(required(dir, "tokenizer.json")?)
-        .map_err(|e| EncoderError::Tokenizer(format!("{}: {e}", dir.display())))?;
-    // The shipped file pads every text to a fixed length: the padding is no part of a word.
-    tokenizer.with_padding(None);
+    // Set up as the encoder reads texts: one text alone is not padded.
+    let tokenizer = load_tokenizer(
+        &required(dir, "tokenizer.json")?,
+        max_seq_length(dir, None)?,
+    )?;
     let tensors = candle_core::safetensors::load(&weights_path, &Device::Cpu).map_err(|e| {
         EncoderError::BadModel {
             path: weights_path.clone(),
