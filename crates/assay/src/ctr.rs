@@ -33,17 +33,10 @@ pub struct CtrOutput {
 fn minilm_tokens(vocabulary: &[String]) -> anyhow::Result<TokenInit> {
     let dir = data::pack_dir(Pack::Minilm)?;
     let words: Vec<&str> = vocabulary.iter().map(String::as_str).collect();
-    let (dim, vectors) =
+    let (dim, mut rows) =
         assay_encoder::word_vectors(&dir, &words).context("reading MiniLM's input embeddings")?;
-    let mut data = vec![0.0; vectors.len() * dim];
-    let mut known = vec![false; vectors.len()];
-    for (t, vector) in vectors.into_iter().enumerate().skip(2) {
-        if let Some(v) = vector {
-            data[t * dim..(t + 1) * dim].copy_from_slice(&v);
-            known[t] = true;
-        }
-    }
-    Ok(TokenInit { dim, data, known })
+    rows.iter_mut().take(2).for_each(|row| *row = None);
+    Ok(TokenInit { dim, rows })
 }
 
 /// Fewer positive rows than this in the validation or test part: the AUC printed is noise,

@@ -114,16 +114,14 @@ pub struct CtrParams {
     pub token_init: Option<std::sync::Arc<TokenInit>>,
 }
 
-/// Initial token embeddings for the text model: row `t` (of `dim` values) for token id `t`,
-/// used where `known[t]`; the other rows keep the random initialisation.
+/// Initial token embeddings for the text model: row `t` for token id `t`, of `dim` values;
+/// a token without a row keeps the random initialisation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenInit {
     /// Values per token.
     pub dim: usize,
-    /// Row-major, one row per token id.
-    pub data: Vec<f32>,
-    /// Whether a token's row was given.
-    pub known: Vec<bool>,
+    /// One row per token id.
+    pub rows: Vec<Option<Vec<f32>>>,
 }
 
 impl CtrParams {

@@ -235,16 +235,19 @@ impl TextGru {
         let n = schema.n_tokens;
         let mut table = xavier_normal(rng, n, e);
         if let Some(init) = &p.token_init {
-            if init.dim != e || init.known.len() != n || init.data.len() != n * e {
+            let fits = init.rows.iter().flatten().all(|row| row.len() == e);
+            if init.dim != e || init.rows.len() != n || !fits {
                 return Err(candle_core::Error::Msg(format!(
                     "the initial token embeddings are {} tokens of {} values; the text model \
                      has {n} tokens of {e}",
-                    init.known.len(),
+                    init.rows.len(),
                     init.dim
                 )));
             }
-            for t in (0..n).filter(|&t| init.known[t]) {
-                table[t * e..(t + 1) * e].copy_from_slice(&init.data[t * e..(t + 1) * e]);
+            for (t, row) in init.rows.iter().enumerate() {
+                if let Some(row) = row {
+                    table[t * e..(t + 1) * e].copy_from_slice(row);
+                }
             }
         }
         table[..e].fill(0.0);

@@ -453,15 +453,13 @@ fn the_text_models_tokens_start_from_the_given_rows() {
     let e = 4;
     // Row t is (t, t, t, t) where given: every token from 2 on but the last.
     let known: Vec<bool> = (0..n).map(|t| t >= 2 && t + 1 < n).collect();
-    let data: Vec<f32> = (0..n).flat_map(|t| [t as f32; 4]).collect();
+    let rows: Vec<Option<Vec<f32>>> = (0..n)
+        .map(|t| known[t].then(|| vec![t as f32; 4]))
+        .collect();
     let params = CtrParams {
         embedding: e,
         hidden: vec![4],
-        token_init: Some(std::sync::Arc::new(TokenInit {
-            dim: e,
-            data: data.clone(),
-            known: known.clone(),
-        })),
+        token_init: Some(std::sync::Arc::new(TokenInit { dim: e, rows })),
         ..CtrParams::defaults(CtrKind::CtrGru)
     };
     let start = net::build(&params, table.schema()).unwrap();
