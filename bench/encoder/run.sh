@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Encoder throughput, side by side on this machine in one run: assay's candle and ONNX Runtime
-# backends (the int8 all-MiniLM-L6-v2 pack, and the fp32 graph that assay writes from the same
-# safetensors)
+# backends (the int8 all-MiniLM-L6-v2 pack, and the graph that assay writes from the same
+# safetensors, fp32 and 8-bit)
 # and sentence-transformers (PyTorch, CPU, fp32) on the same sentences (1,024 simulated
 # product titles), batch 64, 1 and 2 threads. Then fine-tuning throughput in pairs per second:
 # assay's trainer against the training step of sentence-transformers' `fit` with
@@ -32,9 +32,6 @@ if [ "${BUILD:-1}" != 0 ]; then
 fi
 BIN=target/release/examples/throughput
 STEPS_BIN=target/release/examples/finetune_steps
-# The assay binary keeps freed blocks under 32 MiB for reuse (mallopt at start); the examples
-# get the same glibc settings from the environment.
-export GLIBC_TUNABLES="glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=536870912"
 TRIPLES="${TRIPLES:-$OUT/triples.tsv}"
 if [ ! -f "$TRIPLES" ]; then
   cargo build --release -p assay --bin assay
@@ -50,9 +47,10 @@ for round in $(seq 1 "$ROUNDS"); do
   echo "round $round: load average $(cut -d' ' -f1-3 /proc/loadavg)"
   "$BIN" --sentences "$SENTENCES" --threads "$THREADS" --batch "$BATCH" \
     --out "$OUT/assay-$round.json" | tee "$OUT/assay-$round.txt"
-  # ONNX Runtime on the fp32 graph assay writes from the same safetensors (in memory, as
-  # `--encoder ort --encoder-model DIR` does).
-  "$BIN" --sentences "$SENTENCES" --threads "$THREADS" --batch "$BATCH" --backends ort-fp32 \
+  # ONNX Runtime on the graph assay writes from the same safetensors (in memory, as
+  # `--encoder ort --encoder-model DIR` does), in fp32 and with 8-bit dense layers
+  # (`--encoder ort-int8`).
+  "$BIN" --sentences "$SENTENCES" --threads "$THREADS" --batch "$BATCH" --backends ort-fp32,ort-int8 \
     --out "$OUT/assay-fp32-$round.json" | tee "$OUT/assay-fp32-$round.txt"
   echo "round $round: load average $(cut -d' ' -f1-3 /proc/loadavg)"
   "$VENV/bin/python" bench/encoder/st_throughput.py "$MODEL_DIR" "$SENTENCES" "$BATCH" "$THREADS" \

@@ -17,6 +17,10 @@ use assay_train::{AdamWConfig, Decay, TrainConfig};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
+/// The allocator and settings of the `assay` binary, so the step runs as `assay finetune` does.
+#[global_allocator]
+static ALLOC: assay_train::HugePageAlloc = assay_train::HugePageAlloc;
+
 struct Args {
     triples: PathBuf,
     batch: usize,
@@ -61,6 +65,7 @@ fn parse_args() -> Result<Args, Error> {
 }
 
 fn main() -> Result<(), Error> {
+    assay_train::HugePageAlloc::keep_freed_memory();
     assay_encoder::use_cores_for_batches();
     let args = parse_args()?;
     let text = std::fs::read_to_string(&args.triples)?;

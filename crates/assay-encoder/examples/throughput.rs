@@ -5,7 +5,8 @@
 //!   [--sentences FILE] [--threads 1,2] [--batch 64] [--backends candle,ort,ort-fp32]
 //!   [--out FILE] [--onnx-model FILE]   (the ort backend's model; default: the fetched int8
 //!   MiniLM; ort-fp32 runs the fp32 graph that assay writes from the MiniLM safetensors,
-//!   ort-fused the same graph made of ONNX Runtime's fused operators)
+//!   ort-fused the same graph made of ONNX Runtime's fused operators, ort-int8 with 8-bit
+//!   dense layers)
 //! ```
 //!
 //! The sentences are read from `--sentences` (one per line); when that file does not exist it is
@@ -21,6 +22,10 @@ use assay_encoder::{BertEncoder, Encoder, EncoderOptions, Operators, OrtEncoder}
 use assay_fetch::{Home, Pack};
 
 type Error = Box<dyn std::error::Error>;
+
+/// The allocator and settings of the `assay` binary.
+#[global_allocator]
+static ALLOC: assay_train::HugePageAlloc = assay_train::HugePageAlloc;
 
 struct Args {
     sentences: PathBuf,
@@ -95,6 +100,7 @@ fn simulated_titles(path: &Path) -> Result<(), Error> {
 }
 
 fn main() -> Result<(), Error> {
+    assay_train::HugePageAlloc::keep_freed_memory();
     assay_encoder::use_cores_for_batches();
     let args = parse_args()?;
     let home = Home::from_env();
@@ -148,13 +154,13 @@ fn main() -> Result<(), Error> {
                 }
                 // The fp32 graph written from the same safetensors (in memory), as
                 // `--encoder ort --encoder-model DIR` runs a model folder.
-                "ort-fp32" | "ort-fused" => {
+                "ort-fp32" | "ort-fused" | "ort-int8" => {
                     let library = assay_fetch::onnxruntime_library(&home)
                         .ok_or("ONNX Runtime is not fetched: run `assay data fetch ort`")?;
-                    let operators = if backend == "ort-fused" {
-                        Operators::Fused
-                    } else {
-                        Operators::Standard
+                    let operators = match backend.as_str() {
+                        "ort-fused" => Operators::Fused,
+                        "ort-int8" => Operators::Int8,
+                        _ => Operators::Standard,
                     };
                     Box::new(OrtEncoder::load_folder_with(
                         &library,
@@ -169,7 +175,7 @@ fn main() -> Result<(), Error> {
                 }
                 other => {
                     return Err(format!(
-                        "unknown backend {other}: candle, ort, ort-fp32 or ort-fused"
+                        "unknown backend {other}: candle, ort, ort-fp32, ort-fused or ort-int8"
                     )
                     .into())
                 }

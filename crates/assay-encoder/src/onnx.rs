@@ -246,8 +246,10 @@ impl OrtEncoder {
         OrtEncoder::load_folder_with(library, dir, crate::Operators::Standard, options)
     }
 
-    /// [`OrtEncoder::load_folder`], writing the graph (when the folder has no `model.onnx`)
-    /// of `operators`.
+    /// [`OrtEncoder::load_folder`] made of `operators`: the folder's `model.onnx` serves
+    /// [`crate::Operators::Standard`] only; the other variants are always written from the
+    /// weights. The 8-bit graph's vectors differ from the full-precision ones, so its model id
+    /// (which keys cached embeddings and saved indexes) differs too.
     pub fn load_folder_with(
         library: &Path,
         dir: &Path,
@@ -260,7 +262,7 @@ impl OrtEncoder {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "bert".into());
         let file = dir.join(crate::ONNX_FILE);
-        if file.is_file() {
+        if file.is_file() && operators == crate::Operators::Standard {
             let id = format!("onnx:{name}@{}", fingerprint(&[&tokenizer_path], &file)?);
             return OrtEncoder::open(library, Graph::File(&file), dir, id, options);
         }
@@ -273,7 +275,12 @@ impl OrtEncoder {
         if training.is_file() {
             whole.push(&training);
         }
-        let id = format!("onnx:{name}@{}", fingerprint(&whole, &weights_path)?);
+        let kind = if operators == crate::Operators::Int8 {
+            "onnx-int8"
+        } else {
+            "onnx"
+        };
+        let id = format!("{kind}:{name}@{}", fingerprint(&whole, &weights_path)?);
         OrtEncoder::open(
             library,
             Graph::Bytes(&bytes, &weights_path),

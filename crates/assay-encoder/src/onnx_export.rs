@@ -177,6 +177,7 @@ pub(crate) mod proto {
 use proto::{Attribute, Dimension, DimensionValue, Node, TensorProto, ValueInfo};
 
 const FLOAT: i32 = 1;
+const INT8: i32 = 3;
 const INT32: i32 = 6;
 const INT64: i32 = 7;
 /// ONNX Runtime's domain of fused operators.
@@ -191,6 +192,12 @@ pub enum Operators {
     /// ONNX Runtime's fused BERT operators (`com.microsoft` `Attention`,
     /// `SkipLayerNormalization`, `BiasGelu` or `FastGelu`) where they apply: ONNX Runtime only.
     Fused,
+    /// The standard graph with every dense layer in 8-bit integers: weights quantized per
+    /// output column when the graph is written, activations per matrix product when it runs
+    /// (ONNX Runtime's `com.microsoft` `DynamicQuantizeMatMul`, its integer matrix kernels).
+    /// Faster than fp32 on CPUs with integer dot-product instructions, at a small cost in
+    /// agreement with the fp32 model. ONNX Runtime only.
+    Int8,
 }
 
 /// An attribute of a node.
@@ -284,6 +291,18 @@ impl Builder {
         if !self.initializers.iter().any(|t| t.name == name) {
             self.floats(name, &[], &[value]);
         }
+        name.to_owned()
+    }
+
+    /// An int8 initializer `name` of shape `dims`.
+    fn int8s(&mut self, name: &str, dims: &[usize], data: &[i8]) -> String {
+        debug_assert_eq!(dims.iter().product::<usize>(), data.len());
+        self.initializers.push(TensorProto {
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: INT8,
+            name: name.to_owned(),
+            raw_data: data.iter().map(|&x| x as u8).collect(),
+        });
         name.to_owned()
     }
 
@@ -387,6 +406,51 @@ impl Weights {
     }
 }
 
+/// The largest integer of the quantized weights. x86 CPUs without VNNI multiply unsigned by
+/// signed bytes with an instruction that saturates pairs of products at 16 bits, so there the
+/// weights keep 7 bits (ONNX Runtime's "reduce range") to stay exact; with VNNI, and on other
+/// architectures, the full 8.
+fn int8_levels() -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512vnni")
+            || std::arch::is_x86_feature_detected!("avxvnni")
+        {
+            127.0
+        } else {
+            63.0
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        127.0
+    }
+}
+
+/// Symmetric quantization of a row-major `[inputs, outputs]` weight, one scale per output
+/// column: `w ~ q * scale` with `q` in `[-levels, levels]`. A column of zeros gets scale 1.
+fn quantize_columns(w: &[f32], outputs: usize, levels: f32) -> (Vec<i8>, Vec<f32>) {
+    let mut largest = vec![0f32; outputs];
+    for row in w.chunks(outputs) {
+        for (m, x) in largest.iter_mut().zip(row) {
+            *m = m.max(x.abs());
+        }
+    }
+    let scales: Vec<f32> = largest
+        .iter()
+        .map(|&m| if m > 0.0 { m / levels } else { 1.0 })
+        .collect();
+    let q = w
+        .chunks(outputs)
+        .flat_map(|row| {
+            row.iter()
+                .zip(&scales)
+                .map(|(x, s)| (x / s).round().clamp(-levels, levels) as i8)
+        })
+        .collect();
+    (q, scales)
+}
+
 /// The ONNX model (serialised `ModelProto`) of the BERT sentence model in `dir` (`config.json`
 /// and `model.safetensors`, as all-MiniLM-L6-v2 or a folder of `assay finetune`).
 pub fn bert_onnx(dir: &Path) -> Result<Vec<u8>> {
@@ -423,6 +487,8 @@ fn build(
 ) -> Result<proto::Model> {
     // The fused GELU operators are erf's (BiasGelu) and tanh's (FastGelu); ReLU stays plain.
     let fused = operators == Operators::Fused;
+    let int8 = operators == Operators::Int8;
+    let levels = int8_levels();
     let hidden = config.hidden_size;
     let heads = config.num_attention_heads;
     if heads == 0 || !hidden.is_multiple_of(heads) {
@@ -531,8 +597,19 @@ fn build(
         let p = format!("encoder.layer.{l}");
         let dense = |g: &mut Builder, x: &str, name: &str, i: usize, o: usize| -> Result<String> {
             let (w, b) = weights.dense(&format!("{p}.{name}"), i, o)?;
-            let w = g.floats(&format!("{p}.{name}.weight_in_out"), &[i, o], &w);
             let b = g.floats(&format!("{p}.{name}.bias"), &[o], &b);
+            if int8 {
+                let (q, scales) = quantize_columns(&w, o, levels);
+                let q = g.int8s(&format!("{p}.{name}.weight_in_out_int8"), &[i, o], &q);
+                let s = g.floats(&format!("{p}.{name}.weight_scale"), &[o], &scales);
+                return Ok(g.contrib(
+                    "DynamicQuantizeMatMul",
+                    &[x, &q, &s, "", &b],
+                    vec![],
+                    "dense",
+                ));
+            }
+            let w = g.floats(&format!("{p}.{name}.weight_in_out"), &[i, o], &w);
             let y = g.op("MatMul", &[x, &w], vec![], "matmul");
             Ok(g.op("Add", &[&y, &b], vec![], "dense"))
         };
@@ -635,7 +712,7 @@ fn build(
             domain: String::new(),
             version: OPSET,
         })
-        .chain(fused.then(|| proto::OperatorSetId {
+        .chain((fused || int8).then(|| proto::OperatorSetId {
             domain: CONTRIB.into(),
             version: 1,
         }))
@@ -765,5 +842,30 @@ fn activation(g: &mut Builder, x: &str, act: HiddenAct) -> String {
             let t = g.op("Mul", &[x, &t], vec![], "gelu");
             g.op("Mul", &[&t, &half], vec![], "gelu")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_quantize_to_their_own_scale() {
+        // [inputs 2, outputs 3]: columns (1, -0.5), (0.25, 0.125), (0, 0).
+        let w = [1.0, 0.25, 0.0, -0.5, 0.125, 0.0];
+        let (q, scales) = quantize_columns(&w, 3, 127.0);
+        assert_eq!(scales, vec![1.0 / 127.0, 0.25 / 127.0, 1.0]);
+        // -0.5 * 127 = -63.5 rounds away from zero; 0.125 / 0.25 * 127 = 63.5 likewise.
+        assert_eq!(q, vec![127, 127, 0, -64, 64, 0]);
+        // Every weight within half a step of its column's scale.
+        for (i, (&x, &k)) in w.iter().zip(&q).enumerate() {
+            let s = scales[i % 3];
+            assert!(
+                (x - f32::from(k) * s).abs() <= s / 2.0 + 1e-7,
+                "{x} vs {k} * {s}"
+            );
+        }
+        let (q7, _) = quantize_columns(&w, 3, 63.0);
+        assert!(q7.iter().all(|&k| (-63..=63).contains(&k)));
     }
 }

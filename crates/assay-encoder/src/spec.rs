@@ -21,16 +21,21 @@ pub enum EncoderKind {
     /// An ONNX export run with ONNX Runtime: the int8 all-MiniLM-L6-v2 pack by default, or a
     /// model folder's fp32 graph.
     Ort,
+    /// A model folder (all-MiniLM-L6-v2's by default) run with ONNX Runtime on the graph
+    /// assay writes from its weights with 8-bit dense layers ([`crate::Operators::Int8`]):
+    /// the fast path, at a small cost in agreement with the full-precision model.
+    OrtInt8,
     /// The bag-of-words [`HashEncoder`]: no model files, for tests and tiny machines.
     Hash,
 }
 
 impl EncoderKind {
-    /// The name users type (`minilm`, `ort`, `hash`); also the folder name of a saved index.
+    /// The name users type (`minilm`, `ort`, `ort-int8`, `hash`); also the folder name of a saved index.
     pub fn name(self) -> &'static str {
         match self {
             EncoderKind::Minilm => "minilm",
             EncoderKind::Ort => "ort",
+            EncoderKind::OrtInt8 => "ort-int8",
             EncoderKind::Hash => "hash",
         }
     }
@@ -100,6 +105,8 @@ impl EncoderSpec {
             (EncoderKind::Minilm, Some(_)) | (EncoderKind::Hash, _) => &[],
             (EncoderKind::Ort, Some(_)) => &[Pack::OnnxRuntime],
             (EncoderKind::Ort, None) => &Pack::ORT,
+            (EncoderKind::OrtInt8, Some(_)) => &[Pack::OnnxRuntime],
+            (EncoderKind::OrtInt8, None) => &[Pack::Minilm, Pack::OnnxRuntime],
         }
     }
 
@@ -145,8 +152,18 @@ impl EncoderSpec {
                 }
             },
             EncoderKind::Ort => match &self.model_dir {
-                Some(dir) => open_ort_folder(home, dir, &options)?,
+                Some(dir) => open_ort_folder(home, dir, crate::Operators::Standard, &options)?,
                 None => open_ort(home, self.onnx_model.as_deref(), self.threads)?,
+            },
+            EncoderKind::OrtInt8 => match &self.model_dir {
+                Some(dir) => open_ort_folder(home, dir, crate::Operators::Int8, &options)?,
+                None => {
+                    let dir = home.locate(Pack::Minilm).ok_or(EncoderError::NotFetched {
+                        what: "all-MiniLM-L6-v2",
+                        pack: Pack::Minilm.name(),
+                    })?;
+                    open_ort_folder(home, &dir, crate::Operators::Int8, &options)?
+                }
             },
             EncoderKind::Hash => Arc::new(HashEncoder::new(HASH_DIM)),
         })
@@ -193,6 +210,7 @@ fn open_ort(
 fn open_ort_folder(
     home: &Home,
     dir: &Path,
+    operators: crate::Operators,
     options: &EncoderOptions,
 ) -> std::result::Result<Arc<dyn Encoder>, SpecError> {
     let library = assay_fetch::onnxruntime_library(home).ok_or(EncoderError::NotFetched {
@@ -201,7 +219,7 @@ fn open_ort_folder(
     })?;
     // A missing or broken runtime is not the folder's fault: load it first.
     crate::onnx::load_runtime(&library)?;
-    crate::OrtEncoder::load_folder(&library, dir, options)
+    crate::OrtEncoder::load_folder_with(&library, dir, operators, options)
         .map(|e| Arc::new(e) as Arc<dyn Encoder>)
         .map_err(|source| SpecError::UserModel {
             path: dir.to_owned(),
@@ -213,6 +231,7 @@ fn open_ort_folder(
 fn open_ort_folder(
     home: &Home,
     _dir: &Path,
+    _operators: crate::Operators,
     _options: &EncoderOptions,
 ) -> std::result::Result<Arc<dyn Encoder>, SpecError> {
     open_ort(home, None, 0)

@@ -25,7 +25,6 @@
 
 #![warn(missing_docs)]
 
-mod alloc;
 mod error;
 mod history;
 mod models;
@@ -40,7 +39,7 @@ use std::path::Path;
 
 use assay_core::{Dataset, Interactions, ItemIdx, UserIdx};
 
-pub use alloc::HugePageAlloc;
+pub use assay_train::HugePageAlloc;
 pub use error::{RecommendError, Result};
 pub use history::History;
 pub use models::als::{AlsModel, AlsParams};

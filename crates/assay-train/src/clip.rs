@@ -17,13 +17,24 @@ pub fn grad_norm(grads: &GradStore, vars: &[Var]) -> Result<f64> {
     Ok(sum.sqrt())
 }
 
+/// The factor that brings gradients of global norm `norm` to at most `max_norm`, as PyTorch's
+/// `clip_grad_norm_` computes it: `max_norm / (norm + 1e-6)` when that is below 1, else 1.
+pub fn clip_scale(norm: f64, max_norm: f64) -> f64 {
+    let scale = max_norm / (norm + 1e-6);
+    if norm.is_finite() && scale < 1.0 {
+        scale
+    } else {
+        1.0
+    }
+}
+
 /// Scales the gradients of `vars` in place so their global norm is at most `max_norm`, as
 /// PyTorch's `clip_grad_norm_`: when the norm exceeds `max_norm`, every gradient is multiplied
 /// by `max_norm / (norm + 1e-6)`. Returns the norm before clipping.
 pub fn clip_grad_norm(grads: &mut GradStore, vars: &[Var], max_norm: f64) -> Result<f64> {
     let norm = grad_norm(grads, vars)?;
-    let scale = max_norm / (norm + 1e-6);
-    if norm.is_finite() && scale < 1.0 {
+    let scale = clip_scale(norm, max_norm);
+    if scale < 1.0 {
         for var in vars {
             if let Some(g) = grads.remove(var) {
                 grads.insert(var, (g * scale)?);

@@ -23,6 +23,7 @@
 
 #![warn(missing_docs)]
 
+mod alloc;
 mod batch;
 mod checkpoint;
 mod clip;
@@ -39,9 +40,10 @@ mod trainer;
 
 use std::path::PathBuf;
 
+pub use alloc::HugePageAlloc;
 pub use batch::{distinct_batches, epoch_rng, shuffled_batches};
 pub use checkpoint::{save_safetensors, write_json};
-pub use clip::{clip_grad_norm, grad_norm};
+pub use clip::{clip_grad_norm, clip_scale, grad_norm};
 pub use curves::Curves;
 pub use early::{EarlyStopping, Verdict};
 pub use freeze::{select_vars, sorted_vars};

@@ -24,9 +24,26 @@ type CResult<T> = candle_core::Result<T>;
 const ROWS_PER_BLOCK: usize = 64;
 
 /// The element types the fused layers run on.
-pub(crate) trait Float: WithDType + Send + Sync {}
-impl Float for f32 {}
-impl Float for f64 {}
+pub(crate) trait Float: WithDType + Send + Sync {
+    /// The elements of a CPU storage of this type, to write in place.
+    fn storage_mut(storage: &mut CpuStorage) -> Option<&mut [Self]>;
+}
+impl Float for f32 {
+    fn storage_mut(storage: &mut CpuStorage) -> Option<&mut [f32]> {
+        match storage {
+            CpuStorage::F32(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+impl Float for f64 {
+    fn storage_mut(storage: &mut CpuStorage) -> Option<&mut [f64]> {
+        match storage {
+            CpuStorage::F64(v) => Some(v),
+            _ => None,
+        }
+    }
+}
 
 /// The contiguous elements of a CPU storage under `layout`.
 pub(crate) fn elements<'s, T: Float>(storage: &'s CpuStorage, layout: &Layout) -> CResult<&'s [T]> {
@@ -34,6 +51,20 @@ pub(crate) fn elements<'s, T: Float>(storage: &'s CpuStorage, layout: &Layout) -
         .contiguous_offsets()
         .ok_or_else(|| candle_core::Error::Msg("fused layer: input is not contiguous".into()))?;
     Ok(&storage.as_slice::<T>()?[start..end])
+}
+
+/// The contiguous elements of a CPU storage under `layout`, to write in place.
+pub(crate) fn elements_mut<'s, T: Float>(
+    storage: &'s mut CpuStorage,
+    layout: &Layout,
+) -> CResult<&'s mut [T]> {
+    let (start, end) = layout
+        .contiguous_offsets()
+        .ok_or_else(|| candle_core::Error::Msg("in-place update: not contiguous".into()))?;
+    let dtype = storage.dtype();
+    T::storage_mut(storage)
+        .map(|v| &mut v[start..end])
+        .ok_or_else(|| candle_core::Error::Msg(format!("in-place update: {dtype:?} storage")))
 }
 
 /// Runs `f` on the contiguous elements of `t` (copied first when `t` is strided).

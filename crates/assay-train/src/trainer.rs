@@ -7,8 +7,8 @@ use candle_core::{Tensor, Var};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    clip_grad_norm, grad_norm, no_decay, AdamW, AdamWConfig, Curves, Decay, EarlyStopping,
-    Progress, Result, Schedule, TrainError, Verdict,
+    clip_scale, grad_norm, no_decay, AdamW, AdamWConfig, Curves, Decay, EarlyStopping, Progress,
+    Result, Schedule, TrainError, Verdict,
 };
 
 /// The model-independent settings of a run; written into a checkpoint's JSON.
@@ -171,15 +171,15 @@ impl Trainer {
                 self.step + 1
             )));
         }
-        let mut grads = loss.backward()?;
-        let norm = match self.max_grad_norm {
-            Some(limit) => clip_grad_norm(&mut grads, &self.vars, limit)?,
-            None => grad_norm(&grads, &self.vars)?,
-        };
+        let grads = loss.backward()?;
+        let norm = grad_norm(&grads, &self.vars)?;
+        let grad_scale = self
+            .max_grad_norm
+            .map_or(1.0, |limit| clip_scale(norm, limit));
         self.step += 1;
         let lr = self.schedule.lr(self.step);
         self.optimizer.set_lr(lr);
-        self.optimizer.step(&grads)?;
+        self.optimizer.step_scaled(&grads, grad_scale)?;
         if let Some(c) = &mut self.curves {
             c.step(self.epoch, self.step, lr, loss_value)?;
         }

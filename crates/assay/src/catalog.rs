@@ -24,6 +24,7 @@ fn kind_of(arg: EncoderArg) -> EncoderKind {
     match arg {
         EncoderArg::Minilm => EncoderKind::Minilm,
         EncoderArg::Ort => EncoderKind::Ort,
+        EncoderArg::OrtInt8 => EncoderKind::OrtInt8,
         EncoderArg::Hash => EncoderKind::Hash,
     }
 }
@@ -69,7 +70,7 @@ fn flag_words(e: SpecError) -> String {
             if needs == EncoderKind::Ort.name() {
                 format!("--onnx-model needs --encoder {needs}")
             } else {
-                "--encoder-model needs --encoder minilm or ort".into()
+                "--encoder-model needs --encoder minilm, ort or ort-int8".into()
             }
         }
         SpecError::TwoModels => "--onnx-model and --encoder-model name two models; give one".into(),
