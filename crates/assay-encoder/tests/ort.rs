@@ -503,8 +503,28 @@ fn fine_tuned_checkpoint_runs_on_onnx_runtime_like_candle() {
             worst >= 0.99999,
             "tanh GELU {tanh_gelu}: worst cosine {worst}"
         );
-        // The folder's model.onnx is standard; the fused graph is written from its weights.
-        std::fs::remove_file(out.path().join(assay_encoder::ONNX_FILE)).expect("remove");
+        // The folder's model.onnx is the standard graph; the fused and 8-bit graphs are
+        // written from its weights even though the file is there.
+        let int8 = OrtEncoder::load_folder_with(
+            &library,
+            out.path(),
+            assay_encoder::Operators::Int8,
+            &options,
+        )
+        .expect("loads");
+        assert!(
+            int8.model_id().starts_with("onnx-int8:"),
+            "{}",
+            int8.model_id()
+        );
+        let int8 = int8.encode(&texts).expect("encodes");
+        let worst = worst_cosine(&texts, &int8, &want, "int8 fine-tuned graph vs candle");
+        // Measured: 0.99998 worst; rounded, so not the fp32 graph's vectors.
+        assert!(
+            worst >= 0.9995,
+            "int8, tanh GELU {tanh_gelu}: worst cosine {worst}"
+        );
+        assert_ne!(int8, got);
         let fused = OrtEncoder::load_folder_with(
             &library,
             out.path(),
