@@ -231,9 +231,10 @@ impl Bert {
         }
         // 0 where attended, the most negative float where padded (as candle-transformers).
         let dtype = x.dtype();
-        let m = mask.to_dtype(dtype)?.unsqueeze(1)?.unsqueeze(1)?;
-        let extended = (m.ones_like()? - &m)?.affine(f64::from(f32::MIN), 0.0)?;
+        let m = mask.to_dtype(dtype)?;
+        let padding = (m.ones_like()? - &m)?.affine(f64::from(f32::MIN), 0.0)?;
         let head_dim = hidden_size / self.heads;
+        let scale = 1.0 / (head_dim as f64).sqrt();
         let split = |t: Tensor| -> candle_core::Result<Tensor> {
             t.reshape((batch, len, self.heads, head_dim))?
                 .transpose(1, 2)?
@@ -243,9 +244,7 @@ impl Bert {
             let q = split(layer.query.forward(&x)?)?;
             let k = split(layer.key.forward(&x)?)?;
             let v = split(layer.value.forward(&x)?)?;
-            let scores = (q.matmul(&k.t()?)? / (head_dim as f64).sqrt())?;
-            let scores = scores.broadcast_add(&extended)?;
-            let mut probs = ops::softmax_last_dim(&scores)?;
+            let mut probs = ops::scaled_masked_softmax(&q.matmul(&k.t()?)?, &padding, scale)?;
             if let Some(d) = dropout.as_deref_mut() {
                 probs = d.apply(&probs, d.attention)?;
             }

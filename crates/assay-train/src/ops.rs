@@ -320,25 +320,28 @@ pub fn softmax_last_dim(x: &Tensor) -> CResult<Tensor> {
 struct Softmax;
 
 fn softmax_fwd<T: Float>(x: &[T], n: usize) -> Vec<T> {
+    softmax_rows(x, n, 1.0, None)
+}
+
+/// Softmax of each row of `n` values of `scale * x + bias`, where row `r` adds the bias row
+/// `r / rows_per_bias` of `bias` (when given) elementwise.
+fn softmax_rows<T: Float>(x: &[T], n: usize, scale: f64, bias: Option<(&[T], usize)>) -> Vec<T> {
     let mut out = vec![T::zero(); x.len()];
     out.par_chunks_mut(n)
         .zip(x.par_chunks(n))
-        .for_each(|(o, row)| {
-            let max = row
-                .iter()
-                .map(|v| v.to_f64())
-                .fold(f64::NEG_INFINITY, f64::max);
+        .enumerate()
+        .for_each(|(r, (o, row))| {
+            let bias_row = bias.map(|(b, per)| &b[(r / per) * n..(r / per + 1) * n]);
+            let at = |j: usize| scale * row[j].to_f64() + bias_row.map_or(0.0, |b| b[j].to_f64());
+            let max = (0..n).map(at).fold(f64::NEG_INFINITY, f64::max);
             let mut sum = 0.0;
-            let exps: Vec<f64> = row
-                .iter()
-                .map(|v| {
-                    let e = exp_of::<T>(v.to_f64() - max);
-                    sum += e;
-                    e
-                })
-                .collect();
-            for (o, e) in o.iter_mut().zip(exps) {
-                *o = T::from_f64(e / sum);
+            for (j, o) in o.iter_mut().enumerate() {
+                let e = exp_of::<T>(at(j) - max);
+                sum += e;
+                *o = T::from_f64(e);
+            }
+            for o in o.iter_mut() {
+                *o = T::from_f64(o.to_f64() / sum);
             }
         });
     out
@@ -387,6 +390,87 @@ impl CustomOp1 for Softmax {
             Ok(Some(tensor_like(dx, res)?))
         }
         by_dtype!(res.dtype(), run(res, grad))
+    }
+}
+
+/// Softmax over the last dimension of `scale * scores + bias`, the attention weights of a
+/// transformer in one pass: `scores` is `(batch, ..., n)` and `bias` `(batch, n)`, added to every
+/// row of its batch (0 where a token is attended, the most negative float where it is padding).
+/// The bias takes no gradient. Composed from candle's operations this is three passes forward
+/// and as many backward over the largest tensor of a layer.
+pub fn scaled_masked_softmax(scores: &Tensor, bias: &Tensor, scale: f64) -> CResult<Tensor> {
+    scores
+        .contiguous()?
+        .apply_op2(&bias.contiguous()?, MaskedSoftmax { scale })
+}
+
+struct MaskedSoftmax {
+    scale: f64,
+}
+
+impl MaskedSoftmax {
+    /// Rows of `scores` per row of `bias`, checking that the shapes fit.
+    fn rows_per_bias(scores: &Shape, bias: &Shape) -> CResult<usize> {
+        let n = last_dim(scores)?;
+        let (batch, width) = bias.dims2()?;
+        let rows = scores.elem_count() / n;
+        if width != n || batch == 0 || scores.dims().first() != Some(&batch) {
+            return Err(candle_core::Error::Msg(format!(
+                "masked softmax: scores {scores:?} and bias {bias:?} do not fit"
+            )));
+        }
+        Ok(rows / batch)
+    }
+}
+
+impl CustomOp2 for MaskedSoftmax {
+    fn name(&self) -> &'static str {
+        "fused-masked-softmax"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s: &CpuStorage,
+        l: &Layout,
+        b: &CpuStorage,
+        bl: &Layout,
+    ) -> CResult<(CpuStorage, Shape)> {
+        fn run<T: Float>(
+            scale: f64,
+            s: &CpuStorage,
+            l: &Layout,
+            b: &CpuStorage,
+            bl: &Layout,
+        ) -> CResult<(CpuStorage, Shape)> {
+            let n = last_dim(l.shape())?;
+            let per = MaskedSoftmax::rows_per_bias(l.shape(), bl.shape())?;
+            let bias = elements::<T>(b, bl)?;
+            let y = softmax_rows(elements::<T>(s, l)?, n, scale, Some((bias, per)));
+            Ok((storage_of(y), l.shape().clone()))
+        }
+        by_dtype!(s.dtype(), run(self.scale, s, l, b, bl))
+    }
+
+    fn bwd(
+        &self,
+        _scores: &Tensor,
+        _bias: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> CResult<(Option<Tensor>, Option<Tensor>)> {
+        fn run<T: Float>(scale: f64, res: &Tensor, grad: &Tensor) -> CResult<Tensor> {
+            let n = last_dim(res.shape())?;
+            let mut dx = with_elements::<T, _>(res, |ys| {
+                with_elements::<T, _>(grad, |gs| Ok(softmax_bwd(ys, gs, n)))
+            })?;
+            if scale != 1.0 {
+                dx.par_iter_mut()
+                    .for_each(|d| *d = T::from_f64(d.to_f64() * scale));
+            }
+            tensor_like(dx, res)
+        }
+        let dx = by_dtype!(res.dtype(), run(self.scale, res, grad))?;
+        Ok((Some(dx), None))
     }
 }
 
@@ -767,6 +851,47 @@ pub(crate) mod tests {
         );
         let g_ref = grads_of(&[x], |t| reference(&t[0]), 5);
         assert_all_close(&g_fused, &g_ref, 1e-12);
+    }
+
+    #[test]
+    fn masked_softmax_and_its_gradient_equal_the_composed_layer() {
+        // (batch 2, heads 3, queries 4, keys 5); the second text's last two keys are padding.
+        let scores = random(&[2, 3, 4, 5], 11);
+        let mask = Tensor::new(
+            &[[1.0f64, 1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 0.0, 0.0]],
+            &Device::Cpu,
+        )
+        .unwrap();
+        let bias = ((1.0 - &mask).unwrap() * f64::from(f32::MIN)).unwrap();
+        let scale = 1.0 / 8f64.sqrt();
+        let reference = |s: &Tensor| {
+            let b = bias.unsqueeze(1).unwrap().unsqueeze(1).unwrap();
+            let x = (s * scale).unwrap().broadcast_add(&b).unwrap();
+            softmax_last_dim(&x).unwrap()
+        };
+        let fused = scaled_masked_softmax(&scores, &bias, scale).unwrap();
+        assert!(max_diff(&fused, &reference(&scores)) < 1e-14);
+        // Padding gets no weight.
+        let padded = fused.narrow(0, 1, 1).unwrap().narrow(3, 3, 2).unwrap();
+        assert_eq!(
+            padded
+                .abs()
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar::<f64>()
+                .unwrap(),
+            0.0
+        );
+        let g_fused = grads_of(
+            std::slice::from_ref(&scores),
+            |t| scaled_masked_softmax(&t[0], &bias, scale).unwrap(),
+            12,
+        );
+        let g_ref = grads_of(&[scores], |t| reference(&t[0]), 12);
+        assert_all_close(&g_fused, &g_ref, 1e-12);
+        // Shapes that do not fit are an error, not a panic.
+        assert!(scaled_masked_softmax(&random(&[3, 2, 5], 1), &bias, 1.0).is_err());
     }
 
     #[test]
