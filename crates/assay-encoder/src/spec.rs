@@ -276,6 +276,25 @@ mod tests {
     }
 
     #[test]
+    fn the_8_bit_kind_writes_its_graph_from_a_folder() {
+        let mut spec = EncoderSpec::new(EncoderKind::OrtInt8, 1);
+        assert_eq!(spec.kind.name(), "ort-int8");
+        // all-MiniLM-L6-v2's weights and the runtime; with a folder, the runtime only.
+        assert_eq!(spec.packs(), &[Pack::Minilm, Pack::OnnxRuntime]);
+        spec.model_dir = Some("enc".into());
+        assert!(spec.validate().is_ok());
+        assert_eq!(spec.packs(), &[Pack::OnnxRuntime]);
+        // A ready-made ONNX file has no weights to quantize.
+        let mut spec = EncoderSpec::new(EncoderKind::OrtInt8, 1);
+        spec.onnx_model = Some("model.onnx".into());
+        let err = spec.validate().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "an ONNX model file needs the ort encoder, not ort-int8"
+        );
+    }
+
+    #[test]
     fn a_model_folder_needs_no_pack_and_hash_opens_without_files() {
         let mut spec = EncoderSpec::new(EncoderKind::Minilm, 1);
         assert_eq!(spec.packs(), &[Pack::Minilm]);
