@@ -6,7 +6,7 @@
 //!   [--out FILE] [--onnx-model FILE]   (the ort backend's model; default: the fetched int8
 //!   MiniLM; ort-fp32 runs the fp32 graph that assay writes from the MiniLM safetensors,
 //!   ort-fused the same graph made of ONNX Runtime's fused operators, ort-int8 with 8-bit
-//!   dense layers)
+//!   dense layers; e5 the multilingual encoder of the `e5` pack, when fetched)
 //! ```
 //!
 //! The sentences are read from `--sentences` (one per line); when that file does not exist it is
@@ -173,9 +173,22 @@ fn main() -> Result<(), Error> {
                         },
                     )?)
                 }
+                "e5" => {
+                    let dir = home
+                        .locate(Pack::E5)
+                        .ok_or("the e5 pack is not fetched: run `assay data fetch e5`")?;
+                    Box::new(assay_encoder::E5Encoder::load(
+                        &dir,
+                        &EncoderOptions {
+                            batch_size: args.batch,
+                            threads,
+                            max_seq_length: None,
+                        },
+                    )?)
+                }
                 other => {
                     return Err(format!(
-                        "unknown backend {other}: candle, ort, ort-fp32, ort-fused or ort-int8"
+                        "unknown backend {other}: candle, ort, ort-fp32, ort-fused, ort-int8 or e5"
                     )
                     .into())
                 }

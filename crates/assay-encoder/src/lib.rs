@@ -29,6 +29,8 @@
 
 mod bert;
 mod cache;
+#[cfg(unix)]
+mod e5;
 mod finetune;
 mod hash;
 #[cfg(feature = "ort")]
@@ -42,6 +44,8 @@ use std::path::PathBuf;
 
 pub use bert::BertEncoder;
 pub use cache::CachedEncoder;
+#[cfg(unix)]
+pub use e5::E5Encoder;
 pub use finetune::{BiEncoderTrainer, FinetuneOptions, Freeze, StepStats, TRAINING_FILE};
 pub use hash::HashEncoder;
 #[cfg(feature = "ort")]
@@ -133,6 +137,9 @@ pub enum EncoderError {
     /// ONNX Runtime failed: loading its library or the model, or running it.
     #[error("ONNX Runtime: {0}")]
     Runtime(String),
+    /// The multilingual encoder's engine failed.
+    #[error("e5 engine: {0}")]
+    Engine(String),
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {

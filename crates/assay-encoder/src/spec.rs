@@ -25,17 +25,20 @@ pub enum EncoderKind {
     /// assay writes from its weights with 8-bit dense layers ([`crate::Operators::Int8`]):
     /// the fast path, at a small cost in agreement with the full-precision model.
     OrtInt8,
+    /// multilingual-e5-small in 4 bits on its own C engine (the `e5` pack): reads Chinese.
+    E5,
     /// The bag-of-words [`HashEncoder`]: no model files, for tests and tiny machines.
     Hash,
 }
 
 impl EncoderKind {
-    /// The name users type (`minilm`, `ort`, `ort-int8`, `hash`); also the folder name of a saved index.
+    /// The name users type (`minilm`, `ort`, `ort-int8`, `e5`, `hash`); also the folder name of a saved index.
     pub fn name(self) -> &'static str {
         match self {
             EncoderKind::Minilm => "minilm",
             EncoderKind::Ort => "ort",
             EncoderKind::OrtInt8 => "ort-int8",
+            EncoderKind::E5 => "e5",
             EncoderKind::Hash => "hash",
         }
     }
@@ -107,6 +110,7 @@ impl EncoderSpec {
             (EncoderKind::Ort, None) => &Pack::ORT,
             (EncoderKind::OrtInt8, Some(_)) => &[Pack::OnnxRuntime],
             (EncoderKind::OrtInt8, None) => &[Pack::Minilm, Pack::OnnxRuntime],
+            (EncoderKind::E5, _) => &[Pack::E5],
         }
     }
 
@@ -120,7 +124,7 @@ impl EncoderSpec {
         if self.onnx_model.is_some() && self.kind != EncoderKind::Ort {
             return Err(misplaced("an ONNX model file", EncoderKind::Ort));
         }
-        if self.model_dir.is_some() && self.kind == EncoderKind::Hash {
+        if self.model_dir.is_some() && matches!(self.kind, EncoderKind::Hash | EncoderKind::E5) {
             return Err(misplaced("a model folder", EncoderKind::Minilm));
         }
         if self.model_dir.is_some() && self.onnx_model.is_some() {
@@ -165,6 +169,7 @@ impl EncoderSpec {
                     open_ort_folder(home, &dir, crate::Operators::Int8, &options)?
                 }
             },
+            EncoderKind::E5 => open_e5(home, &options)?,
             EncoderKind::Hash => Arc::new(HashEncoder::new(HASH_DIM)),
         })
     }
@@ -248,6 +253,28 @@ fn open_ort(
     )))
 }
 
+#[cfg(unix)]
+fn open_e5(
+    home: &Home,
+    options: &EncoderOptions,
+) -> std::result::Result<Arc<dyn Encoder>, SpecError> {
+    let dir = home.locate(Pack::E5).ok_or(EncoderError::NotFetched {
+        what: "multilingual-e5-small",
+        pack: Pack::E5.name(),
+    })?;
+    Ok(Arc::new(crate::E5Encoder::load(&dir, options)?))
+}
+
+#[cfg(not(unix))]
+fn open_e5(
+    _home: &Home,
+    _options: &EncoderOptions,
+) -> std::result::Result<Arc<dyn Encoder>, SpecError> {
+    Err(SpecError::Encoder(EncoderError::Engine(
+        "the e5 engine runs on Linux x86_64 only".into(),
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,6 +311,14 @@ mod tests {
         spec.model_dir = Some("enc".into());
         assert!(spec.validate().is_ok());
         assert_eq!(spec.packs(), &[Pack::OnnxRuntime]);
+        // The e5 engine runs its own pack's model only.
+        let mut e5 = EncoderSpec::new(EncoderKind::E5, 1);
+        assert_eq!(e5.packs(), &[Pack::E5]);
+        e5.model_dir = Some("enc".into());
+        assert_eq!(
+            e5.validate().unwrap_err().to_string(),
+            "a model folder needs the minilm encoder, not e5"
+        );
         // A ready-made ONNX file has no weights to quantize.
         let mut spec = EncoderSpec::new(EncoderKind::OrtInt8, 1);
         spec.onnx_model = Some("model.onnx".into());

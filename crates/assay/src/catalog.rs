@@ -25,6 +25,7 @@ fn kind_of(arg: EncoderArg) -> EncoderKind {
         EncoderArg::Minilm => EncoderKind::Minilm,
         EncoderArg::Ort => EncoderKind::Ort,
         EncoderArg::OrtInt8 => EncoderKind::OrtInt8,
+        EncoderArg::E5 => EncoderKind::E5,
         EncoderArg::Hash => EncoderKind::Hash,
     }
 }

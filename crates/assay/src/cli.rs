@@ -242,7 +242,11 @@ pub enum PackName {
     MinilmInt8,
     /// What the ONNX encoder backend needs: minilm, onnxruntime and minilm-int8.
     Ort,
-    /// Every pack: obd, ml-100k, minilm and the ONNX packs (those only on Linux x86_64).
+    /// multilingual-e5-small in 4 bits with its C engine (Linux x86_64, ~90 MB download):
+    /// the encoder that reads Chinese.
+    E5,
+    /// Every pack: obd, ml-100k, minilm, the ONNX packs and e5 (those three only on Linux
+    /// x86_64).
     All,
 }
 
@@ -987,6 +991,9 @@ pub enum EncoderArg {
     /// times the full-precision speed, vectors within about 0.02 cosine of it.
     #[value(name = "ort-int8")]
     OrtInt8,
+    /// multilingual-e5-small, 4-bit, on its own C engine (fetched like `assay data fetch e5`):
+    /// reads Chinese and about 100 other languages; no --encoder-model.
+    E5,
     /// Hashed bag of words: no download, no notion of meaning; for tests and offline machines.
     Hash,
 }

@@ -40,6 +40,7 @@ fn fetch(args: FetchArgs) -> anyhow::Result<()> {
         PackName::Onnxruntime => vec![Pack::OnnxRuntime],
         PackName::MinilmInt8 => vec![Pack::MinilmInt8],
         PackName::Ort => Pack::ORT.to_vec(),
+        PackName::E5 => vec![Pack::E5],
         PackName::All => Pack::ALL.to_vec(),
     };
     let (packs, passed_over): (Vec<Pack>, Vec<Pack>) = if args.what == PackName::All {
