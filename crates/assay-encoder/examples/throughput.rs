@@ -124,15 +124,13 @@ fn main() -> Result<(), Error> {
     let mut results = Vec::new();
     for backend in &args.backends {
         for &threads in &args.threads {
+            let options = EncoderOptions {
+                batch_size: args.batch,
+                threads,
+                max_seq_length: None,
+            };
             let encoder: Box<dyn Encoder> = match backend.as_str() {
-                "candle" => Box::new(BertEncoder::load(
-                    &minilm,
-                    &EncoderOptions {
-                        batch_size: args.batch,
-                        threads,
-                        max_seq_length: None,
-                    },
-                )?),
+                "candle" => Box::new(BertEncoder::load(&minilm, &options)?),
                 "ort" => {
                     let library = assay_fetch::onnxruntime_library(&home)
                         .ok_or("ONNX Runtime is not fetched: run `assay data fetch ort`")?;
@@ -141,16 +139,7 @@ fn main() -> Result<(), Error> {
                         None => assay_fetch::minilm_int8_model(&home)
                             .ok_or("the int8 model is not fetched: run `assay data fetch ort`")?,
                     };
-                    Box::new(OrtEncoder::load(
-                        &library,
-                        &model,
-                        &minilm,
-                        &EncoderOptions {
-                            batch_size: args.batch,
-                            threads,
-                            max_seq_length: None,
-                        },
-                    )?)
+                    Box::new(OrtEncoder::load(&library, &model, &minilm, &options)?)
                 }
                 // The fp32 graph written from the same safetensors (in memory), as
                 // `--encoder ort --encoder-model DIR` runs a model folder.
@@ -163,28 +152,14 @@ fn main() -> Result<(), Error> {
                         _ => Operators::Standard,
                     };
                     Box::new(OrtEncoder::load_folder_with(
-                        &library,
-                        &minilm,
-                        operators,
-                        &EncoderOptions {
-                            batch_size: args.batch,
-                            threads,
-                            max_seq_length: None,
-                        },
+                        &library, &minilm, operators, &options,
                     )?)
                 }
                 "e5" => {
                     let dir = home
                         .locate(Pack::E5)
                         .ok_or("the e5 pack is not fetched: run `assay data fetch e5`")?;
-                    Box::new(assay_encoder::E5Encoder::load(
-                        &dir,
-                        &EncoderOptions {
-                            batch_size: args.batch,
-                            threads,
-                            max_seq_length: None,
-                        },
-                    )?)
+                    Box::new(assay_encoder::E5Encoder::load(&dir, &options)?)
                 }
                 other => {
                     return Err(format!(

@@ -137,16 +137,29 @@ impl Builder {
         });
     }
 
+    /// An initializer `name` of element type `data_type`, shape `dims` and little-endian
+    /// elements `raw_data`.
+    fn initializer(
+        &mut self,
+        name: &str,
+        dims: &[usize],
+        data_type: i32,
+        raw_data: Vec<u8>,
+    ) -> String {
+        self.initializers.push(TensorProto {
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type,
+            name: name.to_owned(),
+            raw_data,
+        });
+        name.to_owned()
+    }
+
     /// An f32 initializer `name` of shape `dims`.
     fn floats(&mut self, name: &str, dims: &[usize], data: &[f32]) -> String {
         debug_assert_eq!(dims.iter().product::<usize>(), data.len());
-        self.initializers.push(TensorProto {
-            dims: dims.iter().map(|&d| d as i64).collect(),
-            data_type: FLOAT,
-            name: name.to_owned(),
-            raw_data: data.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        });
-        name.to_owned()
+        let raw = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+        self.initializer(name, dims, FLOAT, raw)
     }
 
     /// The f32 scalar initializer `name` holding `value`, made on first use.
@@ -160,24 +173,13 @@ impl Builder {
     /// An int8 initializer `name` of shape `dims`.
     fn int8s(&mut self, name: &str, dims: &[usize], data: &[i8]) -> String {
         debug_assert_eq!(dims.iter().product::<usize>(), data.len());
-        self.initializers.push(TensorProto {
-            dims: dims.iter().map(|&d| d as i64).collect(),
-            data_type: INT8,
-            name: name.to_owned(),
-            raw_data: data.iter().map(|&x| x as u8).collect(),
-        });
-        name.to_owned()
+        self.initializer(name, dims, INT8, data.iter().map(|&x| x as u8).collect())
     }
 
     /// An int64 initializer `name` of shape `[data.len()]`.
     fn int64s(&mut self, name: &str, data: &[i64]) -> String {
-        self.initializers.push(TensorProto {
-            dims: vec![data.len() as i64],
-            data_type: INT64,
-            name: name.to_owned(),
-            raw_data: data.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        });
-        name.to_owned()
+        let raw = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+        self.initializer(name, &[data.len()], INT64, raw)
     }
 }
 

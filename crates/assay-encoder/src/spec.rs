@@ -148,10 +148,7 @@ impl EncoderSpec {
             EncoderKind::Minilm => match &self.model_dir {
                 Some(dir) => Arc::new(BertEncoder::load(dir, &options).map_err(user_model(dir))?),
                 None => {
-                    let dir = home.locate(Pack::Minilm).ok_or(EncoderError::NotFetched {
-                        what: "all-MiniLM-L6-v2",
-                        pack: Pack::Minilm.name(),
-                    })?;
+                    let dir = located(home, Pack::Minilm, "all-MiniLM-L6-v2")?;
                     Arc::new(BertEncoder::load(&dir, &options)?)
                 }
             },
@@ -162,10 +159,7 @@ impl EncoderSpec {
             EncoderKind::OrtInt8 => match &self.model_dir {
                 Some(dir) => open_ort_folder(home, dir, crate::Operators::Int8, &options)?,
                 None => {
-                    let dir = home.locate(Pack::Minilm).ok_or(EncoderError::NotFetched {
-                        what: "all-MiniLM-L6-v2",
-                        pack: Pack::Minilm.name(),
-                    })?;
+                    let dir = located(home, Pack::Minilm, "all-MiniLM-L6-v2")?;
                     open_ort_folder(home, &dir, crate::Operators::Int8, &options)?
                 }
             },
@@ -191,6 +185,14 @@ impl EncoderSpec {
             Err(e) => (query.clone(), Some(e)),
         }
     }
+}
+
+/// The directory of `pack` (holding `what`), or the error that says it is not fetched.
+fn located(home: &Home, pack: Pack, what: &'static str) -> crate::Result<PathBuf> {
+    home.locate(pack).ok_or(EncoderError::NotFetched {
+        what,
+        pack: pack.name(),
+    })
 }
 
 #[cfg(feature = "ort")]
@@ -258,10 +260,7 @@ fn open_e5(
     home: &Home,
     options: &EncoderOptions,
 ) -> std::result::Result<Arc<dyn Encoder>, SpecError> {
-    let dir = home.locate(Pack::E5).ok_or(EncoderError::NotFetched {
-        what: "multilingual-e5-small",
-        pack: Pack::E5.name(),
-    })?;
+    let dir = located(home, Pack::E5, "multilingual-e5-small")?;
     Ok(Arc::new(crate::E5Encoder::load(&dir, options)?))
 }
 

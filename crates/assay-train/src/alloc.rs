@@ -61,15 +61,12 @@ const HOLD_AT_MOST: usize = 1 << 30;
 struct LargeBlocks {
     /// Address, size and alignment of each held block; size 0 marks a free slot.
     slots: [(usize, usize, usize); 16],
-    /// Bytes held.
-    held: usize,
     /// The slot to give up next when all are taken.
     next_out: usize,
 }
 
 static LARGE: Mutex<LargeBlocks> = Mutex::new(LargeBlocks {
     slots: [(0, 0, 0); 16],
-    held: 0,
     next_out: 0,
 });
 
@@ -77,21 +74,34 @@ fn large_blocks() -> std::sync::MutexGuard<'static, LargeBlocks> {
     LARGE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A held block for `layout`, when large blocks are kept and one fits.
+fn held_block(layout: Layout) -> Option<*mut u8> {
+    if layout.size() >= THRESHOLD && KEEP_LARGE.load(Ordering::Relaxed) {
+        large_blocks().take(layout)
+    } else {
+        None
+    }
+}
+
 impl LargeBlocks {
+    /// Bytes held.
+    fn held(&self) -> usize {
+        self.slots.iter().map(|s| s.1).sum()
+    }
+
     /// A held block of at least `layout`'s size (and at most an eighth more) and its alignment.
     fn take(&mut self, layout: Layout) -> Option<*mut u8> {
         let size = layout.size();
         let fits = |&(_, s, a): &(usize, usize, usize)| {
             s != 0 && a == layout.align() && s >= size && s - size <= size / 8
         };
-        let (i, &(ptr, s, _)) = self
+        let (i, &(ptr, _, _)) = self
             .slots
             .iter()
             .enumerate()
             .filter(|(_, slot)| fits(slot))
             .min_by_key(|(_, slot)| slot.1)?;
         self.slots[i] = (0, 0, 0);
-        self.held -= s;
         Some(ptr as *mut u8)
     }
 
@@ -107,18 +117,16 @@ impl LargeBlocks {
             give_back(ptr as usize, layout.size(), layout.align());
             return;
         }
-        while self.held + layout.size() > HOLD_AT_MOST || self.slots.iter().all(|s| s.1 != 0) {
+        while self.held() + layout.size() > HOLD_AT_MOST || self.slots.iter().all(|s| s.1 != 0) {
             let i = self.next_out;
             self.next_out = (i + 1) % self.slots.len();
             let (p, s, a) = std::mem::take(&mut self.slots[i]);
             if s != 0 {
-                self.held -= s;
                 give_back(p, s, a);
             }
         }
         if let Some(slot) = self.slots.iter_mut().find(|s| s.1 == 0) {
             *slot = (ptr as usize, layout.size(), layout.align());
-            self.held += layout.size();
         }
     }
 }
@@ -185,10 +193,8 @@ impl HugePageAlloc {
 // a hint about the returned block's backing.
 unsafe impl GlobalAlloc for HugePageAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if layout.size() >= THRESHOLD && KEEP_LARGE.load(Ordering::Relaxed) {
-            if let Some(ptr) = large_blocks().take(layout) {
-                return ptr;
-            }
+        if let Some(ptr) = held_block(layout) {
+            return ptr;
         }
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which `System` shares.
         let ptr = unsafe { System.alloc(layout) };
@@ -197,12 +203,10 @@ unsafe impl GlobalAlloc for HugePageAlloc {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if layout.size() >= THRESHOLD && KEEP_LARGE.load(Ordering::Relaxed) {
-            if let Some(ptr) = large_blocks().take(layout) {
-                // SAFETY: the held block has at least `layout.size()` writable bytes.
-                unsafe { ptr.write_bytes(0, layout.size()) };
-                return ptr;
-            }
+        if let Some(ptr) = held_block(layout) {
+            // SAFETY: the held block has at least `layout.size()` writable bytes.
+            unsafe { ptr.write_bytes(0, layout.size()) };
+            return ptr;
         }
         // SAFETY: as `alloc`.
         let ptr = unsafe { System.alloc_zeroed(layout) };
@@ -255,18 +259,16 @@ mod tests {
         // A request far from any held size is not served by a held block.
         let mut blocks = LargeBlocks {
             slots: [(0, 0, 0); 16],
-            held: 0,
             next_out: 0,
         };
         blocks.slots[0] = (4096, THRESHOLD, 64);
-        blocks.held = THRESHOLD;
         let big = Layout::from_size_align(2 * THRESHOLD, 64).unwrap();
         let odd = Layout::from_size_align(THRESHOLD - 100, 128).unwrap();
         let close = Layout::from_size_align(THRESHOLD - 100, 64).unwrap();
         assert!(blocks.take(big).is_none());
         assert!(blocks.take(odd).is_none(), "alignment must match");
         assert_eq!(blocks.take(close), Some(4096 as *mut u8));
-        assert_eq!(blocks.held, 0);
+        assert_eq!(blocks.held(), 0);
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! ([`shuffled_batches`], [`distinct_batches`]), AdamW with decoupled weight decay and a
 //! no-decay group for biases and norms ([`AdamW`]), learning-rate schedules with linear warm-up
 //! then constant, linear or cosine decay ([`Schedule`]), gradient clipping by global norm
-//! ([`clip_grad_norm`]), early stopping on a validation metric with patience
-//! ([`EarlyStopping`]), layer freezing by parameter name ([`select_vars`]), checkpoints as
+//! ([`clip_scale`], applied by [`AdamW::step_scaled`]), early stopping on a validation metric
+//! with patience ([`EarlyStopping`]), layer freezing by parameter name ([`select_vars`]), checkpoints as
 //! safetensors plus a JSON config ([`save_safetensors`], [`write_json`]), training curves
 //! ([`Curves`], `curves.csv`) and a progress bar that hides itself off a terminal
 //! ([`Progress`]). [`Trainer`] ties them together for one optimisation step at a time: the
@@ -43,7 +43,7 @@ use std::path::PathBuf;
 pub use alloc::HugePageAlloc;
 pub use batch::{distinct_batches, epoch_rng, shuffled_batches};
 pub use checkpoint::{save_safetensors, write_json};
-pub use clip::{clip_grad_norm, clip_scale, grad_norm};
+pub use clip::{clip_scale, grad_norm};
 pub use curves::Curves;
 pub use early::{EarlyStopping, Verdict};
 pub use freeze::{select_vars, sorted_vars};

@@ -314,13 +314,23 @@ pub fn sum_of_squares(t: &Tensor) -> CResult<f64> {
 
 /// Softmax over the last dimension.
 pub fn softmax_last_dim(x: &Tensor) -> CResult<Tensor> {
-    x.contiguous()?.apply_op1(Softmax)
+    x.contiguous()?.apply_op1(Softmax { scale: 1.0 })
 }
 
-struct Softmax;
+/// Softmax over the last dimension of `scale * scores + bias`, the attention weights of a
+/// transformer in one pass: `scores` is `(batch, ..., n)` and `bias` `(batch, n)`, added to every
+/// row of its batch (0 where a token is attended, the most negative float where it is padding).
+/// The bias takes no gradient. Composed from candle's operations this is three passes forward
+/// and as many backward over the largest tensor of a layer.
+pub fn scaled_masked_softmax(scores: &Tensor, bias: &Tensor, scale: f64) -> CResult<Tensor> {
+    scores
+        .contiguous()?
+        .apply_op2(&bias.contiguous()?, Softmax { scale })
+}
 
-fn softmax_fwd<T: Float>(x: &[T], n: usize) -> Vec<T> {
-    softmax_rows(x, n, 1.0, None)
+/// The softmax of `scale * x`, plus a bias per batch when applied to two tensors.
+struct Softmax {
+    scale: f64,
 }
 
 /// Softmax of each row of `n` values of `scale * x + bias`, where row `r` adds the bias row
@@ -347,8 +357,9 @@ fn softmax_rows<T: Float>(x: &[T], n: usize, scale: f64, bias: Option<(&[T], usi
     out
 }
 
-/// `y * (g - sum(g * y))` per row: the gradient of the input of a softmax whose output is `y`.
-fn softmax_bwd<T: Float>(y: &[T], g: &[T], n: usize) -> Vec<T> {
+/// `scale * y * (g - sum(g * y))` per row: the gradient of `x` for a softmax of `scale * x`
+/// (plus any bias) whose output is `y`.
+fn softmax_bwd<T: Float>(y: &[T], g: &[T], n: usize, scale: f64) -> Vec<T> {
     let mut out = vec![T::zero(); y.len()];
     out.par_chunks_mut(n)
         .zip(y.par_chunks(n).zip(g.par_chunks(n)))
@@ -359,10 +370,48 @@ fn softmax_bwd<T: Float>(y: &[T], g: &[T], n: usize) -> Vec<T> {
                 .map(|(y, g)| y.to_f64() * g.to_f64())
                 .sum();
             for j in 0..n {
-                o[j] = T::from_f64(yr[j].to_f64() * (gr[j].to_f64() - dot));
+                o[j] = T::from_f64(scale * yr[j].to_f64() * (gr[j].to_f64() - dot));
             }
         });
     out
+}
+
+/// Rows of `scores` per row of `bias`, checking that the shapes fit.
+fn rows_per_bias(scores: &Shape, bias: &Shape) -> CResult<usize> {
+    let n = last_dim(scores)?;
+    let (batch, width) = bias.dims2()?;
+    let rows = scores.elem_count() / n;
+    if width != n || batch == 0 || scores.dims().first() != Some(&batch) {
+        return Err(candle_core::Error::Msg(format!(
+            "masked softmax: scores {scores:?} and bias {bias:?} do not fit"
+        )));
+    }
+    Ok(rows / batch)
+}
+
+/// The forward pass of [`Softmax`] with scale `scale`, with a bias when given.
+fn softmax_forward<T: Float>(
+    scale: f64,
+    s: &CpuStorage,
+    l: &Layout,
+    bias: Option<(&CpuStorage, &Layout)>,
+) -> CResult<(CpuStorage, Shape)> {
+    let n = last_dim(l.shape())?;
+    let bias = match bias {
+        Some((b, bl)) => Some((elements::<T>(b, bl)?, rows_per_bias(l.shape(), bl.shape())?)),
+        None => None,
+    };
+    let y = softmax_rows(elements::<T>(s, l)?, n, scale, bias);
+    Ok((storage_of(y), l.shape().clone()))
+}
+
+/// The gradient of [`Softmax`]'s input, from its output `res` and the output's gradient.
+fn softmax_backward<T: Float>(scale: f64, res: &Tensor, grad: &Tensor) -> CResult<Tensor> {
+    let n = last_dim(res.shape())?;
+    let dx = with_elements::<T, _>(res, |ys| {
+        with_elements::<T, _>(grad, |gs| Ok(softmax_bwd(ys, gs, n, scale)))
+    })?;
+    tensor_like(dx, res)
 }
 
 impl CustomOp1 for Softmax {
@@ -371,59 +420,18 @@ impl CustomOp1 for Softmax {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> CResult<(CpuStorage, Shape)> {
-        fn run<T: Float>(s: &CpuStorage, l: &Layout) -> CResult<(CpuStorage, Shape)> {
-            let n = last_dim(l.shape())?;
-            Ok((
-                storage_of(softmax_fwd(elements::<T>(s, l)?, n)),
-                l.shape().clone(),
-            ))
-        }
-        by_dtype!(s.dtype(), run(s, l))
+        by_dtype!(s.dtype(), softmax_forward(self.scale, s, l, None))
     }
 
     fn bwd(&self, _x: &Tensor, res: &Tensor, grad: &Tensor) -> CResult<Option<Tensor>> {
-        fn run<T: Float>(res: &Tensor, grad: &Tensor) -> CResult<Option<Tensor>> {
-            let n = last_dim(res.shape())?;
-            let dx = with_elements::<T, _>(res, |ys| {
-                with_elements::<T, _>(grad, |gs| Ok(softmax_bwd(ys, gs, n)))
-            })?;
-            Ok(Some(tensor_like(dx, res)?))
-        }
-        by_dtype!(res.dtype(), run(res, grad))
+        Ok(Some(by_dtype!(
+            res.dtype(),
+            softmax_backward(self.scale, res, grad)
+        )?))
     }
 }
 
-/// Softmax over the last dimension of `scale * scores + bias`, the attention weights of a
-/// transformer in one pass: `scores` is `(batch, ..., n)` and `bias` `(batch, n)`, added to every
-/// row of its batch (0 where a token is attended, the most negative float where it is padding).
-/// The bias takes no gradient. Composed from candle's operations this is three passes forward
-/// and as many backward over the largest tensor of a layer.
-pub fn scaled_masked_softmax(scores: &Tensor, bias: &Tensor, scale: f64) -> CResult<Tensor> {
-    scores
-        .contiguous()?
-        .apply_op2(&bias.contiguous()?, MaskedSoftmax { scale })
-}
-
-struct MaskedSoftmax {
-    scale: f64,
-}
-
-impl MaskedSoftmax {
-    /// Rows of `scores` per row of `bias`, checking that the shapes fit.
-    fn rows_per_bias(scores: &Shape, bias: &Shape) -> CResult<usize> {
-        let n = last_dim(scores)?;
-        let (batch, width) = bias.dims2()?;
-        let rows = scores.elem_count() / n;
-        if width != n || batch == 0 || scores.dims().first() != Some(&batch) {
-            return Err(candle_core::Error::Msg(format!(
-                "masked softmax: scores {scores:?} and bias {bias:?} do not fit"
-            )));
-        }
-        Ok(rows / batch)
-    }
-}
-
-impl CustomOp2 for MaskedSoftmax {
+impl CustomOp2 for Softmax {
     fn name(&self) -> &'static str {
         "fused-masked-softmax"
     }
@@ -435,20 +443,7 @@ impl CustomOp2 for MaskedSoftmax {
         b: &CpuStorage,
         bl: &Layout,
     ) -> CResult<(CpuStorage, Shape)> {
-        fn run<T: Float>(
-            scale: f64,
-            s: &CpuStorage,
-            l: &Layout,
-            b: &CpuStorage,
-            bl: &Layout,
-        ) -> CResult<(CpuStorage, Shape)> {
-            let n = last_dim(l.shape())?;
-            let per = MaskedSoftmax::rows_per_bias(l.shape(), bl.shape())?;
-            let bias = elements::<T>(b, bl)?;
-            let y = softmax_rows(elements::<T>(s, l)?, n, scale, Some((bias, per)));
-            Ok((storage_of(y), l.shape().clone()))
-        }
-        by_dtype!(s.dtype(), run(self.scale, s, l, b, bl))
+        by_dtype!(s.dtype(), softmax_forward(self.scale, s, l, Some((b, bl))))
     }
 
     fn bwd(
@@ -458,18 +453,7 @@ impl CustomOp2 for MaskedSoftmax {
         res: &Tensor,
         grad: &Tensor,
     ) -> CResult<(Option<Tensor>, Option<Tensor>)> {
-        fn run<T: Float>(scale: f64, res: &Tensor, grad: &Tensor) -> CResult<Tensor> {
-            let n = last_dim(res.shape())?;
-            let mut dx = with_elements::<T, _>(res, |ys| {
-                with_elements::<T, _>(grad, |gs| Ok(softmax_bwd(ys, gs, n)))
-            })?;
-            if scale != 1.0 {
-                dx.par_iter_mut()
-                    .for_each(|d| *d = T::from_f64(d.to_f64() * scale));
-            }
-            tensor_like(dx, res)
-        }
-        let dx = by_dtype!(res.dtype(), run(self.scale, res, grad))?;
+        let dx = by_dtype!(res.dtype(), softmax_backward(self.scale, res, grad))?;
         Ok((Some(dx), None))
     }
 }

@@ -836,11 +836,11 @@ fn train_epoch(
                 "the loss became {value} in epoch {epoch}; lower lr"
             )));
         }
-        let mut grads = loss.backward().map_err(tensor_error)?;
-        assay_train::clip_grad_norm(&mut grads, &vars, MAX_GRAD_NORM)
+        let grads = loss.backward().map_err(tensor_error)?;
+        let norm = assay_train::grad_norm(&grads, &vars)
             .map_err(|e| RecommendError::Training(e.to_string()))?;
         optimizer
-            .step(&grads)
+            .step_scaled(&grads, assay_train::clip_scale(norm, MAX_GRAD_NORM))
             .map_err(|e| RecommendError::Training(e.to_string()))?;
         total += value * users.len() as f64;
         count += users.len();
